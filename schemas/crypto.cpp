@@ -1,0 +1,298 @@
+// OpenSSL 3 EVP implementation of the record crypto (see crypto.hpp).
+#include "crypto.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+namespace civnet {
+namespace {
+
+std::string opensslError() {
+  unsigned long e = ERR_get_error();
+  if (e == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
+}
+
+[[noreturn]] void fatal(const char* what) {
+  throw std::runtime_error(std::string("OpenSSL: ") + what + ": " + opensslError());
+}
+
+EVP_PKEY* asPkey(void* p) { return static_cast<EVP_PKEY*>(p); }
+
+struct BioFree { void operator()(BIO* b) const { BIO_free(b); } };
+struct X509Free { void operator()(X509* x) const { X509_free(x); } };
+struct MdCtxFree { void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); } };
+
+PublicKey rawPublic(EVP_PKEY* pkey) {
+  PublicKey pub;
+  size_t len = pub.bytes.size();
+  if (EVP_PKEY_get_raw_public_key(pkey, pub.bytes.data(), &len) != 1 || len != 32)
+    fatal("EVP_PKEY_get_raw_public_key");
+  return pub;
+}
+
+}  // namespace
+
+std::string toHex(ByteView bytes) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out(bytes.size() * 2, '0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    out[2 * i] = kDigits[bytes[i] >> 4];
+    out[2 * i + 1] = kDigits[bytes[i] & 15];
+  }
+  return out;
+}
+
+bool fromHex(std::string_view hex, std::span<std::uint8_t> out) {
+  if (hex.size() != out.size() * 2) return false;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < out.size(); ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+Digest sha256(ByteView data) {
+  Digest d;
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), d.bytes.data(), &len, EVP_sha256(), nullptr) != 1)
+    fatal("EVP_Digest");
+  return d;
+}
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1)
+    fatal("EVP_DigestInit_ex");
+}
+Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+void Sha256::update(ByteView data) {
+  if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size()) != 1)
+    fatal("EVP_DigestUpdate");
+}
+Digest Sha256::finish() {
+  Digest d;
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), d.bytes.data(), &len) != 1)
+    fatal("EVP_DigestFinal_ex");
+  return d;
+}
+
+PrivateKey PrivateKey::generate() {
+  std::array<std::uint8_t, 32> seed;
+  randomBytes(seed);
+  auto key = fromSeed(seed);
+  OPENSSL_cleanse(seed.data(), seed.size());
+  if (!key.ok()) throw std::runtime_error(key.status().message());
+  return std::move(key).value();
+}
+
+Result<PrivateKey> PrivateKey::fromSeed(ByteView seed) {
+  if (seed.size() != 32) return invalidArgument("an Ed25519 seed has 32 bytes");
+  EVP_PKEY* pkey =
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
+  if (!pkey) return internalError("EVP_PKEY_new_raw_private_key: " + opensslError());
+  PrivateKey k;
+  k.pkey_ = pkey;
+  k.public_ = rawPublic(pkey);
+  return k;
+}
+
+PrivateKey::PrivateKey(PrivateKey&& o) noexcept : pkey_(o.pkey_), public_(o.public_) {
+  o.pkey_ = nullptr;
+}
+PrivateKey& PrivateKey::operator=(PrivateKey&& o) noexcept {
+  if (this != &o) {
+    EVP_PKEY_free(asPkey(pkey_));  // OpenSSL clears private key material on free
+    pkey_ = o.pkey_;
+    public_ = o.public_;
+    o.pkey_ = nullptr;
+  }
+  return *this;
+}
+PrivateKey::~PrivateKey() { EVP_PKEY_free(asPkey(pkey_)); }
+
+Signature PrivateKey::sign(ByteView message) const {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  // Ed25519 takes no digest: pass null, and sign in one shot.
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, asPkey(pkey_)) != 1)
+    fatal("EVP_DigestSignInit");
+  Signature sig;
+  size_t len = sig.bytes.size();
+  if (EVP_DigestSign(ctx.get(), sig.bytes.data(), &len, message.data(), message.size()) != 1 ||
+      len != 64)
+    fatal("EVP_DigestSign");
+  return sig;
+}
+
+std::string PrivateKey::toPem() const {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_secmem()));
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), asPkey(pkey_), nullptr, nullptr, 0, nullptr,
+                                       nullptr) != 1)
+    fatal("PEM_write_bio_PrivateKey");
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+Result<PrivateKey> PrivateKey::fromPem(std::string_view pem) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  if (!pkey) {
+    ERR_clear_error();
+    return corruption("not a PEM private key");
+  }
+  if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+    EVP_PKEY_free(pkey);
+    return invalidArgument("not an Ed25519 key");
+  }
+  PrivateKey k;
+  k.pkey_ = pkey;
+  k.public_ = rawPublic(pkey);
+  return k;
+}
+
+bool verifySignature(const PublicKey& key, ByteView message, const Signature& sig) {
+  EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.bytes.data(),
+                                               key.bytes.size());
+  if (!pkey) {
+    ERR_clear_error();
+    return false;  // not a valid curve point
+  }
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey) == 1 &&
+            EVP_DigestVerify(ctx.get(), sig.bytes.data(), sig.bytes.size(), message.data(),
+                             message.size()) == 1;
+  EVP_PKEY_free(pkey);
+  ERR_clear_error();
+  return ok;
+}
+
+Status saveKeyFile(const std::filesystem::path& path, const PrivateKey& key) {
+  std::string pem = key.toPem();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    int err = errno;
+    OPENSSL_cleanse(pem.data(), pem.size());
+    if (err == EEXIST) return alreadyExists("key file " + path.string() + " already exists");
+    return ioError("creating key file " + path.string() + ": " + std::strerror(err));
+  }
+  size_t off = 0;
+  Status st;
+  while (off < pem.size()) {
+    ssize_t n = ::write(fd, pem.data() + off, pem.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      st = ioError("writing key file " + path.string() + ": " + std::strerror(errno));
+      break;
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (st.ok() && ::fsync(fd) != 0)
+    st = ioError("syncing key file " + path.string() + ": " + std::strerror(errno));
+  ::close(fd);
+  OPENSSL_cleanse(pem.data(), pem.size());
+  if (!st.ok()) ::unlink(path.c_str());
+  return st;
+}
+
+Result<PrivateKey> loadKeyFile(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) return notFound("key file " + path.string() + " does not exist");
+    return ioError("opening key file " + path.string() + ": " + std::strerror(err));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return ioError("reading key file " + path.string() + ": " + std::strerror(err));
+  }
+  if (st.st_mode & 077) {
+    ::close(fd);
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return permissionDenied("key file " + path.string() + " is readable by others (mode " +
+                            mode + "); run: chmod 600 " + path.string());
+  }
+  if (st.st_size > 16 * 1024) {
+    ::close(fd);
+    return corruption("key file " + path.string() + " is too large to be a key");
+  }
+  std::string pem(static_cast<size_t>(st.st_size), '\0');
+  size_t off = 0;
+  while (off < pem.size()) {
+    ssize_t n = ::read(fd, pem.data() + off, pem.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  pem.resize(off);
+  auto key = PrivateKey::fromPem(pem);
+  OPENSSL_cleanse(pem.data(), pem.size());
+  if (!key.ok()) return key.status().withContext("key file " + path.string());
+  return key;
+}
+
+Result<std::string> makeSelfSignedCertPem(const PrivateKey& key, const std::string& commonName) {
+  std::unique_ptr<X509, X509Free> x(X509_new());
+  if (!x) return internalError("X509_new: " + opensslError());
+  X509_set_version(x.get(), 2);
+  std::array<std::uint8_t, 16> serial;
+  randomBytes(serial);
+  serial[0] &= 0x7f;
+  BIGNUM* bn = BN_bin2bn(serial.data(), serial.size(), nullptr);
+  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x.get()));
+  BN_free(bn);
+  // Dates are ignored by civnet peers (the pin is the key); make them wide.
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), -24 * 3600);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), 100L * 365 * 24 * 3600);
+  X509_NAME* name = X509_get_subject_name(x.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(commonName.c_str()), -1, -1,
+                             0);
+  X509_set_issuer_name(x.get(), name);
+  if (X509_set_pubkey(x.get(), static_cast<EVP_PKEY*>(key.pkey_)) != 1)
+    return internalError("X509_set_pubkey: " + opensslError());
+  // Ed25519 takes no digest.
+  if (X509_sign(x.get(), static_cast<EVP_PKEY*>(key.pkey_), nullptr) <= 0)
+    return internalError("X509_sign: " + opensslError());
+  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_X509(bio.get(), x.get()) != 1)
+    return internalError("PEM_write_bio_X509: " + opensslError());
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+void randomBytes(std::span<std::uint8_t> out) {
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) fatal("RAND_bytes");
+}
+
+}  // namespace civnet

@@ -1,0 +1,170 @@
+// The node store: one LevelDB database holding feeds of signed entries, their
+// content, tips, tombstones, fork proofs, derived indexes and node metadata.
+//
+// Knows nothing of sockets. Layout (keys start with a one-byte table tag;
+// integers big-endian so ranges sort) is in store/keys.hpp and docs/store.md.
+//
+// Threads: every write goes through one writer thread. Local publishes are
+// group-committed: concurrent publish() calls share one synced WriteBatch and
+// each returns only after that write is durable. Ingested runs are written
+// without sync (they can be fetched again). An indexer on the same thread
+// follows a cursor over the arrival log right after each commit, so derived
+// indexes lag after a crash but never diverge. Reads may come from any
+// thread at any time.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "schemas/content.hpp"
+#include "schemas/crypto.hpp"
+#include "schemas/record.hpp"
+#include "schemas/status.hpp"
+
+namespace civnet::store {
+
+// Wall-clock time in ms since the Unix epoch; an interface so tests can
+// set the time (future timestamps, expiry).
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::int64_t nowMs() const = 0;
+};
+const Clock& systemClock();
+
+// The on-disk layout version this build writes. Opening a store written
+// with a higher version is refused.
+inline constexpr std::uint32_t kSchemaVersion = 1;
+
+struct Options {
+  bool createIfMissing = false;
+  const Clock* clock = nullptr;  // nullptr: the system clock
+  std::size_t blockCacheBytes = 32 * 1024 * 1024;
+};
+
+// A feed's latest entry as this node holds it.
+struct Tip {
+  PublicKey feed;
+  std::uint64_t seq = 0;
+  Digest id;
+  std::int64_t timestamp = 0;
+  bool frozen = false;  // a fork proof froze this feed
+};
+
+// A position in the store's feed order (author, then seq).
+struct Position {
+  PublicKey feed;
+  std::uint64_t seq = 0;
+};
+
+struct IngestResult {
+  // accepted if at least one new entry (or missing content) was stored;
+  // duplicate if everything was already held; otherwise why the run (or
+  // the rest of it, after `stored` entries) was not taken.
+  record::Verdict verdict = record::Verdict::accepted;
+  std::uint64_t stored = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t contentFilled = 0;  // entries whose missing content arrived
+  std::string detail;               // one line naming what was wrong
+};
+
+// Filters for listing entries, newest first.
+struct Query {
+  std::optional<PublicKey> author;
+  std::optional<std::string> tag;
+  std::optional<std::uint16_t> kind;
+  std::size_t limit = 50;
+};
+
+struct VerifyReport {
+  std::uint64_t feeds = 0;
+  std::uint64_t entries = 0;
+  std::uint64_t signaturesChecked = 0;
+  std::uint64_t contentChecked = 0;
+  std::vector<std::string> problems;  // one line each; empty when all is well
+  bool ok() const { return problems.empty(); }
+};
+
+struct Counts {
+  std::uint64_t feeds = 0;
+  std::uint64_t entries = 0;
+};
+
+class Store {
+ public:
+  // Opens (or with createIfMissing, creates) the store in `dir`. Refuses a
+  // missing or corrupt store, and one written by a newer version, with a
+  // message that names the directory and what is wrong.
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir,
+                                             const Options& options);
+  // Drains the writer (pending writes complete) and closes the database.
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // --- network ---
+  // The network this store belongs to, once set.
+  std::optional<Digest> network() const;
+  // Sets the network once; setting another one later is refused.
+  Status setNetwork(const Digest& id);
+
+  // --- writes (thread-safe; serialised through the writer thread) ---
+
+  // Appends a new entry to the feed of `key`: next seq, prev = current tip,
+  // timestamp = max(now, tip's timestamp). Returns after the synced write.
+  // Refused if the store has no network or the feed is frozen.
+  Result<record::Entry> publish(const PrivateKey& key, std::uint16_t kind, Bytes content);
+
+  // Ingests one contiguous run of one feed from elsewhere (a peer, an import).
+  // Verifies it by the chain rule against this node's network, then connects
+  // it to what is held: duplicates are skipped (missing content is filled),
+  // a gap or a link to a different entry is refused, a second valid entry at
+  // a held seq stores a fork proof, truncates the feed before it and freezes
+  // it. Entries stamped more than 10 minutes ahead are deferred: the
+  // verified prefix before them is stored. All that is stored is written in
+  // one WriteBatch; a refused run writes nothing.
+  IngestResult ingest(std::vector<record::SignedEntry> run);
+
+  // --- reads (thread-safe) ---
+  Result<record::Entry> entryById(const Digest& id) const;
+  Result<record::Entry> entryAt(const PublicKey& feed, std::uint64_t seq) const;
+  // Entries of one feed from seq `from` (inclusive), at most `maxEntries`.
+  std::vector<record::Entry> feedRange(const PublicKey& feed, std::uint64_t from,
+                                       std::size_t maxEntries) const;
+  // Entries in feed order after `after` (from the start when absent), at
+  // most `maxEntries` and about `maxBytes` (at least one entry is returned).
+  std::vector<record::Entry> scan(const std::optional<Position>& after, std::size_t maxEntries,
+                                  std::size_t maxBytes) const;
+  std::optional<Tip> tip(const PublicKey& feed) const;
+  std::vector<Tip> tips() const;
+  // SHA-256 over the sorted list of (feed, seq, id) of every tip.
+  Digest frontierDigest() const;
+  Counts counts() const;
+  // Entries newest first (by their own timestamps), filtered. Sees every
+  // entry whose publish() or ingest() returned before the call.
+  std::vector<record::Entry> list(const Query& q) const;
+  // Fork proofs held for `feed` (encoded ForkProof messages).
+  std::vector<Bytes> forkProofs(const PublicKey& feed) const;
+
+  // Re-proves the whole store: every chain link and every signature, every
+  // present content's hash, tips and the id index. `progress(done, total)`
+  // is called now and then with entry counts.
+  VerifyReport verify(const std::function<void(std::uint64_t, std::uint64_t)>& progress = {}) const;
+
+  // --- node metadata (small values kept with the store) ---
+  std::optional<std::string> getMeta(const std::string& name) const;
+  Status putMeta(const std::string& name, const std::string& value);
+
+  class Impl;
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace civnet::store
