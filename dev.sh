@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# civnet's one entry point for developers and CI.
+#
+#   ./dev.sh node         install what is missing, build, run a node on defaults
+#   ./dev.sh test [ARGS]  install what is missing, build, run the tests; ARGS go
+#                         to `meson test` (e.g. a suite: ./dev.sh test --suite store)
+#   ./dev.sh build        install what is missing and build only
+#
+# Works on a fresh Debian 12 machine (as root, or a user with sudo), and is
+# idempotent: a second run installs nothing and rebuilds only what changed.
+# `./dev.sh test` ends with the line "N passed, N failed" (", N skipped" when
+# some were skipped), counted from meson's testlog.json, and exits non-zero if
+# any test failed or none ran.
+set -euo pipefail
+
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
+
+# Debian 12 packages. libboost1.81-dev, not libboost-dev: that is Boost 1.74,
+# which has no Boost.JSON and conflicts with 1.81.
+PACKAGES=(
+  meson ninja-build pkg-config g++ capnproto libcapnp-dev libssl-dev
+  libleveldb-dev doctest-dev libboost1.81-dev libboost-json1.81-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev ccache python3
+)
+BUILD_DIR=build
+DATA_DIR=node-data
+GENESIS_FILE=node-data.genesis
+JOBS=${CIVNET_JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
+
+# Prints the last lines of a log file to stderr (used when a quiet step fails).
+show_log_tail() {
+  local file=$1 lines=${2:-40}
+  printf -- '--- last %s lines of %s ---\n' "$lines" "$file" >&2
+  tail -n "$lines" "$file" >&2 || true
+  printf -- '---\n' >&2
+}
+
+install_packages() {
+  local missing=() p status
+  for p in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then
+    say "packages: all ${#PACKAGES[@]} present, nothing to install"
+    return
+  fi
+
+  local sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || die "missing packages (${missing[*]}) and not root and no sudo"
+    sudo=(sudo)
+  fi
+  say "packages: installing ${#missing[@]} missing: ${missing[*]}"
+  local log
+  log=$(mktemp -t civnet-apt.XXXXXX.log)
+  export DEBIAN_FRONTEND=noninteractive
+  # Another process (unattended-upgrades, a parallel setup) may hold the dpkg
+  # lock: wait for it rather than fail.
+  if ! "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update >"$log" 2>&1; then
+    show_log_tail "$log"
+    die "apt-get update failed (full log: $log)"
+  fi
+  if ! "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends \
+      "${missing[@]}" >>"$log" 2>&1; then
+    show_log_tail "$log"
+    die "apt-get install failed (full log: $log)"
+  fi
+  rm -f "$log"
+  say "packages: installed ${missing[*]}"
+}
+
+build() {
+  # ccache hashes the build directory (because of -g) unless told not to;
+  # without this a fresh clone elsewhere (CI) gets no cache hits at all.
+  export CCACHE_NOHASHDIR=1
+  local start=$SECONDS
+  if [[ ! -f $BUILD_DIR/meson-private/coredata.dat ]]; then
+    say "build: configuring $BUILD_DIR/ (meson setup)"
+    local log
+    log=$(mktemp -t civnet-meson.XXXXXX.log)
+    if ! meson setup "$BUILD_DIR" >"$log" 2>&1; then
+      show_log_tail "$log"
+      die "meson setup failed (full log: $log; meson's own: $BUILD_DIR/meson-logs/meson-log.txt)"
+    fi
+    rm -f "$log"
+  fi
+  # ninja re-runs meson by itself when a meson.build changed. --quiet hides
+  # the progress lines but still shows compiler warnings and errors.
+  say "build: ninja -C $BUILD_DIR -j $JOBS"
+  if ! ninja -C "$BUILD_DIR" -j "$JOBS" --quiet; then
+    die "build failed (errors above)"
+  fi
+  say "build: ok in $((SECONDS - start)) s"
+}
+
+# Prints "N passed, N failed[, N skipped]" from meson's testlog.json and
+# returns non-zero if anything failed or no test ran.
+summarize_tests() {
+  local testlog=$BUILD_DIR/meson-logs/testlog.json
+  python3 - "$testlog" <<'PY'
+import json, sys
+path = sys.argv[1]
+passed = failed = skipped = 0
+try:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                result = json.loads(line).get("result")
+            except ValueError:
+                continue
+            if result in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif result in ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS"):
+                failed += 1
+            elif result == "SKIP":
+                skipped += 1
+            else:
+                failed += 1  # a result this script does not know is not a pass
+except FileNotFoundError:
+    print(f"dev.sh: no test log at {path}: meson test did not run", file=sys.stderr)
+if passed + failed == 0:
+    print("dev.sh: no test ran", file=sys.stderr)
+sys.stderr.flush()
+line = f"{passed} passed, {failed} failed"
+if skipped:
+    line += f", {skipped} skipped"
+print(line, flush=True)
+sys.exit(1 if failed or passed + failed == 0 else 0)
+PY
+}
+
+run_tests() {
+  export CCACHE_NOHASHDIR=1
+  rm -f "$BUILD_DIR/meson-logs/testlog.json"
+  say "test: meson test -C $BUILD_DIR --print-errorlogs $*"
+  local rc=0 summary_rc=0
+  meson test -C "$BUILD_DIR" --print-errorlogs "$@" || rc=$?
+  summarize_tests || summary_rc=$?
+  if ((rc != 0)); then return "$rc"; fi
+  return "$summary_rc"
+}
+
+# True if $DATA_DIR already holds a node (civnetd init refuses to overwrite one).
+node_exists() {
+  [[ -d $DATA_DIR ]] && [[ -n $(ls -A "$DATA_DIR" 2>/dev/null) ]]
+}
+
+run_node() {
+  local civnetd=$BUILD_DIR/daemon/civnetd civnetctl=$BUILD_DIR/tools/civnetctl
+  [[ -x $civnetd ]] || die "$civnetd was not built"
+  if ! node_exists; then
+    say "node: creating a node in $DATA_DIR/"
+    "$civnetd" init --data-dir "$DATA_DIR" --org "My Organization"
+    say "node: creating a one-steward network, genesis in $GENESIS_FILE"
+    "$civnetd" genesis --data-dir "$DATA_DIR" --name "My Network" --out "$GENESIS_FILE"
+  else
+    say "node: using the existing node in $DATA_DIR/ (delete it for a fresh one)"
+  fi
+  cat <<EOF
+
+In another terminal, talk to this node with civnetctl:
+  $civnetctl --data-dir $DATA_DIR status
+  $civnetctl --data-dir $DATA_DIR publish --title "Hello" --body "First post" --tag intro
+  $civnetctl --data-dir $DATA_DIR entries list
+Stop the node with Ctrl-C.
+
+EOF
+  exec "$civnetd" run --data-dir "$DATA_DIR"
+}
+
+usage() {
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+main() {
+  local cmd=${1:-}
+  [[ $# -gt 0 ]] && shift
+  case $cmd in
+    node)
+      [[ $# -eq 0 ]] || die "node takes no arguments"
+      install_packages
+      build
+      run_node
+      ;;
+    test)
+      install_packages
+      build
+      run_tests "$@"
+      ;;
+    build)
+      [[ $# -eq 0 ]] || die "build takes no arguments"
+      install_packages
+      build
+      ;;
+    -h | --help | help)
+      usage
+      ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
