@@ -139,7 +139,7 @@ PY
 run_tests() {
   export CCACHE_NOHASHDIR=1
   rm -f "$BUILD_DIR/meson-logs/testlog.json"
-  say "test: meson test -C $BUILD_DIR --print-errorlogs $*"
+  say "test: meson test -C $BUILD_DIR --print-errorlogs${*:+ $*}"
   local rc=0 summary_rc=0
   meson test -C "$BUILD_DIR" --print-errorlogs "$@" || rc=$?
   summarize_tests || summary_rc=$?
