@@ -1,0 +1,1057 @@
+// The node store on LevelDB (see store.hpp for the contract, keys.hpp for
+// the layout).
+//
+// One writer thread owns every write. Callers enqueue a request and wait on
+// its future. The writer drains the queue: ingests are applied one by one
+// (each its own unsynced WriteBatch), then every pending publish is built,
+// signed and written in one synced WriteBatch (group commit), then the
+// indexer catches up with the arrival log. The in-memory tip table is
+// updated only after a batch is durable in LevelDB, so readers never see a
+// tip the database does not hold.
+#include "store.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <cstring>
+#include <future>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <variant>
+
+#include <leveldb/cache.h>
+#include <leveldb/db.h>
+#include <leveldb/filter_policy.h>
+#include <leveldb/write_batch.h>
+
+#include "keys.hpp"
+
+namespace civnet::store {
+namespace {
+
+using record::Entry;
+using record::SignedEntry;
+using record::Verdict;
+
+class SystemClock final : public Clock {
+ public:
+  std::int64_t nowMs() const override {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  }
+};
+
+constexpr std::string_view kMetaSchemaVersion = "schema_version";
+constexpr std::string_view kMetaNetwork = "network";
+constexpr std::string_view kMetaIndexCursor = "index_cursor";
+constexpr std::size_t kTipValueSize = 8 + 32 + 8 + 1;
+constexpr std::uint8_t kTipFrozen = 1;
+constexpr std::size_t kIndexStep = 2048;  // log rows indexed per batch
+constexpr std::size_t kMaxPublishGroup = 1024;
+
+std::string encodeTip(const Tip& t) {
+  std::string v;
+  keys::putU64(v, t.seq);
+  keys::putBytes(v, t.id.view());
+  keys::putTime(v, t.timestamp);
+  v.push_back(static_cast<char>(t.frozen ? kTipFrozen : 0));
+  return v;
+}
+
+bool decodeTip(std::string_view key, std::string_view v, Tip& t) {
+  if (key.size() != 33 || v.size() != kTipValueSize) return false;
+  PublicKey::fromView(keys::viewOf(key.substr(1)), t.feed);
+  t.seq = keys::getU64(v, 0);
+  Digest::fromView(keys::viewOf(v.substr(8, 32)), t.id);
+  t.timestamp = keys::getTime(v, 40);
+  t.frozen = (static_cast<std::uint8_t>(v[48]) & kTipFrozen) != 0;
+  return true;
+}
+
+// e-row value: id + signature + header bytes.
+std::string encodeEntryValue(const Entry& e) {
+  std::string v;
+  v.reserve(32 + 64 + e.signedEntry.header.size());
+  keys::putBytes(v, e.id.view());
+  keys::putBytes(v, e.signedEntry.signature.view());
+  keys::putBytes(v, e.signedEntry.header);
+  return v;
+}
+
+Status fromLevelDb(const leveldb::Status& s, const std::string& context) {
+  if (s.ok()) return {};
+  if (s.IsNotFound()) return notFound(context + ": " + s.ToString());
+  if (s.IsCorruption()) return corruption(context + ": " + s.ToString());
+  return ioError(context + ": " + s.ToString());
+}
+
+void putEntryRows(leveldb::WriteBatch& b, const Entry& e, std::uint64_t logPos) {
+  const auto& h = e.header;
+  b.Put(keys::entryKey(h.author, h.seq), encodeEntryValue(e));
+  if (e.signedEntry.content) {
+    const Bytes& c = *e.signedEntry.content;
+    b.Put(keys::contentKey(h.author, h.seq),
+          leveldb::Slice(reinterpret_cast<const char*>(c.data()), c.size()));
+  }
+  std::string pos;
+  keys::putBytes(pos, h.author.view());
+  keys::putU64(pos, h.seq);
+  b.Put(keys::idKey(e.id), pos);
+  keys::putBytes(pos, e.id.view());
+  b.Put(keys::logKey(logPos), pos);
+}
+
+}  // namespace
+
+const Clock& systemClock() {
+  static const SystemClock clock;
+  return clock;
+}
+
+// ---------------------------------------------------------------------------
+
+class Store::Impl {
+ public:
+  Impl(std::filesystem::path dir, const Options& o) : dir_(std::move(dir)), options_(o) {
+    clock_ = o.clock ? o.clock : &systemClock();
+  }
+  ~Impl() { close(); }
+
+  Status open();
+  void close();
+
+  // Requests handed to the writer thread.
+  struct PublishReq {
+    const PrivateKey* key;
+    std::uint16_t kind;
+    Bytes content;
+    std::promise<Result<Entry>> done;
+  };
+  struct IngestReq {
+    std::vector<Entry> run;  // already verified by the chain rule
+    std::promise<IngestResult> done;
+  };
+  struct MetaReq {
+    std::string key, value;
+    std::promise<Status> done;
+  };
+  using Request = std::variant<std::unique_ptr<PublishReq>, std::unique_ptr<IngestReq>,
+                               std::unique_ptr<MetaReq>>;
+
+  template <typename R, typename Fut>
+  Fut submit(std::unique_ptr<R> req, Fut fut) {
+    {
+      std::lock_guard lk(queueMu_);
+      if (stopping_) {
+        // Store is closing: nothing may be queued behind the drain.
+        return fut;  // broken promise: the caller sees an error
+      }
+      queue_.push_back(std::move(req));
+    }
+    queueCv_.notify_one();
+    return fut;
+  }
+
+  void writerLoop();
+  IngestResult applyIngest(IngestReq& req);
+  void applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group);
+  void runIndexer();
+  Status indexEntry(leveldb::WriteBatch& b, std::string_view logValue);
+
+  // Reads.
+  std::optional<Tip> tipOf(const PublicKey& feed) const {
+    std::shared_lock lk(tipsMu_);
+    auto it = tips_.find(feed);
+    if (it == tips_.end()) return std::nullopt;
+    return it->second;
+  }
+  Result<Entry> readEntry(const PublicKey& author, std::uint64_t seq,
+                          const leveldb::Snapshot* snap = nullptr) const;
+  Entry entryFromRow(std::string_view key, std::string_view value, bool withContent,
+                     const leveldb::Snapshot* snap) const;
+  void waitIndexed() const;
+
+  std::filesystem::path dir_;
+  Options options_;
+  const Clock* clock_;
+  std::unique_ptr<leveldb::DB> db_;
+  std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;
+
+  mutable std::shared_mutex tipsMu_;
+  std::map<PublicKey, Tip> tips_;  // guarded by tipsMu_; written by the writer only
+  std::optional<Digest> network_;  // guarded by tipsMu_
+
+  std::mutex queueMu_;
+  std::condition_variable queueCv_;
+  std::deque<Request> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+
+  // Arrival log positions: next to assign (writer only), last committed,
+  // and last indexed (readers wait for indexed >= committed).
+  std::uint64_t nextLog_ = 1;
+  std::atomic<std::uint64_t> committedLog_{0};
+  mutable std::mutex indexMu_;
+  mutable std::condition_variable indexCv_;
+  std::uint64_t indexedLog_ = 0;  // guarded by indexMu_
+};
+
+Status Store::Impl::open() {
+  std::error_code ec;
+  bool exists = std::filesystem::exists(dir_, ec);
+  if (!exists && !options_.createIfMissing)
+    return notFound("store " + dir_.string() +
+                    " does not exist (is --data-dir right? create a node with: civnetd init)");
+  if (exists && !std::filesystem::is_directory(dir_, ec))
+    return invalidArgument("store " + dir_.string() + " is not a directory");
+  if (exists && !options_.createIfMissing && !std::filesystem::exists(dir_ / "CURRENT", ec))
+    return corruption("store " + dir_.string() + " is not a civnet store (no LevelDB files)");
+
+  leveldb::Options lo;
+  lo.create_if_missing = options_.createIfMissing;
+  lo.paranoid_checks = true;
+  cache_.reset(leveldb::NewLRUCache(options_.blockCacheBytes));
+  lo.block_cache = cache_.get();
+  filter_.reset(leveldb::NewBloomFilterPolicy(10));
+  lo.filter_policy = filter_.get();
+  lo.write_buffer_size = 16 * 1024 * 1024;
+  lo.max_file_size = 8 * 1024 * 1024;
+  leveldb::DB* raw = nullptr;
+  leveldb::Status s = leveldb::DB::Open(lo, dir_.string(), &raw);
+  if (!s.ok()) {
+    std::string text = s.ToString();
+    if (text.find("lock") != std::string::npos)
+      return unavailable("store " + dir_.string() +
+                         " is in use by another process (is civnetd already running?)");
+    if (s.IsCorruption())
+      return corruption("store " + dir_.string() + " is corrupt: " + text);
+    return fromLevelDb(s, "opening store " + dir_.string());
+  }
+  db_.reset(raw);
+
+  // Schema version: a new store gets ours; a newer one is refused.
+  std::string v;
+  s = db_->Get({}, keys::metaKey(kMetaSchemaVersion), &v);
+  if (s.IsNotFound()) {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    it->SeekToFirst();
+    if (it->Valid())
+      return corruption("store " + dir_.string() +
+                        " holds data but no schema version: not a civnet store");
+    leveldb::WriteOptions wo;
+    wo.sync = true;
+    s = db_->Put(wo, keys::metaKey(kMetaSchemaVersion), std::to_string(kSchemaVersion));
+    if (!s.ok()) return fromLevelDb(s, "initialising store " + dir_.string());
+  } else if (!s.ok()) {
+    return fromLevelDb(s, "reading store " + dir_.string());
+  } else {
+    char* end = nullptr;
+    unsigned long ver = std::strtoul(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0')
+      return corruption("store " + dir_.string() + " has an unreadable schema version \"" + v + "\"");
+    if (ver > kSchemaVersion)
+      return unsupported("store " + dir_.string() + " was written by a newer civnet (schema version " +
+                         std::to_string(ver) + "; this build reads up to " +
+                         std::to_string(kSchemaVersion) + "): upgrade civnetd");
+  }
+
+  s = db_->Get({}, keys::metaKey(kMetaNetwork), &v);
+  if (s.ok()) {
+    Digest id;
+    if (!Digest::fromView(keys::viewOf(v), id))
+      return corruption("store " + dir_.string() + " holds a malformed network id");
+    network_ = id;
+  }
+
+  // Tips into memory.
+  {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    std::string prefix(1, keys::kTip);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      Tip t;
+      if (!decodeTip(std::string_view(it->key().data(), it->key().size()),
+                     std::string_view(it->value().data(), it->value().size()), t))
+        return corruption("store " + dir_.string() + " holds a malformed tip row");
+      tips_[t.feed] = t;
+    }
+    if (!it->status().ok()) return fromLevelDb(it->status(), "reading tips");
+    // The arrival log's last position.
+    it->Seek(keys::prefixEnd(std::string(1, keys::kLog)));
+    if (it->Valid()) it->Prev(); else it->SeekToLast();
+    if (it->Valid() && it->key().size() == 9 && it->key()[0] == keys::kLog)
+      nextLog_ = keys::getU64(std::string_view(it->key().data(), 9), 1) + 1;
+    if (!it->status().ok()) return fromLevelDb(it->status(), "reading the arrival log");
+  }
+  committedLog_ = nextLog_ - 1;
+  s = db_->Get({}, keys::metaKey(kMetaIndexCursor), &v);
+  if (s.ok() && v.size() == 8) indexedLog_ = keys::getU64(v, 0);
+
+  writer_ = std::thread([this] { writerLoop(); });
+  return {};
+}
+
+void Store::Impl::close() {
+  {
+    std::lock_guard lk(queueMu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  queueCv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  db_.reset();
+}
+
+void Store::Impl::writerLoop() {
+  for (;;) {
+    std::deque<Request> batch;
+    {
+      std::unique_lock lk(queueMu_);
+      queueCv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) break;
+      batch.swap(queue_);
+    }
+    std::vector<std::unique_ptr<PublishReq>> publishes;
+    for (auto& r : batch) {
+      if (auto* ing = std::get_if<std::unique_ptr<IngestReq>>(&r)) {
+        (*ing)->done.set_value(applyIngest(**ing));
+      } else if (auto* pub = std::get_if<std::unique_ptr<PublishReq>>(&r)) {
+        publishes.push_back(std::move(*pub));
+        if (publishes.size() >= kMaxPublishGroup) applyPublishes(publishes);
+      } else if (auto* meta = std::get_if<std::unique_ptr<MetaReq>>(&r)) {
+        leveldb::WriteOptions wo;
+        wo.sync = true;
+        auto s = db_->Put(wo, (*meta)->key, (*meta)->value);
+        if (s.ok() && (*meta)->key == keys::metaKey(kMetaNetwork)) {
+          Digest id;
+          Digest::fromView(keys::viewOf((*meta)->value), id);
+          std::unique_lock lk(tipsMu_);
+          network_ = id;
+        }
+        (*meta)->done.set_value(fromLevelDb(s, "writing node metadata"));
+      }
+    }
+    if (!publishes.empty()) applyPublishes(publishes);
+    runIndexer();
+  }
+}
+
+IngestResult Store::Impl::applyIngest(IngestReq& req) {
+  IngestResult res;
+  auto& run = req.run;
+  const PublicKey author = run.front().header.author;
+  Tip tip;
+  tip.feed = author;
+  if (auto t = tipOf(author)) tip = *t;
+  if (tip.frozen) {
+    res.verdict = Verdict::frozen;
+    res.detail = "feed " + author.shortHex() + " is frozen by a fork proof";
+    return res;
+  }
+
+  leveldb::WriteBatch batch;
+  std::uint64_t logPos = nextLog_;
+  std::size_t i = 0;
+  // Entries at seqs already held: duplicates (maybe bringing missing
+  // content) or a fork.
+  for (; i < run.size() && run[i].header.seq <= tip.seq; ++i) {
+    const Entry& e = run[i];
+    std::string held;
+    auto s = db_->Get({}, keys::entryKey(author, e.header.seq), &held);
+    if (!s.ok() || held.size() < 96) {
+      res.verdict = Verdict::gap;
+      res.detail = "seq " + std::to_string(e.header.seq) + " of feed " + author.shortHex() +
+                   " is not held here (" + s.ToString() + ")";
+      return res;
+    }
+    Digest heldId;
+    Digest::fromView(keys::viewOf(std::string_view(held).substr(0, 32)), heldId);
+    if (heldId == e.id) {
+      ++res.duplicates;
+      if (e.signedEntry.content) {
+        std::string dummy;
+        bool haveContent = db_->Get({}, keys::contentKey(author, e.header.seq), &dummy).ok();
+        bool erased = db_->Get({}, keys::tombstoneKey(author, e.header.seq), &dummy).ok();
+        if (!haveContent && !erased) {
+          const Bytes& c = *e.signedEntry.content;
+          batch.Put(keys::contentKey(author, e.header.seq),
+                    leveldb::Slice(reinterpret_cast<const char*>(c.data()), c.size()));
+          ++res.contentFilled;
+        }
+      }
+      continue;
+    }
+    // A second entry at a held seq. Both must verify on their own to make a
+    // proof that every other node will accept.
+    SignedEntry heldSe;
+    heldSe.signature = {};
+    Signature::fromView(keys::viewOf(std::string_view(held).substr(32, 64)), heldSe.signature);
+    heldSe.header.assign(held.begin() + 96, held.end());
+    if (!record::verifySignature(e)) {
+      res.verdict = Verdict::badSignature;
+      res.detail = "entry at seq " + std::to_string(e.header.seq) + " of feed " +
+                   author.shortHex() + " conflicts with the one held, and its signature does not verify";
+      return res;
+    }
+    Bytes proof = record::encodeForkProof(heldSe, e.signedEntry);
+    leveldb::WriteBatch forkBatch;
+    forkBatch.Put(keys::forkProofKey(author, e.header.seq),
+                  leveldb::Slice(reinterpret_cast<const char*>(proof.data()), proof.size()));
+    // Truncate to seq-1 and freeze: every node holding the proof converges.
+    for (std::uint64_t s2 = e.header.seq; s2 <= tip.seq; ++s2) {
+      std::string v2;
+      if (db_->Get({}, keys::entryKey(author, s2), &v2).ok() && v2.size() >= 32) {
+        Digest id2;
+        Digest::fromView(keys::viewOf(std::string_view(v2).substr(0, 32)), id2);
+        forkBatch.Delete(keys::idKey(id2));
+      }
+      forkBatch.Delete(keys::entryKey(author, s2));
+      forkBatch.Delete(keys::contentKey(author, s2));
+    }
+    Tip frozen;
+    frozen.feed = author;
+    frozen.frozen = true;
+    frozen.seq = e.header.seq - 1;
+    if (frozen.seq > 0) {
+      std::string v3;
+      if (db_->Get({}, keys::entryKey(author, frozen.seq), &v3).ok() && v3.size() >= 96) {
+        Digest::fromView(keys::viewOf(std::string_view(v3).substr(0, 32)), frozen.id);
+        record::Header h3;
+        if (record::decodeHeader(keys::viewOf(std::string_view(v3).substr(96)), h3).ok())
+          frozen.timestamp = h3.timestamp;
+      }
+    }
+    forkBatch.Put(keys::tipKey(author), encodeTip(frozen));
+    auto s3 = db_->Write({}, &forkBatch);
+    if (!s3.ok()) {
+      res.verdict = Verdict::fork;
+      res.detail = "fork detected at seq " + std::to_string(e.header.seq) +
+                   " but storing the proof failed: " + s3.ToString();
+      return res;
+    }
+    {
+      std::unique_lock lk(tipsMu_);
+      tips_[author] = frozen;
+    }
+    res.verdict = Verdict::fork;
+    res.detail = "fork at seq " + std::to_string(e.header.seq) + " of feed " + author.shortHex() +
+                 ": proof stored, feed truncated to seq " + std::to_string(frozen.seq) +
+                 " and frozen";
+    res.duplicates = 0;
+    res.contentFilled = 0;
+    return res;
+  }
+
+  // New entries: connect the first to the held tip.
+  std::size_t end = run.size();
+  if (i < run.size()) {
+    const Entry& first = run[i];
+    if (first.header.seq != tip.seq + 1) {
+      res.verdict = Verdict::gap;
+      res.detail = "run starts at seq " + std::to_string(first.header.seq) + " but feed " +
+                   author.shortHex() + " is held up to seq " + std::to_string(tip.seq);
+      return res;
+    }
+    if (tip.seq > 0 && first.header.prev != tip.id) {
+      res.verdict = Verdict::prevMismatch;
+      res.detail = "seq " + std::to_string(first.header.seq) + " of feed " + author.shortHex() +
+                   " links to an entry other than the one held at seq " + std::to_string(tip.seq);
+      return res;
+    }
+    if (first.header.timestamp < tip.timestamp) {
+      res.verdict = Verdict::timestampBackwards;
+      res.detail = "seq " + std::to_string(first.header.seq) + " of feed " + author.shortHex() +
+                   " is stamped earlier than seq " + std::to_string(tip.seq);
+      return res;
+    }
+    // Defer entries stamped too far ahead; keep the verified prefix.
+    const std::int64_t limit = clock_->nowMs() + record::kMaxFutureSkewMs;
+    for (std::size_t k = i; k < run.size(); ++k) {
+      if (run[k].header.timestamp > limit) {
+        end = k;
+        break;
+      }
+    }
+    if (end < run.size() && end > i && !record::verifySignature(run[end - 1])) {
+      // The run's last signature proved the whole run; a prefix needs its own.
+      res.verdict = Verdict::badSignature;
+      res.detail = "signature of seq " + std::to_string(run[end - 1].header.seq) + " of feed " +
+                   author.shortHex() + " does not verify";
+      return res;
+    }
+    for (std::size_t k = i; k < end; ++k) putEntryRows(batch, run[k], logPos++);
+    if (end > i) {
+      Tip nt;
+      nt.feed = author;
+      nt.seq = run[end - 1].header.seq;
+      nt.id = run[end - 1].id;
+      nt.timestamp = run[end - 1].header.timestamp;
+      batch.Put(keys::tipKey(author), encodeTip(nt));
+      tip = nt;
+    }
+    res.stored = end - i;
+  }
+
+  if (res.stored > 0 || res.contentFilled > 0) {
+    auto s = db_->Write({}, &batch);  // replicated data: no sync, it can be fetched again
+    if (!s.ok()) {
+      res = IngestResult{};
+      res.verdict = Verdict::malformed;
+      res.detail = "store write failed: " + s.ToString();
+      return res;
+    }
+    if (res.stored > 0) {
+      std::unique_lock lk(tipsMu_);
+      tips_[author] = tip;
+    }
+    nextLog_ = logPos;
+    committedLog_ = nextLog_ - 1;
+  }
+
+  if (end < run.size()) {
+    res.verdict = Verdict::futureTimestamp;
+    res.detail = "seq " + std::to_string(run[end].header.seq) + " of feed " + author.shortHex() +
+                 " is stamped more than 10 minutes ahead: deferred" +
+                 (res.stored ? " (" + std::to_string(res.stored) + " before it stored)" : "");
+  } else if (res.stored > 0 || res.contentFilled > 0) {
+    res.verdict = Verdict::accepted;
+  } else {
+    res.verdict = Verdict::duplicate;
+  }
+  return res;
+}
+
+void Store::Impl::applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group) {
+  std::optional<Digest> net;
+  {
+    std::shared_lock lk(tipsMu_);
+    net = network_;
+  }
+  leveldb::WriteBatch batch;
+  std::map<PublicKey, Tip> newTips;
+  std::vector<std::pair<PublishReq*, Entry>> made;
+  std::uint64_t logPos = nextLog_;
+  const std::int64_t now = clock_->nowMs();
+  for (auto& req : group) {
+    if (!net) {
+      req->done.set_value(refused("this node belongs to no network yet: nothing can be published"));
+      continue;
+    }
+    const PublicKey& author = req->key->publicKey();
+    Tip tip;
+    tip.feed = author;
+    if (auto it = newTips.find(author); it != newTips.end()) tip = it->second;
+    else if (auto t = tipOf(author)) tip = *t;
+    if (tip.frozen) {
+      req->done.set_value(refused("feed " + author.shortHex() +
+                                  " is frozen by a fork proof: it cannot publish again"));
+      continue;
+    }
+    record::Header h;
+    h.network = *net;
+    h.author = author;
+    h.seq = tip.seq + 1;
+    h.prev = tip.seq ? tip.id : Digest{};
+    h.timestamp = std::max(now, tip.timestamp);
+    h.kind = req->kind;
+    Entry e = record::makeEntry(*req->key, h, std::move(req->content));
+    putEntryRows(batch, e, logPos++);
+    Tip nt{author, h.seq, e.id, h.timestamp, false};
+    batch.Put(keys::tipKey(author), encodeTip(nt));
+    newTips[author] = nt;
+    made.emplace_back(req.get(), std::move(e));
+  }
+  if (!made.empty()) {
+    leveldb::WriteOptions wo;
+    wo.sync = true;  // acknowledged only once durable
+    auto s = db_->Write(wo, &batch);
+    if (!s.ok()) {
+      for (auto& [req, e] : made)
+        req->done.set_value(ioError("store write failed, nothing published: " + s.ToString()));
+    } else {
+      {
+        std::unique_lock lk(tipsMu_);
+        for (auto& [k, t] : newTips) tips_[k] = t;
+      }
+      nextLog_ = logPos;
+      committedLog_ = nextLog_ - 1;
+      for (auto& [req, e] : made) req->done.set_value(std::move(e));
+    }
+  }
+  group.clear();
+}
+
+Status Store::Impl::indexEntry(leveldb::WriteBatch& b, std::string_view logValue) {
+  if (logValue.size() != 32 + 8 + 32) return corruption("malformed arrival log row");
+  PublicKey author;
+  Digest id;
+  PublicKey::fromView(keys::viewOf(logValue.substr(0, 32)), author);
+  std::uint64_t seq = keys::getU64(logValue, 32);
+  Digest::fromView(keys::viewOf(logValue.substr(40, 32)), id);
+  std::string v;
+  // Truncated by a fork since it arrived: nothing to index.
+  if (!db_->Get({}, keys::entryKey(author, seq), &v).ok() || v.size() < 96) return {};
+  if (std::memcmp(v.data(), id.bytes.data(), 32) != 0) return {};
+  record::Header h;
+  if (!record::decodeHeader(keys::viewOf(std::string_view(v).substr(96)), h).ok())
+    return corruption("stored header of " + author.shortHex() + "/" + std::to_string(seq) +
+                      " does not decode");
+  b.Put(keys::indexKey(keys::byTimePrefix(), h.timestamp, author, seq), {});
+  b.Put(keys::indexKey(keys::byKindPrefix(h.kind), h.timestamp, author, seq), {});
+  if (h.kind == static_cast<std::uint16_t>(record::Kind::post)) {
+    std::string content;
+    if (db_->Get({}, keys::contentKey(author, seq), &content).ok()) {
+      auto post = record::decodePost(keys::viewOf(content));
+      if (post.ok()) {
+        for (const auto& tag : post->tags)
+          if (!tag.empty() && tag.size() <= record::kMaxTagBytes)
+            b.Put(keys::indexKey(keys::byTagPrefix(tag), h.timestamp, author, seq), {});
+        if (post->replyTo)
+          b.Put(keys::indexKey(keys::byReplyPrefix(post->replyTo->author, post->replyTo->seq),
+                               h.timestamp, author, seq),
+                {});
+      }
+    }
+  }
+  return {};
+}
+
+void Store::Impl::runIndexer() {
+  std::uint64_t cursor;
+  {
+    std::lock_guard lk(indexMu_);
+    cursor = indexedLog_;
+  }
+  const std::uint64_t target = committedLog_;
+  while (cursor < target) {
+    leveldb::WriteBatch b;
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    std::uint64_t last = cursor;
+    std::size_t n = 0;
+    for (it->Seek(keys::logKey(cursor + 1));
+         it->Valid() && n < kIndexStep && it->key().size() == 9 && it->key()[0] == keys::kLog;
+         it->Next(), ++n) {
+      last = keys::getU64(std::string_view(it->key().data(), 9), 1);
+      if (last > target) break;
+      // A damaged row is skipped, not retried forever; `verify` reports it.
+      (void)indexEntry(b, std::string_view(it->value().data(), it->value().size()));
+    }
+    if (last == cursor) last = target;  // nothing left to read
+    std::string c;
+    keys::putU64(c, last);
+    b.Put(keys::metaKey(kMetaIndexCursor), c);
+    if (!db_->Write({}, &b).ok()) return;  // try again after the next commit
+    cursor = last;
+    {
+      std::lock_guard lk(indexMu_);
+      indexedLog_ = cursor;
+    }
+    indexCv_.notify_all();
+  }
+}
+
+void Store::Impl::waitIndexed() const {
+  const std::uint64_t target = committedLog_;
+  std::unique_lock lk(indexMu_);
+  // The writer indexes right after each commit; a short bounded wait keeps a
+  // failing disk from hanging readers forever.
+  indexCv_.wait_for(lk, std::chrono::seconds(5), [&] { return indexedLog_ >= target; });
+}
+
+Entry Store::Impl::entryFromRow(std::string_view key, std::string_view value, bool withContent,
+                                const leveldb::Snapshot* snap) const {
+  Entry e;
+  Digest::fromView(keys::viewOf(value.substr(0, 32)), e.id);
+  Signature::fromView(keys::viewOf(value.substr(32, 64)), e.signedEntry.signature);
+  auto hb = value.substr(96);
+  e.signedEntry.header.assign(hb.begin(), hb.end());
+  (void)record::decodeHeader(e.signedEntry.header, e.header);
+  if (withContent) {
+    std::string c;
+    std::string ckey(key);
+    ckey[0] = keys::kContent;
+    leveldb::ReadOptions ro;
+    ro.snapshot = snap;
+    if (db_->Get(ro, ckey, &c).ok()) e.signedEntry.content = Bytes(c.begin(), c.end());
+  }
+  return e;
+}
+
+Result<Entry> Store::Impl::readEntry(const PublicKey& author, std::uint64_t seq,
+                                     const leveldb::Snapshot* snap) const {
+  leveldb::ReadOptions ro;
+  ro.snapshot = snap;
+  std::string key = keys::entryKey(author, seq);
+  std::string v;
+  auto s = db_->Get(ro, key, &v);
+  if (s.IsNotFound())
+    return notFound("no entry at seq " + std::to_string(seq) + " of feed " + author.shortHex());
+  if (!s.ok()) return fromLevelDb(s, "reading an entry");
+  if (v.size() < 96) return corruption("entry row of " + author.shortHex() + " is damaged");
+  return entryFromRow(key, v, true, snap);
+}
+
+// ---------------------------------------------------------------------------
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir,
+                                           const Options& options) {
+  auto impl = std::make_unique<Impl>(dir, options);
+  if (Status s = impl->open(); !s.ok()) return s;
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+std::optional<Digest> Store::network() const {
+  std::shared_lock lk(impl_->tipsMu_);
+  return impl_->network_;
+}
+
+Status Store::setNetwork(const Digest& id) {
+  if (auto cur = network(); cur) {
+    if (*cur == id) return {};
+    return refused("this node already belongs to network " + cur->shortHex() +
+                   "; it cannot move to " + id.shortHex());
+  }
+  auto req = std::make_unique<Impl::MetaReq>();
+  req->key = keys::metaKey(kMetaNetwork);
+  req->value.assign(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
+  auto fut = req->done.get_future();
+  fut = impl_->submit(std::move(req), std::move(fut));
+  try {
+    return fut.get();
+  } catch (const std::future_error&) {
+    return unavailable("the store is closing");
+  }
+}
+
+Result<Entry> Store::publish(const PrivateKey& key, std::uint16_t kind, Bytes content) {
+  if (content.size() > record::kMaxContentBytes)
+    return invalidArgument("content is " + std::to_string(content.size()) + " bytes, limit " +
+                           std::to_string(record::kMaxContentBytes));
+  auto req = std::make_unique<Impl::PublishReq>();
+  req->key = &key;
+  req->kind = kind;
+  req->content = std::move(content);
+  auto fut = req->done.get_future();
+  fut = impl_->submit(std::move(req), std::move(fut));
+  try {
+    return fut.get();
+  } catch (const std::future_error&) {
+    return unavailable("the store is closing");
+  }
+}
+
+IngestResult Store::ingest(std::vector<SignedEntry> run) {
+  IngestResult res;
+  if (run.empty()) {
+    res.verdict = Verdict::malformed;
+    res.detail = "a run holds at least one entry";
+    return res;
+  }
+  auto net = network();
+  if (!net) {
+    res.verdict = Verdict::noNetwork;
+    res.detail = "this node belongs to no network yet";
+    return res;
+  }
+  auto req = std::make_unique<Impl::IngestReq>();
+  // The stateless part of the chain rule runs on the caller's thread.
+  record::Check c = record::verifyRun(run, *net, req->run);
+  if (!c.ok()) {
+    res.verdict = c.verdict;
+    res.detail = c.detail;
+    return res;
+  }
+  auto fut = req->done.get_future();
+  fut = impl_->submit(std::move(req), std::move(fut));
+  try {
+    return fut.get();
+  } catch (const std::future_error&) {
+    res.verdict = Verdict::noNetwork;
+    res.detail = "the store is closing";
+    return res;
+  }
+}
+
+Result<Entry> Store::entryById(const Digest& id) const {
+  std::string pos;
+  auto s = impl_->db_->Get({}, keys::idKey(id), &pos);
+  if (s.IsNotFound()) return notFound("no entry with id " + id.hex());
+  if (!s.ok()) return fromLevelDb(s, "reading the id index");
+  if (pos.size() != 40) return corruption("id index row of " + id.shortHex() + " is damaged");
+  PublicKey author;
+  PublicKey::fromView(keys::viewOf(std::string_view(pos).substr(0, 32)), author);
+  return impl_->readEntry(author, keys::getU64(pos, 32));
+}
+
+Result<Entry> Store::entryAt(const PublicKey& feed, std::uint64_t seq) const {
+  return impl_->readEntry(feed, seq);
+}
+
+std::vector<Entry> Store::feedRange(const PublicKey& feed, std::uint64_t from,
+                                    std::size_t maxEntries) const {
+  std::vector<Entry> out;
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  std::string prefix = keys::feedPrefix(keys::kEntry, feed);
+  for (it->Seek(keys::entryKey(feed, from));
+       it->Valid() && it->key().starts_with(prefix) && out.size() < maxEntries; it->Next()) {
+    if (it->value().size() < 96) continue;
+    out.push_back(impl_->entryFromRow(std::string_view(it->key().data(), it->key().size()),
+                                      std::string_view(it->value().data(), it->value().size()),
+                                      true, nullptr));
+  }
+  return out;
+}
+
+std::vector<Entry> Store::scan(const std::optional<Position>& after, std::size_t maxEntries,
+                               std::size_t maxBytes) const {
+  std::vector<Entry> out;
+  std::size_t bytes = 0;
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  if (after) {
+    it->Seek(keys::entryKey(after->feed, after->seq));
+    if (it->Valid() && it->key() == keys::entryKey(after->feed, after->seq)) it->Next();
+  } else {
+    it->Seek(std::string(1, keys::kEntry));
+  }
+  for (; it->Valid() && it->key().size() == 41 && it->key()[0] == keys::kEntry &&
+         out.size() < maxEntries && (out.empty() || bytes < maxBytes);
+       it->Next()) {
+    if (it->value().size() < 96) continue;
+    out.push_back(impl_->entryFromRow(std::string_view(it->key().data(), it->key().size()),
+                                      std::string_view(it->value().data(), it->value().size()),
+                                      true, nullptr));
+    bytes += out.back().signedEntry.header.size() + 64 +
+             (out.back().signedEntry.content ? out.back().signedEntry.content->size() : 0);
+  }
+  return out;
+}
+
+std::optional<Tip> Store::tip(const PublicKey& feed) const { return impl_->tipOf(feed); }
+
+std::vector<Tip> Store::tips() const {
+  std::shared_lock lk(impl_->tipsMu_);
+  std::vector<Tip> out;
+  out.reserve(impl_->tips_.size());
+  for (const auto& [k, t] : impl_->tips_) out.push_back(t);
+  return out;
+}
+
+Digest Store::frontierDigest() const {
+  Sha256 h;
+  std::shared_lock lk(impl_->tipsMu_);
+  for (const auto& [k, t] : impl_->tips_) {  // std::map: sorted by feed key
+    std::string row;
+    keys::putBytes(row, t.feed.view());
+    keys::putU64(row, t.seq);
+    keys::putBytes(row, t.id.view());
+    h.update(keys::viewOf(row));
+  }
+  return h.finish();
+}
+
+Counts Store::counts() const {
+  std::shared_lock lk(impl_->tipsMu_);
+  Counts c;
+  c.feeds = impl_->tips_.size();
+  for (const auto& [k, t] : impl_->tips_) c.entries += t.seq;  // feeds are contiguous from 1
+  return c;
+}
+
+std::vector<Entry> Store::list(const Query& q) const {
+  impl_->waitIndexed();
+  std::vector<Entry> out;
+  if (q.limit == 0) return out;
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+
+  auto matches = [&](const Entry& e) {
+    if (q.author && e.header.author != *q.author) return false;
+    if (q.kind && e.header.kind != *q.kind) return false;
+    return true;
+  };
+
+  if (q.author && !q.tag) {
+    // A feed is in time order already: walk it backwards from its tip.
+    std::string prefix = keys::feedPrefix(keys::kEntry, *q.author);
+    std::string end = keys::prefixEnd(prefix);
+    it->Seek(end);
+    if (it->Valid()) it->Prev(); else it->SeekToLast();
+    for (; it->Valid() && it->key().starts_with(prefix) && out.size() < q.limit; it->Prev()) {
+      if (it->value().size() < 96) continue;
+      Entry e = impl_->entryFromRow(std::string_view(it->key().data(), it->key().size()),
+                                    std::string_view(it->value().data(), it->value().size()),
+                                    true, nullptr);
+      if (matches(e)) out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  std::string prefix = q.tag ? keys::byTagPrefix(*q.tag)
+                             : q.kind ? keys::byKindPrefix(*q.kind) : keys::byTimePrefix();
+  std::string end = keys::prefixEnd(prefix);
+  it->Seek(end);
+  if (it->Valid()) it->Prev(); else it->SeekToLast();
+  for (; it->Valid() && it->key().starts_with(prefix) && out.size() < q.limit; it->Prev()) {
+    auto k = std::string_view(it->key().data(), it->key().size());
+    if (k.size() != prefix.size() + 8 + 32 + 8) continue;
+    PublicKey author;
+    PublicKey::fromView(keys::viewOf(k.substr(prefix.size() + 8, 32)), author);
+    std::uint64_t seq = keys::getU64(k, prefix.size() + 40);
+    auto e = impl_->readEntry(author, seq);
+    if (e.ok() && matches(*e)) out.push_back(std::move(e).value());
+  }
+  return out;
+}
+
+std::vector<Bytes> Store::forkProofs(const PublicKey& feed) const {
+  std::vector<Bytes> out;
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  std::string prefix = keys::feedPrefix(keys::kForkProof, feed);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+    out.emplace_back(it->value().data(), it->value().data() + it->value().size());
+  return out;
+}
+
+VerifyReport Store::verify(const std::function<void(std::uint64_t, std::uint64_t)>& progress) const {
+  VerifyReport r;
+  leveldb::DB* db = impl_->db_.get();
+  const leveldb::Snapshot* snap = db->GetSnapshot();
+  leveldb::ReadOptions ro;
+  ro.snapshot = snap;
+  ro.fill_cache = false;
+
+  // Tips as of the snapshot.
+  std::map<PublicKey, Tip> tips;
+  {
+    std::unique_ptr<leveldb::Iterator> it(db->NewIterator(ro));
+    std::string prefix(1, keys::kTip);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      Tip t;
+      if (decodeTip(std::string_view(it->key().data(), it->key().size()),
+                    std::string_view(it->value().data(), it->value().size()), t))
+        tips[t.feed] = t;
+      else
+        r.problems.push_back("a tip row is malformed");
+    }
+  }
+  std::uint64_t total = 0;
+  for (auto& [k, t] : tips) total += t.seq;
+  std::optional<Digest> network = this->network();
+
+  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(ro));
+  std::optional<PublicKey> feed;
+  std::uint64_t expectSeq = 1;
+  Digest prevId;
+  std::int64_t prevTime = 0;
+  auto finishFeed = [&] {
+    if (!feed) return;
+    ++r.feeds;
+    auto t = tips.find(*feed);
+    if (t == tips.end()) {
+      r.problems.push_back("feed " + feed->shortHex() + " has entries but no tip");
+    } else {
+      if (t->second.seq != expectSeq - 1)
+        r.problems.push_back("feed " + feed->shortHex() + ": tip says seq " +
+                             std::to_string(t->second.seq) + ", entries end at " +
+                             std::to_string(expectSeq - 1));
+      else if (t->second.id != prevId)
+        r.problems.push_back("feed " + feed->shortHex() + ": tip id differs from the last entry's id");
+      tips.erase(t);
+    }
+  };
+  for (it->Seek(std::string(1, keys::kEntry)); it->Valid() && it->key()[0] == keys::kEntry;
+       it->Next()) {
+    auto k = std::string_view(it->key().data(), it->key().size());
+    auto v = std::string_view(it->value().data(), it->value().size());
+    if (k.size() != 41 || v.size() < 96) {
+      r.problems.push_back("a malformed entry row");
+      continue;
+    }
+    PublicKey author;
+    PublicKey::fromView(keys::viewOf(k.substr(1, 32)), author);
+    std::uint64_t seq = keys::getU64(k, 33);
+    if (!feed || author != *feed) {
+      finishFeed();
+      feed = author;
+      expectSeq = 1;
+      prevId = Digest{};
+      prevTime = std::numeric_limits<std::int64_t>::min();
+    }
+    std::string where = "feed " + author.shortHex() + " seq " + std::to_string(seq);
+    ++r.entries;
+    Entry e = impl_->entryFromRow(k, v, true, snap);
+    record::Header h;
+    record::Check hc = record::decodeHeader(e.signedEntry.header, h);
+    if (!hc.ok()) {
+      r.problems.push_back(where + ": " + hc.describe());
+    } else {
+      if (h.author != author || h.seq != seq)
+        r.problems.push_back(where + ": header names another feed position");
+      if (seq != expectSeq)
+        r.problems.push_back(where + ": expected seq " + std::to_string(expectSeq) + " (a gap)");
+      if (seq > 1 && h.prev != prevId)
+        r.problems.push_back(where + ": prev does not link to the entry before it");
+      if (h.timestamp < prevTime) r.problems.push_back(where + ": timestamp goes backwards");
+      if (network && h.network != *network)
+        r.problems.push_back(where + ": belongs to another network");
+      Digest id = record::entryId(e.signedEntry.header, e.signedEntry.signature);
+      if (id != e.id) r.problems.push_back(where + ": stored id does not match its bytes");
+      if (!record::verifySignature(e)) r.problems.push_back(where + ": signature does not verify");
+      ++r.signaturesChecked;
+      if (e.signedEntry.content) {
+        ++r.contentChecked;
+        if (e.signedEntry.content->size() != h.contentSize ||
+            sha256(*e.signedEntry.content) != h.contentHash)
+          r.problems.push_back(where + ": content does not match its hash");
+      }
+      std::string pos;
+      if (!db->Get(ro, keys::idKey(id), &pos).ok() || pos.size() != 40 ||
+          pos.compare(0, 32, std::string(k.substr(1, 32))) != 0 || keys::getU64(pos, 32) != seq)
+        r.problems.push_back(where + ": id index does not point here");
+      prevTime = h.timestamp;
+    }
+    prevId = e.id;
+    expectSeq = seq + 1;
+    if (progress && (r.entries % 1024 == 0)) progress(r.entries, total);
+  }
+  finishFeed();
+  for (auto& [k, t] : tips)
+    if (t.seq > 0)
+      r.problems.push_back("feed " + k.shortHex() + " has a tip at seq " + std::to_string(t.seq) +
+                           " but no entries");
+    else
+      ++r.feeds;  // a feed frozen before its first entry
+  if (!it->status().ok()) r.problems.push_back("reading the store: " + it->status().ToString());
+  if (progress) progress(r.entries, total);
+  db->ReleaseSnapshot(snap);
+  return r;
+}
+
+std::optional<std::string> Store::getMeta(const std::string& name) const {
+  std::string v;
+  if (impl_->db_->Get({}, keys::metaKey("x." + name), &v).ok()) return v;
+  return std::nullopt;
+}
+
+Status Store::putMeta(const std::string& name, const std::string& value) {
+  auto req = std::make_unique<Impl::MetaReq>();
+  // Callers' names live under "x." so they cannot clobber the store's own.
+  req->key = keys::metaKey("x." + name);
+  req->value = value;
+  auto fut = req->done.get_future();
+  fut = impl_->submit(std::move(req), std::move(fut));
+  try {
+    return fut.get();
+  } catch (const std::future_error&) {
+    return unavailable("the store is closing");
+  }
+}
+
+}  // namespace civnet::store
