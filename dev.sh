@@ -147,22 +147,28 @@ run_tests() {
   return "$summary_rc"
 }
 
-# True if $DATA_DIR already holds a node (civnetd init refuses to overwrite one).
-node_exists() {
-  [[ -d $DATA_DIR ]] && [[ -n $(ls -A "$DATA_DIR" 2>/dev/null) ]]
-}
-
 run_node() {
   local civnetd=$BUILD_DIR/daemon/civnetd civnetctl=$BUILD_DIR/tools/civnetctl
   [[ -x $civnetd ]] || die "$civnetd was not built"
-  if ! node_exists; then
+  # A node is a data dir with a civnetd.toml; it belongs to a network once
+  # it holds genesis.bin (see daemon/data_dir.hpp).
+  if [[ ! -f $DATA_DIR/civnetd.toml ]]; then
+    if [[ -d $DATA_DIR && -n $(ls -A "$DATA_DIR" 2>/dev/null) ]]; then
+      die "$DATA_DIR/ exists but holds no node (no civnetd.toml): move it away first"
+    fi
     say "node: creating a node in $DATA_DIR/"
     "$civnetd" init --data-dir "$DATA_DIR" --org "My Organization"
+  fi
+  if [[ ! -f $DATA_DIR/genesis.bin ]]; then
+    if [[ -e $GENESIS_FILE ]]; then
+      # Left over from a node-data/ that was deleted: keep it, out of the way.
+      mv -f "$GENESIS_FILE" "$GENESIS_FILE.old"
+      say "node: moved the old $GENESIS_FILE to $GENESIS_FILE.old"
+    fi
     say "node: creating a one-steward network, genesis in $GENESIS_FILE"
     "$civnetd" genesis --data-dir "$DATA_DIR" --name "My Network" --out "$GENESIS_FILE"
-  else
-    say "node: using the existing node in $DATA_DIR/ (delete it for a fresh one)"
   fi
+  say "node: data in $DATA_DIR/ (delete it and $GENESIS_FILE for a fresh node)"
   cat <<EOF
 
 In another terminal, talk to this node with civnetctl:
