@@ -187,7 +187,7 @@ class Store::Impl {
   std::map<PublicKey, Tip> tips_;  // guarded by tipsMu_; written by the writer only
   std::optional<Digest> network_;  // guarded by tipsMu_
 
-  std::mutex queueMu_;
+  mutable std::mutex queueMu_;
   std::condition_variable queueCv_;
   std::deque<Request> queue_;
   bool stopping_ = false;
@@ -195,6 +195,7 @@ class Store::Impl {
 
   // Arrival log positions: next to assign (writer only), last committed,
   // and last indexed (readers wait for indexed >= committed).
+  std::atomic<std::uint64_t> syncedWrites_{0}, published_{0}, ingested_{0};
   std::uint64_t nextLog_ = 1;
   std::atomic<std::uint64_t> committedLog_{0};
   mutable std::mutex indexMu_;
@@ -509,6 +510,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
       std::unique_lock lk(tipsMu_);
       tips_[author] = tip;
     }
+    ingested_ += res.stored;
     nextLog_ = logPos;
     committedLog_ = nextLog_ - 1;
   }
@@ -569,7 +571,12 @@ void Store::Impl::applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group
   if (!made.empty()) {
     leveldb::WriteOptions wo;
     wo.sync = true;  // acknowledged only once durable
+    if (options_.beforeSyncedWrite) options_.beforeSyncedWrite();
     auto s = db_->Write(wo, &batch);
+    if (s.ok()) {
+      ++syncedWrites_;
+      published_ += made.size();
+    }
     if (!s.ok()) {
       for (auto& [req, e] : made)
         req->done.set_value(ioError("store write failed, nothing published: " + s.ToString()));
@@ -908,6 +915,16 @@ std::vector<Entry> Store::list(const Query& q) const {
     if (e.ok() && matches(*e)) out.push_back(std::move(e).value());
   }
   return out;
+}
+
+Stats Store::stats() const {
+  Stats st;
+  st.syncedWrites = impl_->syncedWrites_;
+  st.published = impl_->published_;
+  st.ingested = impl_->ingested_;
+  std::lock_guard lk(impl_->queueMu_);
+  st.queued = impl_->queue_.size();
+  return st;
 }
 
 std::vector<Bytes> Store::forkProofs(const PublicKey& feed) const {

@@ -45,6 +45,17 @@ struct Options {
   bool createIfMissing = false;
   const Clock* clock = nullptr;  // nullptr: the system clock
   std::size_t blockCacheBytes = 32 * 1024 * 1024;
+  // Test hook: called on the writer thread just before each synced
+  // (publish) write. Tests use it to hold the writer and observe grouping.
+  std::function<void()> beforeSyncedWrite;
+};
+
+// Counters since open, for metrics and tests.
+struct Stats {
+  std::uint64_t syncedWrites = 0;  // synced WriteBatches (publish groups)
+  std::uint64_t published = 0;     // entries published locally
+  std::uint64_t ingested = 0;      // entries stored from elsewhere
+  std::uint64_t queued = 0;        // requests waiting for the writer now
 };
 
 // A feed's latest entry as this node holds it.
@@ -148,6 +159,7 @@ class Store {
   // Entries newest first (by their own timestamps), filtered. Sees every
   // entry whose publish() or ingest() returned before the call.
   std::vector<record::Entry> list(const Query& q) const;
+  Stats stats() const;
   // Fork proofs held for `feed` (encoded ForkProof messages).
   std::vector<Bytes> forkProofs(const PublicKey& feed) const;
 

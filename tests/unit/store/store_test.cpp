@@ -1,0 +1,623 @@
+// Unit tests of the node store: publishing with group commit, ingest with
+// every refusal, forks, reads, indexes, verify, and opening refusals.
+// Each test gets a fresh store in its own temporary directory.
+#include "tests/support/doctest.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <leveldb/db.h>
+
+#include "schemas/content.hpp"
+#include "schemas/record.hpp"
+#include "store/store.hpp"
+
+
+using namespace civnet;
+using record::Entry;
+using record::SignedEntry;
+using record::Verdict;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "civnet-store-XXXXXX").string();
+    char* p = ::mkdtemp(tmpl.data());
+    REQUIRE(p != nullptr);
+    path = p;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+class FakeClock final : public store::Clock {
+ public:
+  std::int64_t nowMs() const override { return now; }
+  std::int64_t now = 1'700'000'000'000;
+};
+
+Digest testNetwork() { return sha256(asBytes("test network")); }
+
+std::unique_ptr<store::Store> openStore(const std::filesystem::path& dir,
+                                        const store::Clock* clock = nullptr,
+                                        std::function<void()> hook = {}) {
+  store::Options o;
+  o.createIfMissing = true;
+  o.clock = clock;
+  o.beforeSyncedWrite = std::move(hook);
+  auto s = store::Store::open(dir / "store", o);
+  REQUIRE_MESSAGE(s.ok(), s.status().message());
+  auto st = std::move(s).value();
+  REQUIRE(st->setNetwork(testNetwork()).ok());
+  return st;
+}
+
+Bytes postContent(const std::string& title, std::vector<std::string> tags = {}) {
+  record::Post p;
+  p.title = title;
+  p.body = "Body of " + title;
+  p.tags = std::move(tags);
+  return record::encodePost(p);
+}
+
+// A feed written elsewhere: entries built and signed here, not stored.
+struct Feed {
+  PrivateKey key = PrivateKey::generate();
+  Digest network = testNetwork();
+  std::vector<Entry> entries;
+  std::int64_t time = 1'700'000'000'000;
+
+  Entry& append(std::vector<std::string> tags = {}, std::int64_t dt = 1000) {
+    record::Header h;
+    h.network = network;
+    h.author = key.publicKey();
+    h.seq = entries.size() + 1;
+    h.prev = entries.empty() ? Digest{} : entries.back().id;
+    time += dt;
+    h.timestamp = time;
+    h.kind = static_cast<std::uint16_t>(record::Kind::post);
+    entries.push_back(record::makeEntry(
+        key, h, postContent("entry " + std::to_string(h.seq), std::move(tags))));
+    return entries.back();
+  }
+  void appendMany(int n) {
+    for (int i = 0; i < n; ++i) append();
+  }
+  // Signed entries for seqs [from, to] (1-based, inclusive).
+  std::vector<SignedEntry> run(std::uint64_t from, std::uint64_t to) const {
+    std::vector<SignedEntry> r;
+    for (auto s = from; s <= to; ++s) r.push_back(entries[s - 1].signedEntry);
+    return r;
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("store") {
+  TEST_CASE("publish appends to the feed with linked seqs and survives a reopen") {
+    TempDir dir;
+    auto key = PrivateKey::generate();
+    std::vector<Digest> ids;
+    {
+      auto st = openStore(dir.path);
+      for (int i = 0; i < 3; ++i) {
+        auto e = st->publish(key, 1, postContent("post " + std::to_string(i)));
+        REQUIRE(e.ok());
+        CHECK(e->header.seq == static_cast<std::uint64_t>(i + 1));
+        if (i > 0) CHECK(e->header.prev == ids.back());
+        ids.push_back(e->id);
+      }
+    }
+    auto st = openStore(dir.path);
+    auto tip = st->tip(key.publicKey());
+    REQUIRE(tip);
+    CHECK(tip->seq == 3);
+    CHECK(tip->id == ids.back());
+    for (const auto& id : ids) {
+      auto e = st->entryById(id);
+      REQUIRE(e.ok());
+      CHECK(e->signedEntry.content.has_value());
+      CHECK(record::verifySignature(*e));
+    }
+    CHECK(st->counts().entries == 3);
+    CHECK(st->counts().feeds == 1);
+  }
+
+  TEST_CASE("publish is refused while the store belongs to no network") {
+    TempDir dir;
+    store::Options o;
+    o.createIfMissing = true;
+    auto st = store::Store::open(dir.path / "store", o);
+    REQUIRE(st.ok());
+    auto key = PrivateKey::generate();
+    auto e = (*st)->publish(key, 1, postContent("x"));
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.status().message().find("no network") != std::string::npos);
+    CHECK((*st)->counts().entries == 0);
+  }
+
+  TEST_CASE("the network cannot be changed once set") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    CHECK(st->setNetwork(testNetwork()).ok());
+    Status s = st->setNetwork(sha256(asBytes("another")));
+    CHECK(s.code() == StatusCode::refused);
+    CHECK(*st->network() == testNetwork());
+  }
+
+  TEST_CASE("concurrent publishes are acknowledged only after a synced write they share") {
+    TempDir dir;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool writerHeld = false, release = false;
+    int hookCalls = 0;
+    auto hook = [&] {
+      std::unique_lock lk(mu);
+      if (++hookCalls == 1) {
+        writerHeld = true;
+        cv.notify_all();
+        cv.wait(lk, [&] { return release; });
+      }
+    };
+    auto st = openStore(dir.path, nullptr, hook);
+    auto key = PrivateKey::generate();
+    std::atomic<int> acknowledged{0};
+    std::vector<std::thread> threads;
+    threads.emplace_back([&] {
+      REQUIRE(st->publish(key, 1, postContent("first")).ok());
+      ++acknowledged;
+    });
+    {
+      std::unique_lock lk(mu);
+      cv.wait(lk, [&] { return writerHeld; });
+    }
+    // The writer is inside the first group's synced write; 15 more arrive.
+    for (int i = 0; i < 15; ++i)
+      threads.emplace_back([&, i] {
+        REQUIRE(st->publish(key, 1, postContent("p" + std::to_string(i))).ok());
+        ++acknowledged;
+      });
+    while (st->stats().queued < 15) std::this_thread::yield();
+    CHECK(acknowledged == 0);  // nobody is acknowledged before the write
+    {
+      std::lock_guard lk(mu);
+      release = true;
+    }
+    cv.notify_all();
+    for (auto& t : threads) t.join();
+    CHECK(acknowledged == 16);
+    auto stats = st->stats();
+    CHECK(stats.published == 16);
+    CHECK(stats.syncedWrites == 2);  // the first alone, then the 15 together
+    CHECK(st->tip(key.publicKey())->seq == 16);
+    CHECK(st->verify().ok());
+  }
+
+  TEST_CASE("frontier digests agree when the same runs arrive in different orders") {
+    std::vector<Feed> feeds(4);
+    for (auto& f : feeds) f.appendMany(5);
+    TempDir a, b;
+    auto sa = openStore(a.path);
+    auto sb = openStore(b.path);
+    for (auto& f : feeds) CHECK(sa->ingest(f.run(1, 5)).verdict == Verdict::accepted);
+    for (auto it = feeds.rbegin(); it != feeds.rend(); ++it) {
+      CHECK(sb->ingest(it->run(1, 2)).verdict == Verdict::accepted);
+      CHECK(sb->ingest(it->run(3, 5)).verdict == Verdict::accepted);
+    }
+    CHECK(sa->frontierDigest() == sb->frontierDigest());
+    feeds[0].append();
+    CHECK(sa->ingest(feeds[0].run(6, 6)).verdict == Verdict::accepted);
+    CHECK(sa->frontierDigest() != sb->frontierDigest());
+    CHECK(sa->counts().entries == 21);
+  }
+
+  TEST_CASE("reads find entries by id, by feed range, and list them newest first by tag and author") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.append({"water"});
+    f.append({"health", "water"});
+    f.append({"health"});
+    REQUIRE(st->ingest(f.run(1, 3)).verdict == Verdict::accepted);
+    auto key = PrivateKey::generate();
+    auto own = st->publish(key, 1, postContent("own", {"water"}));
+    REQUIRE(own.ok());
+
+    auto byId = st->entryById(f.entries[1].id);
+    REQUIRE(byId.ok());
+    CHECK(byId->header.seq == 2);
+    CHECK(st->entryById(sha256(asBytes("nothing"))).status().code() == StatusCode::notFound);
+
+    auto range = st->feedRange(f.key.publicKey(), 2, 10);
+    REQUIRE(range.size() == 2);
+    CHECK(range[0].header.seq == 2);
+
+    store::Query q;
+    q.tag = "water";
+    auto water = st->list(q);
+    REQUIRE(water.size() == 3);
+    // Own post is stamped now (later than the feed's 2023 timestamps).
+    CHECK(water[0].id == own->id);
+    CHECK(water[1].id == f.entries[1].id);
+    CHECK(water[2].id == f.entries[0].id);
+
+    store::Query qa;
+    qa.author = f.key.publicKey();
+    qa.limit = 2;
+    auto byAuthor = st->list(qa);
+    REQUIRE(byAuthor.size() == 2);
+    CHECK(byAuthor[0].header.seq == 3);
+    CHECK(byAuthor[1].header.seq == 2);
+
+    store::Query all;
+    CHECK(st->list(all).size() == 4);
+
+    auto page = st->scan(std::nullopt, 100, 1 << 20);
+    CHECK(page.size() == 4);
+    auto rest = st->scan(store::Position{page[1].header.author, page[1].header.seq}, 100, 1 << 20);
+    CHECK(rest.size() == 2);
+  }
+
+  TEST_CASE("verify re-proves a healthy store and reports a tampered signature by feed and seq") {
+    TempDir dir;
+    Feed f;
+    f.appendMany(10);
+    {
+      auto st = openStore(dir.path);
+      REQUIRE(st->ingest(f.run(1, 10)).verdict == Verdict::accepted);
+      auto report = st->verify();
+      CHECK(report.ok());
+      CHECK(report.entries == 10);
+      CHECK(report.signaturesChecked == 10);
+      CHECK(report.contentChecked == 10);
+    }
+    {
+      // Damage one stored signature behind the store's back.
+      leveldb::DB* db = nullptr;
+      REQUIRE(leveldb::DB::Open({}, (dir.path / "store").string(), &db).ok());
+      std::string key(1, 'e');
+      key.append(reinterpret_cast<const char*>(f.key.publicKey().bytes.data()), 32);
+      for (int i = 7; i >= 0; --i) key.push_back(static_cast<char>(i == 0 ? 4 : 0));
+      std::string v;
+      REQUIRE(db->Get({}, key, &v).ok());
+      v[40] ^= 1;
+      REQUIRE(db->Put({}, key, v).ok());
+      delete db;
+    }
+    auto st = openStore(dir.path);
+    std::uint64_t lastDone = 0;
+    auto report = st->verify([&](std::uint64_t done, std::uint64_t) { lastDone = done; });
+    CHECK_FALSE(report.ok());
+    CHECK(lastDone == 10);
+    bool named = false;
+    for (const auto& p : report.problems)
+      if (p.find("seq 4") != std::string::npos && p.find("signature") != std::string::npos) named = true;
+    CHECK_MESSAGE(named, "problems do not name seq 4's signature");
+  }
+
+  TEST_CASE("opening refuses a missing directory, a non-store, and a store of a newer version") {
+    TempDir dir;
+    store::Options o;
+    auto missing = store::Store::open(dir.path / "nope", o);
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.status().code() == StatusCode::notFound);
+    CHECK(missing.status().message().find("nope") != std::string::npos);
+
+    std::filesystem::create_directories(dir.path / "empty");
+    auto notStore = store::Store::open(dir.path / "empty", o);
+    REQUIRE_FALSE(notStore.ok());
+    CHECK(notStore.status().message().find("not a civnet store") != std::string::npos);
+
+    { auto st = openStore(dir.path); }
+    {
+      leveldb::DB* db = nullptr;
+      REQUIRE(leveldb::DB::Open({}, (dir.path / "store").string(), &db).ok());
+      REQUIRE(db->Put({}, "mschema_version", "99").ok());
+      delete db;
+    }
+    auto newer = store::Store::open(dir.path / "store", o);
+    REQUIRE_FALSE(newer.ok());
+    CHECK(newer.status().code() == StatusCode::unsupported);
+    CHECK(newer.status().message().find("newer") != std::string::npos);
+  }
+
+  TEST_CASE("opening refuses a store with corrupt files") {
+    TempDir dir;
+    { auto st = openStore(dir.path); }
+    {
+      std::ofstream current(dir.path / "store" / "CURRENT", std::ios::trunc);
+      current << "MANIFEST-999999\n";
+    }
+    store::Options o;
+    auto st = store::Store::open(dir.path / "store", o);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.status().message().find(dir.path.string()) != std::string::npos);
+  }
+
+  TEST_CASE("a second process cannot open a store that is in use") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    store::Options o;
+    auto again = store::Store::open(dir.path / "store", o);
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.status().message().find("in use") != std::string::npos);
+  }
+
+  TEST_CASE("node metadata round-trips and survives a reopen") {
+    TempDir dir;
+    {
+      auto st = openStore(dir.path);
+      REQUIRE(st->putMeta("org_name", "Women of the Valley").ok());
+    }
+    auto st = openStore(dir.path);
+    CHECK(st->getMeta("org_name") == std::optional<std::string>("Women of the Valley"));
+    CHECK_FALSE(st->getMeta("missing"));
+  }
+}
+
+TEST_SUITE("store_ingest") {
+  TEST_CASE("ingesting the same run twice changes nothing the second time") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.appendMany(20);
+    auto first = st->ingest(f.run(1, 20));
+    CHECK(first.verdict == Verdict::accepted);
+    CHECK(first.stored == 20);
+    Digest before = st->frontierDigest();
+    auto second = st->ingest(f.run(1, 20));
+    CHECK(second.verdict == Verdict::duplicate);
+    CHECK(second.stored == 0);
+    CHECK(second.duplicates == 20);
+    CHECK(st->frontierDigest() == before);
+    CHECK(st->counts().entries == 20);
+    // An overlapping run stores only what is new.
+    f.appendMany(5);
+    auto overlap = st->ingest(f.run(15, 25));
+    CHECK(overlap.verdict == Verdict::accepted);
+    CHECK(overlap.stored == 5);
+    CHECK(overlap.duplicates == 6);
+  }
+
+  TEST_CASE("ingest refuses a run that starts past the tip (a gap) and writes nothing") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.appendMany(6);
+    REQUIRE(st->ingest(f.run(1, 2)).verdict == Verdict::accepted);
+    auto r = st->ingest(f.run(4, 6));
+    CHECK(r.verdict == Verdict::gap);
+    CHECK(r.detail.find("seq 4") != std::string::npos);
+    CHECK(st->tip(f.key.publicKey())->seq == 2);
+  }
+
+  TEST_CASE("ingest refuses a run linking to an entry other than the one held") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.appendMany(3);
+    REQUIRE(st->ingest(f.run(1, 2)).verdict == Verdict::accepted);
+    // Seq 3 re-signed with a prev that is not the held seq 2.
+    record::Header h = f.entries[2].header;
+    h.prev = sha256(asBytes("elsewhere"));
+    Entry bad = record::makeEntry(f.key, h, *f.entries[2].signedEntry.content);
+    auto r = st->ingest({bad.signedEntry});
+    CHECK(r.verdict == Verdict::prevMismatch);
+    CHECK(st->tip(f.key.publicKey())->seq == 2);
+  }
+
+  TEST_CASE("ingest refuses forged runs: broken link, bad last signature, tampered middle signature, wrong content") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.appendMany(5);
+    const Digest before = st->frontierDigest();
+
+    auto brokenLink = f.run(1, 5);
+    brokenLink[2] = record::makeEntry(f.key, [&] {
+                      auto h = f.entries[2].header;
+                      h.prev = sha256(asBytes("x"));
+                      return h;
+                    }(), *f.entries[2].signedEntry.content).signedEntry;
+    CHECK(st->ingest(brokenLink).verdict == Verdict::badLink);
+
+    auto badLast = f.run(1, 5);
+    badLast[4].signature.bytes[10] ^= 0x40;
+    CHECK(st->ingest(badLast).verdict == Verdict::badSignature);
+
+    auto tamperedMiddle = f.run(1, 5);
+    tamperedMiddle[2].signature.bytes[0] ^= 1;
+    auto r = st->ingest(tamperedMiddle);
+    CHECK(r.verdict == Verdict::badLink);  // seq 4's prev no longer matches
+    CHECK(record::isForged(r.verdict));
+
+    auto wrongContent = f.run(1, 5);
+    (*wrongContent[1].content)[0] ^= 1;
+    CHECK(st->ingest(wrongContent).verdict == Verdict::badContentHash);
+
+    auto tamperedHeader = f.run(1, 1);
+    tamperedHeader[0].header[tamperedHeader[0].header.size() - 1] ^= 1;
+    CHECK(record::isForged(st->ingest(tamperedHeader).verdict));
+
+    CHECK(st->frontierDigest() == before);
+    CHECK(st->counts().entries == 0);
+  }
+
+  TEST_CASE("ingest refuses an entry of another network") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.network = sha256(asBytes("other network"));
+    f.appendMany(2);
+    CHECK(st->ingest(f.run(1, 2)).verdict == Verdict::wrongNetwork);
+  }
+
+  TEST_CASE("ingest refuses a timestamp earlier than the held tip's") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.appendMany(2);
+    REQUIRE(st->ingest(f.run(1, 2)).verdict == Verdict::accepted);
+    f.append({}, -5000);  // signed by the author, but earlier than seq 2
+    CHECK(st->ingest(f.run(3, 3)).verdict == Verdict::timestampBackwards);
+    CHECK(st->tip(f.key.publicKey())->seq == 2);
+  }
+
+  TEST_CASE("entries stamped more than 10 minutes ahead are deferred and the verified prefix is kept") {
+    TempDir dir;
+    FakeClock clock;
+    auto st = openStore(dir.path, &clock);
+    Feed f;
+    f.time = clock.now - 10'000;
+    f.appendMany(3);                                // within the past
+    f.append({}, 11 * 60 * 1000);                   // 11 minutes ahead
+    auto r = st->ingest(f.run(1, 4));
+    CHECK(r.verdict == Verdict::futureTimestamp);
+    CHECK(r.stored == 3);
+    CHECK(st->tip(f.key.publicKey())->seq == 3);
+    // Later, when the clock has caught up, the same entry is taken.
+    clock.now += 2 * 60 * 1000;
+    CHECK(st->ingest(f.run(4, 4)).verdict == Verdict::accepted);
+    CHECK(st->tip(f.key.publicKey())->seq == 4);
+  }
+
+  TEST_CASE("a fork stores a proof, truncates the feed before it and freezes it") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.appendMany(5);
+    REQUIRE(st->ingest(f.run(1, 5)).verdict == Verdict::accepted);
+    // The same key signs a different seq 3 (a cloned key).
+    Feed clone;
+    clone.key = std::move(f.key);
+    f.key = PrivateKey::generate();  // f's own entries stay as they were signed
+    clone.entries.assign(f.entries.begin(), f.entries.begin() + 2);
+    clone.time = f.entries[1].header.timestamp;
+    clone.append({"other"});
+    auto r = st->ingest(clone.run(1, 3));
+    CHECK(r.verdict == Verdict::fork);
+    auto tip = st->tip(clone.key.publicKey());
+    REQUIRE(tip);
+    CHECK(tip->frozen);
+    CHECK(tip->seq == 2);
+    CHECK(tip->id == f.entries[1].id);
+    CHECK(st->entryById(f.entries[3].id).status().code() == StatusCode::notFound);
+    auto proofs = st->forkProofs(clone.key.publicKey());
+    REQUIRE(proofs.size() == 1);
+    PublicKey author;
+    std::uint64_t seq = 0;
+    CHECK(record::verifyForkProof(proofs[0], author, seq).ok());
+    CHECK(author == clone.key.publicKey());
+    CHECK(seq == 3);
+    // Nothing more is taken for a frozen feed, and it cannot publish.
+    clone.append();
+    CHECK(st->ingest(clone.run(4, 4)).verdict == Verdict::frozen);
+    auto pub = st->publish(clone.key, 1, postContent("after fork"));
+    CHECK_FALSE(pub.ok());
+    CHECK(st->verify().ok());
+  }
+
+  TEST_CASE("content that was missing is filled in by a later run") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.appendMany(3);
+    auto headersOnly = f.run(1, 3);
+    for (auto& se : headersOnly) se.content.reset();
+    REQUIRE(st->ingest(headersOnly).verdict == Verdict::accepted);
+    CHECK_FALSE(st->entryAt(f.key.publicKey(), 2)->signedEntry.content.has_value());
+    auto r = st->ingest(f.run(1, 3));
+    CHECK(r.verdict == Verdict::accepted);
+    CHECK(r.contentFilled == 3);
+    CHECK(st->entryAt(f.key.publicKey(), 2)->signedEntry.content.has_value());
+    CHECK(st->verify().ok());
+  }
+
+  TEST_CASE("entries of kinds this node does not know are stored and read back unchanged") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    auto key = PrivateKey::generate();
+    record::Header h;
+    h.network = testNetwork();
+    h.seq = 1;
+    h.timestamp = 1'700'000'000'000;
+    h.kind = 4242;
+    Entry e = record::makeEntry(key, h, Bytes{1, 2, 3, 4, 5, 6, 7, 8});
+    REQUIRE(st->ingest({e.signedEntry}).verdict == Verdict::accepted);
+    auto back = st->entryById(e.id);
+    REQUIRE(back.ok());
+    CHECK(back->signedEntry.header == e.signedEntry.header);
+    CHECK(back->signedEntry.content == e.signedEntry.content);
+    CHECK(back->header.kind == 4242);
+  }
+}
+
+TEST_SUITE("store_durability") {
+  TEST_CASE("every acknowledged publish survives kill -9 and the store still verifies") {
+    TempDir dir;
+    { auto st = openStore(dir.path); }  // create with a network
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::close(fds[0]);
+      store::Options o;
+      auto st = store::Store::open(dir.path / "store", o);
+      if (!st.ok()) ::_exit(3);
+      auto key = PrivateKey::generate();
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+          for (;;) {
+            auto e = (*st)->publish(key, 1, postContent("crash test"));
+            if (!e.ok()) ::_exit(4);
+            // Report the id only once acknowledged.
+            if (::write(fds[1], e->id.bytes.data(), 32) != 32) ::_exit(5);
+          }
+        });
+      for (auto& t : threads) t.join();
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::vector<Digest> acked;
+    while (acked.size() < 300) {
+      Digest d;
+      std::size_t got = 0;
+      while (got < 32) {
+        ssize_t n = ::read(fds[0], d.bytes.data() + got, 32 - got);
+        REQUIRE(n > 0);
+        got += static_cast<std::size_t>(n);
+      }
+      acked.push_back(d);
+    }
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ::close(fds[0]);
+    CHECK(WIFSIGNALED(status));
+
+    store::Options o;
+    auto st = store::Store::open(dir.path / "store", o);
+    REQUIRE(st.ok());
+    for (const auto& id : acked) CHECK((*st)->entryById(id).ok());
+    auto report = (*st)->verify();
+    CHECK(report.ok());
+    CHECK(report.entries >= acked.size());
+  }
+}
