@@ -106,6 +106,27 @@ void putEntryRows(leveldb::WriteBatch& b, const Entry& e, std::uint64_t logPos) 
   b.Put(keys::logKey(logPos), pos);
 }
 
+// The derived index rows of one entry. Used to add them (indexer) and to
+// remove them (truncation), so the two can never disagree.
+std::vector<std::string> indexRows(const record::Header& h, const std::string* content) {
+  std::vector<std::string> rows;
+  rows.push_back(keys::indexKey(keys::byTimePrefix(), h.timestamp, h.author, h.seq));
+  rows.push_back(keys::indexKey(keys::byKindPrefix(h.kind), h.timestamp, h.author, h.seq));
+  if (h.kind == static_cast<std::uint16_t>(record::Kind::post) && content) {
+    auto post = record::decodePost(keys::viewOf(*content));
+    if (post.ok()) {
+      for (const auto& tag : post->tags)
+        if (!tag.empty() && tag.size() <= record::kMaxTagBytes)
+          rows.push_back(keys::indexKey(keys::byTagPrefix(tag), h.timestamp, h.author, h.seq));
+      if (post->replyTo)
+        rows.push_back(keys::indexKey(
+            keys::byReplyPrefix(post->replyTo->author, post->replyTo->seq), h.timestamp,
+            h.author, h.seq));
+    }
+  }
+  return rows;
+}
+
 }  // namespace
 
 const Clock& systemClock() {
@@ -406,10 +427,16 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
     // Truncate to seq-1 and freeze: every node holding the proof converges.
     for (std::uint64_t s2 = e.header.seq; s2 <= tip.seq; ++s2) {
       std::string v2;
-      if (db_->Get({}, keys::entryKey(author, s2), &v2).ok() && v2.size() >= 32) {
+      if (db_->Get({}, keys::entryKey(author, s2), &v2).ok() && v2.size() >= 96) {
         Digest id2;
         Digest::fromView(keys::viewOf(std::string_view(v2).substr(0, 32)), id2);
         forkBatch.Delete(keys::idKey(id2));
+        record::Header h2;
+        if (record::decodeHeader(keys::viewOf(std::string_view(v2).substr(96)), h2).ok()) {
+          std::string c2;
+          bool have = db_->Get({}, keys::contentKey(author, s2), &c2).ok();
+          for (const auto& row : indexRows(h2, have ? &c2 : nullptr)) forkBatch.Delete(row);
+        }
       }
       forkBatch.Delete(keys::entryKey(author, s2));
       forkBatch.Delete(keys::contentKey(author, s2));
@@ -608,23 +635,9 @@ Status Store::Impl::indexEntry(leveldb::WriteBatch& b, std::string_view logValue
   if (!record::decodeHeader(keys::viewOf(std::string_view(v).substr(96)), h).ok())
     return corruption("stored header of " + author.shortHex() + "/" + std::to_string(seq) +
                       " does not decode");
-  b.Put(keys::indexKey(keys::byTimePrefix(), h.timestamp, author, seq), {});
-  b.Put(keys::indexKey(keys::byKindPrefix(h.kind), h.timestamp, author, seq), {});
-  if (h.kind == static_cast<std::uint16_t>(record::Kind::post)) {
-    std::string content;
-    if (db_->Get({}, keys::contentKey(author, seq), &content).ok()) {
-      auto post = record::decodePost(keys::viewOf(content));
-      if (post.ok()) {
-        for (const auto& tag : post->tags)
-          if (!tag.empty() && tag.size() <= record::kMaxTagBytes)
-            b.Put(keys::indexKey(keys::byTagPrefix(tag), h.timestamp, author, seq), {});
-        if (post->replyTo)
-          b.Put(keys::indexKey(keys::byReplyPrefix(post->replyTo->author, post->replyTo->seq),
-                               h.timestamp, author, seq),
-                {});
-      }
-    }
-  }
+  std::string content;
+  bool haveContent = db_->Get({}, keys::contentKey(author, seq), &content).ok();
+  for (const auto& row : indexRows(h, haveContent ? &content : nullptr)) b.Put(row, {});
   return {};
 }
 
