@@ -53,13 +53,16 @@ void fillSignedEntry(wire::SignedEntry::Builder b, const SignedEntry& se, bool w
 }
 
 Check readSignedEntry(wire::SignedEntry::Reader r, SignedEntry& out) {
-  if (r.getHeader().size() > kMaxHeaderBytes)
-    return fail(Verdict::tooLarge, "header is " + std::to_string(r.getHeader().size()) +
-                                       " bytes, limit " + std::to_string(kMaxHeaderBytes));
-  if (!copyFixed(r.getSignature(), out.signature))
-    return fail(Verdict::malformed, "signature must be 64 bytes, got " +
-                                        std::to_string(r.getSignature().size()));
+  // Each get*() of a Data field counts its bytes against the traversal
+  // limit again, so every field is read once.
   auto h = r.getHeader();
+  if (h.size() > kMaxHeaderBytes)
+    return fail(Verdict::tooLarge, "header is " + std::to_string(h.size()) + " bytes, limit " +
+                                       std::to_string(kMaxHeaderBytes));
+  auto sig = r.getSignature();
+  if (!copyFixed(sig, out.signature))
+    return fail(Verdict::malformed, "signature must be 64 bytes, got " +
+                                        std::to_string(sig.size()));
   out.header.assign(h.begin(), h.end());
   if (r.hasContent()) {
     auto c = r.getContent();
