@@ -1,0 +1,105 @@
+// The admin API's request handling, apart from any socket: a request (method,
+// target, body) in, a response (status, content type, body, headers) out.
+// docs/admin-api.md documents every endpoint; keep the two in step.
+//
+// admin_server.cpp owns the Unix socket and HTTP; it calls handle() on a
+// small thread pool, because store calls block (publish waits for a synced
+// write). Keeping the handlers here keeps Boost.JSON out of the Beast TU and
+// lets tests drive the API without a socket.
+//
+// Thread safety: handle() may run on several threads at once. The store is
+// thread-safe; the job table has its own mutex. A verify job runs on one
+// worker thread owned by this object; the destructor waits for it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "schemas/crypto.hpp"
+#include "schemas/status.hpp"
+
+namespace spdlog { class logger; }
+namespace civnet::store { class Store; }
+
+namespace civnet::daemon {
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // "/v1/entries?tag=x"
+  std::string body;
+};
+
+struct ApiResponse {
+  unsigned status = 200;
+  std::string contentType = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+// What the node is, for GET /v1/status.
+struct NodeInfo {
+  PublicKey nodeKey;
+  PublicKey feedKey;
+  std::optional<PublicKey> stewardKey;
+  std::string orgName;
+  Digest network;
+  std::string networkName;
+  std::string version;
+};
+
+// Limits of the API (from the config file).
+struct ApiLimits {
+  std::size_t maxRequestBytes = 8 * 1024 * 1024;  // POST /v1/import bodies
+  std::size_t maxJsonBytes = 1024 * 1024;          // every other body
+};
+
+class AdminApi {
+ public:
+  // REQUIRES: `store` and `orgKey` outlive this object.
+  AdminApi(store::Store& store, const PrivateKey& orgKey, NodeInfo info, ApiLimits limits,
+           std::shared_ptr<spdlog::logger> log);
+  ~AdminApi();  // waits for a running job to finish
+  AdminApi(const AdminApi&) = delete;
+  AdminApi& operator=(const AdminApi&) = delete;
+
+  // Answers one request. May block on the store: call it off the io thread.
+  ApiResponse handle(const ApiRequest& request);
+
+  // The largest body this request may carry (known from its request line,
+  // before the body is read).
+  std::size_t bodyLimit(std::string_view method, std::string_view target) const;
+
+  // {"error": {"code": ..., "message": ...}} with `status`; used for errors
+  // found before a request reaches handle() (too large, too slow, malformed).
+  static ApiResponse errorResponse(unsigned status, std::string_view code, std::string_view message);
+
+  class Jobs;
+
+ private:
+  ApiResponse status();
+  ApiResponse feeds();
+  ApiResponse publish(const ApiRequest& r);
+  ApiResponse listEntries(std::string_view query);
+  ApiResponse showEntry(std::string_view idHex);
+  ApiResponse startVerify();
+  ApiResponse showJob(std::string_view id);
+  ApiResponse exportPage(std::string_view query);
+  ApiResponse import(const ApiRequest& r);
+
+  store::Store& store_;
+  const PrivateKey& orgKey_;
+  NodeInfo info_;
+  ApiLimits limits_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<Jobs> jobs_;
+};
+
+// HTTP status for a Status code (invalid_argument 400, not_found 404, ...).
+unsigned httpStatusFor(StatusCode code);
+
+}  // namespace civnet::daemon

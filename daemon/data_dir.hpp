@@ -1,0 +1,42 @@
+// The layout of a civnetd data directory, in one place.
+//
+//   DIR/civnetd.toml        the node's configuration (commented defaults)
+//   DIR/keys/node.key       the node key (Ed25519, PKCS#8 PEM, mode 0600)
+//   DIR/keys/node.crt       the self-signed TLS certificate carrying it
+//   DIR/keys/org.key        the feed key of the organization this node hosts
+//   DIR/keys/steward.key    a steward's feed key (only on a steward's node)
+//   DIR/genesis.bin         the genesis of the network the node belongs to
+//   DIR/store/              the LevelDB store
+//   DIR/admin.sock          the admin API socket, while civnetd runs
+//
+// civnetctl finds the socket by the same name (tools/ does not include
+// daemon/, so it repeats "admin.sock"; keep the two in step).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace civnet::daemon {
+
+struct DataDir {
+  std::filesystem::path root;
+
+  std::filesystem::path config() const { return root / "civnetd.toml"; }
+  std::filesystem::path keysDir() const { return root / "keys"; }
+  std::filesystem::path nodeKey() const { return keysDir() / "node.key"; }
+  std::filesystem::path nodeCert() const { return keysDir() / "node.crt"; }
+  std::filesystem::path orgKey() const { return keysDir() / "org.key"; }
+  std::filesystem::path stewardKey() const { return keysDir() / "steward.key"; }
+  std::filesystem::path genesis() const { return root / "genesis.bin"; }
+  std::filesystem::path store() const { return root / "store"; }
+  std::filesystem::path adminSocket() const { return root / "admin.sock"; }
+};
+
+// Names of the values init and genesis keep in the store's meta table.
+inline constexpr const char* kMetaOrgName = "node.org_name";
+inline constexpr const char* kMetaNodeKey = "node.node_key";
+inline constexpr const char* kMetaFeedKey = "node.feed_key";
+inline constexpr const char* kMetaStewardKey = "node.steward_key";
+inline constexpr const char* kMetaNetworkName = "node.network_name";
+
+}  // namespace civnet::daemon

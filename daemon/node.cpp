@@ -1,0 +1,99 @@
+// Wiring a running node by hand (see node.hpp): config -> logs -> keys ->
+// socket check -> store -> network check -> admin API server.
+#include "node.hpp"
+
+#include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/admin_api.hpp"
+#include "daemon/admin_server.hpp"
+#include "daemon/config.hpp"
+#include "daemon/data_dir.hpp"
+#include "daemon/logging.hpp"
+#include "daemon/node_setup.hpp"
+#include "schemas/genesis.hpp"
+#include "store/store.hpp"
+
+#ifndef CIVNET_VERSION
+#define CIVNET_VERSION "unknown"
+#endif
+
+namespace civnet::daemon {
+
+Status runNode(const RunOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path root = fs::absolute(options.dataDir, ec);
+  if (ec) root = options.dataDir;
+  DataDir dir{root.lexically_normal()};
+  if (dir.root.filename().empty()) dir.root = dir.root.parent_path();
+  if (auto s = checkIsNode(dir); !s.ok()) return s;
+
+  auto config = loadConfig(dir.config());
+  if (!config.ok()) return config.status();
+  if (options.logLevel) {
+    if (!isLogLevel(*options.logLevel))
+      return invalidArgument("--log-level must be one of trace, debug, info, warn, error, critical, off");
+    config->logLevel = *options.logLevel;
+  }
+  Logs logs = makeLogs(config->logLevel);
+
+  auto keys = loadNodeKeys(dir);
+  if (!keys.ok()) return keys.status();
+
+  // Before opening the store: a live civnetd holds the store's lock, and
+  // "another civnetd is running" says more than LevelDB's lock error.
+  if (auto s = claimSocketPath(dir.adminSocket()); !s.ok()) return s;
+
+  store::Options so;
+  so.blockCacheBytes = config->blockCacheMib * 1024 * 1024;
+  auto opened = store::Store::open(dir.store(), so);
+  if (!opened.ok()) return opened.status();
+  std::unique_ptr<store::Store> st = std::move(opened).value();
+
+  auto network = st->network();
+  if (!network)
+    return refused("the node in " + dir.root.string() +
+                   " belongs to no network yet; create one with: civnetd genesis --data-dir " + dir.root.string() +
+                   " --name NAME --out FILE (or make a node of an existing network with: civnetd init --network FILE)");
+  auto genesis = record::readGenesisFile(dir.genesis());
+  if (!genesis.ok()) return genesis.status().withContext("the node's genesis " + dir.genesis().string());
+  if (genesis->networkId() != *network)
+    return corruption(dir.genesis().string() + " is the genesis of network " + genesis->networkId().hex() +
+                      " but the store belongs to network " + network->hex());
+
+  NodeInfo info;
+  info.nodeKey = keys->node.publicKey();
+  info.feedKey = keys->org.publicKey();
+  if (keys->steward) info.stewardKey = keys->steward->publicKey();
+  info.orgName = st->getMeta(kMetaOrgName).value_or("");
+  info.network = *network;
+  info.networkName = genesis->name;
+  info.version = CIVNET_VERSION;
+
+  logs.node->info("civnetd {} starting: data dir {}", info.version, dir.root.string());
+  logs.node->info("node key {}, organization \"{}\" feed {}{}", info.nodeKey.hex(), info.orgName,
+                  info.feedKey.hex(), info.stewardKey ? ", steward feed " + info.stewardKey->hex() : "");
+  store::Counts counts = st->counts();
+  logs.store->info("store open: network {} (\"{}\"), {} feeds, {} entries", network->hex(), info.networkName,
+                   counts.feeds, counts.entries);
+
+  Status served;
+  {
+    ApiLimits limits;
+    limits.maxRequestBytes = config->maxRequestBytes;
+    AdminApi api(*st, keys->org, info, limits, logs.admin);
+    ServerOptions so2;
+    so2.socketPath = dir.adminSocket();
+    so2.requestTimeout = std::chrono::seconds(config->requestTimeoutSeconds);
+    so2.workerThreads = config->workerThreads;
+    served = serveAdmin(so2, api, logs.admin);
+  }  // the API (and its job thread) ends before the store closes
+  st.reset();
+  if (!served.ok()) return served;
+  logs.node->info("stopped cleanly");
+  return {};
+}
+
+}  // namespace civnet::daemon
