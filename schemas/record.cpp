@@ -248,6 +248,7 @@ Check verifyRun(std::span<const SignedEntry> run, const Digest& network, std::ve
     Check c = parseEntry(run[i], e);
     if (!c.ok()) {
       c.index = i;
+      c.detail += " (entry " + std::to_string(i) + ")";
       return c;
     }
     const Header& h = e.header;
@@ -271,8 +272,9 @@ Check verifyRun(std::span<const SignedEntry> run, const Digest& network, std::ve
   }
   if (!out.empty() && !verifySignature(out.back()))
     return fail(Verdict::badSignature,
-                "signature of the run's last entry (seq " +
-                    std::to_string(out.back().header.seq) + ") does not verify",
+                "signature of the run's last entry does not verify (entry " +
+                    std::to_string(out.size() - 1) + ", seq " +
+                    std::to_string(out.back().header.seq) + ")",
                 out.size() - 1);
   return {};
 }

@@ -109,7 +109,8 @@ struct Check {
   std::string detail;
 
   bool ok() const { return verdict == Verdict::accepted; }
-  // "badSignature at entry 3 (seq 7): ..." for logs and errors.
+  // "badLink: prev is not the id of the entry before it (entry 3, seq 7)"
+  // for logs and errors: the verdict's name, then the detail.
   std::string describe() const;
 };
 
@@ -139,7 +140,8 @@ bool verifySignature(const Entry& e);
 // network (== `network`), consecutive seqs, each `prev` link, timestamps
 // non-decreasing, each present content's hash, and the last entry's
 // signature only. On success `out` holds the parsed entries in order.
-// Stops at the first failure; `index` then names the entry.
+// Stops at the first failure; `index` then names the entry, and so does
+// the detail ("(entry 3, seq 7)", or "(entry 3)" for an entry that does not parse).
 Check verifyRun(std::span<const SignedEntry> run, const Digest& network, std::vector<Entry>& out);
 
 // Standard Cap'n Proto stream framing of one SignedEntry (what export files
