@@ -326,7 +326,9 @@ Check verifyForkProof(ByteView proof, PublicKey& author, std::uint64_t& seq) {
     Entry a, b;
     if (Check c = parseEntry(sa, a); !c.ok()) return c;
     if (Check c = parseEntry(sb, b); !c.ok()) return c;
-    if (a.header.author != b.header.author || a.header.seq != b.header.seq)
+    // The same key in two networks signs two feeds: no fork.
+    if (a.header.author != b.header.author || a.header.seq != b.header.seq ||
+        a.header.network != b.header.network)
       return fail(Verdict::malformed, "fork proof names two different feed positions");
     if (a.id == b.id) return fail(Verdict::malformed, "fork proof holds one entry twice");
     if (!verifySignature(a) || !verifySignature(b))

@@ -152,8 +152,8 @@ Check decodeFrame(ByteView frame, SignedEntry& out);
 
 // Fork proofs: two signed headers of one feed at one seq, both valid.
 Bytes encodeForkProof(const SignedEntry& a, const SignedEntry& b);
-// Decodes and fully checks a proof (both signatures, same author and seq,
-// different ids). On success fills `author` and `seq`.
+// Decodes and fully checks a proof (both signatures, same network, author
+// and seq, different ids). On success fills `author` and `seq`.
 Check verifyForkProof(ByteView proof, PublicKey& author, std::uint64_t& seq);
 
 }  // namespace civnet::record
