@@ -113,7 +113,7 @@ Bytes encodePost(const Post& p) {
 }
 
 Result<Post> decodePost(ByteView content) {
-  return decodeWith<wire::Post>(content, [](wire::Post::Reader r) {
+  auto post = decodeWith<wire::Post>(content, [](wire::Post::Reader r) {
     Post p;
     p.title = r.getTitle();
     p.body = r.getBody();
@@ -125,6 +125,12 @@ Result<Post> decodePost(ByteView content) {
     if (r.hasRevises()) p.revises = getRef(r.getRevises());
     return p;
   });
+  // The body limit holds on every decode, not only when publishing here:
+  // the content limit alone would let another node's 90 KiB body through.
+  if (post.ok() && post->body.size() > kMaxBodyBytes)
+    return corruption("post body is " + std::to_string(post->body.size()) + " bytes, limit " +
+                      std::to_string(kMaxBodyBytes));
+  return post;
 }
 
 Bytes encodeProfile(const Profile& p) {
