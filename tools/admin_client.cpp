@@ -1,0 +1,110 @@
+// The admin API client (see admin_client.hpp). Blocking calls are built from
+// Beast's async operations on a private io_context, because Beast's stream
+// deadlines (expires_after) apply to async operations only.
+#include "admin_client.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core/basic_stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+namespace civnet::tools {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Local = asio::local::stream_protocol;
+
+namespace {
+
+constexpr std::uint64_t kMaxReplyBytes = 64 * 1024 * 1024;
+
+// Runs one started async operation to completion (or to its deadline).
+beast::error_code runToCompletion(asio::io_context& ioc, beast::error_code& result, bool& done) {
+  ioc.restart();
+  ioc.run();
+  if (!done) return asio::error::operation_aborted;
+  return result;
+}
+
+}  // namespace
+
+Result<HttpReply> AdminClient::request(const std::string& method, const std::string& target, const std::string& body,
+                                       const std::string& contentType) const {
+  asio::io_context ioc(1);
+  beast::basic_stream<Local> stream(ioc);
+  beast::error_code ec;
+  bool done = false;
+
+  stream.expires_after(timeout_);
+  stream.async_connect(Local::endpoint(socketPath_), [&](beast::error_code e) {
+    ec = e;
+    done = true;
+  });
+  if (auto e = runToCompletion(ioc, ec, done)) {
+    if (e == asio::error::connection_refused || e == asio::error::not_found ||
+        e == beast::errc::no_such_file_or_directory)
+      return unavailable("cannot reach civnetd at " + socketPath_);
+    if (e == beast::errc::permission_denied)
+      return permissionDenied("cannot open " + socketPath_ + ": permission denied (run as the node's user)");
+    return unavailable("cannot reach civnetd at " + socketPath_ + ": " + e.message());
+  }
+
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  req.set(http::field::host, "civnetd");
+  req.set(http::field::user_agent, "civnetctl");
+  if (!body.empty() || method == "POST") {
+    req.set(http::field::content_type, contentType);
+    req.body() = body;
+  }
+  req.keep_alive(false);
+  req.prepare_payload();
+
+  done = false;
+  stream.expires_after(timeout_);
+  http::async_write(stream, req, [&](beast::error_code e, std::size_t) {
+    ec = e;
+    done = true;
+  });
+  if (auto e = runToCompletion(ioc, ec, done)) {
+    if (e == beast::error::timeout)
+      return ioError("civnetd at " + socketPath_ + " did not take the request within " +
+                     std::to_string(timeout_.count()) + " s");
+    return ioError("sending the request to civnetd: " + e.message());
+  }
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxReplyBytes);
+  done = false;
+  stream.expires_after(timeout_);
+  http::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) {
+    ec = e;
+    done = true;
+  });
+  if (auto e = runToCompletion(ioc, ec, done)) {
+    if (e == beast::error::timeout)
+      return ioError("civnetd at " + socketPath_ + " did not answer within " + std::to_string(timeout_.count()) +
+                     " s");
+    return ioError("reading civnetd's answer: " + e.message());
+  }
+
+  auto res = parser.release();
+  HttpReply reply;
+  reply.status = res.result_int();
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    reply.headers[name] = std::string(field.value());
+  }
+  reply.contentType = reply.headers["content-type"];
+  reply.body = std::move(res.body());
+  beast::error_code ignored;
+  stream.socket().shutdown(Local::socket::shutdown_both, ignored);
+  return reply;
+}
+
+}  // namespace civnet::tools

@@ -1,0 +1,41 @@
+// A small blocking HTTP/1.1 client for civnetd's admin API on its Unix
+// socket. One connection per request (the CLI makes few requests); every
+// request has a deadline, and a reply body has a size cap.
+//
+// Beast and Asio stay inside admin_client.cpp.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "schemas/status.hpp"
+
+namespace civnet::tools {
+
+struct HttpReply {
+  unsigned status = 0;
+  std::string contentType;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+};
+
+class AdminClient {
+ public:
+  AdminClient(std::string socketPath, std::chrono::seconds timeout)
+      : socketPath_(std::move(socketPath)), timeout_(timeout) {}
+
+  // Sends one request and reads the reply. A daemon that is not there (no
+  // socket, nobody listening) is StatusCode::unavailable; a deadline passed
+  // or a broken reply is ioError.
+  Result<HttpReply> request(const std::string& method, const std::string& target, const std::string& body = "",
+                            const std::string& contentType = "application/json") const;
+
+  const std::string& socketPath() const { return socketPath_; }
+
+ private:
+  std::string socketPath_;
+  std::chrono::seconds timeout_;
+};
+
+}  // namespace civnet::tools

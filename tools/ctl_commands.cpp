@@ -1,0 +1,528 @@
+// civnetctl's commands (see ctl_commands.hpp). Boost.JSON is used here only;
+// the HTTP client is in admin_client.cpp.
+#include "ctl_commands.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "schemas/framing.hpp"
+#include "schemas/record.hpp"
+#include "tools/admin_client.hpp"
+
+namespace civnet::tools {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::size_t kImportBatchBytes = 4 * 1024 * 1024;
+constexpr auto kRequestTimeout = std::chrono::seconds(120);
+constexpr auto kJobPollInterval = std::chrono::milliseconds(100);
+
+// A failed command: the exit code and the one line to print.
+struct Failure {
+  int code;
+  std::string message;
+};
+
+class Ctl {
+ public:
+  Ctl(const CtlCommand& cmd, std::ostream& out, std::ostream& err)
+      : cmd_(cmd), out_(out), err_(err), client_(cmd.socketPath, kRequestTimeout) {}
+
+  int run();
+
+ private:
+  int status();
+  int feeds();
+  int publish();
+  int entriesList();
+  int entriesShow();
+  int verify();
+  int exportFile();
+  int importFile();
+
+  int fail(const Failure& f) {
+    err_ << "civnetctl: " << f.message << "\n";
+    return f.code;
+  }
+  int fail(int code, const std::string& message) { return fail(Failure{code, message}); }
+
+  // Sends a request; a reply that is not 2xx becomes a Failure carrying the
+  // API's error message.
+  Result<HttpReply> call(const std::string& method, const std::string& target, const std::string& body = "",
+                         const std::string& contentType = "application/json", Failure* failure = nullptr);
+  // As call(), and parses the reply as a JSON object.
+  bool callJson(const std::string& method, const std::string& target, const std::string& body, json::object& out,
+                Failure& failure);
+
+  void printJson(const json::value& v) { out_ << json::serialize(v) << "\n"; }
+
+  const CtlCommand& cmd_;
+  std::ostream& out_;
+  std::ostream& err_;
+  AdminClient client_;
+};
+
+std::string str(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_string()) return "";
+  return std::string(it->value().as_string());
+}
+
+std::int64_t num(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end()) return 0;
+  if (it->value().is_int64()) return it->value().as_int64();
+  if (it->value().is_uint64()) return static_cast<std::int64_t>(it->value().as_uint64());
+  return 0;
+}
+
+std::string shortHex(const std::string& hex) { return hex.substr(0, 12); }
+
+// At most `max` bytes, cut at a UTF-8 character boundary, "…" if cut.
+std::string clip(const std::string& s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n) + "…";
+}
+
+std::string humanTime(std::int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string joinTags(const json::object& o) {
+  std::string s;
+  auto it = o.find("tags");
+  if (it == o.end() || !it->value().is_array()) return s;
+  for (auto& t : it->value().as_array()) {
+    if (!t.is_string()) continue;
+    if (!s.empty()) s += ", ";
+    s += std::string(t.as_string());
+  }
+  return s;
+}
+
+std::string percentEncode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+    else out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+// An entry's title for tables: the post's title, or what a profile names.
+std::string displayTitle(const json::object& e) {
+  std::string title = str(e, "title");
+  if (!title.empty()) return title;
+  if (str(e, "kind") == "profile") return "(profile of " + str(e, "name") + ")";
+  if (!e.contains("content_present") || !e.at("content_present").is_bool() || !e.at("content_present").as_bool())
+    return "(content absent)";
+  return "";
+}
+
+Result<std::string> readBodyFile(const std::string& path) {
+  std::ostringstream buf;
+  if (path == "-") {
+    buf << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return notFound("cannot read the body file " + path + ": " + std::strerror(errno));
+    buf << in.rdbuf();
+    if (in.bad()) return ioError("error reading the body file " + path);
+  }
+  std::string s = buf.str();
+  if (s.size() > record::kMaxBodyBytes)
+    return invalidArgument("the body file " + path + " has " + std::to_string(s.size()) +
+                           " bytes; a post's body may have at most " + std::to_string(record::kMaxBodyBytes));
+  return s;
+}
+
+}  // namespace
+
+Result<HttpReply> Ctl::call(const std::string& method, const std::string& target, const std::string& body,
+                            const std::string& contentType, Failure* failure) {
+  auto reply = client_.request(method, target, body, contentType);
+  auto setFailure = [&](int code, std::string message) {
+    if (failure) *failure = Failure{code, std::move(message)};
+  };
+  if (!reply.ok()) {
+    if (reply.status().code() == StatusCode::unavailable) {
+      setFailure(kExitUnreachable, "cannot reach civnetd at " + cmd_.socketPath +
+                                       " (is it running? start it with: civnetd run --data-dir " + cmd_.dataDir + ")");
+    } else {
+      setFailure(kExitFailed, reply.status().message());
+    }
+    return reply.status();
+  }
+  if (reply->status < 200 || reply->status >= 300) {
+    std::string message = "civnetd answered " + std::to_string(reply->status);
+    json::error_code ec;
+    json::value v = json::parse(reply->body, ec);
+    if (!ec && v.is_object() && v.as_object().contains("error") && v.at("error").is_object())
+      message = str(v.at("error").as_object(), "message");
+    setFailure(kExitFailed, message);
+    return Status(StatusCode::refused, message);
+  }
+  return reply;
+}
+
+bool Ctl::callJson(const std::string& method, const std::string& target, const std::string& body,
+                   json::object& out, Failure& failure) {
+  auto reply = call(method, target, body, "application/json", &failure);
+  if (!reply.ok()) return false;
+  json::error_code ec;
+  json::value v = json::parse(reply->body, ec);
+  if (ec || !v.is_object()) {
+    failure = Failure{kExitFailed, "civnetd's answer to " + method + " " + target + " is not a JSON object"};
+    return false;
+  }
+  out = std::move(v.as_object());
+  return true;
+}
+
+int Ctl::run() {
+  switch (cmd_.verb) {
+    case CtlVerb::status: return status();
+    case CtlVerb::feeds: return feeds();
+    case CtlVerb::publish: return publish();
+    case CtlVerb::entriesList: return entriesList();
+    case CtlVerb::entriesShow: return entriesShow();
+    case CtlVerb::verify: return verify();
+    case CtlVerb::exportFile: return exportFile();
+    case CtlVerb::importFile: return importFile();
+    case CtlVerb::help: break;
+  }
+  return fail(kExitUsage, "no command given (see civnetctl --help)");
+}
+
+int Ctl::status() {
+  json::object o;
+  Failure f;
+  if (!callJson("GET", "/v1/status", "", o, f)) return fail(f);
+  if (cmd_.json) {
+    printJson(o);
+    return kExitOk;
+  }
+  out_ << fmt::format("{:<16} {}\n", "node key", str(o, "node_key"));
+  out_ << fmt::format("{:<16} {}  (organization \"{}\")\n", "feed key", str(o, "feed_key"), str(o, "organization"));
+  if (!str(o, "steward_key").empty()) out_ << fmt::format("{:<16} {}\n", "steward key", str(o, "steward_key"));
+  out_ << fmt::format("{:<16} {}  (\"{}\")\n", "network", str(o, "network_id"), str(o, "network_name"));
+  out_ << fmt::format("{:<16} {}\n", "feeds", num(o, "feeds"));
+  out_ << fmt::format("{:<16} {}\n", "entries", num(o, "entries"));
+  out_ << fmt::format("{:<16} {}\n", "frontier digest", str(o, "frontier_digest"));
+  return kExitOk;
+}
+
+int Ctl::feeds() {
+  json::object o;
+  Failure f;
+  if (!callJson("GET", "/v1/feeds", "", o, f)) return fail(f);
+  if (cmd_.json) {
+    printJson(o);
+    return kExitOk;
+  }
+  out_ << fmt::format("{:<64}  {:>6}  {:<12}  {:<20}  {}\n", "FEED", "SEQ", "TIP", "LATEST", "NOTE");
+  for (auto& v : o["feeds"].as_array()) {
+    const json::object& t = v.as_object();
+    std::string note = str(t, "hosted");
+    if (t.contains("frozen") && t.at("frozen").is_bool() && t.at("frozen").as_bool())
+      note += note.empty() ? "frozen" : ", frozen";
+    out_ << fmt::format("{:<64}  {:>6}  {:<12}  {:<20}  {}\n", str(t, "feed"), num(t, "seq"), shortHex(str(t, "id")),
+                        humanTime(num(t, "timestamp")), note);
+  }
+  return kExitOk;
+}
+
+int Ctl::publish() {
+  std::string body;
+  if (cmd_.body) {
+    body = *cmd_.body;
+  } else {
+    auto b = readBodyFile(*cmd_.bodyFile);
+    if (!b.ok()) return fail(kExitFailed, b.status().message());
+    body = std::move(b).value();
+  }
+  json::array tags;
+  for (auto& t : cmd_.tags) tags.emplace_back(t);
+  json::object req{{"title", cmd_.title}, {"body", body}, {"tags", std::move(tags)}};
+  json::object o;
+  Failure f;
+  if (!callJson("POST", "/v1/publish", json::serialize(req), o, f)) return fail(f);
+  if (cmd_.json) printJson(o);
+  else out_ << str(o, "id") << "\n";
+  return kExitOk;
+}
+
+int Ctl::entriesList() {
+  std::string target = "/v1/entries?limit=" + std::to_string(cmd_.limit);
+  if (cmd_.author) target += "&author=" + percentEncode(*cmd_.author);
+  if (cmd_.tag) target += "&tag=" + percentEncode(*cmd_.tag);
+  if (cmd_.kind) target += "&kind=" + percentEncode(*cmd_.kind);
+  json::object o;
+  Failure f;
+  if (!callJson("GET", target, "", o, f)) return fail(f);
+  if (cmd_.json) {
+    printJson(o);
+    return kExitOk;
+  }
+  const json::array& entries = o["entries"].as_array();
+  if (entries.empty()) {
+    err_ << "no entries\n";
+    return kExitOk;
+  }
+  out_ << fmt::format("{:<12}  {:<12}  {:>5}  {:<8}  {:<20}  {:<40}  {}\n", "ID", "AUTHOR", "SEQ", "KIND", "TIME",
+                      "TITLE", "TAGS");
+  for (auto& v : entries) {
+    const json::object& e = v.as_object();
+    out_ << fmt::format("{:<12}  {:<12}  {:>5}  {:<8}  {:<20}  {:<40}  {}\n", shortHex(str(e, "id")),
+                        shortHex(str(e, "author")), num(e, "seq"), str(e, "kind"), humanTime(num(e, "timestamp")),
+                        clip(displayTitle(e), 40), joinTags(e));
+  }
+  return kExitOk;
+}
+
+int Ctl::entriesShow() {
+  json::object e;
+  Failure f;
+  if (!callJson("GET", "/v1/entries/" + cmd_.id, "", e, f)) return fail(f);
+  if (cmd_.json) {
+    printJson(e);
+    return kExitOk;
+  }
+  auto row = [&](const char* name, const std::string& value) { out_ << fmt::format("{:<10} {}\n", name, value); };
+  row("id", str(e, "id"));
+  row("author", str(e, "author"));
+  row("seq", std::to_string(num(e, "seq")));
+  row("kind", str(e, "kind"));
+  row("time", humanTime(num(e, "timestamp")));
+  bool present = e.contains("content_present") && e.at("content_present").is_bool() && e.at("content_present").as_bool();
+  row("content", present ? std::to_string(num(e, "content_size")) + " bytes" : "absent");
+  if (str(e, "kind") == "post") {
+    row("title", str(e, "title"));
+    row("tags", joinTags(e));
+    if (present) out_ << "\n" << str(e, "body") << "\n";
+  } else if (str(e, "kind") == "profile" && e.contains("profile") && e.at("profile").is_object()) {
+    const json::object& p = e.at("profile").as_object();
+    row("name", str(p, "name"));
+    if (p.contains("nodes") && p.at("nodes").is_array())
+      for (auto& n : p.at("nodes").as_array())
+        if (n.is_object()) row("node", str(n.as_object(), "node_key"));
+  }
+  if (e.contains("content_error")) row("error", str(e, "content_error"));
+  return kExitOk;
+}
+
+int Ctl::verify() {
+  json::object job;
+  Failure f;
+  if (!callJson("POST", "/v1/jobs/verify", "", job, f)) return fail(f);
+  std::string id = str(job, "job");
+  bool bar = !cmd_.json && ::isatty(STDERR_FILENO);
+  while (str(job, "state") == "running") {
+    if (bar) {
+      std::int64_t done = num(job, "done"), total = num(job, "total");
+      int width = 30;
+      int filled = total > 0 ? static_cast<int>(width * done / total) : 0;
+      err_ << fmt::format("\rverifying [{}{}] {}/{} entries", std::string(static_cast<std::size_t>(filled), '#'),
+                          std::string(static_cast<std::size_t>(width - filled), ' '), done, total)
+           << std::flush;
+    }
+    std::this_thread::sleep_for(kJobPollInterval);  // polling a job's progress, not waiting for a guess
+    if (!callJson("GET", "/v1/jobs/" + id, "", job, f)) {
+      if (bar) err_ << "\n";
+      return fail(f);
+    }
+  }
+  if (bar) err_ << "\r\033[K";
+  if (str(job, "state") != "done" || !job.contains("result") || !job.at("result").is_object())
+    return fail(kExitFailed, "verify failed: " + str(job, "error"));
+  const json::object& r = job.at("result").as_object();
+  bool ok = r.contains("ok") && r.at("ok").is_bool() && r.at("ok").as_bool();
+  if (cmd_.json) {
+    printJson(job);
+  } else {
+    out_ << fmt::format("verified {} feeds, {} entries ({} signatures, {} contents checked): {}\n", num(r, "feeds"),
+                        num(r, "entries"), num(r, "signatures_checked"), num(r, "content_checked"),
+                        ok ? "ok" : "PROBLEMS FOUND");
+    if (r.contains("problems") && r.at("problems").is_array())
+      for (auto& p : r.at("problems").as_array())
+        if (p.is_string()) out_ << "  " << std::string(p.as_string()) << "\n";
+  }
+  if (!ok) {
+    err_ << "civnetctl: verify found problems in the store\n";
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+int Ctl::exportFile() {
+  fs::path out = cmd_.file;
+  std::error_code ec;
+  if (fs::exists(out, ec)) return fail(kExitFailed, out.string() + " already exists; refusing to overwrite it");
+  fs::path tmp = out;
+  tmp += ".tmp-" + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(kExitFailed, "cannot create " + tmp.string() + ": " + std::strerror(errno));
+  auto abandon = [&](const Failure& f) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return fail(f);
+  };
+
+  std::uint64_t entries = 0, bytes = 0;
+  std::string cursor;
+  for (;;) {
+    std::string target = "/v1/export";
+    if (!cursor.empty()) target += "?after=" + cursor;
+    Failure f;
+    auto page = call("GET", target, "", "application/json", &f);
+    if (!page.ok()) return abandon(f);
+    const std::string& body = page->body;
+    std::size_t off = 0;
+    while (off < body.size()) {
+      ssize_t n = ::write(fd, body.data() + off, body.size() - off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return abandon(Failure{kExitFailed, "writing " + tmp.string() + ": " + std::strerror(errno)});
+      }
+      off += static_cast<std::size_t>(n);
+    }
+    bytes += body.size();
+    entries += std::strtoull(page->headers["civnet-entries"].c_str(), nullptr, 10);
+    auto next = page->headers.find("civnet-next-cursor");
+    if (next == page->headers.end() || next->second.empty()) break;
+    if (next->second == cursor) return abandon(Failure{kExitFailed, "civnetd's export did not advance"});
+    cursor = next->second;
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return fail(kExitFailed, "writing " + tmp.string() + ": " + std::strerror(err));
+  }
+  // link() never replaces an existing file, even one created meanwhile.
+  int rc = ::link(tmp.c_str(), out.c_str());
+  int err = errno;
+  ::unlink(tmp.c_str());
+  if (rc != 0) {
+    if (err == EEXIST) return fail(kExitFailed, out.string() + " already exists; refusing to overwrite it");
+    return fail(kExitFailed, "creating " + out.string() + ": " + std::strerror(err));
+  }
+  if (cmd_.json)
+    printJson(json::object{{"file", out.string()}, {"entries", entries}, {"bytes", bytes}});
+  else
+    out_ << fmt::format("exported {} entries ({} bytes) to {}\n", entries, bytes, out.string());
+  return kExitOk;
+}
+
+int Ctl::importFile() {
+  const std::string& path = cmd_.file;
+  // First pass: the whole file must be sound before anything is sent, so a
+  // truncated or corrupt file imports nothing.
+  std::uint64_t frames = 0;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(kExitFailed, "cannot read " + path + ": " + std::strerror(errno));
+    record::FrameReader reader(in);
+    for (;;) {
+      std::uint64_t at = reader.bytesRead();
+      auto frame = reader.next();
+      if (!frame.ok())
+        return fail(kExitFailed, path + ": " + frame.status().message() + "; nothing was imported");
+      if (!frame.value()) break;
+      record::SignedEntry se;
+      record::Check c = record::decodeFrame(**frame, se);
+      record::Entry parsed;
+      if (c.ok()) c = record::parseEntry(std::move(se), parsed);
+      if (!c.ok())
+        return fail(kExitFailed, fmt::format("{}: frame {} at byte {} is not a valid entry: {}: {}; nothing was imported",
+                                             path, frames + 1, at, record::toString(c.verdict), c.detail));
+      ++frames;
+    }
+    if (in.bad()) return fail(kExitFailed, "error reading " + path);
+  }
+
+  // Second pass: send batches of whole frames.
+  std::uint64_t stored = 0, duplicates = 0, filled = 0;
+  json::array refused;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(kExitFailed, "cannot read " + path + ": " + std::strerror(errno));
+  record::FrameReader reader(in);
+  std::string batch;
+  auto send = [&]() -> bool {
+    if (batch.empty()) return true;
+    Failure f;
+    auto reply = call("POST", "/v1/import", batch, "application/octet-stream", &f);
+    batch.clear();
+    if (!reply.ok()) {
+      fail(f);
+      return false;
+    }
+    json::error_code ec;
+    json::value v = json::parse(reply->body, ec);
+    if (ec || !v.is_object()) {
+      fail(kExitFailed, "civnetd's answer to an import is not a JSON object");
+      return false;
+    }
+    const json::object& o = v.as_object();
+    stored += static_cast<std::uint64_t>(num(o, "stored"));
+    duplicates += static_cast<std::uint64_t>(num(o, "duplicates"));
+    filled += static_cast<std::uint64_t>(num(o, "content_filled"));
+    if (o.contains("refused") && o.at("refused").is_array())
+      for (auto& r : o.at("refused").as_array()) refused.push_back(r);
+    return true;
+  };
+  for (;;) {
+    auto frame = reader.next();
+    if (!frame.ok()) return fail(kExitFailed, path + " changed while importing: " + frame.status().message());
+    if (!frame.value()) break;
+    const Bytes& b = **frame;
+    if (!batch.empty() && batch.size() + b.size() > kImportBatchBytes && !send()) return kExitFailed;
+    batch.append(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  if (!send()) return kExitFailed;
+
+  if (cmd_.json) {
+    printJson(json::object{{"file", path},
+                           {"entries", frames},
+                           {"stored", stored},
+                           {"duplicates", duplicates},
+                           {"content_filled", filled},
+                           {"refused", refused}});
+  } else {
+    out_ << fmt::format("imported {}: {} entries, {} stored, {} duplicates, {} refused\n", path, frames, stored,
+                        duplicates, refused.size());
+  }
+  for (auto& r : refused) {
+    if (!r.is_object()) continue;
+    const json::object& o = r.as_object();
+    err_ << fmt::format("civnetctl: refused feed {} from seq {}: {}: {}\n", shortHex(str(o, "feed")), num(o, "seq"),
+                        str(o, "verdict"), str(o, "detail"));
+  }
+  return refused.empty() ? kExitOk : kExitFailed;
+}
+
+int runCtl(const CtlCommand& cmd, std::ostream& out, std::ostream& err) {
+  return Ctl(cmd, out, err).run();
+}
+
+}  // namespace civnet::tools
