@@ -1,0 +1,201 @@
+// Tests of civnetctl's argument parsing (tools/ctl_cli.hpp): which command a
+// command line means, where the socket is, and which lines are refused with
+// which message, all without a daemon.
+#include <doctest/doctest.h>
+
+#include "tools/ctl_cli.hpp"
+
+using civnet::tools::CtlCommand;
+using civnet::tools::CtlVerb;
+using civnet::tools::parseCtlArgs;
+
+namespace {
+
+const std::string kKey(64, 'a');
+const std::optional<std::string> kNoEnv;
+
+CtlCommand parseOk(const std::vector<std::string>& args, const std::optional<std::string>& env = kNoEnv) {
+  auto r = parseCtlArgs(args, env);
+  INFO(r.status().message());
+  REQUIRE(r.ok());
+  return r.value();
+}
+
+std::string parseError(const std::vector<std::string>& args, const std::optional<std::string>& env = kNoEnv) {
+  auto r = parseCtlArgs(args, env);
+  REQUIRE_FALSE(r.ok());
+  CHECK((r.status().code() == civnet::StatusCode::invalidArgument));
+  CHECK(r.status().message().find('\n') == std::string::npos);  // one line
+  return r.status().message();
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_SUITE("ctl_cli") {
+  TEST_CASE("status with --data-dir talks to the admin socket in that directory") {
+    CtlCommand c = parseOk({"--data-dir", "/srv/node", "status"});
+    CHECK(c.verb == CtlVerb::status);
+    CHECK(c.socketPath == "/srv/node/admin.sock");
+    CHECK(c.dataDir == "/srv/node");
+    CHECK_FALSE(c.json);
+  }
+
+  TEST_CASE("global options may follow the command") {
+    CtlCommand c = parseOk({"status", "--json", "--data-dir", "d"});
+    CHECK(c.verb == CtlVerb::status);
+    CHECK(c.json);
+    CHECK(c.socketPath == "d/admin.sock");
+  }
+
+  TEST_CASE("--json is accepted after a nested command") {
+    CtlCommand c = parseOk({"--data-dir", "d", "entries", "list", "--json"});
+    CHECK(c.verb == CtlVerb::entriesList);
+    CHECK(c.json);
+  }
+
+  TEST_CASE("--socket names the socket directly and its directory is the hint") {
+    CtlCommand c = parseOk({"--socket", "/run/civnet/admin.sock", "status"});
+    CHECK(c.socketPath == "/run/civnet/admin.sock");
+    CHECK(c.dataDir == "/run/civnet");
+  }
+
+  TEST_CASE("CIVNET_DATA_DIR is used when no flag names the node") {
+    CtlCommand c = parseOk({"status"}, std::string("/var/lib/civnet"));
+    CHECK(c.socketPath == "/var/lib/civnet/admin.sock");
+  }
+
+  TEST_CASE("--data-dir wins over CIVNET_DATA_DIR") {
+    CtlCommand c = parseOk({"--data-dir", "mine", "status"}, std::string("/var/lib/civnet"));
+    CHECK(c.socketPath == "mine/admin.sock");
+  }
+
+  TEST_CASE("a command without any node is refused with a hint") {
+    std::string e = parseError({"status"});
+    CHECK(contains(e, "--data-dir"));
+    CHECK(contains(e, "CIVNET_DATA_DIR"));
+  }
+
+  TEST_CASE("both --data-dir and --socket are refused") {
+    CHECK(contains(parseError({"--data-dir", "d", "--socket", "s", "status"}), "not both"));
+  }
+
+  TEST_CASE("no command gives the help text") {
+    CtlCommand c = parseOk({});
+    CHECK(c.verb == CtlVerb::help);
+    CHECK(contains(c.helpText, "publish"));
+  }
+
+  TEST_CASE("--help gives the help text without needing a node") {
+    CtlCommand c = parseOk({"--help"});
+    CHECK(c.verb == CtlVerb::help);
+    CHECK(contains(c.helpText, "Usage"));
+  }
+
+  TEST_CASE("an unknown command is refused") {
+    CHECK(contains(parseError({"--data-dir", "d", "frobnicate"}), "civnetctl --help"));
+  }
+
+  TEST_CASE("publish takes a title, a body and repeated tags") {
+    CtlCommand c = parseOk({"--data-dir", "d", "publish", "--title", "Water", "--body", "Text", "--tag", "a",
+                            "--tag", "b"});
+    CHECK(c.verb == CtlVerb::publish);
+    CHECK(c.title == "Water");
+    REQUIRE(c.body);
+    CHECK(*c.body == "Text");
+    CHECK_FALSE(c.bodyFile);
+    CHECK(c.tags == std::vector<std::string>{"a", "b"});
+  }
+
+  TEST_CASE("publish takes the body from a file") {
+    CtlCommand c = parseOk({"--data-dir", "d", "publish", "--title", "T", "--body-file", "post.md"});
+    REQUIRE(c.bodyFile);
+    CHECK(*c.bodyFile == "post.md");
+    CHECK_FALSE(c.body);
+  }
+
+  TEST_CASE("publish accepts an empty body given explicitly") {
+    CtlCommand c = parseOk({"--data-dir", "d", "publish", "--title", "T", "--body", ""});
+    REQUIRE(c.body);
+    CHECK(c.body->empty());
+  }
+
+  TEST_CASE("publish refuses both --body and --body-file") {
+    CHECK(contains(parseError({"--data-dir", "d", "publish", "--title", "T", "--body", "B", "--body-file", "F"}),
+                   "not both"));
+  }
+
+  TEST_CASE("publish refuses a post without a body") {
+    CHECK(contains(parseError({"--data-dir", "d", "publish", "--title", "T"}), "--body"));
+  }
+
+  TEST_CASE("publish refuses a post without a title") {
+    CHECK(contains(parseError({"--data-dir", "d", "publish", "--body", "B"}), "--title"));
+  }
+
+  TEST_CASE("publish refuses an empty title") {
+    CHECK(contains(parseError({"--data-dir", "d", "publish", "--title", "", "--body", "B"}), "--title"));
+  }
+
+  TEST_CASE("entries list takes filters and a limit") {
+    CtlCommand c =
+        parseOk({"--data-dir", "d", "entries", "list", "--author", kKey, "--tag", "water", "--limit", "7"});
+    CHECK(c.verb == CtlVerb::entriesList);
+    REQUIRE(c.author);
+    CHECK(*c.author == kKey);
+    REQUIRE(c.tag);
+    CHECK(*c.tag == "water");
+    CHECK(c.limit == 7);
+  }
+
+  TEST_CASE("entries list defaults to 50 entries") {
+    CHECK(parseOk({"--data-dir", "d", "entries", "list"}).limit == 50);
+  }
+
+  TEST_CASE("entries list refuses an author that is not a feed key") {
+    CHECK(contains(parseError({"--data-dir", "d", "entries", "list", "--author", "abc"}), "64 hex"));
+  }
+
+  TEST_CASE("entries list refuses a limit out of range") {
+    CHECK(contains(parseError({"--data-dir", "d", "entries", "list", "--limit", "0"}), "--limit"));
+    CHECK(contains(parseError({"--data-dir", "d", "entries", "list", "--limit", "1001"}), "--limit"));
+  }
+
+  TEST_CASE("entries list refuses a limit that is not a number") {
+    parseError({"--data-dir", "d", "entries", "list", "--limit", "many"});
+  }
+
+  TEST_CASE("entries without list or show is refused") {
+    parseError({"--data-dir", "d", "entries"});
+  }
+
+  TEST_CASE("entries show takes one entry id") {
+    CtlCommand c = parseOk({"--data-dir", "d", "entries", "show", kKey});
+    CHECK(c.verb == CtlVerb::entriesShow);
+    CHECK(c.id == kKey);
+  }
+
+  TEST_CASE("entries show refuses an id that is not 64 hex characters") {
+    CHECK(contains(parseError({"--data-dir", "d", "entries", "show", "xyz"}), "64 hex"));
+  }
+
+  TEST_CASE("verify takes no arguments") {
+    CHECK(parseOk({"--data-dir", "d", "verify"}).verb == CtlVerb::verify);
+    parseError({"--data-dir", "d", "verify", "extra"});
+  }
+
+  TEST_CASE("export needs --out") {
+    CtlCommand c = parseOk({"--data-dir", "d", "export", "--out", "backup.civnet"});
+    CHECK(c.verb == CtlVerb::exportFile);
+    CHECK(c.file == "backup.civnet");
+    CHECK(contains(parseError({"--data-dir", "d", "export"}), "--out"));
+  }
+
+  TEST_CASE("import takes the file as its argument") {
+    CtlCommand c = parseOk({"--data-dir", "d", "import", "backup.civnet"});
+    CHECK(c.verb == CtlVerb::importFile);
+    CHECK(c.file == "backup.civnet");
+    parseError({"--data-dir", "d", "import"});
+  }
+}
