@@ -1,0 +1,156 @@
+"""A small framework for functional tests: real civnetd processes, each in
+its own data dir, driven through civnetctl.
+
+Paths of the binaries come from the environment (set by meson):
+CIVNETD, CIVNETCTL, CAPNP and CIVNET_ENTRY_CAPNP (schemas/entry.capnp).
+Nothing here sleeps a fixed time: waits poll a condition with a deadline.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+CIVNETD = os.environ.get("CIVNETD", "civnetd")
+CIVNETCTL = os.environ.get("CIVNETCTL", "civnetctl")
+CAPNP = os.environ.get("CAPNP", "capnp")
+ENTRY_CAPNP = os.environ.get("CIVNET_ENTRY_CAPNP", "schemas/entry.capnp")
+
+COMMAND_TIMEOUT = 60  # seconds for one civnetd/civnetctl command
+START_TIMEOUT = 30    # seconds for a daemon to open its socket
+STOP_TIMEOUT = 30     # seconds for a daemon to exit after SIGTERM
+
+
+def wait_until(condition, timeout, what):
+    """Polls condition() until it is true; fails naming `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        if condition():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(delay)  # a polling interval, not a guess at how long things take
+        delay = min(delay * 2, 0.1)
+
+
+class Completed:
+    """What a command did: exit code, stdout, stderr."""
+
+    def __init__(self, args, proc):
+        self.args = args
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def json(self):
+        return json.loads(self.out)
+
+    def __repr__(self):
+        return (f"command {self.args!r} exited {self.code}\n"
+                f"--- stdout ---\n{self.out}--- stderr ---\n{self.err}")
+
+
+def run(args, stdin=None):
+    proc = subprocess.run(args, input=stdin, capture_output=True, text=True,
+                          timeout=COMMAND_TIMEOUT)
+    return Completed(args, proc)
+
+
+class Node:
+    """One civnetd data dir, and the daemon serving it while started."""
+
+    def __init__(self, workdir, name):
+        self.name = name
+        self.data_dir = os.path.join(workdir, name)
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.socket = os.path.join(self.data_dir, "admin.sock")
+        self.proc = None
+        self.log_file = None
+
+    # --- civnetd commands ---
+    def civnetd(self, *args):
+        return run([CIVNETD, *args])
+
+    def init(self, org=None, network=None):
+        args = ["init", "--data-dir", self.data_dir]
+        if org:
+            args += ["--org", org]
+        if network:
+            args += ["--network", network]
+        return self.civnetd(*args)
+
+    def genesis(self, name, out):
+        return self.civnetd("genesis", "--data-dir", self.data_dir, "--name", name, "--out", out)
+
+    def start(self, *extra):
+        """Starts `civnetd run` and waits until the admin socket answers."""
+        assert self.proc is None, f"{self.name} is already running"
+        self.log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [CIVNETD, "run", "--data-dir", self.data_dir, *extra],
+            stdout=self.log_file, stderr=subprocess.STDOUT)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"civnetd {self.name} exited with {self.proc.returncode} while starting:\n"
+                    + self.log())
+            return self.socket_answers()
+        wait_until(up, START_TIMEOUT, f"civnetd {self.name} to listen on {self.socket}")
+
+    def socket_answers(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.socket)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def stop(self, sig=signal.SIGTERM):
+        """Signals the daemon and returns its exit code."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"civnetd {self.name} did not stop within {STOP_TIMEOUT} s")
+        finally:
+            self.proc = None
+            self.log_file.close()
+        return code
+
+    def kill(self):
+        """For clean-up after a failed test: stop whatever way works."""
+        if self.proc is not None:
+            try:
+                self.stop()
+            except AssertionError:
+                pass
+
+    def log(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return "(no log)\n"
+
+    # --- civnetctl ---
+    def ctl(self, *args, stdin=None):
+        return run([CIVNETCTL, "--data-dir", self.data_dir, *args], stdin=stdin)
+
+    def ctl_json(self, *args):
+        r = self.ctl(*args, "--json")
+        if r.code != 0:
+            raise AssertionError(f"civnetctl on {self.name} failed: {r!r}")
+        return r.json()
+
+    def status(self):
+        return self.ctl_json("status")

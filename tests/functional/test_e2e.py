@@ -1,0 +1,329 @@
+"""End-to-end test of civnetd and civnetctl: real processes in temp dirs.
+
+Node A creates a network (init + genesis), publishes three posts, verifies
+and exports its store; node B joins the network from A's genesis file and
+imports the export. The test then checks what a sysadmin would: B holds
+every entry of A's feed byte for byte, and after B's export is imported
+back into A both nodes report the same frontier digest. Also the refusals a
+user meets: a stopped daemon, a key file readable by others, an existing
+node, a missing data dir, a truncated export.
+
+Run by meson (see meson.build), or by hand:
+  CIVNETD=build/daemon/civnetd CIVNETCTL=build/tools/civnetctl \\
+  CIVNET_ENTRY_CAPNP=schemas/entry.capnp python3 tests/functional/test_e2e.py -v
+"""
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from civnet_node import CAPNP, ENTRY_CAPNP, Node, run  # noqa: E402
+
+POSTS = [
+    ("Clean water in rural clinics", "How we filter water.", ["water", "health"]),
+    ("Training volunteers", "A two-day *curriculum*.", ["training"]),
+    ("Budget templates", "Spreadsheets that worked for us.", ["finance", "water"]),
+]
+
+
+class NodeTestCase(unittest.TestCase):
+    """Gives each test a temp dir; prints daemon logs when a test fails and
+    keeps the dir for a look (its path is printed)."""
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="civnet-e2e-")
+        self.nodes = []
+
+    def node(self, name):
+        n = Node(self.workdir, name)
+        self.nodes.append(n)
+        return n
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.kill()
+        if self._failed():
+            for n in self.nodes:
+                sys.stderr.write(f"\n===== log of civnetd {n.name} ({n.log_path}) =====\n{n.log()}")
+            sys.stderr.write(f"\n(test files kept in {self.workdir})\n")
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _failed(self):
+        # unittest records a failure in the result as it happens (3.4+), so
+        # tearDown can see it there.
+        outcome = getattr(self, "_outcome", None)
+        result = getattr(outcome, "result", None)
+        if result is None:
+            return False
+        return any(test is self for test, _ in result.failures + result.errors)
+
+    def assertOk(self, r):
+        self.assertEqual(r.code, 0, repr(r))
+
+    def assertRefused(self, r, *phrases):
+        """Non-zero exit, one line on stderr naming what was wrong."""
+        self.assertNotEqual(r.code, 0, repr(r))
+        lines = r.err.strip().splitlines()
+        self.assertEqual(len(lines), 1, f"expected one error line: {r!r}")
+        for p in phrases:
+            self.assertIn(p, lines[0], repr(r))
+
+    def make_network(self, node, name="Test Network"):
+        genesis = os.path.join(self.workdir, node.name + ".genesis")
+        self.assertOk(node.init(org="Org " + node.name))
+        self.assertOk(node.genesis(name, genesis))
+        return genesis
+
+
+class EndToEnd(NodeTestCase):
+    def test_publish_verify_export_import_between_two_nodes(self):
+        a = self.node("a")
+        genesis = self.make_network(a)
+        a.start()
+        st_a = a.status()
+        for key in ("node_key", "feed_key", "network_id", "feeds", "entries", "frontier_digest"):
+            self.assertIn(key, st_a)
+        feed_a = st_a["feed_key"]
+        self.assertEqual((st_a["feeds"], st_a["entries"]), (1, 1))  # the first profile
+
+        # Publish three posts; civnetctl prints each new id.
+        ids = []
+        for title, body, tags in POSTS:
+            args = ["publish", "--title", title, "--body", body]
+            for t in tags:
+                args += ["--tag", t]
+            r = a.ctl(*args)
+            self.assertOk(r)
+            ids.append(r.out.strip())
+            self.assertRegex(ids[-1], r"^[0-9a-f]{64}$")
+
+        listed = a.ctl_json("entries", "list", "--kind", "post")["entries"]
+        self.assertEqual(len(listed), 3)
+        by_title = {e["title"]: e for e in listed}
+        for seq, (title, _, tags) in enumerate(POSTS, start=2):  # seq 1 is the profile
+            e = by_title[title]
+            self.assertEqual(e["tags"], tags)
+            self.assertEqual(e["seq"], seq)
+            self.assertEqual(e["author"], feed_a)
+            self.assertEqual(e["kind"], "post")
+            self.assertEqual(e["id"], ids[seq - 2])
+            for key in ("id", "author", "seq", "kind", "timestamp", "title", "tags"):
+                self.assertIn(key, e)
+        water = a.ctl_json("entries", "list", "--tag", "water")["entries"]
+        self.assertEqual(sorted(e["title"] for e in water), sorted([POSTS[0][0], POSTS[2][0]]))
+        shown = a.ctl_json("entries", "show", ids[1])
+        self.assertEqual(shown["body"], POSTS[1][1])
+
+        human = a.ctl("entries", "list")
+        self.assertOk(human)
+        self.assertIn(POSTS[0][0], human.out)
+
+        r = a.ctl("verify")
+        self.assertOk(r)
+        self.assertIn("ok", r.out)
+        v = a.ctl_json("verify")
+        self.assertEqual(v["state"], "done")
+        self.assertTrue(v["result"]["ok"], v)
+        self.assertEqual(v["result"]["entries"], 4)
+
+        export_a = os.path.join(self.workdir, "a.export")
+        self.assertOk(a.ctl("export", "--out", export_a))
+        with open(export_a, "rb") as f:
+            r = subprocess.run([CAPNP, "decode", ENTRY_CAPNP, "SignedEntry"],
+                               stdin=f, capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.count(b"header = "), 4)
+
+        # Node B joins the network from A's genesis file and imports.
+        b = self.node("b")
+        self.assertOk(b.init(org="Org b", network=genesis))
+        b.start()
+        st_b = b.status()
+        self.assertEqual(st_b["network_id"], st_a["network_id"])
+        self.assertNotEqual(st_b["feed_key"], feed_a)
+        imported = b.ctl_json("import", export_a)
+        self.assertEqual((imported["stored"], imported["duplicates"], imported["refused"]), (4, 0, []))
+
+        # Every entry of A's feed is on B, the same bytes: B exports A's
+        # feed as one contiguous run (exports are in feed order).
+        for i in ids:
+            self.assertEqual(b.ctl_json("entries", "show", i)["id"], i)
+        on_a = a.ctl_json("entries", "list", "--author", feed_a)["entries"]
+        on_b = b.ctl_json("entries", "list", "--author", feed_a)["entries"]
+        self.assertEqual(on_a, on_b)
+        export_b = os.path.join(self.workdir, "b.export")
+        self.assertOk(b.ctl("export", "--out", export_b))
+        with open(export_a, "rb") as fa, open(export_b, "rb") as fb:
+            self.assertIn(fa.read(), fb.read())
+        self.assertOk(b.ctl("verify"))
+
+        # Importing again changes nothing.
+        again = b.ctl_json("import", export_a)
+        self.assertEqual((again["stored"], again["duplicates"]), (0, 4))
+
+        # B's own feed (its profile) goes back to A: both then hold the same
+        # feeds at the same tips, so their frontier digests are equal.
+        back = a.ctl_json("import", export_b)
+        self.assertEqual((back["stored"], back["refused"]), (1, []))
+        st_a, st_b = a.status(), b.status()
+        self.assertEqual((st_a["feeds"], st_a["entries"]), (2, 5))
+        self.assertEqual(st_a["frontier_digest"], st_b["frontier_digest"])
+
+        # Clean shutdown: exit 0 and the socket is gone.
+        for n in (a, b):
+            self.assertEqual(n.stop(), 0, n.log())
+            self.assertFalse(os.path.exists(n.socket), f"{n.socket} left behind")
+            self.assertIn("stopped cleanly", n.log())
+
+        # A stopped daemon: one line saying how to start it.
+        r = a.ctl("status")
+        self.assertRefused(r, "cannot reach civnetd", "civnetd run --data-dir")
+
+    def test_sigint_also_stops_cleanly_and_a_restart_keeps_the_entries(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.start()
+        self.assertOk(a.ctl("publish", "--title", "Kept", "--body", "across restarts"))
+        before = a.status()
+        self.assertEqual(a.stop(signal.SIGINT), 0, a.log())
+        self.assertFalse(os.path.exists(a.socket))
+        a.start()
+        self.assertEqual(a.status()["frontier_digest"], before["frontier_digest"])
+
+
+class Refusals(NodeTestCase):
+    def test_a_key_file_readable_by_others_is_refused(self):
+        a = self.node("a")
+        self.make_network(a)
+        key = os.path.join(a.data_dir, "keys", "org.key")
+        os.chmod(key, 0o644)
+        r = a.civnetd("run", "--data-dir", a.data_dir)
+        self.assertRefused(r, key, "chmod 600")
+        self.assertFalse(os.path.exists(a.socket))
+        os.chmod(key, 0o600)
+        a.start()  # fixed as the message said
+
+    def test_init_refuses_an_existing_node(self):
+        a = self.node("a")
+        self.assertOk(a.init())
+        before = sorted(os.listdir(os.path.join(a.data_dir, "keys")))
+        r = a.init()
+        self.assertRefused(r, "already holds a civnet node")
+        self.assertEqual(sorted(os.listdir(os.path.join(a.data_dir, "keys"))), before)
+
+    def test_init_leaves_nothing_behind_when_the_genesis_file_is_bad(self):
+        a = self.node("a")
+        bad = os.path.join(self.workdir, "bad.genesis")
+        with open(bad, "wb") as f:
+            f.write(b"\x00\x00\x00\x00\x05\x00\x00\x00not a genesis")
+        r = a.init(network=bad)
+        self.assertRefused(r, "bad.genesis")
+        self.assertEqual(os.listdir(self.workdir), ["bad.genesis"])
+
+    def test_run_refuses_a_missing_data_dir(self):
+        missing = os.path.join(self.workdir, "nowhere")
+        r = run([os.environ.get("CIVNETD", "civnetd"), "run", "--data-dir", missing])
+        self.assertRefused(r, missing, "civnetd init")
+
+    def test_run_refuses_a_node_of_no_network_with_a_hint(self):
+        a = self.node("a")
+        self.assertOk(a.init())
+        r = a.civnetd("run", "--data-dir", a.data_dir)
+        self.assertRefused(r, "no network", "civnetd genesis")
+
+    def test_run_refuses_a_config_file_with_an_unknown_key(self):
+        a = self.node("a")
+        self.make_network(a)
+        config = os.path.join(a.data_dir, "civnetd.toml")
+        with open(config) as f:
+            lines = f.read().splitlines()
+        at = lines.index("worker_threads = 2") + 1
+        lines.insert(at, 'listen = "0.0.0.0:1"')
+        with open(config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = a.civnetd("run", "--data-dir", a.data_dir)
+        self.assertRefused(r, f"civnetd.toml:{at + 1}", "listen")
+
+    def test_a_second_daemon_on_the_same_node_is_refused(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.start()
+        r = a.civnetd("run", "--data-dir", a.data_dir)
+        self.assertRefused(r, "another civnetd")
+        self.assertEqual(a.status()["entries"], 1)  # the first is unharmed
+
+    def test_genesis_refuses_to_overwrite_a_file_or_a_network(self):
+        a = self.node("a")
+        self.assertOk(a.init())
+        existing = os.path.join(self.workdir, "existing.genesis")
+        with open(existing, "w") as f:
+            f.write("precious")
+        self.assertRefused(a.genesis("Net", existing), "already exists")
+        with open(existing) as f:
+            self.assertEqual(f.read(), "precious")
+        self.assertOk(a.genesis("Net", os.path.join(self.workdir, "net.genesis")))
+        self.assertRefused(a.genesis("Other", os.path.join(self.workdir, "other.genesis")),
+                           "already belongs to network")
+
+    def test_a_truncated_export_is_refused_and_nothing_is_stored(self):
+        a = self.node("a")
+        genesis = self.make_network(a)
+        a.start()
+        for i in range(3):
+            self.assertOk(a.ctl("publish", "--title", f"post {i}", "--body", "text"))
+        export = os.path.join(self.workdir, "a.export")
+        self.assertOk(a.ctl("export", "--out", export))
+        truncated = os.path.join(self.workdir, "truncated.export")
+        with open(export, "rb") as f:
+            data = f.read()
+        with open(truncated, "wb") as f:
+            f.write(data[:len(data) - 7])
+
+        b = self.node("b")
+        self.assertOk(b.init(network=genesis))
+        b.start()
+        before = b.status()
+        r = b.ctl("import", truncated)
+        self.assertRefused(r, "truncated", "nothing was imported")
+        after = b.status()
+        self.assertEqual((after["entries"], after["frontier_digest"]),
+                         (before["entries"], before["frontier_digest"]))
+
+    def test_export_refuses_to_overwrite_a_file(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.start()
+        out = os.path.join(self.workdir, "out.export")
+        with open(out, "w") as f:
+            f.write("precious")
+        self.assertRefused(a.ctl("export", "--out", out), "already exists")
+        with open(out) as f:
+            self.assertEqual(f.read(), "precious")
+
+    def test_publish_refuses_an_oversized_body_and_stores_nothing(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.start()
+        body = os.path.join(self.workdir, "big.md")
+        with open(body, "w") as f:
+            f.write("x" * (64 * 1024 + 1))
+        self.assertRefused(a.ctl("publish", "--title", "Too long", "--body-file", body), "at most 65536")
+        self.assertEqual(a.status()["entries"], 1)
+
+    def test_the_admin_socket_is_private(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.start()
+        mode = stat.S_IMODE(os.stat(a.socket).st_mode)
+        self.assertEqual(mode, 0o600)
+
+
+if __name__ == "__main__":
+    unittest.main()
