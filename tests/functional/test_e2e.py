@@ -296,6 +296,53 @@ class Refusals(NodeTestCase):
         self.assertEqual((after["entries"], after["frontier_digest"]),
                          (before["entries"], before["frontier_digest"]))
 
+    def test_an_export_with_a_forged_signature_is_refused_by_the_node(self):
+        a = self.node("a")
+        genesis = self.make_network(a)
+        a.start()
+        last = None
+        for i in range(3):
+            r = a.ctl("publish", "--title", f"post {i}", "--body", "text")
+            self.assertOk(r)
+            last = r.out.strip()
+        signature = bytes.fromhex(a.ctl_json("entries", "show", last)["signature"])
+        export = os.path.join(self.workdir, "a.export")
+        self.assertOk(a.ctl("export", "--out", export))
+        with open(export, "rb") as f:
+            data = bytearray(f.read())
+        at = data.find(signature)
+        self.assertGreater(at, 0)
+        data[at + 10] ^= 0x01
+        forged = os.path.join(self.workdir, "forged.export")
+        with open(forged, "wb") as f:
+            f.write(data)
+
+        b = self.node("b")
+        self.assertOk(b.init(network=genesis))
+        b.start()
+        before = b.status()
+        r = b.ctl("import", forged)
+        self.assertNotEqual(r.code, 0, repr(r))
+        self.assertIn("badSignature", r.err)
+        self.assertIn("0 stored", r.out)
+        # The chain rule proves a run by its last signature: the whole run
+        # of A's feed is refused, nothing of it is stored.
+        self.assertEqual(b.status()["frontier_digest"], before["frontier_digest"])
+        r = b.ctl("import", forged, "--json")
+        self.assertEqual(r.code, 1, repr(r))
+        refused = r.json()["refused"]
+        self.assertEqual(len(refused), 1)
+        self.assertEqual(refused[0]["verdict"], "badSignature")
+
+    def test_a_crashed_daemon_leaves_a_socket_the_next_run_replaces(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.start()
+        a.stop(signal.SIGKILL)
+        self.assertTrue(os.path.exists(a.socket))  # stale: nobody listens
+        a.start()
+        self.assertEqual(a.status()["entries"], 1)
+
     def test_export_refuses_to_overwrite_a_file(self):
         a = self.node("a")
         self.make_network(a)
