@@ -294,6 +294,31 @@ TEST_CASE_FIXTURE(FrameFixture, "FrameReader returns each frame of a stream, the
   CHECK_FALSE(again->has_value());
 }
 
+TEST_CASE("a run read back from a stream of frames passes the chain rule") {
+  auto key = keyFromByte(22);
+  Digest network = networkNamed("framing");
+  auto feed = makeFeed(key, network, 20);
+  std::string stream;
+  for (const auto& e : feed) stream += asString(encodeFrame(e.signedEntry));
+  std::istringstream in(stream);
+  FrameReader reader(in);
+  std::vector<SignedEntry> run;
+  for (;;) {
+    auto next = reader.next();
+    REQUIRE_MESSAGE(next.ok(), next.status().message());
+    if (!next->has_value()) break;
+    SignedEntry se;
+    Check c = decodeFrame(**next, se);
+    REQUIRE_MESSAGE(c.ok(), c.describe());
+    run.push_back(std::move(se));
+  }
+  REQUIRE(run.size() == 20);
+  std::vector<Entry> out;
+  Check c = verifyRun(run, network, out);
+  CHECK_MESSAGE(c.ok(), c.describe());
+  CHECK(out.back().id == feed.back().id);
+}
+
 TEST_CASE("FrameReader over an empty stream returns nullopt at once") {
   std::istringstream in("");
   FrameReader reader(in);

@@ -328,6 +328,9 @@ TEST_CASE("decodeHeader refuses fields of the wrong width as malformed") {
        "content hash"},
       {"seq 0", with([](RawHeader& r) { r.seq = 0; r.prev.reset(); }), "seq"},
       {"seq 1 with a prev", with([](RawHeader& r) { r.seq = 1; }), "prev"},
+      {"seq 1 with an empty prev", with([](RawHeader& r) { r.seq = 1; r.prev = Bytes{}; }),
+       "prev"},
+      {"seq 2 with an empty prev", with([](RawHeader& r) { r.prev = Bytes{}; }), "prev"},
   };
   for (const auto& tc : cases) {
     CAPTURE(tc.what);
