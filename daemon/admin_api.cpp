@@ -237,7 +237,9 @@ class AdminApi::Jobs {
       t = std::move(worker_);
       running = running_ != nullptr;
     }
-    if (running) log_->info("waiting for the running job to finish");
+    // Shutdown must not wait for a long verify: ask it to stop.
+    stopping_ = true;
+    if (running) log_->info("stopping the running job");
     if (t.joinable()) t.join();
   }
 
@@ -285,6 +287,7 @@ class AdminApi::Jobs {
                                  {"entries", r.entries},
                                  {"signatures_checked", r.signaturesChecked},
                                  {"content_checked", r.contentChecked},
+                                 {"stopped", r.stopped},
                                  {"problems", stringArray(r.problems)}};
     } else {
       o["result"] = nullptr;
@@ -299,9 +302,10 @@ class AdminApi::Jobs {
     std::optional<store::VerifyReport> report;
     std::string failure;
     try {
-      report = store_.verify([&job](std::uint64_t done, std::uint64_t total) {
+      report = store_.verify([this, &job](std::uint64_t done, std::uint64_t total) {
         job->total.store(total);
         job->done.store(done);
+        return !stopping_.load();
       });
     } catch (const std::exception& e) {
       // A bug in the store must end this job, not the node.
@@ -313,7 +317,10 @@ class AdminApi::Jobs {
     if (report) {
       job->done.store(report->entries);
       job->total.store(report->entries);
-      if (report->ok())
+      if (report->stopped)
+        log_->info("job {}: verify stopped after {} entries (the node is shutting down)", job->id,
+                   report->entries);
+      else if (report->ok())
         log_->info("job {}: verify passed: {} feeds, {} entries", job->id, report->feeds, report->entries);
       else
         log_->warn("job {}: verify found {} problems in {} feeds, {} entries; first: {}", job->id,
@@ -332,6 +339,7 @@ class AdminApi::Jobs {
   std::uint64_t lastId_ = 0;
   std::map<std::uint64_t, std::shared_ptr<Job>> jobs_;
   std::shared_ptr<Job> running_;
+  std::atomic<bool> stopping_{false};
   std::thread worker_;
 };
 

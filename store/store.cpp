@@ -949,7 +949,7 @@ std::vector<Bytes> Store::forkProofs(const PublicKey& feed) const {
   return out;
 }
 
-VerifyReport Store::verify(const std::function<void(std::uint64_t, std::uint64_t)>& progress) const {
+VerifyReport Store::verify(const std::function<bool(std::uint64_t, std::uint64_t)>& progress) const {
   VerifyReport r;
   leveldb::DB* db = impl_->db_.get();
   const leveldb::Snapshot* snap = db->GetSnapshot();
@@ -1049,7 +1049,14 @@ VerifyReport Store::verify(const std::function<void(std::uint64_t, std::uint64_t
     }
     prevId = e.id;
     expectSeq = seq + 1;
-    if (progress && (r.entries % 1024 == 0)) progress(r.entries, total);
+    if (progress && (r.entries % 1024 == 0) && !progress(r.entries, total)) {
+      r.stopped = true;
+      break;
+    }
+  }
+  if (r.stopped) {
+    db->ReleaseSnapshot(snap);
+    return r;
   }
   finishFeed();
   for (auto& [k, t] : tips)

@@ -98,7 +98,8 @@ struct VerifyReport {
   std::uint64_t signaturesChecked = 0;
   std::uint64_t contentChecked = 0;
   std::vector<std::string> problems;  // one line each; empty when all is well
-  bool ok() const { return problems.empty(); }
+  bool stopped = false;               // the progress callback asked to stop early
+  bool ok() const { return problems.empty() && !stopped; }
 };
 
 struct Counts {
@@ -164,9 +165,10 @@ class Store {
   std::vector<Bytes> forkProofs(const PublicKey& feed) const;
 
   // Re-proves the whole store: every chain link and every signature, every
-  // present content's hash, tips and the id index. `progress(done, total)`
-  // is called now and then with entry counts.
-  VerifyReport verify(const std::function<void(std::uint64_t, std::uint64_t)>& progress = {}) const;
+  // present content's hash, tips and the id index, on a snapshot while
+  // writes go on. `progress(done, total)` is called now and then with entry
+  // counts; returning false stops the pass early (report.stopped is set).
+  VerifyReport verify(const std::function<bool(std::uint64_t, std::uint64_t)>& progress = {}) const;
 
   // --- node metadata (small values kept with the store) ---
   std::optional<std::string> getMeta(const std::string& name) const;

@@ -301,13 +301,33 @@ TEST_SUITE("store") {
     }
     auto st = openStore(dir.path);
     std::uint64_t lastDone = 0;
-    auto report = st->verify([&](std::uint64_t done, std::uint64_t) { lastDone = done; });
+    auto report = st->verify([&](std::uint64_t done, std::uint64_t) {
+      lastDone = done;
+      return true;
+    });
     CHECK_FALSE(report.ok());
     CHECK(lastDone == 10);
     bool named = false;
     for (const auto& p : report.problems)
       if (p.find("seq 4") != std::string::npos && p.find("signature") != std::string::npos) named = true;
     CHECK_MESSAGE(named, "problems do not name seq 4's signature");
+  }
+
+  TEST_CASE("verify stops early when its progress callback says so, and does not call that a pass") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.appendMany(2100);
+    REQUIRE(st->ingest(f.run(1, 2100)).verdict == Verdict::accepted);
+    int calls = 0;
+    auto report = st->verify([&](std::uint64_t, std::uint64_t total) {
+      CHECK(total == 2100);
+      return ++calls < 1;
+    });
+    CHECK(report.stopped);
+    CHECK_FALSE(report.ok());
+    CHECK(report.entries < 2100);
+    CHECK(st->verify().ok());
   }
 
   TEST_CASE("opening refuses a missing directory, a non-store, and a store of a newer version") {
