@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <unordered_map>
 
 #include <boost/asio/as_tuple.hpp>
@@ -116,6 +117,10 @@ awaitable<void> session(Server* s, Local::socket socket, std::uint64_t number) {
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(kHeaderLimit);
+      // Beast refuses a Content-Length over the body limit while parsing the
+      // header, before we know the route; lift its 1 MiB default here and
+      // check the route's own limit once the header is in.
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       stream.expires_after(s->timeout);
       auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kAsTuple);
       if (hec) {
@@ -132,7 +137,15 @@ awaitable<void> session(Server* s, Local::socket socket, std::uint64_t number) {
       std::string method(parser.get().method_string());
       std::string target(parser.get().target());
       std::size_t limit = s->api.bodyLimit(method, target);
-      parser.body_limit(limit);
+      if (auto len = parser.content_length(); len && *len > limit) {
+        s->log->warn("{} {}: body of {} bytes is over the limit of {} bytes", method, target.substr(0, 200),
+                     *len, limit);
+        co_await writeError(stream, s, 413, "payload_too_large",
+                            "request body of " + std::to_string(*len) + " bytes is over the limit of " +
+                                std::to_string(limit) + " bytes");
+        break;
+      }
+      parser.body_limit(limit);  // enforced while reading a chunked body
       auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kAsTuple);
       if (bec == http::error::body_limit) {
         s->log->warn("{} {}: body over the limit of {} bytes", method, target, limit);
@@ -156,7 +169,12 @@ awaitable<void> session(Server* s, Local::socket socket, std::uint64_t number) {
           co_await asio::co_spawn(s->pool, handleOnPool(&s->api, std::move(apiReq), s->log), use_awaitable);
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
       auto level = method == "GET" && resp.status < 400 ? spdlog::level::debug : spdlog::level::info;
-      s->log->log(level, "{} {} {} {}ms", method, target.substr(0, 200), resp.status, ms.count());
+      if (resp.status >= 400)
+        // The error body is our own JSON ({"error":{"code","message"}}), bounded in size.
+        s->log->log(level, "{} {} {} {}ms: {}", method, target.substr(0, 200), resp.status, ms.count(),
+                     resp.body.substr(0, 300));
+      else
+        s->log->log(level, "{} {} {} {}ms", method, target.substr(0, 200), resp.status, ms.count());
 
       auto res = toHttp(std::move(resp), version, keepAlive && !s->stopping);
       stream.expires_after(s->timeout);

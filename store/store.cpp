@@ -11,6 +11,7 @@
 #include "store.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -809,6 +810,37 @@ Result<Entry> Store::entryById(const Digest& id) const {
   PublicKey author;
   PublicKey::fromView(keys::viewOf(std::string_view(pos).substr(0, 32)), author);
   return impl_->readEntry(author, keys::getU64(pos, 32));
+}
+
+Result<Digest> Store::resolveId(std::string_view hexPrefix) const {
+  if (hexPrefix.size() < 8 || hexPrefix.size() > 64)
+    return invalidArgument("an entry id (or its prefix) has 8 to 64 hex characters, got " +
+                           std::to_string(hexPrefix.size()));
+  if (hexPrefix.size() == 64) return Digest::parseHex(hexPrefix, "entry id");
+  // An odd-length prefix is matched on its whole bytes, then on the last nibble.
+  std::size_t whole = hexPrefix.size() / 2;
+  Bytes prefix(whole);
+  auto nibble = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+  if (!std::all_of(hexPrefix.begin(), hexPrefix.end(), nibble) ||
+      !fromHex(hexPrefix.substr(0, whole * 2), prefix))
+    return invalidArgument("entry id prefix \"" + std::string(hexPrefix) + "\" is not hex");
+  std::string lower(hexPrefix);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string key = keys::idKey(Digest{}).substr(0, 1);
+  keys::putBytes(key, prefix);
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  std::optional<Digest> found;
+  for (it->Seek(key); it->Valid() && it->key().starts_with(key); it->Next()) {
+    if (it->key().size() != 33) continue;
+    Digest id;
+    Digest::fromView(keys::viewOf(std::string_view(it->key().data() + 1, 32)), id);
+    if (id.hex().compare(0, lower.size(), lower) != 0) continue;
+    if (found)
+      return invalidArgument("entry id prefix " + lower + " is ambiguous: give more characters");
+    found = id;
+  }
+  if (!found) return notFound("no entry whose id starts with " + lower);
+  return *found;
 }
 
 Result<Entry> Store::entryAt(const PublicKey& feed, std::uint64_t seq) const {

@@ -144,6 +144,10 @@ class Store {
 
   // --- reads (thread-safe) ---
   Result<record::Entry> entryById(const Digest& id) const;
+  // The full id of the one entry whose id starts with `hexPrefix` (8 to 64
+  // hex characters, as people copy them from tables). notFound when none
+  // does; invalidArgument when the prefix is malformed or matches several.
+  Result<Digest> resolveId(std::string_view hexPrefix) const;
   Result<record::Entry> entryAt(const PublicKey& feed, std::uint64_t seq) const;
   // Entries of one feed from seq `from` (inclusive), at most `maxEntries`.
   std::vector<record::Entry> feedRange(const PublicKey& feed, std::uint64_t from,

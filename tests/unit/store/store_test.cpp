@@ -273,6 +273,29 @@ TEST_SUITE("store") {
     CHECK(rest.size() == 2);
   }
 
+  TEST_CASE("an entry id can be given by a unique prefix of 8 or more hex characters") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.appendMany(40);
+    REQUIRE(st->ingest(f.run(1, 40)).verdict == Verdict::accepted);
+    const Digest id = f.entries[17].id;
+    CHECK(*st->resolveId(id.hex().substr(0, 12)) == id);
+    CHECK(*st->resolveId(id.hex().substr(0, 9)) == id);  // odd length
+    CHECK(*st->resolveId(id.hex()) == id);
+    std::string upper = id.hex().substr(0, 12);
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    CHECK(*st->resolveId(upper) == id);
+    CHECK(st->resolveId("abc").status().code() == StatusCode::invalidArgument);
+    CHECK(st->resolveId("zzzzzzzzzz").status().code() == StatusCode::invalidArgument);
+    // A prefix no held id has.
+    std::string absent = id.hex().substr(0, 12);
+    absent[11] = absent[11] == '0' ? '1' : '0';
+    bool someoneHasIt = false;
+    for (const auto& e : f.entries) someoneHasIt |= e.id.hex().starts_with(absent);
+    if (!someoneHasIt) CHECK(st->resolveId(absent).status().code() == StatusCode::notFound);
+  }
+
   TEST_CASE("verify re-proves a healthy store and reports a tampered signature by feed and seq") {
     TempDir dir;
     Feed f;
