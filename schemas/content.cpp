@@ -7,6 +7,7 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include "detail/capnp_errors.hpp"
 #include "entry.capnp.h"
 
 namespace civnet::record {
@@ -31,10 +32,39 @@ std::optional<EntryRef> getRef(wire::EntryRef::Reader r) {
   return out;
 }
 
+// With its explicit size: passing a std::string would go through c_str()
+// and cut the text at an embedded NUL.
+capnp::Text::Reader textOf(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
+
 template <typename List>
 void setTexts(List list, const std::vector<std::string>& v) {
-  for (unsigned i = 0; i < v.size(); ++i) list.set(i, v[i]);
+  for (unsigned i = 0; i < v.size(); ++i) list.set(i, textOf(v[i]));
 }
+
+// Returns the offset of the first byte that is not part of valid UTF-8 (or
+// is a NUL), or npos when `s` is clean.
+std::size_t badTextOffset(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return i;
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return i;
+    std::uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1f) : n == 3 ? (c & 0x0f) : (c & 0x07);
+    for (std::size_t k = 1; k < n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return i;
+      cp = cp << 6 | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+      return i;
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 
 template <typename List>
 std::vector<std::string> getTexts(List list) {
@@ -68,14 +98,31 @@ auto decodeWith(ByteView content, F&& read) -> Result<decltype(read(std::declval
     capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&seg, 1), o);
     return read(reader.getRoot<T>());
   } catch (const kj::Exception& e) {
-    return corruption(std::string("content does not decode: ") + e.getDescription().cStr());
+    return corruption(std::string("content does not decode: ") + detail::decodeError(e));
   }
 }
 
 }  // namespace
 
+Status checkText(std::string_view field, std::string_view value) {
+  std::size_t bad = badTextOffset(value);
+  if (bad == std::string_view::npos) return {};
+  if (value[bad] == 0)
+    return invalidArgument(std::string(field) + " holds a NUL byte (at byte " + std::to_string(bad) + ")");
+  return invalidArgument(std::string(field) + " is not valid UTF-8 text (at byte " + std::to_string(bad) + ")");
+}
+
 Status validatePost(const Post& p) {
   if (p.title.empty()) return invalidArgument("a post needs a title");
+  for (auto [field, value] : {std::pair<const char*, const std::string*>{"title", &p.title},
+                              {"body", &p.body},
+                              {"language", &p.language},
+                              {"region", &p.region}})
+    if (Status s = checkText(field, *value); !s.ok()) return s;
+  for (const auto& t : p.tags)
+    if (Status s = checkText("tag", t); !s.ok()) return s;
+  for (const auto& t : p.topics)
+    if (Status s = checkText("topic", t); !s.ok()) return s;
   if (p.title.size() > kMaxTitleBytes)
     return invalidArgument("title is " + std::to_string(p.title.size()) + " bytes, limit " +
                            std::to_string(kMaxTitleBytes));
@@ -98,15 +145,32 @@ Status validatePost(const Post& p) {
   return {};
 }
 
+Status validateProfile(const Profile& p) {
+  if (p.name.empty()) return invalidArgument("an organization's profile needs a name");
+  if (p.name.size() > kMaxTitleBytes)
+    return invalidArgument("organization name is " + std::to_string(p.name.size()) + " bytes, limit " +
+                           std::to_string(kMaxTitleBytes));
+  for (auto [field, value] : {std::pair<const char*, const std::string*>{"organization name", &p.name},
+                              {"region", &p.region},
+                              {"country", &p.country},
+                              {"contact", &p.contact}})
+    if (Status s = checkText(field, *value); !s.ok()) return s;
+  for (const auto& t : p.focusAreas)
+    if (Status s = checkText("focus area", t); !s.ok()) return s;
+  for (const auto& t : p.labels)
+    if (Status s = checkText("label", t); !s.ok()) return s;
+  return {};
+}
+
 Bytes encodePost(const Post& p) {
   capnp::MallocMessageBuilder mb;
   auto b = mb.initRoot<wire::Post>();
-  b.setTitle(p.title);
-  b.setBody(p.body);
+  b.setTitle(textOf(p.title));
+  b.setBody(textOf(p.body));
   setTexts(b.initTags(p.tags.size()), p.tags);
   setTexts(b.initTopics(p.topics.size()), p.topics);
-  b.setLanguage(p.language);
-  b.setRegion(p.region);
+  b.setLanguage(textOf(p.language));
+  b.setRegion(textOf(p.region));
   if (p.replyTo) setRef(b.initReplyTo(), *p.replyTo);
   if (p.revises) setRef(b.initRevises(), *p.revises);
   return canonicalBytes(mb, b.asReader());
@@ -136,12 +200,12 @@ Result<Post> decodePost(ByteView content) {
 Bytes encodeProfile(const Profile& p) {
   capnp::MallocMessageBuilder mb;
   auto b = mb.initRoot<wire::Profile>();
-  b.setName(p.name);
-  b.setRegion(p.region);
-  b.setCountry(p.country);
+  b.setName(textOf(p.name));
+  b.setRegion(textOf(p.region));
+  b.setCountry(textOf(p.country));
   setTexts(b.initFocusAreas(p.focusAreas.size()), p.focusAreas);
   setTexts(b.initLabels(p.labels.size()), p.labels);
-  b.setContact(p.contact);
+  b.setContact(textOf(p.contact));
   auto nodes = b.initNodes(p.nodes.size());
   for (unsigned i = 0; i < p.nodes.size(); ++i) {
     nodes[i].setNodeKey(dataOf(p.nodes[i].nodeKey.view()));

@@ -56,6 +56,14 @@ inline constexpr std::size_t kMaxTagBytes = 64;
 // field and the limit.
 Status validatePost(const Post& p);
 
+// Refuses a profile with an empty or oversized name, or any text field that
+// is not valid UTF-8 or holds a NUL byte.
+Status validateProfile(const Profile& p);
+
+// Why `value` is not acceptable text for `field` (invalid UTF-8, or a NUL
+// byte, with its offset), or ok.
+Status checkText(std::string_view field, std::string_view value);
+
 Bytes encodePost(const Post& p);
 Bytes encodeProfile(const Profile& p);
 

@@ -1,6 +1,8 @@
 // Genesis documents (see genesis.hpp).
 #include "genesis.hpp"
 
+#include "content.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include "detail/capnp_errors.hpp"
 #include "genesis.capnp.h"
 
 namespace civnet::record {
@@ -21,7 +24,7 @@ constexpr std::size_t kMaxStewards = 64;
 
 capnp::Data::Reader dataOf(ByteView b) { return capnp::Data::Reader(b.data(), b.size()); }
 
-Bytes signingMessage(ByteView body) {
+Bytes genesisSigningMessage(ByteView body) {
   Bytes m(kGenesisTag.size() + 1 + body.size());
   std::memcpy(m.data(), kGenesisTag.data(), kGenesisTag.size());
   m[kGenesisTag.size()] = 0;
@@ -34,7 +37,7 @@ Bytes signingMessage(ByteView body) {
 Bytes Genesis::body() const {
   capnp::MallocMessageBuilder mb;
   auto b = mb.initRoot<wire::Genesis>();
-  b.setName(name);
+  b.setName(capnp::Text::Reader(name.data(), name.size()));
   auto list = b.initStewards(stewards.size());
   for (unsigned i = 0; i < stewards.size(); ++i) list.set(i, dataOf(stewards[i].view()));
   b.setThreshold(threshold);
@@ -49,7 +52,7 @@ Digest Genesis::networkId() const { return sha256(body()); }
 Status Genesis::sign(const PrivateKey& key) {
   if (std::find(stewards.begin(), stewards.end(), key.publicKey()) == stewards.end())
     return refused("key " + key.publicKey().shortHex() + " is not a steward of this genesis");
-  Signature sig = key.sign(signingMessage(body()));
+  Signature sig = key.sign(genesisSigningMessage(body()));
   for (auto& s : signatures) {
     if (s.steward == key.publicKey()) {
       s.signature = sig;
@@ -62,6 +65,7 @@ Status Genesis::sign(const PrivateKey& key) {
 
 Status Genesis::checkComplete() const {
   if (name.empty()) return invalidArgument("genesis has no network name");
+  if (Status s = checkText("network name", name); !s.ok()) return s;
   if (stewards.empty()) return invalidArgument("genesis names no steward");
   if (stewards.size() > kMaxStewards)
     return invalidArgument("genesis names more than " + std::to_string(kMaxStewards) + " stewards");
@@ -71,7 +75,7 @@ Status Genesis::checkComplete() const {
     return invalidArgument("genesis threshold " + std::to_string(threshold) +
                            " is impossible with " + std::to_string(stewards.size()) +
                            " steward(s)");
-  Bytes msg = signingMessage(body());
+  Bytes msg = genesisSigningMessage(body());
   for (const auto& steward : stewards) {
     auto it = std::find_if(signatures.begin(), signatures.end(),
                            [&](const StewardSignature& s) { return s.steward == steward; });
@@ -148,7 +152,7 @@ Result<Genesis> decodeGenesisFile(ByteView bytes) {
       return corruption("genesis body holds fields this version does not know");
     return g;
   } catch (const kj::Exception& e) {
-    return corruption(std::string("genesis does not decode: ") + e.getDescription().cStr());
+    return corruption(std::string("not a genesis file: ") + detail::decodeError(e));
   }
 }
 

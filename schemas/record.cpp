@@ -7,6 +7,7 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include "detail/capnp_errors.hpp"
 #include "entry.capnp.h"
 
 namespace civnet::record {
@@ -109,6 +110,7 @@ const char* toString(Verdict v) {
     case Verdict::accepted: return "accepted";
     case Verdict::duplicate: return "duplicate";
     case Verdict::futureTimestamp: return "futureTimestamp";
+    case Verdict::storeFailed: return "storeFailed";
     case Verdict::noNetwork: return "noNetwork";
     case Verdict::wrongNetwork: return "wrongNetwork";
     case Verdict::gap: return "gap";
@@ -183,7 +185,7 @@ Check decodeHeader(ByteView bytes, Header& out) {
     return {};
   } catch (const kj::Exception& e) {
     return fail(Verdict::malformed, std::string("header does not decode: ") +
-                                        e.getDescription().cStr());
+                                        detail::decodeError(e));
   }
 }
 
@@ -256,7 +258,7 @@ Check verifyRun(std::span<const SignedEntry> run, const Digest& network, std::ve
       return what + " (entry " + std::to_string(i) + ", seq " + std::to_string(h.seq) + ")";
     };
     if (h.network != network)
-      return fail(Verdict::wrongNetwork, at("entry belongs to network " + h.network.shortHex()), i);
+      return fail(Verdict::wrongNetwork, at("entry belongs to network " + h.network.shortHex() + ", this node's is " + network.shortHex()), i);
     if (i > 0) {
       const Header& p = out.back().header;
       if (h.author != p.author)
@@ -299,7 +301,7 @@ Check decodeFrame(ByteView frame, SignedEntry& out) {
     return readSignedEntry(reader.getRoot<wire::SignedEntry>(), out);
   } catch (const kj::Exception& e) {
     return fail(Verdict::malformed,
-                std::string("frame does not decode: ") + e.getDescription().cStr());
+                std::string("frame does not decode: ") + detail::decodeError(e));
   }
 }
 
@@ -338,7 +340,7 @@ Check verifyForkProof(ByteView proof, PublicKey& author, std::uint64_t& seq) {
     return {};
   } catch (const kj::Exception& e) {
     return fail(Verdict::malformed,
-                std::string("fork proof does not decode: ") + e.getDescription().cStr());
+                std::string("fork proof does not decode: ") + detail::decodeError(e));
   }
 }
 

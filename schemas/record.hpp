@@ -49,13 +49,14 @@ std::string kindName(std::uint16_t kind);
 bool kindFromName(std::string_view name, Kind& out);
 
 // Why an entry or run was or was not taken. Ordered: everything up to
-// `futureTimestamp` is no fault; up to `frozen` is "not acceptable here"
+// `storeFailed` is no fault of the sender; up to `frozen` is "not acceptable here"
 // (honest peers can send these while views differ: answered with a Nack);
 // everything after is forged or malformed (drop the link, count the peer).
 enum class Verdict : std::uint8_t {
   accepted,
   duplicate,            // already held, nothing changed
   futureTimestamp,      // more than 10 minutes ahead: deferred, not refused
+  storeFailed,          // this node could not write: its fault, not the sender's
   // --- not acceptable here ---
   noNetwork,            // this node belongs to no network yet
   wrongNetwork,         // the header names another network

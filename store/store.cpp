@@ -91,6 +91,15 @@ Status fromLevelDb(const leveldb::Status& s, const std::string& context) {
   return ioError(context + ": " + s.ToString());
 }
 
+// An arrival-log row: the indexer (re)indexes this entry when it gets here.
+void putLogRow(leveldb::WriteBatch& b, const Entry& e, std::uint64_t logPos) {
+  std::string v;
+  keys::putBytes(v, e.header.author.view());
+  keys::putU64(v, e.header.seq);
+  keys::putBytes(v, e.id.view());
+  b.Put(keys::logKey(logPos), v);
+}
+
 void putEntryRows(leveldb::WriteBatch& b, const Entry& e, std::uint64_t logPos) {
   const auto& h = e.header;
   b.Put(keys::entryKey(h.author, h.seq), encodeEntryValue(e));
@@ -103,8 +112,7 @@ void putEntryRows(leveldb::WriteBatch& b, const Entry& e, std::uint64_t logPos) 
   keys::putBytes(pos, h.author.view());
   keys::putU64(pos, h.seq);
   b.Put(keys::idKey(e.id), pos);
-  keys::putBytes(pos, e.id.view());
-  b.Put(keys::logKey(logPos), pos);
+  putLogRow(b, e, logPos);
 }
 
 // The derived index rows of one entry. Used to add them (indexer) and to
@@ -160,6 +168,7 @@ class Store::Impl {
   };
   struct MetaReq {
     std::string key, value;
+    bool isNetwork = false;  // set once: checked on the writer, so two callers cannot race
     std::promise<Status> done;
   };
   using Request = std::variant<std::unique_ptr<PublishReq>, std::unique_ptr<IngestReq>,
@@ -181,6 +190,7 @@ class Store::Impl {
 
   void writerLoop();
   IngestResult applyIngest(IngestReq& req);
+  Status applyMeta(MetaReq& req);
   void applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group);
   void runIndexer();
   Status indexEntry(leveldb::WriteBatch& b, std::string_view logValue);
@@ -331,6 +341,9 @@ void Store::Impl::close() {
 }
 
 void Store::Impl::writerLoop() {
+  // Catch up first: after a crash the last index batch (written unsynced)
+  // may be lost while the entries it covered are not.
+  runIndexer();
   for (;;) {
     std::deque<Request> batch;
     {
@@ -347,21 +360,33 @@ void Store::Impl::writerLoop() {
         publishes.push_back(std::move(*pub));
         if (publishes.size() >= kMaxPublishGroup) applyPublishes(publishes);
       } else if (auto* meta = std::get_if<std::unique_ptr<MetaReq>>(&r)) {
-        leveldb::WriteOptions wo;
-        wo.sync = true;
-        auto s = db_->Put(wo, (*meta)->key, (*meta)->value);
-        if (s.ok() && (*meta)->key == keys::metaKey(kMetaNetwork)) {
-          Digest id;
-          Digest::fromView(keys::viewOf((*meta)->value), id);
-          std::unique_lock lk(tipsMu_);
-          network_ = id;
-        }
-        (*meta)->done.set_value(fromLevelDb(s, "writing node metadata"));
+        (*meta)->done.set_value(applyMeta(**meta));
       }
     }
     if (!publishes.empty()) applyPublishes(publishes);
     runIndexer();
   }
+}
+
+Status Store::Impl::applyMeta(MetaReq& req) {
+  Digest id;
+  if (req.isNetwork) {
+    Digest::fromView(keys::viewOf(req.value), id);
+    std::shared_lock lk(tipsMu_);
+    if (network_ && *network_ == id) return {};
+    if (network_)
+      return refused("this node already belongs to network " + network_->shortHex() +
+                     "; it cannot move to " + id.shortHex());
+  }
+  leveldb::WriteOptions wo;
+  wo.sync = true;
+  auto s = db_->Put(wo, req.key, req.value);
+  if (!s.ok()) return fromLevelDb(s, "writing node metadata");
+  if (req.isNetwork) {
+    std::unique_lock lk(tipsMu_);
+    network_ = id;
+  }
+  return {};
 }
 
 IngestResult Store::Impl::applyIngest(IngestReq& req) {
@@ -404,6 +429,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
           const Bytes& c = *e.signedEntry.content;
           batch.Put(keys::contentKey(author, e.header.seq),
                     leveldb::Slice(reinterpret_cast<const char*>(c.data()), c.size()));
+          putLogRow(batch, e, logPos++);  // its tags and replies can be indexed now
           ++res.contentFilled;
         }
       }
@@ -422,6 +448,20 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
       return res;
     }
     Bytes proof = record::encodeForkProof(heldSe, e.signedEntry);
+    {
+      // The held entry may have been proven by a later signature only (the
+      // chain rule); a proof every other node accepts needs its own too.
+      PublicKey pa;
+      std::uint64_t ps = 0;
+      record::Check pc = record::verifyForkProof(proof, pa, ps);
+      if (!pc.ok()) {
+        res.verdict = Verdict::prevMismatch;
+        res.detail = "entry at seq " + std::to_string(e.header.seq) + " of feed " + author.shortHex() +
+                     " conflicts with the one held, but no fork proof can be made (" + pc.describe() +
+                     "): nothing changed";
+        return res;
+      }
+    }
     leveldb::WriteBatch forkBatch;
     forkBatch.Put(keys::forkProofKey(author, e.header.seq),
                   leveldb::Slice(reinterpret_cast<const char*>(proof.data()), proof.size()));
@@ -458,7 +498,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
     forkBatch.Put(keys::tipKey(author), encodeTip(frozen));
     auto s3 = db_->Write({}, &forkBatch);
     if (!s3.ok()) {
-      res.verdict = Verdict::fork;
+      res.verdict = Verdict::storeFailed;
       res.detail = "fork detected at seq " + std::to_string(e.header.seq) +
                    " but storing the proof failed: " + s3.ToString();
       return res;
@@ -530,7 +570,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
     auto s = db_->Write({}, &batch);  // replicated data: no sync, it can be fetched again
     if (!s.ok()) {
       res = IngestResult{};
-      res.verdict = Verdict::malformed;
+      res.verdict = Verdict::storeFailed;
       res.detail = "store write failed: " + s.ToString();
       return res;
     }
@@ -657,12 +697,13 @@ void Store::Impl::runIndexer() {
     for (it->Seek(keys::logKey(cursor + 1));
          it->Valid() && n < kIndexStep && it->key().size() == 9 && it->key()[0] == keys::kLog;
          it->Next(), ++n) {
-      last = keys::getU64(std::string_view(it->key().data(), 9), 1);
-      if (last > target) break;
+      std::uint64_t pos = keys::getU64(std::string_view(it->key().data(), 9), 1);
+      if (pos > target) break;
       // A damaged row is skipped, not retried forever; `verify` reports it.
       (void)indexEntry(b, std::string_view(it->value().data(), it->value().size()));
+      last = pos;
     }
-    if (last == cursor) last = target;  // nothing left to read
+    if (last == cursor) last = target;  // no log rows left up to the target
     std::string c;
     keys::putU64(c, last);
     b.Put(keys::metaKey(kMetaIndexCursor), c);
@@ -735,12 +776,8 @@ std::optional<Digest> Store::network() const {
 }
 
 Status Store::setNetwork(const Digest& id) {
-  if (auto cur = network(); cur) {
-    if (*cur == id) return {};
-    return refused("this node already belongs to network " + cur->shortHex() +
-                   "; it cannot move to " + id.shortHex());
-  }
   auto req = std::make_unique<Impl::MetaReq>();
+  req->isNetwork = true;
   req->key = keys::metaKey(kMetaNetwork);
   req->value.assign(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
   auto fut = req->done.get_future();

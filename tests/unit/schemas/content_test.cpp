@@ -179,6 +179,68 @@ TEST_CASE("validatePost refuses an overlong language or region") {
   CHECK_FALSE(validatePost(p).ok());
 }
 
+TEST_CASE("validatePost refuses a NUL byte in any text field, so nothing is cut silently") {
+  Post p = samplePost();
+  p.body = std::string("public part\0secret rest", 23);
+  Status s = validatePost(p);
+  CHECK_FALSE(s.ok());
+  CHECK(contains(s.message(), "body holds a NUL byte (at byte 11)"));
+  p = samplePost();
+  p.title = std::string("\0x", 2);
+  CHECK(contains(validatePost(p).message(), "title holds a NUL byte"));
+  p = samplePost();
+  p.tags = {std::string("a\0b", 3)};
+  CHECK_FALSE(validatePost(p).ok());
+}
+
+TEST_CASE("validatePost refuses text that is not UTF-8, naming the field and the byte") {
+  Post p = samplePost();
+  p.body = "fine text \xff\xfe then";
+  Status s = validatePost(p);
+  CHECK_FALSE(s.ok());
+  CHECK(contains(s.message(), "body is not valid UTF-8 text (at byte 10)"));
+  for (std::string bad : {std::string("\xc0\xaf"), std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"),
+                          std::string("\xe2\x82")}) {
+    p = samplePost();
+    p.title = "t" + bad;
+    CHECK_MESSAGE(!validatePost(p).ok(), "accepted overlong, surrogate, out of range or cut UTF-8");
+  }
+  p = samplePost();
+  p.title = "Égalité, ✓ and 𝄞";
+  CHECK(validatePost(p).ok());
+}
+
+TEST_CASE("encodePost keeps every byte of the text it is given") {
+  Post p = samplePost();
+  p.body = "line one\nline two ✓";
+  auto back = decodePost(encodePost(p));
+  REQUIRE(back.ok());
+  CHECK(back->body == p.body);
+}
+
+TEST_CASE("validateProfile refuses an empty name and text that is not UTF-8") {
+  Profile p;
+  CHECK(contains(validateProfile(p).message(), "needs a name"));
+  p.name = "Women's Rights Collective";
+  CHECK(validateProfile(p).ok());
+  p.country = "\xff";
+  CHECK(contains(validateProfile(p).message(), "country is not valid UTF-8"));
+  p.country = "";
+  p.name = std::string(400, 'n');
+  CHECK(contains(validateProfile(p).message(), "limit"));
+}
+
+TEST_CASE("decode errors are one printable line, whatever bytes came in") {
+  Bytes garbage(64);
+  for (std::size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<std::uint8_t>(0xa0 + i);
+  auto r = decodePost(garbage);
+  REQUIRE_FALSE(r.ok());
+  const std::string message = r.status().message();
+  for (char c : message)
+    CHECK_MESSAGE((static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f),
+                  "unprintable byte in: " << message);
+}
+
 TEST_CASE("decodePost refuses a body over 64 KiB that another node encoded anyway") {
   // encodePost does not validate: a careless or hostile node can publish
   // such content, and the 64 KiB body limit holds on every decode.

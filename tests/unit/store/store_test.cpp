@@ -18,6 +18,7 @@
 #include <thread>
 
 #include <leveldb/db.h>
+#include <leveldb/write_batch.h>
 
 #include "schemas/content.hpp"
 #include "schemas/record.hpp"
@@ -401,6 +402,49 @@ TEST_SUITE("store") {
     CHECK(again.status().message().find("in use") != std::string::npos);
   }
 
+  TEST_CASE("indexes lost in a crash are rebuilt when the store opens") {
+    TempDir dir;
+    auto key = PrivateKey::generate();
+    {
+      auto st = openStore(dir.path);
+      for (int i = 0; i < 3; ++i) REQUIRE(st->publish(key, 1, postContent("p", {"kept"})).ok());
+    }
+    {
+      // As after a crash that lost the unsynced index batch: no index rows,
+      // cursor back at the start.
+      leveldb::DB* db = nullptr;
+      REQUIRE(leveldb::DB::Open({}, (dir.path / "store").string(), &db).ok());
+      std::unique_ptr<leveldb::Iterator> it(db->NewIterator({}));
+      leveldb::WriteBatch b;
+      for (it->Seek("i"); it->Valid() && it->key().starts_with("i"); it->Next()) b.Delete(it->key());
+      b.Put("mindex_cursor", std::string(8, '\0'));
+      REQUIRE(db->Write({}, &b).ok());
+      it.reset();
+      delete db;
+    }
+    // Opened without any write (no setNetwork), so only opening can index.
+    auto st = std::move(store::Store::open(dir.path / "store", store::Options{})).value();
+    store::Query q;
+    q.tag = "kept";
+    CHECK(st->list(q).size() == 3);
+    CHECK(st->list(store::Query{}).size() == 3);
+  }
+
+  TEST_CASE("two callers setting different networks at once: one wins, the other is refused") {
+    TempDir dir;
+    store::Options o;
+    o.createIfMissing = true;
+    auto st = std::move(store::Store::open(dir.path / "store", o)).value();
+    Status a, b;
+    std::thread ta([&] { a = st->setNetwork(sha256(asBytes("net a"))); });
+    std::thread tb([&] { b = st->setNetwork(sha256(asBytes("net b"))); });
+    ta.join();
+    tb.join();
+    CHECK(a.ok() != b.ok());
+    CHECK((a.ok() ? b : a).code() == StatusCode::refused);
+    CHECK(*st->network() == sha256(asBytes(a.ok() ? "net a" : "net b")));
+  }
+
   TEST_CASE("node metadata round-trips and survives a reopen") {
     TempDir dir;
     {
@@ -573,6 +617,54 @@ TEST_SUITE("store_ingest") {
     auto pub = st->publish(clone.key, 1, postContent("after fork"));
     CHECK_FALSE(pub.ok());
     CHECK(st->verify().ok());
+  }
+
+  TEST_CASE("a fork is not declared when the held entry's own signature does not verify") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.appendMany(2);
+    // Seq 1 carries a bad signature, proven only by seq 2's (the chain rule).
+    auto run = f.run(1, 2);
+    run[0].signature.bytes[5] ^= 1;
+    Entry e2 = f.entries[1];
+    {
+      record::Header h = e2.header;
+      h.prev = record::entryId(run[0].header, run[0].signature);
+      e2 = record::makeEntry(f.key, h, *e2.signedEntry.content);
+      run[1] = e2.signedEntry;
+    }
+    REQUIRE(st->ingest(run).verdict == Verdict::accepted);
+    // A properly signed, different seq 1 arrives.
+    Feed other;
+    other.key = std::move(f.key);
+    other.time = f.entries[0].header.timestamp;
+    other.append({"different"});
+    auto r = st->ingest(other.run(1, 1));
+    CHECK(r.verdict == Verdict::prevMismatch);
+    CHECK(r.detail.find("no fork proof") != std::string::npos);
+    auto tip = st->tip(other.key.publicKey());
+    REQUIRE(tip);
+    CHECK_FALSE(tip->frozen);
+    CHECK(tip->seq == 2);
+    CHECK(st->forkProofs(other.key.publicKey()).empty());
+  }
+
+  TEST_CASE("content that arrives after its header is indexed by its tags") {
+    TempDir dir;
+    auto st = openStore(dir.path);
+    Feed f;
+    f.append({"late"});
+    auto headerOnly = f.run(1, 1);
+    headerOnly[0].content.reset();
+    REQUIRE(st->ingest(headerOnly).verdict == Verdict::accepted);
+    store::Query q;
+    q.tag = "late";
+    CHECK(st->list(q).empty());
+    REQUIRE(st->ingest(f.run(1, 1)).contentFilled == 1);
+    auto found = st->list(q);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].id == f.entries[0].id);
   }
 
   TEST_CASE("content that was missing is filled in by a later run") {
