@@ -81,6 +81,25 @@ class NodeTestCase(unittest.TestCase):
         self.assertOk(node.genesis(name, genesis))
         return genesis
 
+    def publish_big_posts(self, node, count=25, size=60_000):
+        """Publishes `count` posts with bodies of `size` bytes (near the
+        64 KiB limit), so an export of them is well over 1 MiB."""
+        for i in range(count):
+            path = os.path.join(self.workdir, f"big-{i}.md")
+            line = f"Post {i}: notes on water, health and training. "
+            with open(path, "w") as f:
+                f.write((line * (size // len(line) + 1))[:size])
+            self.assertOk(node.ctl("publish", "--title", f"Big post {i}", "--body-file", path))
+
+    def export_big_store(self, node, count=25):
+        """A network with a node holding `count` big posts, and its export."""
+        genesis = self.make_network(node)
+        node.start()
+        self.publish_big_posts(node, count)
+        export = os.path.join(self.workdir, node.name + ".export")
+        self.assertOk(node.ctl("export", "--out", export))
+        return genesis, export
+
 
 class EndToEnd(NodeTestCase):
     def test_publish_verify_export_import_between_two_nodes(self):
@@ -185,6 +204,22 @@ class EndToEnd(NodeTestCase):
         # A stopped daemon: one line saying how to start it.
         r = a.ctl("status")
         self.assertRefused(r, "cannot reach civnetd", "civnetd run --data-dir")
+
+    def test_an_import_over_one_mebibyte_is_stored_whole(self):
+        # Beast's default 1 MiB body limit once refused every such import
+        # (civnetctl saw "Broken pipe").
+        a = self.node("a")
+        genesis, export = self.export_big_store(a)
+        self.assertGreater(os.path.getsize(export), 1_400_000)
+        b = self.node("b")
+        self.assertOk(b.init(org="Org b", network=genesis))
+        b.start()
+        imported = b.ctl_json("import", export)
+        self.assertEqual((imported["entries"], imported["stored"], imported["refused"]), (26, 26, []))
+        st_a, st_b = a.status(), b.status()
+        self.assertEqual(st_b["entries"], 27)  # A's 26 and B's own profile
+        self.assertIn(st_a["feed_key"], [f["feed"] for f in b.ctl_json("feeds")["feeds"]])
+        self.assertOk(b.ctl("verify"))
 
     def test_sigint_also_stops_cleanly_and_a_restart_keeps_the_entries(self):
         a = self.node("a")
