@@ -30,6 +30,41 @@ beast::error_code runToCompletion(asio::io_context& ioc, beast::error_code& resu
   return result;
 }
 
+// Reads one reply on `stream` (a started connection) within `timeout`.
+Result<HttpReply> readReply(asio::io_context& ioc, beast::basic_stream<Local>& stream, const std::string& socketPath,
+                            std::chrono::seconds timeout) {
+  beast::error_code ec;
+  bool done = false;
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxReplyBytes);
+  stream.expires_after(timeout);
+  http::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) {
+    ec = e;
+    done = true;
+  });
+  if (auto e = runToCompletion(ioc, ec, done)) {
+    if (e == beast::error::timeout)
+      return ioError("civnetd at " + socketPath + " did not answer within " + std::to_string(timeout.count()) +
+                     " s");
+    return ioError("reading civnetd's answer: " + e.message());
+  }
+
+  auto res = parser.release();
+  HttpReply reply;
+  reply.status = res.result_int();
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    reply.headers[name] = std::string(field.value());
+  }
+  reply.contentType = reply.headers["content-type"];
+  reply.body = std::move(res.body());
+  beast::error_code ignored;
+  stream.socket().shutdown(Local::socket::shutdown_both, ignored);
+  return reply;
+}
+
 }  // namespace
 
 Result<HttpReply> AdminClient::request(const std::string& method, const std::string& target, const std::string& body,
@@ -73,38 +108,17 @@ Result<HttpReply> AdminClient::request(const std::string& method, const std::str
     if (e == beast::error::timeout)
       return ioError("civnetd at " + socketPath_ + " did not take the request within " +
                      std::to_string(timeout_.count()) + " s");
+    // civnetd may answer and close before taking the whole body (413 for a
+    // body over its limit); its answer is then already waiting in our
+    // receive queue, and says more than "Broken pipe".
+    if (e == asio::error::broken_pipe || e == asio::error::connection_reset) {
+      auto early = readReply(ioc, stream, socketPath_, timeout_);
+      if (early.ok()) return early;
+    }
     return ioError("sending the request to civnetd: " + e.message());
   }
 
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxReplyBytes);
-  done = false;
-  stream.expires_after(timeout_);
-  http::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) {
-    ec = e;
-    done = true;
-  });
-  if (auto e = runToCompletion(ioc, ec, done)) {
-    if (e == beast::error::timeout)
-      return ioError("civnetd at " + socketPath_ + " did not answer within " + std::to_string(timeout_.count()) +
-                     " s");
-    return ioError("reading civnetd's answer: " + e.message());
-  }
-
-  auto res = parser.release();
-  HttpReply reply;
-  reply.status = res.result_int();
-  for (const auto& field : res) {
-    std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    reply.headers[name] = std::string(field.value());
-  }
-  reply.contentType = reply.headers["content-type"];
-  reply.body = std::move(res.body());
-  beast::error_code ignored;
-  stream.socket().shutdown(Local::socket::shutdown_both, ignored);
-  return reply;
+  return readReply(ioc, stream, socketPath_, timeout_);
 }
 
 }  // namespace civnet::tools

@@ -27,7 +27,9 @@ class AdminClient {
 
   // Sends one request and reads the reply. A daemon that is not there (no
   // socket, nobody listening) is StatusCode::unavailable; a deadline passed
-  // or a broken reply is ioError.
+  // or a broken reply is ioError. A daemon that answers and hangs up before
+  // taking the whole body (413, body too large) gives its answer, not the
+  // broken pipe.
   Result<HttpReply> request(const std::string& method, const std::string& target, const std::string& body = "",
                             const std::string& contentType = "application/json") const;
 
