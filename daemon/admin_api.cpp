@@ -428,6 +428,8 @@ ApiResponse AdminApi::status() {
   o["network_name"] = info_.networkName;
   o["steward_key"] = info_.stewardKey ? json::value(info_.stewardKey->hex()) : json::value(nullptr);
   o["version"] = info_.version;
+  // Clients size their import batches by it (civnetctl import).
+  o["max_import_bytes"] = limits_.maxRequestBytes;
   return jsonResponse(200, o);
 }
 

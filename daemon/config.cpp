@@ -84,8 +84,10 @@ level = "info"
 #
 # Seconds a client has to send one request, and to read its answer.
 request_timeout_seconds = 30
-# Largest request body accepted, in bytes (civnetctl import sends batches of
-# at most 4 MiB). Between 1048576 and 67108864.
+# Largest request body accepted, in bytes: the size of one import batch
+# (civnetctl import sends batches of at most 4 MiB, smaller when this is
+# smaller; it reads this limit from GET /v1/status). Between 1048576 and
+# 67108864.
 max_request_bytes = 8388608
 # Threads that run store calls (publish, import, reads) for the admin API,
 # so a slow disk never stalls the server. Between 1 and 16.

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -27,7 +28,11 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 namespace {
 
+// Import batches are at most this, or the node's max_import_bytes (from
+// GET /v1/status) when smaller. A node that does not say takes at least
+// 1 MiB (the least [admin] max_request_bytes may be).
 constexpr std::size_t kImportBatchBytes = 4 * 1024 * 1024;
+constexpr std::size_t kLeastImportLimit = 1024 * 1024;
 constexpr auto kRequestTimeout = std::chrono::seconds(120);
 constexpr auto kJobPollInterval = std::chrono::milliseconds(100);
 
@@ -461,6 +466,16 @@ int Ctl::importFile() {
     if (in.bad()) return fail(kExitFailed, "error reading " + path);
   }
 
+  // The node's limit on an import body, so every batch fits.
+  std::size_t batchBytes = kImportBatchBytes;
+  {
+    json::object st;
+    Failure f;
+    if (!callJson("GET", "/v1/status", "", st, f)) return fail(f);
+    std::int64_t limit = num(st, "max_import_bytes");
+    batchBytes = std::min(batchBytes, limit > 0 ? static_cast<std::size_t>(limit) : kLeastImportLimit);
+  }
+
   // Second pass: send batches of whole frames.
   std::uint64_t stored = 0, duplicates = 0, filled = 0;
   json::array refused;
@@ -496,7 +511,7 @@ int Ctl::importFile() {
     if (!frame.ok()) return fail(kExitFailed, path + " changed while importing: " + frame.status().message());
     if (!frame.value()) break;
     const Bytes& b = **frame;
-    if (!batch.empty() && batch.size() + b.size() > kImportBatchBytes && !send()) return kExitFailed;
+    if (!batch.empty() && batch.size() + b.size() > batchBytes && !send()) return kExitFailed;
     batch.append(reinterpret_cast<const char*>(b.data()), b.size());
   }
   if (!send()) return kExitFailed;

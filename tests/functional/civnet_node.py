@@ -85,6 +85,17 @@ class Node:
     def genesis(self, name, out):
         return self.civnetd("genesis", "--data-dir", self.data_dir, "--name", name, "--out", out)
 
+    def set_config(self, key, value):
+        """Sets `key = value` in civnetd.toml (a key init wrote, at its default)."""
+        path = os.path.join(self.data_dir, "civnetd.toml")
+        with open(path) as f:
+            lines = f.read().splitlines()
+        at = [i for i, line in enumerate(lines) if line.startswith(key + " = ")]
+        assert len(at) == 1, f"{key} is not in {path}"
+        lines[at[0]] = f"{key} = {value}"
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
     def start(self, *extra):
         """Starts `civnetd run` and waits until the admin socket answers."""
         assert self.proc is None, f"{self.name} is already running"

@@ -221,6 +221,21 @@ class EndToEnd(NodeTestCase):
         self.assertIn(st_a["feed_key"], [f["feed"] for f in b.ctl_json("feeds")["feeds"]])
         self.assertOk(b.ctl("verify"))
 
+    def test_import_fits_its_batches_to_the_nodes_request_limit(self):
+        # The least limit the config allows is below civnetctl's 4 MiB
+        # batches: civnetctl must learn it and send smaller ones.
+        a = self.node("a")
+        genesis, export = self.export_big_store(a, count=40)
+        self.assertGreater(os.path.getsize(export), 2_300_000)
+        b = self.node("b")
+        self.assertOk(b.init(org="Org b", network=genesis))
+        b.set_config("max_request_bytes", 1048576)
+        b.start()
+        self.assertEqual(b.status()["max_import_bytes"], 1048576)
+        imported = b.ctl_json("import", export)
+        self.assertEqual((imported["entries"], imported["stored"], imported["refused"]), (41, 41, []))
+        self.assertEqual(b.status()["entries"], 42)
+
     def test_sigint_also_stops_cleanly_and_a_restart_keeps_the_entries(self):
         a = self.node("a")
         self.make_network(a)

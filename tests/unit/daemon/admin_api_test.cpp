@@ -126,6 +126,12 @@ TEST_SUITE("admin_api") {
     CHECK(o.at("entries").to_number<std::uint64_t>() == 0);
   }
 
+  TEST_CASE("status names the largest import body, so clients can size their batches") {
+    Fixture f;
+    json::object o = f.callJson("GET", "/v1/status", "", 200);
+    CHECK(o.at("max_import_bytes").to_number<std::uint64_t>() == civnet::daemon::ApiLimits{}.maxRequestBytes);
+  }
+
   TEST_CASE("an unknown endpoint is a JSON 404") {
     Fixture f;
     ApiResponse r = f.call("GET", "/v1/nope");
