@@ -2,6 +2,7 @@
 #include "admin_api.hpp"
 
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <ctime>
@@ -117,6 +118,33 @@ Result<std::uint64_t> parseUint(std::string_view s, std::string_view what) {
     return invalidArgument(std::string(what) + " must be a non-negative integer, got \"" +
                            std::string(s.substr(0, 40)) + "\"");
   return v;
+}
+
+bool isHexText(std::string_view s) {
+  for (char c : s)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  return !s.empty();
+}
+
+// The feed key `text` names: all 64 hex characters, or a prefix of 8 to 63
+// that starts exactly one feed this node holds (people copy the 12 shown
+// in tables). Either case is accepted.
+Result<PublicKey> resolveFeed(const store::Store& store, std::string_view text) {
+  if (text.size() < 8 || text.size() > 64 || !isHexText(text))
+    return invalidArgument("author must be a feed key or its first 8 to 64 hex characters, got \"" +
+                           std::string(text.substr(0, 80)) + "\"");
+  if (text.size() == 64) return PublicKey::parseHex(text, "author");
+  std::string prefix(text);
+  for (auto& c : prefix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::optional<PublicKey> found;
+  for (const store::Tip& t : store.tips()) {
+    if (!t.feed.hex().starts_with(prefix)) continue;
+    if (found)
+      return invalidArgument("author " + prefix + " is ambiguous: several feeds start with it; give more characters");
+    found = t.feed;
+  }
+  if (!found) return notFound("no feed starts with " + prefix + " on this node");
+  return *found;
 }
 
 json::array stringArray(const std::vector<std::string>& v) {
@@ -498,7 +526,7 @@ ApiResponse AdminApi::listEntries(std::string_view query) {
   store::Query sq;
   sq.limit = kDefaultListLimit;
   if (auto it = q->find("author"); it != q->end() && !it->second.empty()) {
-    auto k = PublicKey::parseHex(it->second, "author");
+    auto k = resolveFeed(store_, it->second);
     if (!k.ok()) return fromStatus(k.status());
     sq.author = *k;
   }
@@ -521,7 +549,8 @@ ApiResponse AdminApi::listEntries(std::string_view query) {
 }
 
 ApiResponse AdminApi::showEntry(std::string_view idHex) {
-  auto id = Digest::parseHex(idHex, "an entry id");
+  // The whole id or a prefix of at least 8 hex characters, in either case.
+  auto id = store_.resolveId(idHex);
   if (!id.ok()) return fromStatus(id.status());
   auto e = store_.entryById(*id);
   if (!e.ok()) {

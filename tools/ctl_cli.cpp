@@ -8,8 +8,9 @@
 namespace civnet::tools {
 namespace {
 
-bool isHex(const std::string& s, std::size_t n) {
-  if (s.size() != n) return false;
+// True for `min` to `max` hex digits, in either case.
+bool isHex(const std::string& s, std::size_t min, std::size_t max) {
+  if (s.size() < min || s.size() > max) return false;
   for (char c : s)
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
   return true;
@@ -41,12 +42,12 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   auto* entries = app.add_subcommand("entries", "List or show entries");
   entries->require_subcommand(1);
   auto* list = entries->add_subcommand("list", "List entries, newest first");
-  list->add_option("--author", cmd.author, "Only this feed key (64 hex characters)");
+  list->add_option("--author", cmd.author, "Only this feed (its key, or its first 8 or more hex characters)");
   list->add_option("--tag", cmd.tag, "Only entries with this tag");
   list->add_option("--kind", cmd.kind, "Only entries of this kind (post, profile, ...)");
   list->add_option("--limit", cmd.limit, "At most this many (1 to 1000, default 50)");
   auto* show = entries->add_subcommand("show", "Show one entry with its content");
-  show->add_option("id", cmd.id, "The entry id (64 hex characters)")->required();
+  show->add_option("id", cmd.id, "The entry id, or its first 8 or more hex characters")->required();
 
   auto* verify = app.add_subcommand("verify", "Re-prove the whole store: every chain, signature and content hash");
   auto* exportCmd = app.add_subcommand("export", "Export every entry as framed SignedEntry messages");
@@ -93,13 +94,14 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
         if (t.empty()) return invalidArgument("publish: --tag must not be empty");
       break;
     case CtlVerb::entriesList:
-      if (cmd.author && !isHex(*cmd.author, 64))
-        return invalidArgument("entries list: --author must be a feed key of 64 hex characters");
+      if (cmd.author && !isHex(*cmd.author, 8, 64))
+        return invalidArgument("entries list: --author must be a feed key or its first 8 to 64 hex characters");
       if (cmd.limit < 1 || cmd.limit > kMaxListLimit)
         return invalidArgument("entries list: --limit must be between 1 and " + std::to_string(kMaxListLimit));
       break;
     case CtlVerb::entriesShow:
-      if (!isHex(cmd.id, 64)) return invalidArgument("entries show: the id must be 64 hex characters");
+      if (!isHex(cmd.id, 8, 64))
+        return invalidArgument("entries show: the id must be an entry id or its first 8 to 64 hex characters");
       break;
     case CtlVerb::exportFile:
     case CtlVerb::importFile:

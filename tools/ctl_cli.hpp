@@ -27,12 +27,12 @@ struct CtlCommand {
   std::vector<std::string> tags;
 
   // entries list
-  std::optional<std::string> author;  // 64 hex characters
+  std::optional<std::string> author;  // a feed key or its first 8+ hex characters
   std::optional<std::string> tag;
   std::optional<std::string> kind;
   std::size_t limit = 50;
 
-  std::string id;    // entries show
+  std::string id;    // entries show: an entry id or its first 8+ hex characters
   std::string file;  // export --out, import FILE
 
   std::string helpText;  // help: what to print

@@ -236,6 +236,31 @@ class EndToEnd(NodeTestCase):
         self.assertEqual((imported["entries"], imported["stored"], imported["refused"]), (41, 41, []))
         self.assertEqual(b.status()["entries"], 42)
 
+    def test_the_short_ids_of_the_tables_name_entries_and_feeds(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.start()
+        full = a.ctl("publish", "--title", "Wells", "--body", "Dig deep.").out.strip()
+        table = a.ctl("entries", "list", "--kind", "post")
+        self.assertOk(table)
+        header, row = table.out.splitlines()[:2]
+        self.assertEqual(header.split()[:2], ["ID", "AUTHOR"])
+        short_id, short_author = row.split()[:2]
+        self.assertEqual(len(short_id), 12)
+        self.assertTrue(full.startswith(short_id))
+
+        shown = a.ctl("entries", "show", short_id)
+        self.assertOk(shown)
+        self.assertIn("Dig deep.", shown.out)
+        self.assertEqual(a.ctl_json("entries", "show", short_id.upper())["id"], full)
+        by_author = a.ctl_json("entries", "list", "--author", short_author)["entries"]
+        self.assertEqual(len(by_author), 2)  # the profile and the post
+        self.assertEqual(a.ctl_json("entries", "list", "--author", short_author.upper())["entries"], by_author)
+
+        other = "0" * 12 if not short_author.startswith("0") else "1" * 12
+        self.assertRefused(a.ctl("entries", "list", "--author", other), "no feed starts with " + other)
+        self.assertRefused(a.ctl("entries", "show", other), "no entry", other)
+
     def test_sigint_also_stops_cleanly_and_a_restart_keeps_the_entries(self):
         a = self.node("a")
         self.make_network(a)

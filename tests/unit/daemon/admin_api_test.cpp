@@ -190,6 +190,61 @@ TEST_SUITE("admin_api") {
     CHECK(f.call("GET", "/v1/entries/zz").status == 400);
   }
 
+  TEST_CASE("show finds an entry by the 12 characters tables show, in either case") {
+    Fixture f;
+    json::object p = f.callJson("POST", "/v1/publish", R"({"title":"Wells","body":"Dig deep."})", 201);
+    std::string id(p.at("id").as_string());
+    std::string upper = id;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    CHECK(f.callJson("GET", "/v1/entries/" + id.substr(0, 12), "", 200).at("id").as_string() == id);
+    CHECK(f.callJson("GET", "/v1/entries/" + upper.substr(0, 12), "", 200).at("id").as_string() == id);
+    CHECK(f.callJson("GET", "/v1/entries/" + upper, "", 200).at("id").as_string() == id);
+    ApiResponse none = f.call("GET", "/v1/entries/" + std::string(id[0] == '0' ? "1" : "0") + id.substr(1, 11));
+    CHECK(none.status == 404);
+    CHECK(f.call("GET", "/v1/entries/" + id.substr(0, 7)).status == 400);
+  }
+
+  TEST_CASE("list takes an author by the 12 characters tables show, in either case") {
+    Fixture f;
+    f.callJson("POST", "/v1/publish", R"({"title":"mine","body":"x"})", 201);
+    civnet::PrivateKey other = civnet::PrivateKey::generate();
+    f.callJson("POST", "/v1/import", frames(foreignRun(other, f.network, 2)), 200);
+    std::string key = other.publicKey().hex(), upper = key;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (const std::string& author : {key.substr(0, 12), upper.substr(0, 12), upper, key.substr(0, 8)}) {
+      INFO(author);
+      json::object list = f.callJson("GET", "/v1/entries?author=" + author, "", 200);
+      auto& entries = list.at("entries").as_array();
+      REQUIRE(entries.size() == 2);
+      for (auto& e : entries) CHECK(e.at("author").as_string() == key);
+    }
+  }
+
+  TEST_CASE("list refuses an author prefix that names no feed, or several") {
+    Fixture f;
+    // Two keys whose public keys share their first 8 hex characters (found
+    // by search over these seeds).
+    auto keyOf = [](int n) {
+      std::string seed = "civnet ambiguous feed " + std::to_string(n);
+      return std::move(civnet::PrivateKey::fromSeed(civnet::sha256(civnet::asBytes(seed)).view())).value();
+    };
+    civnet::PrivateKey k1 = keyOf(18575), k2 = keyOf(21716);
+    std::string shared = k1.publicKey().hex().substr(0, 8);
+    REQUIRE(k2.publicKey().hex().substr(0, 8) == shared);
+    f.callJson("POST", "/v1/import", frames(foreignRun(k1, f.network, 1)) + frames(foreignRun(k2, f.network, 1)),
+               200);
+    ApiResponse ambiguous = f.call("GET", "/v1/entries?author=" + shared);
+    CHECK(ambiguous.status == 400);
+    CHECK(ambiguous.body.find("ambiguous") != std::string::npos);
+    CHECK(f.callJson("GET", "/v1/entries?author=" + k1.publicKey().hex().substr(0, 9), "", 200)
+              .at("entries").as_array().size() == 1);
+    std::string none = shared == "00000000" ? "11111111" : "00000000";
+    ApiResponse missing = f.call("GET", "/v1/entries?author=" + none);
+    CHECK(missing.status == 404);
+    CHECK(missing.body.find("no feed starts with " + none) != std::string::npos);
+    CHECK(f.call("GET", "/v1/entries?author=abc").status == 400);
+  }
+
   TEST_CASE("export pages follow the cursor until every entry is out") {
     Fixture f;
     for (int i = 0; i < 5; ++i)

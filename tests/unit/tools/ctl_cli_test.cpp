@@ -149,6 +149,22 @@ TEST_SUITE("ctl_cli") {
     CHECK(c.limit == 7);
   }
 
+  TEST_CASE("entries list and show take the 12-character ids of the tables, in either case") {
+    CtlCommand l = parseOk({"--data-dir", "d", "entries", "list", "--author", "53b91f9b8c27"});
+    REQUIRE(l.author);
+    CHECK(*l.author == "53b91f9b8c27");
+    CHECK(parseOk({"--data-dir", "d", "entries", "list", "--author", "53B91F9B"}).author == "53B91F9B");
+    CHECK(parseOk({"--data-dir", "d", "entries", "show", "16b857556a22"}).id == "16b857556a22");
+    CHECK(parseOk({"--data-dir", "d", "entries", "show", std::string(64, 'F')}).id == std::string(64, 'F'));
+  }
+
+  TEST_CASE("entries list and show refuse prefixes under 8 hex characters") {
+    CHECK(contains(parseError({"--data-dir", "d", "entries", "list", "--author", "53b91f9"}), "8 to 64 hex"));
+    CHECK(contains(parseError({"--data-dir", "d", "entries", "show", "16b8575"}), "8 to 64 hex"));
+    CHECK(contains(parseError({"--data-dir", "d", "entries", "show", std::string(65, 'a')}), "8 to 64 hex"));
+    CHECK(contains(parseError({"--data-dir", "d", "entries", "show", "16b857556a2g"}), "8 to 64 hex"));
+  }
+
   TEST_CASE("entries list defaults to 50 entries") {
     CHECK(parseOk({"--data-dir", "d", "entries", "list"}).limit == 50);
   }
@@ -176,7 +192,7 @@ TEST_SUITE("ctl_cli") {
     CHECK(c.id == kKey);
   }
 
-  TEST_CASE("entries show refuses an id that is not 64 hex characters") {
+  TEST_CASE("entries show refuses an id that is not hex") {
     CHECK(contains(parseError({"--data-dir", "d", "entries", "show", "xyz"}), "64 hex"));
   }
 
