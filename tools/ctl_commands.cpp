@@ -150,6 +150,9 @@ Result<std::string> readBodyFile(const std::string& path) {
   if (path == "-") {
     buf << std::cin.rdbuf();
   } else {
+    // Reading a directory gives no bytes and no error: an empty post.
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) return invalidArgument("the body file " + path + " is a directory");
     std::ifstream in(path, std::ios::binary);
     if (!in) return notFound("cannot read the body file " + path + ": " + std::strerror(errno));
     buf << in.rdbuf();
@@ -445,6 +448,8 @@ int Ctl::importFile() {
   // truncated or corrupt file imports nothing.
   std::uint64_t frames = 0;
   {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) return fail(kExitFailed, path + " is a directory, not an export file");
     std::ifstream in(path, std::ios::binary);
     if (!in) return fail(kExitFailed, "cannot read " + path + ": " + std::strerror(errno));
     record::FrameReader reader(in);

@@ -439,6 +439,15 @@ class Refusals(NodeTestCase):
         self.assertRefused(a.ctl("publish", "--title", "Too long", "--body-file", body), "at most 65536")
         self.assertEqual(a.status()["entries"], 1)
 
+    def test_a_directory_is_refused_as_a_body_file_and_as_an_import_file(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.start()
+        self.assertRefused(a.ctl("publish", "--title", "T", "--body-file", self.workdir),
+                           self.workdir + " is a directory")
+        self.assertRefused(a.ctl("import", self.workdir), self.workdir + " is a directory")
+        self.assertEqual(a.status()["entries"], 1)  # nothing published
+
     def test_the_admin_socket_is_private(self):
         a = self.node("a")
         self.make_network(a)
