@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tools/text_check.hpp"
+
 namespace civnet::tools {
 namespace {
 
@@ -92,6 +94,13 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
       if (!cmd.body && !cmd.bodyFile) return invalidArgument("publish: give the body with --body or --body-file");
       for (const auto& t : cmd.tags)
         if (t.empty()) return invalidArgument("publish: --tag must not be empty");
+      // Checked here so the message names the flag and the byte.
+      if (auto m = describeTextProblem("publish: --title", cmd.title); !m.empty()) return invalidArgument(m);
+      if (cmd.body)
+        if (auto m = describeTextProblem("publish: --body", *cmd.body); !m.empty()) return invalidArgument(m);
+      for (std::size_t i = 0; i < cmd.tags.size(); ++i)
+        if (auto m = describeTextProblem("publish: --tag number " + std::to_string(i + 1), cmd.tags[i]); !m.empty())
+          return invalidArgument(m);
       break;
     case CtlVerb::entriesList:
       if (cmd.author && !isHex(*cmd.author, 8, 64))

@@ -22,6 +22,7 @@
 #include "schemas/framing.hpp"
 #include "schemas/record.hpp"
 #include "tools/admin_client.hpp"
+#include "tools/text_check.hpp"
 
 namespace civnet::tools {
 namespace json = boost::json;
@@ -162,6 +163,9 @@ Result<std::string> readBodyFile(const std::string& path) {
   if (s.size() > record::kMaxBodyBytes)
     return invalidArgument("the body file " + path + " has " + std::to_string(s.size()) +
                            " bytes; a post's body may have at most " + std::to_string(record::kMaxBodyBytes));
+  // Else civnetd's JSON parser refuses the request with "syntax error".
+  if (auto m = describeTextProblem(path == "-" ? "the body read from stdin" : "the body file " + path, s); !m.empty())
+    return invalidArgument(m);
   return s;
 }
 

@@ -448,6 +448,25 @@ class Refusals(NodeTestCase):
         self.assertRefused(a.ctl("import", self.workdir), self.workdir + " is a directory")
         self.assertEqual(a.status()["entries"], 1)  # nothing published
 
+    def test_a_body_file_that_is_not_utf8_text_is_refused_by_name_and_offset(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.start()
+        latin1 = os.path.join(self.workdir, "latin1.md")
+        with open(latin1, "wb") as f:
+            f.write("Caf\u00e9 notes".encode("latin-1"))
+        self.assertRefused(a.ctl("publish", "--title", "T", "--body-file", latin1),
+                           f"the body file {latin1} is not valid UTF-8 text (byte offset 3)")
+        nul = os.path.join(self.workdir, "nul.md")
+        with open(nul, "wb") as f:
+            f.write(b"text\x00more")
+        self.assertRefused(a.ctl("publish", "--title", "T", "--body-file", nul),
+                           f"the body file {nul} contains a NUL byte (byte offset 4)")
+        r = run([os.environ.get("CIVNETCTL", "civnetctl"), "--data-dir", a.data_dir, "publish", "--title", "T",
+                 "--body-file", "-"], stdin="x\x00")
+        self.assertRefused(r, "the body read from stdin contains a NUL byte (byte offset 1)")
+        self.assertEqual(a.status()["entries"], 1)  # nothing published
+
     def test_the_admin_socket_is_private(self):
         a = self.node("a")
         self.make_network(a)

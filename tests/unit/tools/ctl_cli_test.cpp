@@ -138,6 +138,16 @@ TEST_SUITE("ctl_cli") {
     CHECK(contains(parseError({"--data-dir", "d", "publish", "--title", "", "--body", "B"}), "--title"));
   }
 
+  TEST_CASE("publish refuses a title, body or tag that is not UTF-8, naming the byte") {
+    CHECK(parseError({"--data-dir", "d", "publish", "--title", "caf\xE9", "--body", "B"}) ==
+          "publish: --title is not valid UTF-8 text (byte offset 3)");
+    CHECK(contains(parseError({"--data-dir", "d", "publish", "--title", "T", "--body", "\xFFx"}),
+                   "--body is not valid UTF-8 text (byte offset 0)"));
+    CHECK(contains(parseError({"--data-dir", "d", "publish", "--title", "T", "--body", "B", "--tag", "ok", "--tag",
+                               "b\xC3"}),
+                   "--tag number 2 is not valid UTF-8 text (byte offset 1)"));
+  }
+
   TEST_CASE("entries list takes filters and a limit") {
     CtlCommand c =
         parseOk({"--data-dir", "d", "entries", "list", "--author", kKey, "--tag", "water", "--limit", "7"});
