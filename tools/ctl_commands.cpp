@@ -474,6 +474,8 @@ int Ctl::importFile() {
     }
     if (in.bad()) return fail(kExitFailed, "error reading " + path);
   }
+  // Most likely the wrong file, or an export that failed: not a success.
+  if (frames == 0) return fail(kExitFailed, path + " is empty: nothing to import");
 
   // The node's limit on an import body, so every batch fits.
   std::size_t batchBytes = kImportBatchBytes;

@@ -467,6 +467,17 @@ class Refusals(NodeTestCase):
         self.assertRefused(r, "the body read from stdin contains a NUL byte (byte offset 1)")
         self.assertEqual(a.status()["entries"], 1)  # nothing published
 
+    def test_an_empty_import_file_is_refused(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.start()
+        empty = os.path.join(self.workdir, "empty.export")
+        open(empty, "wb").close()
+        r = a.ctl("import", empty)
+        self.assertRefused(r, f"{empty} is empty: nothing to import")
+        self.assertEqual(r.code, 1)
+        self.assertEqual(r.out, "")
+
     def test_the_admin_socket_is_private(self):
         a = self.node("a")
         self.make_network(a)
