@@ -636,8 +636,13 @@ ApiResponse AdminApi::import(const ApiRequest& r) {
 
   std::uint64_t stored = 0, duplicates = 0, filled = 0;
   json::array refusedList;
-  auto refuse = [&](const std::string& feed, std::uint64_t seq, std::string_view verdict, const std::string& detail) {
-    refusedList.push_back(json::object{{"feed", feed}, {"seq", seq}, {"verdict", verdict}, {"detail", detail}});
+  std::uint64_t refusedEntries = 0;
+  // `count`: how many entries of the run were not taken.
+  auto refuse = [&](const std::string& feed, std::uint64_t seq, std::uint64_t count, std::string_view verdict,
+                    const std::string& detail) {
+    refusedEntries += count;
+    refusedList.push_back(json::object{
+        {"feed", feed}, {"seq", seq}, {"entries", count}, {"verdict", verdict}, {"detail", detail}});
   };
 
   // Group consecutive entries of one feed with consecutive seqs into runs.
@@ -646,7 +651,7 @@ ApiResponse AdminApi::import(const ApiRequest& r) {
     record::Header first;
     record::Check hc = record::decodeHeader(entries[i].header, first);
     if (!hc.ok()) {
-      refuse("", 0, record::toString(hc.verdict), "entry " + std::to_string(i + 1) + ": " + hc.detail);
+      refuse("", 0, 1, record::toString(hc.verdict), "entry " + std::to_string(i + 1) + ": " + hc.detail);
       ++i;
       continue;
     }
@@ -667,15 +672,17 @@ ApiResponse AdminApi::import(const ApiRequest& r) {
     duplicates += res.duplicates;
     filled += res.contentFilled;
     if (!record::isStoredOrHeld(res.verdict)) {
-      std::uint64_t failedSeq = first.seq + res.stored + res.duplicates;
-      refuse(first.author.hex(), failedSeq, record::toString(res.verdict), res.detail);
+      std::uint64_t taken = res.stored + res.duplicates;
+      std::uint64_t failedSeq = first.seq + taken;
+      refuse(first.author.hex(), failedSeq, runSize > taken ? runSize - taken : 0, record::toString(res.verdict),
+             res.detail);
       log_->warn("import: run of {} entries of feed {} from seq {}: {} after {} stored: {}", runSize,
                  first.author.shortHex(), first.seq, record::toString(res.verdict), res.stored, res.detail);
     }
     i = j;
   }
-  log_->info("import: {} entries: {} stored, {} duplicates, {} refused runs", entries.size(), stored, duplicates,
-             refusedList.size());
+  log_->info("import: {} entries: {} stored, {} duplicates, {} refused ({} runs)", entries.size(), stored,
+             duplicates, refusedEntries, refusedList.size());
   return jsonResponse(200, json::object{{"entries", entries.size()},
                                         {"stored", stored},
                                         {"duplicates", duplicates},

@@ -527,22 +527,38 @@ int Ctl::importFile() {
   }
   if (!send()) return kExitFailed;
 
+  // Each refused item is a run; "entries" says how many it held (a node
+  // that does not say is counted one per run).
+  auto runEntries = [](const json::value& r) -> std::uint64_t {
+    if (!r.is_object() || !r.as_object().contains("entries")) return 1;
+    return static_cast<std::uint64_t>(num(r.as_object(), "entries"));
+  };
+  std::uint64_t refusedEntries = 0;
+  for (auto& r : refused) refusedEntries += runEntries(r);
   if (cmd_.json) {
     printJson(json::object{{"file", path},
                            {"entries", frames},
                            {"stored", stored},
                            {"duplicates", duplicates},
                            {"content_filled", filled},
+                           {"refused_entries", refusedEntries},
                            {"refused", refused}});
   } else {
-    out_ << fmt::format("imported {}: {} entries, {} stored, {} duplicates, {} refused\n", path, frames, stored,
-                        duplicates, refused.size());
+    std::string line = fmt::format("imported {}: {} entries, {} stored, {} duplicates, {} refused", path, frames,
+                                   stored, duplicates, refusedEntries);
+    if (refused.size() == 1 && refused.front().is_object())
+      line += fmt::format(" (1 run): {}: {}", str(refused.front().as_object(), "verdict"),
+                          str(refused.front().as_object(), "detail"));
+    else if (refused.size() > 1)
+      line += fmt::format(" ({} runs)", refused.size());
+    out_ << line << "\n";
   }
   for (auto& r : refused) {
     if (!r.is_object()) continue;
     const json::object& o = r.as_object();
-    err_ << fmt::format("civnetctl: refused feed {} from seq {}: {}: {}\n", shortHex(str(o, "feed")), num(o, "seq"),
-                        str(o, "verdict"), str(o, "detail"));
+    std::uint64_t n = runEntries(r);
+    err_ << fmt::format("civnetctl: refused {} {} of feed {} from seq {}: {}: {}\n", n, n == 1 ? "entry" : "entries",
+                        shortHex(str(o, "feed")), num(o, "seq"), str(o, "verdict"), str(o, "detail"));
   }
   return refused.empty() ? kExitOk : kExitFailed;
 }

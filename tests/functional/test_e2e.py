@@ -478,6 +478,26 @@ class Refusals(NodeTestCase):
         self.assertEqual(r.code, 1)
         self.assertEqual(r.out, "")
 
+    def test_an_import_from_another_network_counts_every_refused_entry(self):
+        a = self.node("a")
+        self.make_network(a, name="Net A")
+        a.start()
+        self.assertOk(a.ctl("publish", "--title", "T", "--body", "B"))
+        export = os.path.join(self.workdir, "a.export")
+        self.assertOk(a.ctl("export", "--out", export))
+
+        c = self.node("c")
+        self.make_network(c, name="Net C")
+        c.start()
+        r = c.ctl("import", export)
+        self.assertEqual(r.code, 1, repr(r))
+        self.assertIn("2 entries, 0 stored, 0 duplicates, 2 refused (1 run): wrongNetwork: ", r.out)
+        self.assertRefused(r, "refused 2 entries of feed", "from seq 1: wrongNetwork")
+        j = c.ctl("import", export, "--json")
+        self.assertEqual(j.code, 1, repr(j))
+        self.assertEqual(j.json()["refused_entries"], 2)
+        self.assertEqual([x["entries"] for x in j.json()["refused"]], [2])
+
     def test_the_admin_socket_is_private(self):
         a = self.node("a")
         self.make_network(a)

@@ -294,6 +294,30 @@ TEST_SUITE("admin_api") {
     REQUIRE(refused.size() == 1);
     CHECK(refused[0].at("feed").as_string() == k1.publicKey().hex());
     CHECK(refused[0].at("verdict").as_string() == "badSignature");
+    CHECK(refused[0].at("entries").to_number<std::uint64_t>() == 2);  // the whole run
+  }
+
+  TEST_CASE("import counts the entries of each refused run, so the counts add up") {
+    Fixture f;
+    civnet::PrivateKey k1 = civnet::PrivateKey::generate(), k2 = civnet::PrivateKey::generate();
+    auto run1 = foreignRun(k1, f.network, 5);
+    // Seqs 1-2 held, then 3-5 offered after a gap (seq 3 missing).
+    f.callJson("POST", "/v1/import", frames({run1[0], run1[1]}), 200);
+    auto other = civnet::sha256(civnet::asBytes("another network"));
+    std::string body = frames({run1[0], run1[1], run1[3], run1[4]}) + frames(foreignRun(k2, other, 3));
+    json::object r = f.callJson("POST", "/v1/import", body, 200);
+    CHECK(r.at("entries").to_number<std::uint64_t>() == 7);
+    CHECK(r.at("duplicates").to_number<std::uint64_t>() == 2);
+    auto& refused = r.at("refused").as_array();
+    REQUIRE(refused.size() == 2);
+    CHECK(refused[0].at("verdict").as_string() == "gap");
+    CHECK(refused[0].at("seq").to_number<std::uint64_t>() == 4);
+    CHECK(refused[0].at("entries").to_number<std::uint64_t>() == 2);
+    CHECK(refused[1].at("verdict").as_string() == "wrongNetwork");
+    CHECK(refused[1].at("entries").to_number<std::uint64_t>() == 3);
+    std::uint64_t sum = r.at("stored").to_number<std::uint64_t>() + r.at("duplicates").to_number<std::uint64_t>();
+    for (auto& x : refused) sum += x.at("entries").to_number<std::uint64_t>();
+    CHECK(sum == 7);
   }
 
   TEST_CASE("import refuses entries of another network") {
