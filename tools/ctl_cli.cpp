@@ -42,7 +42,9 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   publish->add_option("--tag", cmd.tags, "A tag (repeat for several)");
 
   auto* entries = app.add_subcommand("entries", "List or show entries");
-  entries->require_subcommand(1);
+  // Not require_subcommand(1): CLI11 would then say "A subcommand is
+  // required" for `entries frob` instead of naming "frob".
+  entries->require_subcommand(0, 1);
   auto* list = entries->add_subcommand("list", "List entries, newest first");
   list->add_option("--author", cmd.author, "Only this feed (its key, or its first 8 or more hex characters)");
   list->add_option("--tag", cmd.tag, "Only entries with this tag");
@@ -57,6 +59,29 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   auto* importCmd = app.add_subcommand("import", "Import entries from an export file");
   importCmd->add_option("file", cmd.file, "The export file")->required();
 
+  // A subcommand's --help does not show the parent's options: say them.
+  const std::string globals =
+      "Global options (before or after the command):\n"
+      "  --data-dir DIR    the node's data directory (default: $CIVNET_DATA_DIR)\n"
+      "  --socket PATH     the admin socket (default: DIR/admin.sock)\n"
+      "  --json            print JSON objects instead of tables\n";
+  for (CLI::App* sub : app.get_subcommands({})) {
+    sub->footer(globals);
+    for (CLI::App* nested : sub->get_subcommands({})) nested->footer(globals);
+  }
+
+  // The deepest command given, for "see civnetctl COMMAND --help".
+  auto seeHelp = [&] {
+    std::string where = "civnetctl";
+    for (CLI::App* a = &app;;) {
+      auto subs = a->get_subcommands();
+      if (subs.empty()) break;
+      a = subs.front();
+      where += " " + a->get_name();
+    }
+    return " (see " + where + " --help)";
+  };
+
   std::vector<const char*> argv{"civnetctl"};
   for (const auto& a : args) argv.push_back(a.c_str());
   try {
@@ -70,7 +95,7 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
     cmd.helpText = app.help("", CLI::AppFormatMode::All);
     return cmd;
   } catch (const CLI::ParseError& e) {
-    return invalidArgument(std::string(e.what()) + " (see civnetctl --help)");
+    return invalidArgument(std::string(e.what()) + seeHelp());
   }
 
   if (status->parsed()) cmd.verb = CtlVerb::status;
@@ -81,6 +106,8 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   else if (verify->parsed()) cmd.verb = CtlVerb::verify;
   else if (exportCmd->parsed()) cmd.verb = CtlVerb::exportFile;
   else if (importCmd->parsed()) cmd.verb = CtlVerb::importFile;
+  else if (entries->parsed())
+    return invalidArgument("entries: give a command: entries list or entries show (see civnetctl entries --help)");
   else {
     cmd.verb = CtlVerb::help;
     cmd.helpText = app.help();

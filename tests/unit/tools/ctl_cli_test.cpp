@@ -192,8 +192,30 @@ TEST_SUITE("ctl_cli") {
     parseError({"--data-dir", "d", "entries", "list", "--limit", "many"});
   }
 
-  TEST_CASE("entries without list or show is refused") {
-    parseError({"--data-dir", "d", "entries"});
+  TEST_CASE("entries without list or show is refused, naming them") {
+    CHECK(contains(parseError({"--data-dir", "d", "entries"}), "entries list or entries show"));
+  }
+
+  TEST_CASE("an unknown word after a command is named, with that command's help") {
+    std::string e = parseError({"--data-dir", "d", "entries", "frob"});
+    CHECK(contains(e, "frob"));
+    CHECK(contains(e, "civnetctl entries --help"));
+    e = parseError({"--data-dir", "d", "entries", "list", "extra"});
+    CHECK(contains(e, "extra"));
+    CHECK(contains(e, "civnetctl entries list --help"));
+    CHECK(contains(parseError({"--data-dir", "d", "status", "--bogus"}), "--bogus"));
+  }
+
+  TEST_CASE("each command's help shows the global options") {
+    for (auto args : {std::vector<std::string>{"publish", "--help"}, std::vector<std::string>{"entries", "--help"},
+                      std::vector<std::string>{"entries", "list", "--help"}, std::vector<std::string>{"status", "-h"},
+                      std::vector<std::string>{"import", "--help"}}) {
+      CtlCommand c = parseOk(args);
+      INFO(c.helpText);
+      CHECK(c.verb == CtlVerb::help);
+      CHECK(contains(c.helpText, "Usage: civnetctl " + args[0]));
+      for (auto option : {"--data-dir", "--socket", "--json"}) CHECK(contains(c.helpText, option));
+    }
   }
 
   TEST_CASE("entries show takes one entry id") {
@@ -208,7 +230,7 @@ TEST_SUITE("ctl_cli") {
 
   TEST_CASE("verify takes no arguments") {
     CHECK(parseOk({"--data-dir", "d", "verify"}).verb == CtlVerb::verify);
-    parseError({"--data-dir", "d", "verify", "extra"});
+    CHECK(contains(parseError({"--data-dir", "d", "verify", "extra"}), "extra"));
   }
 
   TEST_CASE("export needs --out") {
