@@ -70,14 +70,18 @@ Status writeFileNoReplace(const fs::path& path, ByteView data, mode_t mode) {
   return {};
 }
 
-Status syncDir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ioError("opening " + dir.string() + ": " + errnoText(errno));
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return ioError("syncing " + dir.string() + ": " + errnoText(errno));
-  return {};
-}
+class SystemDirSync final : public DirSync {
+ public:
+  Status syncDir(const fs::path& dir) const override {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ioError("opening " + dir.string() + ": " + errnoText(errno));
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return ioError("syncing " + dir.string() + ": " + errnoText(err));
+    return {};
+  }
+};
 
 Result<record::Entry> publishProfile(store::Store& st, const PrivateKey& org, const std::string& name,
                                      const PublicKey& nodeKey) {
@@ -128,6 +132,11 @@ bool looksLikeNode(const fs::path& dir) {
 }
 
 }  // namespace
+
+const DirSync& systemDirSync() {
+  static const SystemDirSync sync;
+  return sync;
+}
 
 Status validateName(const std::string& name, const std::string& what) {
   if (name.empty()) return invalidArgument(what + " must not be empty");
@@ -205,6 +214,7 @@ Result<InitReport> initNode(const InitOptions& options) {
   fs::path tmp = tmpl;
   RemoveOnFailure cleanup(tmp);  // mkdtemp made it mode 0700
   DataDir d{tmp};
+  const DirSync& sync = options.dirSync ? *options.dirSync : systemDirSync();
 
   if (::mkdir(d.keysDir().c_str(), 0700) != 0)
     return ioError("creating " + d.keysDir().string() + ": " + errnoText(errno));
@@ -217,6 +227,8 @@ Result<InitReport> initNode(const InitOptions& options) {
   if (!cert.ok()) return cert.status().withContext("making the node's TLS certificate");
   if (auto s = writeNewFile(d.nodeCert(), asBytes(cert.value()), 0644); !s.ok()) return s;
   if (auto s = saveKeyFile(d.orgKey(), orgKey); !s.ok()) return s;
+  // The key files are fsynced, their names in keys/ are not until this.
+  if (auto s = sync.syncDir(d.keysDir()); !s.ok()) return s;
   std::string config = defaultConfigText();
   if (auto s = writeNewFile(d.config(), asBytes(config), 0644); !s.ok()) return s;
 
@@ -232,6 +244,9 @@ Result<InitReport> initNode(const InitOptions& options) {
       if (auto ms = s.putMeta(name, value); !ms.ok()) return ms;
     if (genesis) {
       if (auto ws = writeNewFile(d.genesis(), genesisBytes, 0644); !ws.ok()) return ws;
+      // genesis.bin, keys/ and the config are named in the data dir: make
+      // them durable before the store (synced by LevelDB) names the network.
+      if (auto ss = sync.syncDir(tmp); !ss.ok()) return ss;
       report.network = genesis->networkId();
       report.networkName = genesis->name;
       if (auto ns = s.setNetwork(*report.network); !ns.ok()) return ns;
@@ -242,7 +257,7 @@ Result<InitReport> initNode(const InitOptions& options) {
     }
   }  // the store is closed here, before the rename
 
-  if (auto s = syncDir(tmp); !s.ok()) return s;
+  if (auto s = sync.syncDir(tmp); !s.ok()) return s;
   // rename(2) replaces an empty directory and fails on a non-empty one, so a
   // node created meanwhile under the same name is never overwritten.
   if (::rename(tmp.c_str(), dir.c_str()) != 0) {
@@ -252,7 +267,7 @@ Result<InitReport> initNode(const InitOptions& options) {
     return ioError("renaming " + tmp.string() + " to " + dir.string() + ": " + errnoText(err));
   }
   cleanup.release();
-  if (auto s = syncDir(dir.parent_path()); !s.ok()) return s;
+  if (auto s = sync.syncDir(dir.parent_path()); !s.ok()) return s;
   return report;
 }
 
@@ -294,12 +309,19 @@ Result<GenesisReport> makeGenesis(const GenesisOptions& options) {
     if (wroteKey) ::unlink(d.stewardKey().c_str());
     return why;
   };
+  const DirSync& sync = options.dirSync ? *options.dirSync : systemDirSync();
   if (auto ks = saveKeyFile(d.stewardKey(), steward); !ks.ok()) return undo(ks);
   wroteKey = true;
+  if (auto ss = sync.syncDir(d.keysDir()); !ss.ok()) return undo(ss);
   if (auto ws = writeFileNoReplace(options.out, file, 0644); !ws.ok()) return undo(ws);
   wroteOut = true;
+  fs::path outDir = options.out.parent_path();
+  if (auto ss = sync.syncDir(outDir.empty() ? fs::path(".") : outDir); !ss.ok()) return undo(ss);
   if (auto ws = writeFileNoReplace(d.genesis(), file, 0644); !ws.ok()) return undo(ws);
   wroteCopy = true;
+  // The steward key and genesis.bin are durable, names included, before
+  // the store names the network.
+  if (auto ss = sync.syncDir(d.root); !ss.ok()) return undo(ss);
   if (auto ms = s.putMeta(kMetaStewardKey, steward.publicKey().hex()); !ms.ok()) return undo(ms);
   if (auto ms = s.putMeta(kMetaNetworkName, g.name); !ms.ok()) return undo(ms);
   if (auto ns = s.setNetwork(report.network); !ns.ok()) return undo(ns);

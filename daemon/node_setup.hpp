@@ -5,6 +5,11 @@
 // whole data dir under a temporary name next to it and renames it into place
 // at the end; genesis removes the key and file it made if a later step fails
 // before the node joins the network.
+//
+// Both make the key files and genesis.bin durable (the files and the
+// directories naming them) before the store records the network, so a
+// power cut cannot leave a store naming a network whose keys or genesis
+// were lost.
 #pragma once
 
 #include <filesystem>
@@ -19,10 +24,20 @@ namespace civnet::store { class Store; }
 
 namespace civnet::daemon {
 
+// Makes the entries of a directory (files created in it) durable: fsync of
+// the directory. An interface so tests can see the calls and make one fail.
+class DirSync {
+ public:
+  virtual ~DirSync() = default;
+  virtual Status syncDir(const std::filesystem::path& dir) const = 0;
+};
+const DirSync& systemDirSync();
+
 struct InitOptions {
   std::filesystem::path dataDir;
   std::optional<std::string> org;              // default: the data dir's name
   std::optional<std::filesystem::path> network;  // a genesis file to join
+  const DirSync* dirSync = nullptr;            // nullptr: systemDirSync()
 };
 
 struct InitReport {
@@ -43,6 +58,7 @@ struct GenesisOptions {
   std::filesystem::path dataDir;
   std::string name;
   std::filesystem::path out;
+  const DirSync* dirSync = nullptr;  // nullptr: systemDirSync()
 };
 
 struct GenesisReport {
