@@ -133,7 +133,6 @@ awaitable<void> session(Server* s, Local::socket socket, std::uint64_t number) {
           s->log->debug("session {}: read: {}", number, hec.message());
         break;
       }
-      guard.busy(true);
       std::string method(parser.get().method_string());
       std::string target(parser.get().target());
       std::size_t limit = s->api.bodyLimit(method, target);
@@ -160,6 +159,11 @@ awaitable<void> session(Server* s, Local::socket socket, std::uint64_t number) {
           s->log->debug("session {}: read body: {}", number, bec.message());
         break;
       }
+      // Busy only from here: shutdown closes a session still reading its
+      // body (a slow client must not hold it for request_timeout_seconds)
+      // but lets a request being handled finish and be answered.
+      if (s->stopping) break;
+      guard.busy(true);
       auto req = parser.release();
       bool keepAlive = req.keep_alive();
       unsigned version = req.version();
@@ -184,7 +188,9 @@ awaitable<void> session(Server* s, Local::socket socket, std::uint64_t number) {
         s->log->debug("session {}: write: {}", number, wec.message());
         break;
       }
-      if (!res.keep_alive()) break;
+      // An answer made before shutdown began may say keep-alive: the
+      // connection still ends here, not at the client's next deadline.
+      if (!res.keep_alive() || s->stopping) break;
     }
     beast::error_code ignored;
     stream.socket().shutdown(Local::socket::shutdown_send, ignored);

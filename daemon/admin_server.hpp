@@ -5,8 +5,9 @@
 //
 // Every read has a deadline (request_timeout_seconds) and a size cap (the
 // header 16 KiB; the body AdminApi::bodyLimit). SIGINT or SIGTERM stops the
-// server cleanly: no new connections, idle connections are closed, requests
-// being handled are answered, then the socket file is removed.
+// server cleanly: no new connections, idle connections and connections still
+// sending a request are closed, requests being handled are answered, then
+// the socket file is removed.
 #pragma once
 
 #include <chrono>

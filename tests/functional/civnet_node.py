@@ -127,6 +127,10 @@ class Node:
         if self.proc is None:
             return None
         self.proc.send_signal(sig)
+        return self.wait_stopped()
+
+    def wait_stopped(self):
+        """Waits for the daemon (already signalled) to exit; its exit code."""
         try:
             code = self.proc.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:

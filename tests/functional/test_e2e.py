@@ -14,12 +14,15 @@ Run by meson (see meson.build), or by hand:
 """
 
 import os
+import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -260,6 +263,51 @@ class EndToEnd(NodeTestCase):
         other = "0" * 12 if not short_author.startswith("0") else "1" * 12
         self.assertRefused(a.ctl("entries", "list", "--author", other), "no feed starts with " + other)
         self.assertRefused(a.ctl("entries", "show", other), "no entry", other)
+
+    def test_shutdown_answers_a_request_being_handled_but_not_a_slow_sender(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.set_config("request_timeout_seconds", 60)
+        a.start()
+        self.publish_big_posts(a)  # an export page (~1.5 MB) far over the socket buffers
+
+        # A client that sends a header and part of its body, then stalls.
+        slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        slow.settimeout(60)
+        slow.connect(a.socket)
+        slow.sendall(b"POST /v1/publish HTTP/1.1\r\nHost: civnetd\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n{\"title\": \"sl")
+        # A client whose answer is being written: it reads the first bytes,
+        # then stops reading, so civnetd is still writing at the signal.
+        reader = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        reader.settimeout(60)
+        reader.connect(a.socket)
+        reader.sendall(b"GET /v1/export HTTP/1.1\r\nHost: civnetd\r\n\r\n")
+        got = reader.recv(4096)
+        self.assertTrue(got.startswith(b"HTTP/1.1 200"), got[:100])
+
+        started = time.monotonic()
+        a.proc.send_signal(signal.SIGTERM)
+        while b"\r\n\r\n" not in got:
+            got += reader.recv(65536)
+        head, body = got.split(b"\r\n\r\n", 1)
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while True:
+            chunk = reader.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        # The whole answer, then civnetd closed the connection (the reads
+        # above end at EOF) although the answer, made before the signal,
+        # did not say so.
+        self.assertEqual(len(body), length)
+        self.assertEqual(a.wait_stopped(), 0, a.log())
+        # Not held until the slow client's 60 s deadline.
+        self.assertLess(time.monotonic() - started, 20, a.log())
+        self.assertEqual(slow.recv(4096), b"")  # closed without an answer
+        slow.close()
+        reader.close()
+        self.assertIn("stopped cleanly", a.log())
 
     def test_sigint_also_stops_cleanly_and_a_restart_keeps_the_entries(self):
         a = self.node("a")
