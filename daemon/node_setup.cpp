@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -178,6 +179,16 @@ Result<InitReport> initNode(const InitOptions& options) {
   fs::path dir = fs::absolute(options.dataDir, ec).lexically_normal();
   if (ec) return ioError("data dir " + options.dataDir.string() + ": " + ec.message());
   if (dir.filename().empty()) dir = dir.parent_path();  // a trailing slash
+
+  // `run` listens on DIR/admin.sock (the same absolute path) and could not:
+  // say so now, not at the first run.
+  const std::string socketPath = DataDir{dir}.adminSocket().string();
+  constexpr std::size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path) - 1;
+  if (socketPath.size() > kMaxSocketPath)
+    return invalidArgument("the data dir path " + dir.string() + " is too long: its admin socket " + socketPath +
+                           " would have " + std::to_string(socketPath.size()) +
+                           " bytes, and a Unix socket path may have at most " + std::to_string(kMaxSocketPath) +
+                           "; use a shorter path");
 
   if (fs::exists(dir, ec)) {
     if (!fs::is_directory(dir, ec)) return alreadyExists(dir.string() + " exists and is not a directory");

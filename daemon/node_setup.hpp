@@ -51,7 +51,9 @@ struct InitReport {
 };
 
 // `civnetd init`. Refuses a data dir that already holds a node (or any
-// other non-empty directory), and a genesis file that is not complete.
+// other non-empty directory), a path so long that its admin socket would
+// be over the Unix limit (107 bytes), and a genesis file that is not
+// complete.
 Result<InitReport> initNode(const InitOptions& options);
 
 struct GenesisOptions {

@@ -136,4 +136,25 @@ TEST_SUITE("node_setup") {
     REQUIRE_FALSE(r.ok());
     CHECK(fs::is_empty(t.path()));
   }
+
+  TEST_CASE("init refuses a data dir whose admin socket path would be over 107 bytes") {
+    TempDir t;
+    // DIR/admin.sock of exactly 107 bytes is fine; one more is refused.
+    std::size_t base = (t.path() / "admin.sock").string().size() + 1;  // + the "/" after the name
+    REQUIRE(base < 100);
+    fs::path fits = t.path() / std::string(107 - base, 'a');
+    REQUIRE(DataDir{fits}.adminSocket().string().size() == 107);
+    auto ok = civnet::daemon::initNode(InitOptions{fits, "Org", std::nullopt});
+    INFO(ok.status().message());
+    CHECK(ok.ok());
+
+    fs::path tooLong = t.path() / std::string(108 - base, 'b');
+    auto r = civnet::daemon::initNode(InitOptions{tooLong, "Org", std::nullopt});
+    REQUIRE_FALSE(r.ok());
+    CHECK((r.status().code() == civnet::StatusCode::invalidArgument));
+    CHECK(contains(r.status().message(), "too long"));
+    CHECK(contains(r.status().message(), "108 bytes"));
+    CHECK(contains(r.status().message(), "at most 107"));
+    CHECK_FALSE(fs::exists(tooLong));
+  }
 }
