@@ -108,8 +108,8 @@ Status checkText(std::string_view field, std::string_view value) {
   std::size_t bad = badTextOffset(value);
   if (bad == std::string_view::npos) return {};
   if (value[bad] == 0)
-    return invalidArgument(std::string(field) + " holds a NUL byte (at byte " + std::to_string(bad) + ")");
-  return invalidArgument(std::string(field) + " is not valid UTF-8 text (at byte " + std::to_string(bad) + ")");
+    return invalidArgument(std::string(field) + " contains a NUL byte (byte offset " + std::to_string(bad) + ")");
+  return invalidArgument(std::string(field) + " is not valid UTF-8 text (byte offset " + std::to_string(bad) + ")");
 }
 
 Status validatePost(const Post& p) {

@@ -5,7 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "tools/text_check.hpp"
+#include "schemas/content.hpp"
 
 namespace civnet::tools {
 namespace {
@@ -122,12 +122,12 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
       for (const auto& t : cmd.tags)
         if (t.empty()) return invalidArgument("publish: --tag must not be empty");
       // Checked here so the message names the flag and the byte.
-      if (auto m = describeTextProblem("publish: --title", cmd.title); !m.empty()) return invalidArgument(m);
+      if (Status st = record::checkText("publish: --title", cmd.title); !st.ok()) return st;
       if (cmd.body)
-        if (auto m = describeTextProblem("publish: --body", *cmd.body); !m.empty()) return invalidArgument(m);
+        if (Status st = record::checkText("publish: --body", *cmd.body); !st.ok()) return st;
       for (std::size_t i = 0; i < cmd.tags.size(); ++i)
-        if (auto m = describeTextProblem("publish: --tag number " + std::to_string(i + 1), cmd.tags[i]); !m.empty())
-          return invalidArgument(m);
+        if (Status st = record::checkText("publish: --tag number " + std::to_string(i + 1), cmd.tags[i]); !st.ok())
+          return st;
       break;
     case CtlVerb::entriesList:
       if (cmd.author && !isHex(*cmd.author, 8, 64))

@@ -22,7 +22,7 @@
 #include "schemas/framing.hpp"
 #include "schemas/record.hpp"
 #include "tools/admin_client.hpp"
-#include "tools/text_check.hpp"
+#include "schemas/content.hpp"
 
 namespace civnet::tools {
 namespace json = boost::json;
@@ -164,8 +164,8 @@ Result<std::string> readBodyFile(const std::string& path) {
     return invalidArgument("the body file " + path + " has " + std::to_string(s.size()) +
                            " bytes; a post's body may have at most " + std::to_string(record::kMaxBodyBytes));
   // Else civnetd's JSON parser refuses the request with "syntax error".
-  if (auto m = describeTextProblem(path == "-" ? "the body read from stdin" : "the body file " + path, s); !m.empty())
-    return invalidArgument(m);
+  if (Status st = record::checkText(path == "-" ? "the body read from stdin" : "the body file " + path, s); !st.ok())
+    return st;
   return s;
 }
 

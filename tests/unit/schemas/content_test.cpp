@@ -184,10 +184,10 @@ TEST_CASE("validatePost refuses a NUL byte in any text field, so nothing is cut 
   p.body = std::string("public part\0secret rest", 23);
   Status s = validatePost(p);
   CHECK_FALSE(s.ok());
-  CHECK(contains(s.message(), "body holds a NUL byte (at byte 11)"));
+  CHECK(contains(s.message(), "body contains a NUL byte (byte offset 11)"));
   p = samplePost();
   p.title = std::string("\0x", 2);
-  CHECK(contains(validatePost(p).message(), "title holds a NUL byte"));
+  CHECK(contains(validatePost(p).message(), "title contains a NUL byte"));
   p = samplePost();
   p.tags = {std::string("a\0b", 3)};
   CHECK_FALSE(validatePost(p).ok());
@@ -198,7 +198,7 @@ TEST_CASE("validatePost refuses text that is not UTF-8, naming the field and the
   p.body = "fine text \xff\xfe then";
   Status s = validatePost(p);
   CHECK_FALSE(s.ok());
-  CHECK(contains(s.message(), "body is not valid UTF-8 text (at byte 10)"));
+  CHECK(contains(s.message(), "body is not valid UTF-8 text (byte offset 10)"));
   for (std::string bad : {std::string("\xc0\xaf"), std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"),
                           std::string("\xe2\x82")}) {
     p = samplePost();
@@ -208,6 +208,30 @@ TEST_CASE("validatePost refuses text that is not UTF-8, naming the field and the
   p = samplePost();
   p.title = "Égalité, ✓ and 𝄞";
   CHECK(validatePost(p).ok());
+}
+
+TEST_CASE("checkText passes ASCII and well-formed UTF-8 of every length") {
+  CHECK(checkText("t", "").ok());
+  CHECK(checkText("t", "Clean water").ok());
+  CHECK(checkText("t", "caf\xC3\xA9, \xE2\x82\xAC, \xF0\x9F\x92\xA7, \xED\x9F\xBF, \xF4\x8F\xBF\xBF").ok());
+}
+
+TEST_CASE("checkText names the offset of a byte that cannot start or continue a character") {
+  CHECK(checkText("t", "ab\xFF").message() == "t is not valid UTF-8 text (byte offset 2)");
+  CHECK(checkText("t", "\x80").message() == "t is not valid UTF-8 text (byte offset 0)");
+  CHECK(checkText("t", "ok \xC3\xA9 \xC3").message() == "t is not valid UTF-8 text (byte offset 6)");
+  CHECK(checkText("t", "\xC3(").message() == "t is not valid UTF-8 text (byte offset 0)");
+}
+
+TEST_CASE("checkText refuses overlong forms, surrogates and code points over U+10FFFF") {
+  for (std::string_view bad : {"\xC0\xAF", "\xE0\x80\xAF", "\xF0\x80\x80\xAF", "\xF4\x90\x80\x80",
+                               "\xF5\x80\x80\x80"})
+    CHECK(checkText("t", bad).message() == "t is not valid UTF-8 text (byte offset 0)");
+  CHECK(checkText("t", "x\xED\xA0\x80").message() == "t is not valid UTF-8 text (byte offset 1)");
+}
+
+TEST_CASE("checkText refuses a NUL byte as such") {
+  CHECK(checkText("--title", std::string("a\0", 2)).message() == "--title contains a NUL byte (byte offset 1)");
 }
 
 TEST_CASE("encodePost keeps every byte of the text it is given") {
