@@ -144,7 +144,7 @@ Status validateName(const std::string& name, const std::string& what) {
   if (name.size() > 200) return invalidArgument(what + " is longer than 200 bytes");
   for (unsigned char c : name)
     if (c < 0x20 || c == 0x7f) return invalidArgument(what + " contains a control character");
-  return {};
+  return record::checkText(what, name);  // UTF-8, as every text in a record
 }
 
 Status checkIsNode(const DataDir& dir) {

@@ -68,6 +68,15 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 }  // namespace
 
 TEST_SUITE("node_setup") {
+  TEST_CASE("init refuses an organization name that is not UTF-8 text and leaves nothing behind") {
+    TempDir tmp;
+    fs::path node = tmp.path() / "n";
+    auto r = civnet::daemon::initNode(InitOptions{node, "Caf\xe9 Collective", std::nullopt});
+    REQUIRE_FALSE(r.ok());
+    CHECK(contains(r.status().message(), "is not valid UTF-8 text (byte offset 3)"));
+    CHECK_FALSE(fs::exists(node));
+  }
+
   TEST_CASE("genesis makes the steward key and genesis.bin durable before the store names the network") {
     TempDir t;
     fs::path node = t.path() / "a";
