@@ -235,3 +235,178 @@ Result<Profile> decodeProfile(ByteView content) {
 }
 
 }  // namespace civnet::record
+
+// --- the stewards' attestations and retractions ---------------------------
+
+namespace civnet::record {
+namespace {
+
+capnp::Data::Reader bytesOf(ByteView b) { return capnp::Data::Reader(b.data(), b.size()); }
+
+template <typename T>
+bool fixedFrom(capnp::Data::Reader d, T& out) {
+  return T::fromView(ByteView(d.begin(), d.size()), out);
+}
+
+void putRef(wire::EntryRef::Builder b, const EntryRef& r) {
+  b.setAuthor(bytesOf(r.author.view()));
+  b.setSeq(r.seq);
+  b.setId(bytesOf(r.id.view()));
+}
+
+Result<EntryRef> takeRef(wire::EntryRef::Reader r, const char* what) {
+  EntryRef out;
+  out.seq = r.getSeq();
+  if (!fixedFrom(r.getAuthor(), out.author) || !fixedFrom(r.getId(), out.id))
+    return corruption(std::string(what) + " is not a complete entry reference");
+  return out;
+}
+
+template <typename Builder>
+Bytes finish(Builder b) {
+  auto words = capnp::canonicalize(b.asReader());
+  auto bytes = words.asBytes();
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+// decodeWith for readers that can refuse: flattens Result<Result<X>>.
+template <typename T, typename F>
+auto decodeChecked(ByteView content, F&& read) -> decltype(read(std::declval<typename T::Reader>())) {
+  auto r = decodeWith<T>(content, std::forward<F>(read));
+  if (!r.ok()) return r.status();
+  return std::move(r).value();
+}
+
+}  // namespace
+
+Bytes encodeAdmission(const Admission& a) {
+  capnp::MallocMessageBuilder mb;
+  auto b = mb.initRoot<wire::Admission>();
+  b.setFeed(bytesOf(a.feed.view()));
+  b.setName(textOf(a.name));
+  b.setRegion(textOf(a.region));
+  b.setCountry(textOf(a.country));
+  setTexts(b.initFocusAreas(a.focusAreas.size()), a.focusAreas);
+  setTexts(b.initLabels(a.labels.size()), a.labels);
+  b.setExpiresAt(a.expiresAt);
+  return finish(b);
+}
+
+Result<Admission> decodeAdmission(ByteView content) {
+  return decodeChecked<wire::Admission>(content, [](wire::Admission::Reader r) -> Result<Admission> {
+    Admission a;
+    if (!fixedFrom(r.getFeed(), a.feed)) return corruption("admission names no 32-byte feed key");
+    a.name = r.getName();
+    a.region = r.getRegion();
+    a.country = r.getCountry();
+    a.focusAreas = getTexts(r.getFocusAreas());
+    a.labels = getTexts(r.getLabels());
+    a.expiresAt = r.getExpiresAt();
+    return a;
+  });
+}
+
+Bytes encodeRevocation(const Revocation& v) {
+  capnp::MallocMessageBuilder mb;
+  auto b = mb.initRoot<wire::Revocation>();
+  b.setFeed(bytesOf(v.feed.view()));
+  b.setPinSeq(v.pinSeq);
+  if (v.pinSeq > 0) b.setPinId(bytesOf(v.pinId.view()));
+  b.setReason(textOf(v.reason));
+  return finish(b);
+}
+
+Result<Revocation> decodeRevocation(ByteView content) {
+  return decodeChecked<wire::Revocation>(content, [](wire::Revocation::Reader r) -> Result<Revocation> {
+    Revocation v;
+    if (!fixedFrom(r.getFeed(), v.feed)) return corruption("revocation names no 32-byte feed key");
+    v.pinSeq = r.getPinSeq();
+    if (v.pinSeq > 0 && !fixedFrom(r.getPinId(), v.pinId))
+      return corruption("revocation pinned at a seq needs the 32-byte id of the entry there");
+    v.reason = r.getReason();
+    return v;
+  });
+}
+
+Bytes encodeLift(const Lift& l) {
+  capnp::MallocMessageBuilder mb;
+  auto b = mb.initRoot<wire::Lift>();
+  putRef(b.initRevocation(), l.revocation);
+  return finish(b);
+}
+
+Result<Lift> decodeLift(ByteView content) {
+  return decodeChecked<wire::Lift>(content, [](wire::Lift::Reader r) -> Result<Lift> {
+    auto ref = takeRef(r.getRevocation(), "lift's revocation");
+    if (!ref.ok()) return ref.status();
+    return Lift{*ref};
+  });
+}
+
+Bytes encodeTakedown(const Takedown& t) {
+  capnp::MallocMessageBuilder mb;
+  auto b = mb.initRoot<wire::Takedown>();
+  putRef(b.initTarget(), t.target);
+  b.setReason(textOf(t.reason));
+  return finish(b);
+}
+
+Result<Takedown> decodeTakedown(ByteView content) {
+  return decodeChecked<wire::Takedown>(content, [](wire::Takedown::Reader r) -> Result<Takedown> {
+    auto ref = takeRef(r.getTarget(), "takedown's target");
+    if (!ref.ok()) return ref.status();
+    return Takedown{*ref, r.getReason()};
+  });
+}
+
+Bytes encodeRetraction(const Retraction& t) {
+  capnp::MallocMessageBuilder mb;
+  auto b = mb.initRoot<wire::Retraction>();
+  putRef(b.initTarget(), t.target);
+  b.setReason(textOf(t.reason));
+  return finish(b);
+}
+
+Result<Retraction> decodeRetraction(ByteView content) {
+  return decodeChecked<wire::Retraction>(content, [](wire::Retraction::Reader r) -> Result<Retraction> {
+    auto ref = takeRef(r.getTarget(), "retraction's target");
+    if (!ref.ok()) return ref.status();
+    return Retraction{*ref, r.getReason()};
+  });
+}
+
+Bytes encodeStewardSet(const StewardSet& s) {
+  capnp::MallocMessageBuilder mb;
+  auto b = mb.initRoot<wire::StewardSet>();
+  b.setEpoch(s.epoch);
+  b.setPrevious(bytesOf(s.previous.view()));
+  auto list = b.initStewards(s.stewards.size());
+  for (unsigned i = 0; i < s.stewards.size(); ++i) list.set(i, bytesOf(s.stewards[i].view()));
+  b.setThreshold(s.threshold);
+  auto pins = b.initPins(s.pins.size());
+  for (unsigned i = 0; i < s.pins.size(); ++i) putRef(pins[i], s.pins[i]);
+  return finish(b);
+}
+
+Result<StewardSet> decodeStewardSet(ByteView content) {
+  return decodeChecked<wire::StewardSet>(content, [](wire::StewardSet::Reader r) -> Result<StewardSet> {
+    StewardSet s;
+    s.epoch = r.getEpoch();
+    if (!fixedFrom(r.getPrevious(), s.previous)) return corruption("steward set names no previous set hash");
+    for (auto k : r.getStewards()) {
+      PublicKey pk;
+      if (!PublicKey::fromView(ByteView(k.begin(), k.size()), pk))
+        return corruption("steward set holds a steward key that is not 32 bytes");
+      s.stewards.push_back(pk);
+    }
+    s.threshold = r.getThreshold();
+    for (auto p : r.getPins()) {
+      auto ref = takeRef(p, "steward set pin");
+      if (!ref.ok()) return ref.status();
+      s.pins.push_back(*ref);
+    }
+    return s;
+  });
+}
+
+}  // namespace civnet::record

@@ -18,6 +18,7 @@ struct EntryRef {
   PublicKey author;
   std::uint64_t seq = 0;
   Digest id;
+  auto operator<=>(const EntryRef&) const = default;
 };
 
 struct Post {
@@ -46,6 +47,47 @@ struct Profile {
   std::vector<HostingNode> nodes;
 };
 
+// The stewards' attestations and an author's retraction (see entry.capnp).
+struct Admission {
+  PublicKey feed;
+  std::string name;
+  std::string region;
+  std::string country;
+  std::vector<std::string> focusAreas;
+  std::vector<std::string> labels;
+  std::int64_t expiresAt = 0;  // ms since the epoch; 0 = never
+  bool operator==(const Admission&) const = default;
+};
+
+struct Revocation {
+  PublicKey feed;
+  std::uint64_t pinSeq = 0;  // entries after this seq are refused
+  Digest pinId;              // id of the entry at pinSeq; zero when pinSeq = 0
+  std::string reason;
+};
+
+struct Lift {
+  EntryRef revocation;  // the steward's own revocation entry
+};
+
+struct Takedown {
+  EntryRef target;
+  std::string reason;
+};
+
+struct Retraction {
+  EntryRef target;  // an entry of the retraction's own author
+  std::string reason;
+};
+
+struct StewardSet {
+  std::uint64_t epoch = 0;
+  Digest previous;  // epoch 1: the network id; later: hash of the previous set's content
+  std::vector<PublicKey> stewards;
+  std::uint32_t threshold = 1;
+  std::vector<EntryRef> pins;  // removed stewards' last counting entries
+};
+
 // Limits on what a post may hold, checked by validatePost before publishing.
 inline constexpr std::size_t kMaxTitleBytes = 300;
 inline constexpr std::size_t kMaxTags = 32;
@@ -67,7 +109,22 @@ Status checkText(std::string_view field, std::string_view value);
 Bytes encodePost(const Post& p);
 Bytes encodeProfile(const Profile& p);
 
-// Decoding applies the record limits; content is not trusted.
+Bytes encodeAdmission(const Admission& a);
+Bytes encodeRevocation(const Revocation& r);
+Bytes encodeLift(const Lift& l);
+Bytes encodeTakedown(const Takedown& t);
+Bytes encodeRetraction(const Retraction& r);
+Bytes encodeStewardSet(const StewardSet& s);
+
+// Decoding applies the record limits; content is not trusted. Attestations
+// whose keys or ids have the wrong size are refused.
+Result<Admission> decodeAdmission(ByteView content);
+Result<Revocation> decodeRevocation(ByteView content);
+Result<Lift> decodeLift(ByteView content);
+Result<Takedown> decodeTakedown(ByteView content);
+Result<Retraction> decodeRetraction(ByteView content);
+Result<StewardSet> decodeStewardSet(ByteView content);
+
 Result<Post> decodePost(ByteView content);
 Result<Profile> decodeProfile(ByteView content);
 

@@ -121,9 +121,12 @@ struct Takedown {
 # previous epoch (k matching stewardSet entries).
 struct StewardSet {
   epoch @0 :UInt64;
-  previous @1 :Data;          # SHA-256 of the previous set's canonical bytes
+  previous @1 :Data;          # epoch 1: the network id; later: SHA-256 of the
+                              # previous StewardSet's canonical content bytes
   stewards @2 :List(Data);
   threshold @3 :UInt32;
+  pins @4 :List(EntryRef);    # for a removed steward: the last entry of its
+                              # feed whose attestations still count (none: none do)
 }
 
 # Reserved for encrypted circles: relays verify and erase without keys.

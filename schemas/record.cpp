@@ -118,6 +118,9 @@ const char* toString(Verdict v) {
     case Verdict::timestampBackwards: return "timestampBackwards";
     case Verdict::fork: return "fork";
     case Verdict::frozen: return "frozen";
+    case Verdict::notMember: return "notMember";
+    case Verdict::suspended: return "suspended";
+    case Verdict::revoked: return "revoked";
     case Verdict::malformed: return "malformed";
     case Verdict::notCanonical: return "notCanonical";
     case Verdict::tooLarge: return "tooLarge";

@@ -49,7 +49,7 @@ std::string kindName(std::uint16_t kind);
 bool kindFromName(std::string_view name, Kind& out);
 
 // Why an entry or run was or was not taken. Ordered: everything up to
-// `storeFailed` is no fault of the sender; up to `frozen` is "not acceptable here"
+// `storeFailed` is no fault of the sender; up to `revoked` is "not acceptable here"
 // (honest peers can send these while views differ: answered with a Nack);
 // everything after is forged or malformed (drop the link, count the peer).
 enum class Verdict : std::uint8_t {
@@ -65,6 +65,9 @@ enum class Verdict : std::uint8_t {
   timestampBackwards,   // earlier than the entry before it in the feed
   fork,                 // a second valid entry at a seq already held
   frozen,               // the feed is frozen by a fork proof
+  notMember,            // the feed is not admitted by k stewards (at that time)
+  suspended,            // past a steward's pin: held back until lifted
+  revoked,              // past the pin of k matching revocations: refused forever
   // --- forged or malformed ---
   malformed,            // not a decodable record, or fields of the wrong size
   notCanonical,         // header bytes are not canonical Cap'n Proto

@@ -329,6 +329,50 @@ TEST_CASE("a text field without its NUL terminator is refused") {
   CHECK_FALSE(decodePost(bad).ok());
 }
 
+TEST_CASE("attestations and retractions survive encoding and decoding unchanged") {
+  PublicKey feed = keyFromByte(7).publicKey();
+  Admission a{feed, "Youth Voices", "Andes", "PE", {"education"}, {"youth-led"}, 1'800'000'000'000};
+  auto a2 = decodeAdmission(encodeAdmission(a));
+  REQUIRE(a2.ok());
+  CHECK(*a2 == a);
+
+  Revocation r{feed, 4, sha256(asBytes("pin")), "spam"};
+  auto r2 = decodeRevocation(encodeRevocation(r));
+  REQUIRE(r2.ok());
+  CHECK(r2->feed == feed);
+  CHECK(r2->pinSeq == 4);
+  CHECK(r2->pinId == r.pinId);
+  CHECK(r2->reason == "spam");
+
+  EntryRef ref{feed, 9, sha256(asBytes("target"))};
+  auto t2 = decodeTakedown(encodeTakedown({ref, "abuse"}));
+  REQUIRE(t2.ok());
+  CHECK(t2->target == ref);
+  auto l2 = decodeLift(encodeLift({ref}));
+  REQUIRE(l2.ok());
+  CHECK(l2->revocation == ref);
+  auto x2 = decodeRetraction(encodeRetraction({ref, "outdated"}));
+  REQUIRE(x2.ok());
+  CHECK(x2->target == ref);
+
+  StewardSet set{2, sha256(asBytes("previous")), {keyFromByte(1).publicKey(), keyFromByte(2).publicKey()}, 2, {ref}};
+  auto s2 = decodeStewardSet(encodeStewardSet(set));
+  REQUIRE(s2.ok());
+  CHECK(s2->epoch == 2);
+  CHECK(s2->stewards == set.stewards);
+  CHECK(s2->threshold == 2);
+  REQUIRE(s2->pins.size() == 1);
+  CHECK(s2->pins[0] == ref);
+}
+
+TEST_CASE("an attestation naming a key or id of the wrong size is refused") {
+  Revocation r{keyFromByte(3).publicKey(), 0, Digest{}, ""};
+  Bytes bytes = encodeRevocation(r);
+  CHECK(decodeRevocation(bytes).ok());  // pin 0 needs no id
+  CHECK_FALSE(decodeAdmission(encodePost(Post{})).ok());
+  CHECK_FALSE(decodeStewardSet(Bytes(16, 0)).ok());
+}
+
 TEST_CASE("a profile survives encodeProfile and decodeProfile unchanged") {
   Profile p;
   p.name = "Women's Rights Network";
