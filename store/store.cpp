@@ -149,6 +149,7 @@ class Store::Impl {
  public:
   Impl(std::filesystem::path dir, const Options& o) : dir_(std::move(dir)), options_(o) {
     clock_ = o.clock ? o.clock : &systemClock();
+    policy_ = o.policy;
   }
   ~Impl() { close(); }
 
@@ -210,6 +211,7 @@ class Store::Impl {
 
   std::filesystem::path dir_;
   Options options_;
+  std::atomic<IngestPolicy*> policy_{nullptr};
   const Clock* clock_;
   std::unique_ptr<leveldb::DB> db_;
   std::unique_ptr<leveldb::Cache> cache_;
@@ -518,6 +520,8 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
 
   // New entries: connect the first to the held tip.
   std::size_t end = run.size();
+  Verdict cut = Verdict::accepted;
+  std::string cutDetail;
   if (i < run.size()) {
     const Entry& first = run[i];
     if (first.header.seq != tip.seq + 1) {
@@ -538,12 +542,27 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
                    " is stamped earlier than seq " + std::to_string(tip.seq);
       return res;
     }
-    // Defer entries stamped too far ahead; keep the verified prefix.
+    // Defer entries stamped too far ahead, and stop at the first entry the
+    // policy refuses; keep the verified prefix before either.
     const std::int64_t limit = clock_->nowMs() + record::kMaxFutureSkewMs;
+    IngestPolicy* policy = policy_.load();
     for (std::size_t k = i; k < run.size(); ++k) {
       if (run[k].header.timestamp > limit) {
         end = k;
+        cut = Verdict::futureTimestamp;
+        cutDetail = "seq " + std::to_string(run[k].header.seq) + " of feed " + author.shortHex() +
+                    " is stamped more than 10 minutes ahead: deferred";
         break;
+      }
+      if (policy) {
+        Verdict v = policy->judge(run[k].header);
+        if (v != Verdict::accepted) {
+          end = k;
+          cut = v;
+          cutDetail = "seq " + std::to_string(run[k].header.seq) + " of feed " + author.shortHex() + ": " +
+                      record::toString(v);
+          break;
+        }
       }
     }
     if (end < run.size() && end > i && !record::verifySignature(run[end - 1])) {
@@ -581,13 +600,16 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
     ingested_ += res.stored;
     nextLog_ = logPos;
     committedLog_ = nextLog_ - 1;
+    if (IngestPolicy* policy = policy_.load(); policy && res.stored > 0) {
+      std::vector<const Entry*> stored;
+      for (std::size_t k = i; k < end; ++k) stored.push_back(&run[k]);
+      policy->committed(stored);
+    }
   }
 
   if (end < run.size()) {
-    res.verdict = Verdict::futureTimestamp;
-    res.detail = "seq " + std::to_string(run[end].header.seq) + " of feed " + author.shortHex() +
-                 " is stamped more than 10 minutes ahead: deferred" +
-                 (res.stored ? " (" + std::to_string(res.stored) + " before it stored)" : "");
+    res.verdict = cut;
+    res.detail = cutDetail + (res.stored ? " (" + std::to_string(res.stored) + " before it stored)" : "");
   } else if (res.stored > 0 || res.contentFilled > 0) {
     res.verdict = Verdict::accepted;
   } else {
@@ -622,12 +644,19 @@ void Store::Impl::applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group
                                   " is frozen by a fork proof: it cannot publish again"));
       continue;
     }
+    const std::int64_t stamp = std::max(now, tip.timestamp);
+    if (IngestPolicy* policy = policy_.load()) {
+      if (Status ps = policy->mayPublish(author, stamp); !ps.ok()) {
+        req->done.set_value(ps);
+        continue;
+      }
+    }
     record::Header h;
     h.network = *net;
     h.author = author;
     h.seq = tip.seq + 1;
     h.prev = tip.seq ? tip.id : Digest{};
-    h.timestamp = std::max(now, tip.timestamp);
+    h.timestamp = stamp;
     h.kind = req->kind;
     Entry e = record::makeEntry(*req->key, h, std::move(req->content));
     putEntryRows(batch, e, logPos++);
@@ -655,6 +684,11 @@ void Store::Impl::applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group
       }
       nextLog_ = logPos;
       committedLog_ = nextLog_ - 1;
+      if (IngestPolicy* policy = policy_.load()) {
+        std::vector<const Entry*> stored;
+        for (auto& [req, e] : made) stored.push_back(&e);
+        policy->committed(stored);
+      }
       for (auto& [req, e] : made) req->done.set_value(std::move(e));
     }
   }
@@ -769,6 +803,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir,
   if (Status s = impl->open(); !s.ok()) return s;
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
+
+void Store::setPolicy(IngestPolicy* policy) { impl_->policy_ = policy; }
 
 std::optional<Digest> Store::network() const {
   std::shared_lock lk(impl_->tipsMu_);

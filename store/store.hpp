@@ -37,6 +37,22 @@ class Clock {
 };
 const Clock& systemClock();
 
+// Who may write to the store, decided above it (the membership rules live in
+// federation/, which the store may not include). Called on the writer
+// thread only, never concurrently; implementations must not call back into
+// the store's write methods.
+class IngestPolicy {
+ public:
+  virtual ~IngestPolicy() = default;
+  // May this verified entry from elsewhere be stored? Anything but accepted
+  // cuts the run before it (the verified prefix is kept) and is reported.
+  virtual record::Verdict judge(const record::Header& h) = 0;
+  // May this node publish to `feed` now? ok, or why not.
+  virtual Status mayPublish(const PublicKey& feed, std::int64_t timestamp) = 0;
+  // Right after a batch is durable: the entries it stored, in order.
+  virtual void committed(const std::vector<const record::Entry*>& stored) = 0;
+};
+
 // The on-disk layout version this build writes. Opening a store written
 // with a higher version is refused.
 inline constexpr std::uint32_t kSchemaVersion = 1;
@@ -48,6 +64,9 @@ struct Options {
   // Test hook: called on the writer thread just before each synced
   // (publish) write. Tests use it to hold the writer and observe grouping.
   std::function<void()> beforeSyncedWrite;
+  // Who may write; nullptr takes every entry of the network. REQUIRES: it
+  // outlives the store. Can also be set later with setPolicy().
+  IngestPolicy* policy = nullptr;
 };
 
 // Counters since open, for metrics and tests.
@@ -124,6 +143,10 @@ class Store {
   std::optional<Digest> network() const;
   // Sets the network once; setting another one later is refused.
   Status setNetwork(const Digest& id);
+  // Installs the policy that judges every later ingest and publish (it
+  // usually needs the open store to build its first view, hence after
+  // open). REQUIRES: `policy` outlives the store, or is replaced first.
+  void setPolicy(IngestPolicy* policy);
 
   // --- writes (thread-safe; serialised through the writer thread) ---
 

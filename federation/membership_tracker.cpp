@@ -1,0 +1,97 @@
+// The running node's membership view (see membership_tracker.hpp).
+#include "membership_tracker.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace civnet::federation {
+namespace {
+
+AttestationEntry fromEntry(const record::Entry& e) {
+  AttestationEntry a;
+  a.author = e.header.author;
+  a.seq = e.header.seq;
+  a.id = e.id;
+  a.timestamp = e.header.timestamp;
+  a.kind = e.header.kind;
+  if (e.signedEntry.content) a.content = *e.signedEntry.content;
+  return a;
+}
+
+}  // namespace
+
+bool isMembershipRecord(std::uint16_t kind) {
+  return isAttestationKind(kind) || kind == static_cast<std::uint16_t>(record::Kind::retraction);
+}
+
+MembershipTracker::MembershipTracker(record::Genesis genesis, const store::Store& store)
+    : genesis_(std::move(genesis)), store_(store) {}
+
+Status MembershipTracker::load() {
+  std::lock_guard lk(mu_);
+  entries_.clear();
+  for (auto kind : {record::Kind::admission, record::Kind::revocation, record::Kind::lift,
+                    record::Kind::takedown, record::Kind::stewardSet, record::Kind::retraction}) {
+    store::Query q;
+    q.kind = static_cast<std::uint16_t>(kind);
+    q.limit = std::numeric_limits<std::size_t>::max();
+    for (const auto& e : store_.list(q)) entries_.push_back(fromEntry(e));
+  }
+  asOf_ = 0;
+  for (const auto& t : store_.tips()) asOf_ = std::max(asOf_, t.timestamp);
+  recomputeLocked();
+  return {};
+}
+
+void MembershipTracker::recomputeLocked() {
+  MembershipInput in;
+  in.genesis = &genesis_;
+  in.entries = entries_;
+  in.asOf = asOf_;
+  in.held = [this](const PublicKey& feed, std::uint64_t seq) -> std::optional<HeldEntry> {
+    auto e = store_.entryAt(feed, seq);
+    if (!e.ok()) return std::nullopt;
+    return HeldEntry{e->id, e->header.kind};
+  };
+  view_ = std::make_shared<const MembershipView>(computeMembership(in));
+}
+
+std::shared_ptr<const MembershipView> MembershipTracker::view() const {
+  std::lock_guard lk(mu_);
+  return view_;
+}
+
+record::Verdict MembershipTracker::judge(const record::Header& h) {
+  return view()->judge(h.author, h.seq, h.timestamp);
+}
+
+Status MembershipTracker::mayPublish(const PublicKey& feed, std::int64_t) {
+  auto v = view();
+  auto it = v->feeds.find(feed);
+  if (it == v->feeds.end() || v->isSteward(feed)) return {};
+  // An organization not admitted yet may prepare its feed: peers take it
+  // once k stewards have admitted it.
+  if (it->second.state == MemberState::revoked)
+    return refused("organization feed " + feed.shortHex() + " is revoked by the stewards (after seq " +
+                   std::to_string(it->second.revokedAt->seq) + "): it can publish no more");
+  if (it->second.state == MemberState::suspended)
+    return refused("organization feed " + feed.shortHex() + " is suspended by a steward (after seq " +
+                   std::to_string(it->second.suspendedAt->seq) +
+                   "): publishing is refused until the suspension is lifted");
+  return {};
+}
+
+void MembershipTracker::committed(const std::vector<const record::Entry*>& stored) {
+  std::lock_guard lk(mu_);
+  bool changed = false;
+  for (const record::Entry* e : stored) {
+    asOf_ = std::max(asOf_, e->header.timestamp);
+    if (isMembershipRecord(e->header.kind)) {
+      entries_.push_back(fromEntry(*e));
+      changed = true;
+    }
+  }
+  if (changed) recomputeLocked();
+}
+
+}  // namespace civnet::federation

@@ -1,0 +1,51 @@
+// Keeps the membership view of a running node current, and enforces it on
+// the store as its IngestPolicy: entries of feeds that are not members, or
+// past a suspension or revocation pin, are refused at ingest; a suspended or
+// revoked organization cannot publish.
+//
+// The view is recomputed (computeMembership) whenever a batch stores an
+// attestation or a retraction. Threads: judge(), mayPublish() and
+// committed() run on the store's writer thread; view() may be called from
+// any thread. One mutex guards the records and the current view.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "federation/membership.hpp"
+#include "schemas/genesis.hpp"
+#include "store/store.hpp"
+
+namespace civnet::federation {
+
+class MembershipTracker final : public store::IngestPolicy {
+ public:
+  // REQUIRES: `genesis` is complete; `store` outlives the tracker.
+  MembershipTracker(record::Genesis genesis, const store::Store& store);
+
+  // Reads the attestations and retractions the store holds and computes the
+  // first view. Call once, before store.setPolicy(this).
+  Status load();
+
+  std::shared_ptr<const MembershipView> view() const;
+
+  record::Verdict judge(const record::Header& h) override;
+  Status mayPublish(const PublicKey& feed, std::int64_t timestamp) override;
+  void committed(const std::vector<const record::Entry*>& stored) override;
+
+ private:
+  void recomputeLocked();
+
+  const record::Genesis genesis_;
+  const store::Store& store_;
+  mutable std::mutex mu_;
+  std::vector<AttestationEntry> entries_;        // guarded by mu_
+  std::int64_t asOf_ = 0;                         // guarded by mu_
+  std::shared_ptr<const MembershipView> view_;    // guarded by mu_
+};
+
+// True for the kinds the membership view is computed from.
+bool isMembershipRecord(std::uint16_t kind);
+
+}  // namespace civnet::federation

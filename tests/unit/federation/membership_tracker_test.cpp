@@ -1,0 +1,231 @@
+// The membership rules enforced on a real store: entries of feeds that are
+// not members, or past a suspension or revocation pin, are refused at
+// ingest; a suspended organization cannot publish; the view survives a
+// reopen. Each test gets a fresh store in its own temporary directory.
+#include "tests/support/doctest.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "federation/membership_tracker.hpp"
+#include "schemas/content.hpp"
+#include "schemas/genesis.hpp"
+#include "store/store.hpp"
+
+using namespace civnet;
+using record::Entry;
+using record::Kind;
+using record::Verdict;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "civnet-members-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+// A feed written elsewhere, signed here.
+struct Feed {
+  PrivateKey key = PrivateKey::generate();
+  Digest network;
+  std::vector<Entry> entries;
+  std::int64_t time = 1'700'000'000'000;
+
+  Entry& append(Kind kind, Bytes content) {
+    record::Header h;
+    h.network = network;
+    h.author = key.publicKey();
+    h.seq = entries.size() + 1;
+    h.prev = entries.empty() ? Digest{} : entries.back().id;
+    h.timestamp = (time += 1000);
+    h.kind = static_cast<std::uint16_t>(kind);
+    entries.push_back(record::makeEntry(key, h, std::move(content)));
+    return entries.back();
+  }
+  Entry& post() {
+    record::Post p;
+    p.title = "post " + std::to_string(entries.size() + 1);
+    return append(Kind::post, record::encodePost(p));
+  }
+  std::vector<record::SignedEntry> run(std::uint64_t from, std::uint64_t to) const {
+    std::vector<record::SignedEntry> r;
+    for (auto s = from; s <= to; ++s) r.push_back(entries[s - 1].signedEntry);
+    return r;
+  }
+};
+
+struct Network {
+  std::vector<Feed> stewards;
+  record::Genesis genesis;
+
+  Network(int n, std::uint32_t k) : stewards(n) {
+    genesis.name = "Tracker test";
+    for (auto& s : stewards) genesis.stewards.push_back(s.key.publicKey());
+    genesis.threshold = k;
+    genesis.createdAt = 1'700'000'000'000;
+    for (auto& s : stewards) REQUIRE(genesis.sign(s.key).ok());
+    REQUIRE(genesis.checkComplete().ok());
+    for (auto& s : stewards) s.network = genesis.networkId();
+  }
+  Feed org() {
+    Feed f;
+    f.network = genesis.networkId();
+    return f;
+  }
+  Entry& admit(int s, const Feed& org) {
+    record::Admission a;
+    a.feed = org.key.publicKey();
+    a.name = "Org";
+    return stewards[s].append(Kind::admission, record::encodeAdmission(a));
+  }
+  Entry& revoke(int s, const Feed& org, std::uint64_t pinSeq) {
+    record::Revocation r;
+    r.feed = org.key.publicKey();
+    r.pinSeq = pinSeq;
+    r.pinId = org.entries[pinSeq - 1].id;
+    r.reason = "test";
+    return stewards[s].append(Kind::revocation, record::encodeRevocation(r));
+  }
+};
+
+// A store with the tracker installed as its policy.
+struct Node {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<federation::MembershipTracker> tracker;
+
+  Node(const std::filesystem::path& dir, const record::Genesis& g) {
+    store::Options o;
+    o.createIfMissing = true;
+    auto s = store::Store::open(dir / "store", o);
+    REQUIRE(s.ok());
+    store = std::move(s).value();
+    REQUIRE(store->setNetwork(g.networkId()).ok());
+    tracker = std::make_unique<federation::MembershipTracker>(g, *store);
+    REQUIRE(tracker->load().ok());
+    store->setPolicy(tracker.get());
+  }
+  ~Node() {
+    store->setPolicy(nullptr);
+  }
+  store::IngestResult ingest(const Feed& f, std::uint64_t from, std::uint64_t to) {
+    return store->ingest(f.run(from, to));
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("membership_tracker") {
+  TEST_CASE("a feed's entries are refused until k stewards have admitted it, then taken") {
+    TempDir dir;
+    Network net(3, 2);
+    Node node(dir.path, net.genesis);
+    Feed org = net.org();
+    org.post();
+    org.post();
+    auto r = node.ingest(org, 1, 2);
+    CHECK(r.verdict == Verdict::notMember);
+    CHECK(r.stored == 0);
+    CHECK_FALSE(node.store->tip(org.key.publicKey()));
+
+    net.admit(0, org);
+    CHECK(node.ingest(net.stewards[0], 1, 1).verdict == Verdict::accepted);  // stewards always
+    CHECK(node.ingest(org, 1, 2).verdict == Verdict::notMember);            // one of two
+    net.admit(1, org);
+    CHECK(node.ingest(net.stewards[1], 1, 1).verdict == Verdict::accepted);
+    auto taken = node.ingest(org, 1, 2);
+    CHECK(taken.verdict == Verdict::accepted);
+    CHECK(taken.stored == 2);
+    CHECK(node.tracker->view()->feeds.at(org.key.publicKey()).state == federation::MemberState::member);
+  }
+
+  TEST_CASE("entries past a suspension pin are refused and the verified prefix is kept") {
+    TempDir dir;
+    Network net(3, 2);
+    Node node(dir.path, net.genesis);
+    Feed org = net.org();
+    net.admit(0, org);
+    net.admit(1, org);
+    REQUIRE(node.ingest(net.stewards[0], 1, 1).verdict == Verdict::accepted);
+    REQUIRE(node.ingest(net.stewards[1], 1, 1).verdict == Verdict::accepted);
+    for (int i = 0; i < 5; ++i) org.post();
+    REQUIRE(node.ingest(org, 1, 2).verdict == Verdict::accepted);
+    net.revoke(2, org, 3);
+    REQUIRE(node.ingest(net.stewards[2], 1, 1).verdict == Verdict::accepted);
+    auto r = node.ingest(org, 1, 5);
+    CHECK(r.verdict == Verdict::suspended);
+    CHECK(r.stored == 1);  // seq 3, the pin itself
+    CHECK(r.detail.find("seq 4") != std::string::npos);
+    CHECK(node.store->tip(org.key.publicKey())->seq == 3);
+    CHECK(node.store->verify().ok());
+  }
+
+  TEST_CASE("k matching revocations refuse the feed past the pin as revoked") {
+    TempDir dir;
+    Network net(2, 2);
+    Node node(dir.path, net.genesis);
+    Feed org = net.org();
+    net.admit(0, org);
+    net.admit(1, org);
+    for (int i = 0; i < 3; ++i) org.post();
+    net.revoke(0, org, 1);
+    net.revoke(1, org, 1);
+    REQUIRE(node.ingest(net.stewards[0], 1, 2).verdict == Verdict::accepted);
+    REQUIRE(node.ingest(net.stewards[1], 1, 2).verdict == Verdict::accepted);
+    auto r = node.ingest(org, 1, 3);
+    CHECK(r.verdict == Verdict::revoked);
+    CHECK(r.stored == 1);
+  }
+
+  TEST_CASE("a suspended organization hosted here cannot publish; a not-yet-admitted one can prepare") {
+    TempDir dir;
+    Network net(1, 1);
+    Node node(dir.path, net.genesis);
+    auto orgKey = PrivateKey::generate();
+    record::Post p;
+    p.title = "before admission";
+    auto first = node.store->publish(orgKey, static_cast<std::uint16_t>(Kind::post), record::encodePost(p));
+    REQUIRE(first.ok());
+    record::Admission a;
+    a.feed = orgKey.publicKey();
+    a.name = "Hosted";
+    net.stewards[0].append(Kind::admission, record::encodeAdmission(a));
+    record::Revocation r;
+    r.feed = orgKey.publicKey();
+    r.pinSeq = 1;
+    r.pinId = first->id;
+    net.stewards[0].append(Kind::revocation, record::encodeRevocation(r));
+    REQUIRE(node.ingest(net.stewards[0], 1, 2).verdict == Verdict::accepted);
+    auto second = node.store->publish(orgKey, static_cast<std::uint16_t>(Kind::post), record::encodePost(p));
+    REQUIRE_FALSE(second.ok());
+    CHECK(second.status().message().find("revoked") != std::string::npos);
+    CHECK(node.store->tip(orgKey.publicKey())->seq == 1);
+  }
+
+  TEST_CASE("after a reopen the tracker computes the same view from the store") {
+    TempDir dir;
+    Network net(3, 2);
+    Feed org = net.org();
+    std::shared_ptr<const federation::MembershipView> before;
+    {
+      Node node(dir.path, net.genesis);
+      net.admit(0, org);
+      net.admit(2, org);
+      org.post();
+      net.revoke(1, org, 1);
+      for (int s = 0; s < 3; ++s) REQUIRE(node.ingest(net.stewards[s], 1, 1).verdict == Verdict::accepted);
+      before = node.tracker->view();
+      CHECK(before->feeds.at(org.key.publicKey()).state == federation::MemberState::suspended);
+    }
+    Node again(dir.path, net.genesis);
+    CHECK(*again.tracker->view() == *before);
+  }
+}
