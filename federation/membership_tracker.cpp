@@ -40,6 +40,7 @@ Status MembershipTracker::load() {
   asOf_ = 0;
   for (const auto& t : store_.tips()) asOf_ = std::max(asOf_, t.timestamp);
   recomputeLocked();
+  lastModeration_ = moderationOf(*view_);
   return {};
 }
 
@@ -81,7 +82,7 @@ Status MembershipTracker::mayPublish(const PublicKey& feed, std::int64_t) {
   return {};
 }
 
-void MembershipTracker::committed(const std::vector<const record::Entry*>& stored) {
+std::optional<store::Moderation> MembershipTracker::committed(const std::vector<const record::Entry*>& stored) {
   std::lock_guard lk(mu_);
   bool changed = false;
   for (const record::Entry* e : stored) {
@@ -91,7 +92,33 @@ void MembershipTracker::committed(const std::vector<const record::Entry*>& store
       changed = true;
     }
   }
-  if (changed) recomputeLocked();
+  if (!changed) return std::nullopt;
+  recomputeLocked();
+  store::Moderation m = moderationOf(*view_);
+  if (m == lastModeration_) return std::nullopt;
+  lastModeration_ = m;
+  return m;
+}
+
+store::Moderation MembershipTracker::moderation() const {
+  std::lock_guard lk(mu_);
+  return moderationOf(*view_);
+}
+
+store::Moderation MembershipTracker::moderationOf(const MembershipView& v) {
+  store::Moderation m;
+  m.hidden = v.hidden;
+  m.erased = v.erased;
+  for (const auto& [feed, fm] : v.feeds) {
+    if (fm.revokedAt) {
+      // A pin on another branch than the one held cannot say where to cut:
+      // it is reported (status), and nothing is purged.
+      if (fm.revokedAt->state != PinState::conflict) m.purgeAfter[feed] = fm.revokedAt->seq;
+    } else if (fm.suspendedAt) {
+      m.holdAfter[feed] = fm.suspendedAt->seq;
+    }
+  }
+  return m;
 }
 
 }  // namespace civnet::federation

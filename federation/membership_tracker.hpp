@@ -29,13 +29,18 @@ class MembershipTracker final : public store::IngestPolicy {
   Status load();
 
   std::shared_ptr<const MembershipView> view() const;
+  // What the current view says must be hidden, erased and purged. After
+  // load(), hand it to store.applyModeration() once; later changes reach
+  // the store through committed().
+  store::Moderation moderation() const;
 
   record::Verdict judge(const record::Header& h) override;
   Status mayPublish(const PublicKey& feed, std::int64_t timestamp) override;
-  void committed(const std::vector<const record::Entry*>& stored) override;
+  std::optional<store::Moderation> committed(const std::vector<const record::Entry*>& stored) override;
 
  private:
   void recomputeLocked();
+  static store::Moderation moderationOf(const MembershipView& v);
 
   const record::Genesis genesis_;
   const store::Store& store_;
@@ -43,6 +48,7 @@ class MembershipTracker final : public store::IngestPolicy {
   std::vector<AttestationEntry> entries_;        // guarded by mu_
   std::int64_t asOf_ = 0;                         // guarded by mu_
   std::shared_ptr<const MembershipView> view_;    // guarded by mu_
+  store::Moderation lastModeration_;              // guarded by mu_
 };
 
 // True for the kinds the membership view is computed from.

@@ -100,10 +100,10 @@ void putLogRow(leveldb::WriteBatch& b, const Entry& e, std::uint64_t logPos) {
   b.Put(keys::logKey(logPos), v);
 }
 
-void putEntryRows(leveldb::WriteBatch& b, const Entry& e, std::uint64_t logPos) {
+void putEntryRows(leveldb::WriteBatch& b, const Entry& e, std::uint64_t logPos, bool withContent = true) {
   const auto& h = e.header;
   b.Put(keys::entryKey(h.author, h.seq), encodeEntryValue(e));
-  if (e.signedEntry.content) {
+  if (withContent && e.signedEntry.content) {
     const Bytes& c = *e.signedEntry.content;
     b.Put(keys::contentKey(h.author, h.seq),
           leveldb::Slice(reinterpret_cast<const char*>(c.data()), c.size()));
@@ -172,8 +172,12 @@ class Store::Impl {
     bool isNetwork = false;  // set once: checked on the writer, so two callers cannot race
     std::promise<Status> done;
   };
+  struct ModerationReq {
+    Moderation moderation;
+    std::promise<Status> done;
+  };
   using Request = std::variant<std::unique_ptr<PublishReq>, std::unique_ptr<IngestReq>,
-                               std::unique_ptr<MetaReq>>;
+                               std::unique_ptr<MetaReq>, std::unique_ptr<ModerationReq>>;
 
   template <typename R, typename Fut>
   Fut submit(std::unique_ptr<R> req, Fut fut) {
@@ -192,6 +196,9 @@ class Store::Impl {
   void writerLoop();
   IngestResult applyIngest(IngestReq& req);
   Status applyMeta(MetaReq& req);
+  // Writer thread only.
+  Status applyModeration(const Moderation& m);
+  void afterCommit(const std::vector<const Entry*>& stored);
   void applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group);
   void runIndexer();
   Status indexEntry(leveldb::WriteBatch& b, std::string_view logValue);
@@ -212,6 +219,7 @@ class Store::Impl {
   std::filesystem::path dir_;
   Options options_;
   std::atomic<IngestPolicy*> policy_{nullptr};
+  Moderation desired_;  // writer thread only: applied to entries as they arrive
   const Clock* clock_;
   std::unique_ptr<leveldb::DB> db_;
   std::unique_ptr<leveldb::Cache> cache_;
@@ -363,6 +371,8 @@ void Store::Impl::writerLoop() {
         if (publishes.size() >= kMaxPublishGroup) applyPublishes(publishes);
       } else if (auto* meta = std::get_if<std::unique_ptr<MetaReq>>(&r)) {
         (*meta)->done.set_value(applyMeta(**meta));
+      } else if (auto* mod = std::get_if<std::unique_ptr<ModerationReq>>(&r)) {
+        (*mod)->done.set_value(applyModeration((*mod)->moderation));
       }
     }
     if (!publishes.empty()) applyPublishes(publishes);
@@ -387,6 +397,131 @@ Status Store::Impl::applyMeta(MetaReq& req) {
   if (req.isNetwork) {
     std::unique_lock lk(tipsMu_);
     network_ = id;
+  }
+  return {};
+}
+
+void Store::Impl::afterCommit(const std::vector<const Entry*>& stored) {
+  IngestPolicy* policy = policy_.load();
+  if (!policy) return;
+  if (auto m = policy->committed(stored))
+    // A failure leaves the previous state; the next change or open retries.
+    (void)applyModeration(*m);
+}
+
+Status Store::Impl::applyModeration(const Moderation& m) {
+  leveldb::WriteBatch b;
+  auto heldId = [&](const PublicKey& f, std::uint64_t seq) -> std::optional<std::pair<Digest, std::string>> {
+    std::string v;
+    if (!db_->Get({}, keys::entryKey(f, seq), &v).ok() || v.size() < 96) return std::nullopt;
+    Digest id;
+    Digest::fromView(keys::viewOf(std::string_view(v).substr(0, 32)), id);
+    return std::make_pair(id, v);
+  };
+  auto headerOf = [](const std::string& v, record::Header& h) {
+    return record::decodeHeader(keys::viewOf(std::string_view(v).substr(96)), h).ok();
+  };
+
+  // Erase content: the content-derived index rows go with it; the entry,
+  // its time and kind rows and a tombstone stay, so chains still verify.
+  for (const auto& ref : m.erased) {
+    auto held = heldId(ref.author, ref.seq);
+    if (!held || held->first != ref.id) continue;
+    std::string dummy;
+    if (db_->Get({}, keys::tombstoneKey(ref.author, ref.seq), &dummy).ok()) continue;
+    record::Header h;
+    std::string content;
+    if (headerOf(held->second, h) && db_->Get({}, keys::contentKey(ref.author, ref.seq), &content).ok()) {
+      auto kept = indexRows(h, nullptr);
+      for (const auto& row : indexRows(h, &content))
+        if (std::find(kept.begin(), kept.end(), row) == kept.end()) b.Delete(row);
+    }
+    b.Delete(keys::contentKey(ref.author, ref.seq));
+    b.Put(keys::tombstoneKey(ref.author, ref.seq), "erased");
+  }
+
+  // Purge revoked feeds past their pin: the entries go, every row with them.
+  std::map<PublicKey, Tip> newTips;
+  std::vector<PublicKey> purged;
+  for (const auto& [feed, pin] : m.purgeAfter) {
+    auto tip = tipOf(feed);
+    if (!tip || tip->seq <= pin) continue;
+    for (std::uint64_t seq = pin + 1; seq <= tip->seq; ++seq) {
+      if (auto held = heldId(feed, seq)) {
+        b.Delete(keys::idKey(held->first));
+        record::Header h;
+        if (headerOf(held->second, h)) {
+          std::string content;
+          bool have = db_->Get({}, keys::contentKey(feed, seq), &content).ok();
+          for (const auto& row : indexRows(h, have ? &content : nullptr)) b.Delete(row);
+        }
+      }
+      for (char table : {keys::kEntry, keys::kContent, keys::kTombstone, keys::kHeld})
+        b.Delete(keys::feedPos(table, feed, seq));
+    }
+    Tip nt;
+    nt.feed = feed;
+    nt.seq = pin;
+    if (pin > 0) {
+      auto held = heldId(feed, pin);
+      record::Header h;
+      if (held && headerOf(held->second, h)) {
+        nt.id = held->first;
+        nt.timestamp = h.timestamp;
+      }
+      b.Put(keys::tipKey(feed), encodeTip(nt));
+    } else {
+      b.Delete(keys::tipKey(feed));
+    }
+    newTips[feed] = nt;
+    purged.push_back(feed);
+  }
+
+  // Hidden entries: the q rows are made to match exactly.
+  std::map<std::string, std::string> want;
+  for (const auto& ref : m.hidden) {
+    auto held = heldId(ref.author, ref.seq);
+    auto p = m.purgeAfter.find(ref.author);
+    if (held && held->first == ref.id && (p == m.purgeAfter.end() || ref.seq <= p->second))
+      want[keys::feedPos(keys::kHeld, ref.author, ref.seq)] = "takedown";
+  }
+  for (const auto& [feed, pin] : m.holdAfter) {
+    auto tip = newTips.count(feed) ? std::optional<Tip>(newTips[feed]) : tipOf(feed);
+    if (!tip) continue;
+    for (std::uint64_t seq = pin + 1; seq <= tip->seq; ++seq)
+      want.try_emplace(keys::feedPos(keys::kHeld, feed, seq), "suspended");
+  }
+  {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    std::string prefix(1, keys::kHeld);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      std::string k = it->key().ToString();
+      auto w = want.find(k);
+      if (w == want.end()) b.Delete(k);
+      else if (w->second == it->value().ToString()) want.erase(w);
+    }
+  }
+  for (const auto& [k, reason] : want) b.Put(k, reason);
+
+  desired_ = m;
+  if (b.ApproximateSize() > leveldb::WriteBatch().ApproximateSize()) {
+    auto s = db_->Write({}, &b);
+    if (!s.ok()) return fromLevelDb(s, "applying moderation");
+  }
+  if (!newTips.empty()) {
+    std::unique_lock lk(tipsMu_);
+    for (const auto& [feed, t] : newTips) {
+      if (t.seq == 0) tips_.erase(feed);
+      else tips_[feed] = t;
+    }
+  }
+  // Deleted values must not linger on disk: compact the purged feeds' rows.
+  for (const auto& feed : purged) {
+    for (char table : {keys::kEntry, keys::kContent}) {
+      std::string from = keys::feedPrefix(table, feed), to = keys::prefixEnd(from);
+      leveldb::Slice a(from), z(to);
+      db_->CompactRange(&a, &z);
+    }
   }
   return {};
 }
@@ -572,7 +707,15 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
                    author.shortHex() + " does not verify";
       return res;
     }
-    for (std::size_t k = i; k < end; ++k) putEntryRows(batch, run[k], logPos++);
+    for (std::size_t k = i; k < end; ++k) {
+      const Entry& e = run[k];
+      const record::EntryRef ref{author, e.header.seq, e.id};
+      // A takedown (or retraction) may arrive before its target.
+      const bool erase = desired_.erased.count(ref) > 0;
+      putEntryRows(batch, e, logPos++, !erase);
+      if (erase) batch.Put(keys::tombstoneKey(author, e.header.seq), "erased");
+      if (desired_.hidden.count(ref)) batch.Put(keys::feedPos(keys::kHeld, author, e.header.seq), "takedown");
+    }
     if (end > i) {
       Tip nt;
       nt.feed = author;
@@ -600,10 +743,10 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
     ingested_ += res.stored;
     nextLog_ = logPos;
     committedLog_ = nextLog_ - 1;
-    if (IngestPolicy* policy = policy_.load(); policy && res.stored > 0) {
+    if (res.stored > 0) {
       std::vector<const Entry*> stored;
       for (std::size_t k = i; k < end; ++k) stored.push_back(&run[k]);
-      policy->committed(stored);
+      afterCommit(stored);
     }
   }
 
@@ -684,11 +827,9 @@ void Store::Impl::applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group
       }
       nextLog_ = logPos;
       committedLog_ = nextLog_ - 1;
-      if (IngestPolicy* policy = policy_.load()) {
-        std::vector<const Entry*> stored;
-        for (auto& [req, e] : made) stored.push_back(&e);
-        policy->committed(stored);
-      }
+      std::vector<const Entry*> stored;
+      for (auto& [req, e] : made) stored.push_back(&e);
+      afterCommit(stored);
       for (auto& [req, e] : made) req->done.set_value(std::move(e));
     }
   }
@@ -805,6 +946,29 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir,
 }
 
 void Store::setPolicy(IngestPolicy* policy) { impl_->policy_ = policy; }
+
+Status Store::applyModeration(const Moderation& m) {
+  auto req = std::make_unique<Impl::ModerationReq>();
+  req->moderation = m;
+  auto fut = req->done.get_future();
+  fut = impl_->submit(std::move(req), std::move(fut));
+  try {
+    return fut.get();
+  } catch (const std::future_error&) {
+    return unavailable("the store is closing");
+  }
+}
+
+std::optional<std::string> Store::hiddenReason(const PublicKey& feed, std::uint64_t seq) const {
+  std::string v;
+  if (impl_->db_->Get({}, keys::feedPos(keys::kHeld, feed, seq), &v).ok()) return v;
+  return std::nullopt;
+}
+
+bool Store::isErased(const PublicKey& feed, std::uint64_t seq) const {
+  std::string v;
+  return impl_->db_->Get({}, keys::tombstoneKey(feed, seq), &v).ok();
+}
 
 std::optional<Digest> Store::network() const {
   std::shared_lock lk(impl_->tipsMu_);
@@ -999,6 +1163,7 @@ std::vector<Entry> Store::list(const Query& q) const {
   auto matches = [&](const Entry& e) {
     if (q.author && e.header.author != *q.author) return false;
     if (q.kind && e.header.kind != *q.kind) return false;
+    if (!q.includeHidden && hiddenReason(e.header.author, e.header.seq)) return false;
     return true;
   };
 

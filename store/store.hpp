@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +39,17 @@ class Clock {
 };
 const Clock& systemClock();
 
+// What the membership rules say must be hidden, erased or purged: the whole
+// desired state, which the store brings its `q` (held) and `d` (tombstone)
+// rows and its feeds in line with. Erasure and purging are final.
+struct Moderation {
+  std::set<record::EntryRef> hidden;            // shown to no one (one steward's takedown)
+  std::set<record::EntryRef> erased;            // content deleted, tombstone kept
+  std::map<PublicKey, std::uint64_t> holdAfter;  // suspended: entries after seq hidden
+  std::map<PublicKey, std::uint64_t> purgeAfter; // revoked: entries after seq deleted
+  bool operator==(const Moderation&) const = default;
+};
+
 // Who may write to the store, decided above it (the membership rules live in
 // federation/, which the store may not include). Called on the writer
 // thread only, never concurrently; implementations must not call back into
@@ -49,8 +62,10 @@ class IngestPolicy {
   virtual record::Verdict judge(const record::Header& h) = 0;
   // May this node publish to `feed` now? ok, or why not.
   virtual Status mayPublish(const PublicKey& feed, std::int64_t timestamp) = 0;
-  // Right after a batch is durable: the entries it stored, in order.
-  virtual void committed(const std::vector<const record::Entry*>& stored) = 0;
+  // Right after a batch is durable: the entries it stored, in order. Returns
+  // the new moderation when these entries changed it; the store applies it
+  // at once, in one batch.
+  virtual std::optional<Moderation> committed(const std::vector<const record::Entry*>& stored) = 0;
 };
 
 // The on-disk layout version this build writes. Opening a store written
@@ -109,6 +124,7 @@ struct Query {
   std::optional<std::string> tag;
   std::optional<std::uint16_t> kind;
   std::size_t limit = 50;
+  bool includeHidden = false;  // hidden entries are left out unless asked for
 };
 
 struct VerifyReport {
@@ -147,6 +163,14 @@ class Store {
   // usually needs the open store to build its first view, hence after
   // open). REQUIRES: `policy` outlives the store, or is replaced first.
   void setPolicy(IngestPolicy* policy);
+  // Brings the store in line with `m` (hides and unhides, erases content,
+  // purges revoked feeds past their pin) in one batch, and keeps `m` to
+  // apply to entries that arrive later (a takedown may come first).
+  Status applyModeration(const Moderation& m);
+  // Why an entry is hidden ("takedown", "suspended"), if it is.
+  std::optional<std::string> hiddenReason(const PublicKey& feed, std::uint64_t seq) const;
+  // True if the entry's content was erased (a tombstone is held).
+  bool isErased(const PublicKey& feed, std::uint64_t seq) const;
 
   // --- writes (thread-safe; serialised through the writer thread) ---
 

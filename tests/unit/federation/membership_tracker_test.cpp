@@ -51,9 +51,10 @@ struct Feed {
     entries.push_back(record::makeEntry(key, h, std::move(content)));
     return entries.back();
   }
-  Entry& post() {
+  Entry& post(std::vector<std::string> tags = {}) {
     record::Post p;
     p.title = "post " + std::to_string(entries.size() + 1);
+    p.tags = std::move(tags);
     return append(Kind::post, record::encodePost(p));
   }
   std::vector<record::SignedEntry> run(std::uint64_t from, std::uint64_t to) const {
@@ -87,6 +88,14 @@ struct Network {
     a.name = "Org";
     return stewards[s].append(Kind::admission, record::encodeAdmission(a));
   }
+  Entry& takedown(int s, const Entry& target) {
+    record::Takedown t{{target.header.author, target.header.seq, target.id}, "abuse"};
+    return stewards[s].append(Kind::takedown, record::encodeTakedown(t));
+  }
+  Entry& lift(int s, const Entry& revocation) {
+    record::Lift l{{revocation.header.author, revocation.header.seq, revocation.id}};
+    return stewards[s].append(Kind::lift, record::encodeLift(l));
+  }
   Entry& revoke(int s, const Feed& org, std::uint64_t pinSeq) {
     record::Revocation r;
     r.feed = org.key.publicKey();
@@ -112,6 +121,7 @@ struct Node {
     tracker = std::make_unique<federation::MembershipTracker>(g, *store);
     REQUIRE(tracker->load().ok());
     store->setPolicy(tracker.get());
+    REQUIRE(store->applyModeration(tracker->moderation()).ok());
   }
   ~Node() {
     store->setPolicy(nullptr);
@@ -227,5 +237,132 @@ TEST_SUITE("membership_tracker") {
     }
     Node again(dir.path, net.genesis);
     CHECK(*again.tracker->view() == *before);
+  }
+
+  TEST_CASE("one steward's takedown hides an entry; a second (k = 2) erases its content, and chains still verify") {
+    TempDir dir;
+    Network net(3, 2);
+    Node node(dir.path, net.genesis);
+    Feed org = net.org();
+    net.admit(0, org);
+    net.admit(1, org);
+    org.post({"water"});
+    Entry target = org.post({"water"});
+    for (int s = 0; s < 2; ++s) REQUIRE(node.ingest(net.stewards[s], 1, 1).verdict == Verdict::accepted);
+    REQUIRE(node.ingest(org, 1, 2).verdict == Verdict::accepted);
+    const PublicKey author = org.key.publicKey();
+    store::Query water;
+    water.tag = "water";
+    CHECK(node.store->list(water).size() == 2);
+
+    net.takedown(0, target);
+    REQUIRE(node.ingest(net.stewards[0], 2, 2).verdict == Verdict::accepted);
+    CHECK(node.store->hiddenReason(author, 2) == std::optional<std::string>("takedown"));
+    CHECK(node.store->list(water).size() == 1);
+    store::Query all = water;
+    all.includeHidden = true;
+    CHECK(node.store->list(all).size() == 2);
+    CHECK(node.store->entryById(target.id)->signedEntry.content.has_value());
+
+    net.takedown(2, target);
+    REQUIRE(node.ingest(net.stewards[2], 1, 1).verdict == Verdict::accepted);
+    CHECK(node.store->isErased(author, 2));
+    auto e = node.store->entryById(target.id);
+    REQUIRE(e.ok());
+    CHECK_FALSE(e->signedEntry.content.has_value());
+    CHECK(node.store->list(all).size() == 1);  // its tags went with its content
+    // Content sent again for the erased entry is dropped.
+    auto again = node.ingest(org, 1, 2);
+    CHECK(again.contentFilled == 0);
+    CHECK_FALSE(node.store->entryById(target.id)->signedEntry.content.has_value());
+    CHECK(node.store->verify().ok());
+  }
+
+  TEST_CASE("a takedown that arrives before its target erases the target as it arrives (k = 1)") {
+    TempDir dir;
+    Network net(1, 1);
+    Node node(dir.path, net.genesis);
+    Feed org = net.org();
+    net.admit(0, org);
+    org.post();
+    Entry target = org.post();
+    net.takedown(0, target);
+    REQUIRE(node.ingest(net.stewards[0], 1, 2).verdict == Verdict::accepted);
+    REQUIRE(node.ingest(org, 1, 2).verdict == Verdict::accepted);
+    CHECK(node.store->isErased(org.key.publicKey(), 2));
+    CHECK_FALSE(node.store->entryById(target.id)->signedEntry.content.has_value());
+    CHECK(node.store->entryById(org.entries[0].id)->signedEntry.content.has_value());
+    CHECK(node.store->verify().ok());
+  }
+
+  TEST_CASE("a suspension hides the entries past its pin that are already held, and a lift shows them again") {
+    TempDir dir;
+    Network net(3, 2);
+    Node node(dir.path, net.genesis);
+    Feed org = net.org();
+    net.admit(0, org);
+    net.admit(1, org);
+    for (int i = 0; i < 5; ++i) org.post();
+    for (int s = 0; s < 2; ++s) REQUIRE(node.ingest(net.stewards[s], 1, 1).verdict == Verdict::accepted);
+    REQUIRE(node.ingest(org, 1, 5).verdict == Verdict::accepted);
+    const PublicKey author = org.key.publicKey();
+    Entry rev = net.revoke(2, org, 2);
+    REQUIRE(node.ingest(net.stewards[2], 1, 1).verdict == Verdict::accepted);
+    CHECK_FALSE(node.store->hiddenReason(author, 2));
+    for (std::uint64_t seq = 3; seq <= 5; ++seq)
+      CHECK(node.store->hiddenReason(author, seq) == std::optional<std::string>("suspended"));
+    CHECK(node.store->tip(author)->seq == 5);  // hidden, not deleted
+    store::Query q;
+    q.author = author;
+    CHECK(node.store->list(q).size() == 2);
+    net.lift(2, rev);
+    REQUIRE(node.ingest(net.stewards[2], 2, 2).verdict == Verdict::accepted);
+    CHECK_FALSE(node.store->hiddenReason(author, 4));
+    CHECK(node.store->list(q).size() == 5);
+  }
+
+  TEST_CASE("k matching revocations purge the feed past the pin, and the store still verifies") {
+    TempDir dir;
+    Network net(2, 2);
+    Node node(dir.path, net.genesis);
+    Feed org = net.org();
+    net.admit(0, org);
+    net.admit(1, org);
+    for (int i = 0; i < 5; ++i) org.post({"gone"});
+    for (int s = 0; s < 2; ++s) REQUIRE(node.ingest(net.stewards[s], 1, 1).verdict == Verdict::accepted);
+    REQUIRE(node.ingest(org, 1, 5).verdict == Verdict::accepted);
+    net.revoke(0, org, 2);
+    net.revoke(1, org, 2);
+    REQUIRE(node.ingest(net.stewards[0], 2, 2).verdict == Verdict::accepted);
+    const PublicKey author = org.key.publicKey();
+    CHECK(node.store->tip(author)->seq == 5);  // one revocation: suspended only
+    REQUIRE(node.ingest(net.stewards[1], 2, 2).verdict == Verdict::accepted);
+    auto tip = node.store->tip(author);
+    REQUIRE(tip);
+    CHECK(tip->seq == 2);
+    CHECK(tip->id == org.entries[1].id);
+    CHECK(node.store->entryById(org.entries[3].id).status().code() == StatusCode::notFound);
+    store::Query gone;
+    gone.tag = "gone";
+    gone.includeHidden = true;
+    CHECK(node.store->list(gone).size() == 2);
+    CHECK(node.ingest(org, 3, 5).verdict == Verdict::revoked);
+    CHECK(node.store->verify().ok());
+    CHECK(node.store->counts().entries == 2 + 2 + 2);  // two stewards' feeds and the org's
+  }
+
+  TEST_CASE("an organization's retraction erases its own entry") {
+    TempDir dir;
+    Network net(1, 1);
+    Node node(dir.path, net.genesis);
+    Feed org = net.org();
+    net.admit(0, org);
+    Entry first = org.post();
+    record::Retraction r{{org.key.publicKey(), 1, first.id}, "outdated"};
+    org.append(Kind::retraction, record::encodeRetraction(r));
+    REQUIRE(node.ingest(net.stewards[0], 1, 1).verdict == Verdict::accepted);
+    REQUIRE(node.ingest(org, 1, 2).verdict == Verdict::accepted);
+    CHECK(node.store->isErased(org.key.publicKey(), 1));
+    CHECK_FALSE(node.store->isErased(org.key.publicKey(), 2));
   }
 }
