@@ -35,6 +35,7 @@ Status MembershipTracker::load() {
     store::Query q;
     q.kind = static_cast<std::uint16_t>(kind);
     q.limit = std::numeric_limits<std::size_t>::max();
+    q.includeHidden = true;
     for (const auto& e : store_.list(q)) entries_.push_back(fromEntry(e));
   }
   asOf_ = 0;

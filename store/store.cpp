@@ -542,6 +542,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
   leveldb::WriteBatch batch;
   std::uint64_t logPos = nextLog_;
   std::size_t i = 0;
+  std::vector<const Entry*> filled;  // held entries whose missing content arrived
   // Entries at seqs already held: duplicates (maybe bringing missing
   // content) or a fork.
   for (; i < run.size() && run[i].header.seq <= tip.seq; ++i) {
@@ -567,6 +568,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
           batch.Put(keys::contentKey(author, e.header.seq),
                     leveldb::Slice(reinterpret_cast<const char*>(c.data()), c.size()));
           putLogRow(batch, e, logPos++);  // its tags and replies can be indexed now
+          filled.push_back(&e);
           ++res.contentFilled;
         }
       }
@@ -743,11 +745,11 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
     ingested_ += res.stored;
     nextLog_ = logPos;
     committedLog_ = nextLog_ - 1;
-    if (res.stored > 0) {
-      std::vector<const Entry*> stored;
-      for (std::size_t k = i; k < end; ++k) stored.push_back(&run[k]);
-      afterCommit(stored);
-    }
+    // The policy hears of content that arrived late too (an attestation's
+    // content counts only once it is here).
+    std::vector<const Entry*> stored = filled;
+    for (std::size_t k = i; k < end; ++k) stored.push_back(&run[k]);
+    if (!stored.empty()) afterCommit(stored);
   }
 
   if (end < run.size()) {

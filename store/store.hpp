@@ -62,7 +62,8 @@ class IngestPolicy {
   virtual record::Verdict judge(const record::Header& h) = 0;
   // May this node publish to `feed` now? ok, or why not.
   virtual Status mayPublish(const PublicKey& feed, std::int64_t timestamp) = 0;
-  // Right after a batch is durable: the entries it stored, in order. Returns
+  // Right after a batch is durable: the entries it stored, in order (and
+  // held entries whose missing content it brought). Returns
   // the new moderation when these entries changed it; the store applies it
   // at once, in one batch.
   virtual std::optional<Moderation> committed(const std::vector<const record::Entry*>& stored) = 0;

@@ -365,4 +365,19 @@ TEST_SUITE("membership_tracker") {
     CHECK(node.store->isErased(org.key.publicKey(), 1));
     CHECK_FALSE(node.store->isErased(org.key.publicKey(), 2));
   }
+
+  TEST_CASE("an admission whose content arrives after its header counts once the content is here") {
+    TempDir dir;
+    Network net(1, 1);
+    Node node(dir.path, net.genesis);
+    Feed org = net.org();
+    net.admit(0, org);
+    org.post();
+    auto headerOnly = net.stewards[0].run(1, 1);
+    headerOnly[0].content.reset();
+    REQUIRE(node.store->ingest(headerOnly).verdict == Verdict::accepted);
+    CHECK(node.ingest(org, 1, 1).verdict == Verdict::notMember);
+    REQUIRE(node.ingest(net.stewards[0], 1, 1).contentFilled == 1);
+    CHECK(node.ingest(org, 1, 1).verdict == Verdict::accepted);
+  }
 }
