@@ -56,6 +56,10 @@ void MembershipTracker::recomputeLocked() {
     return HeldEntry{e->id, e->header.kind};
   };
   view_ = std::make_shared<const MembershipView>(computeMembership(in));
+  nextExpiry_ = std::numeric_limits<std::int64_t>::max();
+  for (const auto& [feed, bySteward] : view_->admissionExpiry)
+    for (const auto& [steward, expiresAt] : bySteward)
+      if (expiresAt > asOf_) nextExpiry_ = std::min(nextExpiry_, expiresAt);
 }
 
 std::shared_ptr<const MembershipView> MembershipTracker::view() const {
@@ -91,8 +95,20 @@ std::optional<store::Moderation> MembershipTracker::committed(const std::vector<
     if (isMembershipRecord(e->header.kind)) {
       entries_.push_back(fromEntry(*e));
       changed = true;
+    } else if (!changed) {
+      // The view also depends on what is held where a pin or a takedown
+      // points: recompute when such an entry arrives.
+      const record::EntryRef ref{e->header.author, e->header.seq, e->id};
+      auto f = view_->feeds.find(e->header.author);
+      auto pending = [&](const std::optional<Pin>& p) {
+        return p && p->state != PinState::held && p->seq == e->header.seq;
+      };
+      changed = view_->hidden.count(ref) > 0 ||
+                (f != view_->feeds.end() && (pending(f->second.suspendedAt) || pending(f->second.revokedAt)));
     }
   }
+  // States shown (expired) are judged at the latest timestamp held.
+  if (asOf_ >= nextExpiry_) changed = true;
   if (!changed) return std::nullopt;
   recomputeLocked();
   store::Moderation m = moderationOf(*view_);

@@ -47,6 +47,7 @@ class MembershipTracker final : public store::IngestPolicy {
   mutable std::mutex mu_;
   std::vector<AttestationEntry> entries_;        // guarded by mu_
   std::int64_t asOf_ = 0;                         // guarded by mu_
+  std::int64_t nextExpiry_ = 0;                   // guarded by mu_: recompute once asOf_ reaches it
   std::shared_ptr<const MembershipView> view_;    // guarded by mu_
   store::Moderation lastModeration_;              // guarded by mu_
 };
