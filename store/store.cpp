@@ -176,8 +176,13 @@ class Store::Impl {
     Moderation moderation;
     std::promise<Status> done;
   };
+  struct ReindexReq {
+    std::function<void(std::uint64_t, std::uint64_t)> progress;
+    std::promise<Status> done;
+  };
   using Request = std::variant<std::unique_ptr<PublishReq>, std::unique_ptr<IngestReq>,
-                               std::unique_ptr<MetaReq>, std::unique_ptr<ModerationReq>>;
+                               std::unique_ptr<MetaReq>, std::unique_ptr<ModerationReq>,
+                               std::unique_ptr<ReindexReq>>;
 
   template <typename R, typename Fut>
   Fut submit(std::unique_ptr<R> req, Fut fut) {
@@ -200,7 +205,8 @@ class Store::Impl {
   Status applyModeration(const Moderation& m);
   void afterCommit(const std::vector<const Entry*>& stored);
   void applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group);
-  void runIndexer();
+  void runIndexer(const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+  Status applyReindex(const ReindexReq& req);
   Status indexEntry(leveldb::WriteBatch& b, std::string_view logValue);
 
   // Reads.
@@ -373,6 +379,8 @@ void Store::Impl::writerLoop() {
         (*meta)->done.set_value(applyMeta(**meta));
       } else if (auto* mod = std::get_if<std::unique_ptr<ModerationReq>>(&r)) {
         (*mod)->done.set_value(applyModeration((*mod)->moderation));
+      } else if (auto* re = std::get_if<std::unique_ptr<ReindexReq>>(&r)) {
+        (*re)->done.set_value(applyReindex(**re));
       }
     }
     if (!publishes.empty()) applyPublishes(publishes);
@@ -859,7 +867,34 @@ Status Store::Impl::indexEntry(leveldb::WriteBatch& b, std::string_view logValue
   return {};
 }
 
-void Store::Impl::runIndexer() {
+Status Store::Impl::applyReindex(const ReindexReq& req) {
+  // Drop the derived rows in bounded batches, then the cursor.
+  for (;;) {
+    leveldb::WriteBatch b;
+    std::size_t n = 0;
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    for (it->Seek(std::string(1, keys::kIndex)); it->Valid() && it->key()[0] == keys::kIndex && n < 10000;
+         it->Next(), ++n)
+      b.Delete(it->key());
+    if (n == 0) break;
+    it.reset();
+    if (auto s = db_->Write({}, &b); !s.ok()) return fromLevelDb(s, "dropping the indexes");
+  }
+  std::string zero;
+  keys::putU64(zero, 0);
+  if (auto s = db_->Put({}, keys::metaKey(kMetaIndexCursor), zero); !s.ok())
+    return fromLevelDb(s, "resetting the index cursor");
+  {
+    std::lock_guard lk(indexMu_);
+    indexedLog_ = 0;
+  }
+  runIndexer(req.progress);
+  std::lock_guard lk(indexMu_);
+  if (indexedLog_ < committedLog_) return ioError("the indexer could not finish: a write failed");
+  return {};
+}
+
+void Store::Impl::runIndexer(const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
   std::uint64_t cursor;
   {
     std::lock_guard lk(indexMu_);
@@ -891,6 +926,7 @@ void Store::Impl::runIndexer() {
       indexedLog_ = cursor;
     }
     indexCv_.notify_all();
+    if (progress) progress(cursor, target);
   }
 }
 
@@ -952,6 +988,18 @@ void Store::setPolicy(IngestPolicy* policy) { impl_->policy_ = policy; }
 Status Store::applyModeration(const Moderation& m) {
   auto req = std::make_unique<Impl::ModerationReq>();
   req->moderation = m;
+  auto fut = req->done.get_future();
+  fut = impl_->submit(std::move(req), std::move(fut));
+  try {
+    return fut.get();
+  } catch (const std::future_error&) {
+    return unavailable("the store is closing");
+  }
+}
+
+Status Store::reindex(const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+  auto req = std::make_unique<Impl::ReindexReq>();
+  req->progress = progress;
   auto fut = req->done.get_future();
   fut = impl_->submit(std::move(req), std::move(fut));
   try {

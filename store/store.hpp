@@ -222,6 +222,12 @@ class Store {
   // counts; returning false stops the pass early (report.stopped is set).
   VerifyReport verify(const std::function<bool(std::uint64_t, std::uint64_t)>& progress = {}) const;
 
+  // Rebuilds every derived index from the entries held: drops all index
+  // rows and the indexer's cursor, then indexes the arrival log again. Runs
+  // on the writer thread, so writes wait meanwhile. `progress(done, total)`
+  // is called between steps (arrival-log positions).
+  Status reindex(const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+
   // --- node metadata (small values kept with the store) ---
   std::optional<std::string> getMeta(const std::string& name) const;
   Status putMeta(const std::string& name, const std::string& value);
