@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "schemas/crypto.hpp"
+
 #ifndef CIVNET_VERSION
 #define CIVNET_VERSION "unknown"
 #endif
@@ -24,16 +26,48 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
   init->add_option("--data-dir", cmd.dataDir, dataDirHelp);
   init->add_option("--org", cmd.org, "The organization this node hosts (default: the data dir's name)");
   init->add_option("--network", cmd.network, "Join the network of this genesis file");
+  init->add_flag("--steward", cmd.steward,
+                 "Also make a steward key (keys/steward.key) to give to the founders of a network");
 
-  auto* genesis = app.add_subcommand("genesis", "Create a one-steward network with this node as its steward");
+  auto* genesis = app.add_subcommand(
+      "genesis",
+      "Create a network: with --name and --out, a one-steward network with this node as its steward;\n"
+      "with draft, sign and check, a network of several stewards");
+  genesis->require_subcommand(0, 1);
   genesis->add_option("--data-dir", cmd.dataDir, dataDirHelp);
-  genesis->add_option("--name", cmd.name, "The network's name")->required();
-  genesis->add_option("--out", cmd.out, "Write the genesis file here (never overwritten)")->required();
+  genesis->add_option("--name", cmd.name, "The network's name");
+  genesis->add_option("--out", cmd.out, "Write the genesis file here (never overwritten)");
+
+  auto* draft = genesis->add_subcommand("draft", "Write an unsigned genesis naming several stewards");
+  draft->add_option("--name", cmd.name, "The network's name")->required();
+  draft->add_option("--steward", cmd.stewards, "A steward's feed key (64 hex characters); repeat for each")
+      ->required();
+  draft->add_option("--threshold", cmd.threshold, "k: how many stewards make an action final")->required();
+  draft->add_option("--out", cmd.out, "Write the draft here (never overwritten)")->required();
+
+  auto* sign = genesis->add_subcommand("sign", "Sign a draft with this node's steward key (rewrites FILE)");
+  sign->add_option("--data-dir", cmd.dataDir, dataDirHelp);
+  sign->add_option("FILE", cmd.file, "The genesis draft")->required();
+
+  auto* check = genesis->add_subcommand("check", "Show who signed a genesis; exit 0 only when it is complete");
+  check->add_option("FILE", cmd.file, "The genesis file")->required();
+
+  auto* join = app.add_subcommand("join", "Join a node made without --network to the network of a genesis file");
+  join->add_option("--data-dir", cmd.dataDir, dataDirHelp);
+  join->add_option("--network", cmd.network, "The network's (complete) genesis file")->required();
 
   auto* run = app.add_subcommand("run", "Run the node: serve the admin API until SIGINT or SIGTERM");
   run->add_option("--data-dir", cmd.dataDir, dataDirHelp);
   run->add_option("--log-level", cmd.logLevel, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  // "civnetd genesis draft --help": the deepest command the parse reached.
+  auto helpHint = [&] {
+    std::string where = "civnetd";
+    for (const CLI::App* a = &app; !a->get_subcommands().empty(); a = a->get_subcommands().front())
+      where += " " + a->get_subcommands().front()->get_name();
+    return " (see " + where + " --help)";
+  };
 
   std::vector<const char*> argv{"civnetd"};
   for (const auto& a : args) argv.push_back(a.c_str());
@@ -41,16 +75,16 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::CallForHelp&) {
     cmd.verb = DaemonVerb::help;
-    cmd.helpText = app.help();
+    const CLI::App* deepest = &app;
+    while (!deepest->get_subcommands().empty()) deepest = deepest->get_subcommands().front();
+    cmd.helpText = deepest == &app ? app.help() : deepest->help();
     return cmd;
   } catch (const CLI::CallForAllHelp&) {
     cmd.verb = DaemonVerb::help;
     cmd.helpText = app.help("", CLI::AppFormatMode::All);
     return cmd;
   } catch (const CLI::ParseError& e) {
-    std::string where = app.get_subcommands().empty() ? "civnetd --help"
-                                                      : "civnetd " + app.get_subcommands().front()->get_name() + " --help";
-    return invalidArgument(std::string(e.what()) + " (see " + where + ")");
+    return invalidArgument(std::string(e.what()) + helpHint());
   }
 
   if (version) {
@@ -59,7 +93,11 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
     return cmd;
   }
   if (init->parsed()) cmd.verb = DaemonVerb::init;
+  else if (draft->parsed()) cmd.verb = DaemonVerb::genesisDraft;
+  else if (sign->parsed()) cmd.verb = DaemonVerb::genesisSign;
+  else if (check->parsed()) cmd.verb = DaemonVerb::genesisCheck;
   else if (genesis->parsed()) cmd.verb = DaemonVerb::genesis;
+  else if (join->parsed()) cmd.verb = DaemonVerb::join;
   else if (run->parsed()) cmd.verb = DaemonVerb::run;
   else {
     cmd.verb = DaemonVerb::help;
@@ -67,13 +105,30 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
     return cmd;
   }
 
-  if (cmd.dataDir.empty()) {
+  if (cmd.verb == DaemonVerb::genesis) {
+    // The one-steward form; its flags are optional only because draft, sign
+    // and check live under the same word.
+    if (genesis->count("--name") == 0) return invalidArgument("--name is required" + helpHint());
+    if (genesis->count("--out") == 0) return invalidArgument("--out is required" + helpHint());
+    if (cmd.name.empty()) return invalidArgument("--name must not be empty");
+  }
+  if (cmd.verb == DaemonVerb::genesisDraft) {
+    for (const auto& key : cmd.stewards)
+      if (auto k = PublicKey::parseHex(key, "--steward"); !k.ok()) return k.status();
+    if (cmd.name.empty()) return invalidArgument("--name must not be empty");
+    if (cmd.out.empty()) return invalidArgument("--out must not be empty");
+  }
+  if ((cmd.verb == DaemonVerb::genesisSign || cmd.verb == DaemonVerb::genesisCheck) && cmd.file.empty())
+    return invalidArgument("the genesis FILE must not be empty");
+  if (cmd.verb == DaemonVerb::join && cmd.network->empty()) return invalidArgument("--network must not be empty");
+
+  bool needsDataDir = cmd.verb != DaemonVerb::genesisDraft && cmd.verb != DaemonVerb::genesisCheck;
+  if (needsDataDir && cmd.dataDir.empty()) {
     if (envDataDir && !envDataDir->empty()) cmd.dataDir = *envDataDir;
     else return invalidArgument("--data-dir DIR is required (or set CIVNET_DATA_DIR)");
   }
   if (cmd.verb == DaemonVerb::init && cmd.org && cmd.org->empty())
     return invalidArgument("--org must not be empty");
-  if (cmd.verb == DaemonVerb::genesis && cmd.name.empty()) return invalidArgument("--name must not be empty");
   return cmd;
 }
 

@@ -3,6 +3,7 @@
 // node, and so CLI11's heavy header is compiled in this one file.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,22 +12,38 @@
 
 namespace civnet::daemon {
 
-enum class DaemonVerb { init, genesis, run, help, version };
+enum class DaemonVerb {
+  init,
+  genesis,       // the one-steward network: genesis --data-dir --name --out
+  genesisDraft,  // genesis draft --name --steward KEY... --threshold K --out FILE
+  genesisSign,   // genesis sign --data-dir DIR FILE
+  genesisCheck,  // genesis check FILE
+  join,          // join --data-dir DIR --network FILE
+  run,
+  help,
+  version
+};
 
 struct DaemonCommand {
   DaemonVerb verb = DaemonVerb::help;
-  std::string dataDir;
+  std::string dataDir;                  // every verb but genesisDraft and genesisCheck
   std::optional<std::string> org;       // init
-  std::optional<std::string> network;   // init: a genesis file to join
-  std::string name;                     // genesis: the network's name
-  std::string out;                      // genesis: the file to write
+  std::optional<std::string> network;   // init: a genesis file to join; join: required
+  bool steward = false;                 // init: also make keys/steward.key
+  std::string name;                     // genesis, genesisDraft: the network's name
+  std::string out;                      // genesis, genesisDraft: the file to write
+  std::vector<std::string> stewards;    // genesisDraft: 64-hex-char feed keys, as given
+  std::int64_t threshold = 0;           // genesisDraft: k, range checked by draftGenesis
+  std::string file;                     // genesisSign, genesisCheck: the genesis file
   std::optional<std::string> logLevel;  // run
   std::string helpText;                 // help, version: what to print
 };
 
 // `args` are the arguments after the program name. `envDataDir` is the value
 // of CIVNET_DATA_DIR, used when --data-dir is not given. An error's message
-// is one line naming what is wrong.
+// is one line naming what is wrong. Steward keys are checked to be 64 hex
+// characters here; the genesis rules (no key twice, 1 <= k <= stewards) are
+// draftGenesis's (daemon/node_setup.hpp).
 Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
                                       const std::optional<std::string>& envDataDir);
 

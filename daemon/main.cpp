@@ -1,10 +1,13 @@
-// civnetd's entry point: parses the command line and runs init, genesis or
-// run. Every failure is one line on stderr ("civnetd: ...") and a non-zero
-// exit: 1 when the command failed, 2 for a usage error.
+// civnetd's entry point: parses the command line and runs init, genesis
+// (and genesis draft, sign, check), join or run. Every failure is one line on
+// stderr ("civnetd: ...") and a non-zero exit: 1 when the command failed (and
+// for `genesis check`, when the genesis is not complete), 2 for a usage error.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
+#include <string>
 
 #include "daemon/daemon_cli.hpp"
 #include "daemon/node.hpp"
@@ -15,6 +18,29 @@ namespace {
 int fail(const civnet::Status& s) {
   std::cerr << "civnetd: " << s.message() << "\n";
   return 1;
+}
+
+std::string utcTime(std::int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  if (::gmtime_r(&t, &tm) == nullptr) return std::to_string(ms) + " ms since 1970";
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// What genesis draft, sign and check show of a genesis: its body and, when
+// `check` is given, each steward's signature.
+void printGenesis(const civnet::record::Genesis& g, const civnet::daemon::GenesisCheck* check) {
+  std::cout << "network       " << g.name << "\n"
+            << "network id    " << g.networkId().hex() << "\n"
+            << "created       " << utcTime(g.createdAt) << "\n"
+            << "threshold     " << g.threshold << " of " << g.stewards.size() << " stewards\n";
+  for (std::size_t i = 0; i < g.stewards.size(); ++i) {
+    std::cout << "steward       " << g.stewards[i].hex();
+    if (check) std::cout << "  " << civnet::daemon::toString(check->stewards[i].state);
+    std::cout << "\n";
+  }
 }
 
 }  // namespace
@@ -41,19 +67,28 @@ int main(int argc, char** argv) {
       case DaemonVerb::init: {
         InitOptions o{cmd->dataDir, cmd->org, std::nullopt};
         if (cmd->network) o.network = *cmd->network;
+        o.steward = cmd->steward;
         auto r = initNode(o);
         if (!r.ok()) return fail(r.status());
-        std::cout << "created a node in " << r->dataDir.string() << "\n"
+        const std::string dir = r->dataDir.string();
+        std::cout << "created a node in " << dir << "\n"
                   << "organization  " << r->org << "\n"
                   << "node key      " << r->nodeKey.hex() << "\n"
                   << "feed key      " << r->feedKey.hex() << "\n";
+        if (r->stewardKey)
+          std::cout << "steward key   " << r->stewardKey->hex()
+                    << (r->stewardOfNetwork ? " (a steward of this network)" : "") << "\n";
         if (r->network)
           std::cout << "network       " << r->network->hex() << " (" << r->networkName << ")\n"
-                    << "start it with: civnetd run --data-dir " << r->dataDir.string() << "\n";
+                    << "start it with: civnetd run --data-dir " << dir << "\n";
+        else if (r->stewardKey)
+          std::cout << "it belongs to no network yet. Give the steward key to the network's founders;\n"
+                    << "sign their draft with: civnetd genesis sign --data-dir " << dir << " FILE\n"
+                    << "and once every steward has signed: civnetd join --data-dir " << dir << " --network FILE\n";
         else
           std::cout << "it belongs to no network yet: create one with\n  civnetd genesis --data-dir "
-                    << r->dataDir.string() << " --name NAME --out FILE\n"
-                    << "or create the node with --network FILE to join an existing one\n";
+                    << dir << " --name NAME --out FILE\n"
+                    << "or join an existing one with: civnetd join --data-dir " << dir << " --network FILE\n";
         return 0;
       }
       case DaemonVerb::genesis: {
@@ -64,6 +99,50 @@ int main(int argc, char** argv) {
                   << "steward key   " << r->steward.hex() << "\n"
                   << "genesis file  " << r->out.string() << "\n"
                   << "other nodes join with: civnetd init --data-dir DIR --network " << r->out.string() << "\n";
+        return 0;
+      }
+      case DaemonVerb::genesisDraft: {
+        auto g = draftGenesis(DraftOptions{cmd->name, cmd->stewards, cmd->threshold, cmd->out});
+        if (!g.ok()) return fail(g.status());
+        std::cout << "drafted an unsigned genesis in " << cmd->out << "\n";
+        printGenesis(g.value(), nullptr);
+        std::cout << "every steward signs it in turn (the network id stays the same):\n"
+                  << "  civnetd genesis sign --data-dir DIR " << cmd->out << "\n"
+                  << "and checks it with: civnetd genesis check " << cmd->out << "\n";
+        return 0;
+      }
+      case DaemonVerb::genesisSign: {
+        auto r = signGenesisFile(SignOptions{cmd->dataDir, cmd->file});
+        if (!r.ok()) return fail(r.status());
+        if (r->alreadySigned)
+          std::cout << cmd->file << " already holds the signature of steward key " << r->steward.hex()
+                    << "; left as it was\n";
+        else
+          std::cout << "signed " << cmd->file << " with steward key " << r->steward.hex() << "\n";
+        printGenesis(r->after.genesis, &r->after);
+        if (r->after.complete.ok())
+          std::cout << "complete: every steward has signed. Nodes join with:\n"
+                    << "  civnetd join --data-dir DIR --network " << cmd->file << "\n";
+        else
+          std::cout << r->after.complete.message() << "\n"
+                    << "pass the file on to the next steward\n";
+        return 0;
+      }
+      case DaemonVerb::genesisCheck: {
+        auto r = checkGenesisFile(cmd->file);
+        if (!r.ok()) return fail(r.status());
+        printGenesis(r->genesis, &r.value());
+        if (!r->complete.ok()) return fail(r->complete.withContext(cmd->file));
+        std::cout << "complete: every steward has signed; nodes may join this network\n";
+        return 0;
+      }
+      case DaemonVerb::join: {
+        auto r = joinNetwork(JoinOptions{cmd->dataDir, *cmd->network});
+        if (!r.ok()) return fail(r.status());
+        std::cout << "the node in " << cmd->dataDir << " joined network " << r->network.hex() << " ("
+                  << r->networkName << ")\n";
+        if (r->steward) std::cout << "steward key   " << r->steward->hex() << " (a steward of this network)\n";
+        std::cout << "start it with: civnetd run --data-dir " << cmd->dataDir << "\n";
         return 0;
       }
       case DaemonVerb::run: {

@@ -56,7 +56,8 @@ Status runNode(const RunOptions& options) {
   if (!network)
     return refused("the node in " + dir.root.string() +
                    " belongs to no network yet; create one with: civnetd genesis --data-dir " + dir.root.string() +
-                   " --name NAME --out FILE (or make a node of an existing network with: civnetd init --network FILE)");
+                   " --name NAME --out FILE (or join an existing one with: civnetd join --data-dir " + dir.root.string() +
+                   " --network FILE)");
   auto genesis = record::readGenesisFile(dir.genesis());
   if (!genesis.ok()) return genesis.status().withContext("the node's genesis " + dir.genesis().string());
   if (genesis->networkId() != *network)
@@ -66,15 +67,23 @@ Status runNode(const RunOptions& options) {
   NodeInfo info;
   info.nodeKey = keys->node.publicKey();
   info.feedKey = keys->org.publicKey();
-  if (keys->steward) info.stewardKey = keys->steward->publicKey();
+  // A steward key this network does not name (made with init --steward for
+  // another network, or for a later steward set) makes no steward here.
+  const bool steward = keys->steward && isStewardOf(*genesis, keys->steward->publicKey());
+  if (steward) info.stewardKey = keys->steward->publicKey();
   info.orgName = st->getMeta(kMetaOrgName).value_or("");
   info.network = *network;
   info.networkName = genesis->name;
   info.version = CIVNET_VERSION;
 
   logs.node->info("civnetd {} starting: data dir {}", info.version, dir.root.string());
-  logs.node->info("node key {}, organization \"{}\" feed {}{}", info.nodeKey.hex(), info.orgName,
-                  info.feedKey.hex(), info.stewardKey ? ", steward feed " + info.stewardKey->hex() : "");
+  logs.node->info("node key {}, organization \"{}\" feed {}", info.nodeKey.hex(), info.orgName,
+                  info.feedKey.hex());
+  if (steward)
+    logs.node->info("steward of this network: steward feed {}", info.stewardKey->hex());
+  else if (keys->steward)
+    logs.node->info("{} holds key {}, which is not a steward of this network", dir.stewardKey().string(),
+                    keys->steward->publicKey().hex());
   store::Counts counts = st->counts();
   logs.store->info("store open: network {} (\"{}\"), {} feeds, {} entries", network->hex(), info.networkName,
                    counts.feeds, counts.entries);

@@ -1,4 +1,5 @@
-// civnetd init and civnetd genesis (see node_setup.hpp).
+// civnetd init, genesis (one steward; draft, sign, check) and join (see
+// node_setup.hpp).
 #include "node_setup.hpp"
 
 #include <fcntl.h>
@@ -6,10 +7,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <system_error>
 
 #include "daemon/config.hpp"
@@ -69,6 +72,24 @@ Status writeFileNoReplace(const fs::path& path, ByteView data, mode_t mode) {
     return ioError("creating " + path.string() + ": " + errnoText(err));
   }
   return {};
+}
+
+// Replaces `path` with `data` so that a reader sees the old file or the new
+// one, never a mix, and a power cut leaves one of the two: a temporary file
+// in the same directory, fsynced, renamed over `path`, then the directory
+// fsynced.
+Status replaceFile(const fs::path& path, ByteView data, mode_t mode, const DirSync& sync) {
+  fs::path tmp = path;
+  tmp += ".tmp-" + std::to_string(::getpid());
+  ::unlink(tmp.c_str());
+  if (auto s = writeNewFile(tmp, data, mode); !s.ok()) return s;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return ioError("replacing " + path.string() + ": " + errnoText(err));
+  }
+  fs::path dir = path.parent_path();
+  return sync.syncDir(dir.empty() ? fs::path(".") : dir);
 }
 
 class SystemDirSync final : public DirSync {
@@ -132,11 +153,134 @@ bool looksLikeNode(const fs::path& dir) {
   return fs::exists(d.config(), ec) || fs::exists(d.keysDir(), ec) || fs::exists(d.store(), ec);
 }
 
+// A genesis file as read: its bytes (copied as they are: they are the
+// signed document) and what they say.
+struct GenesisFile {
+  Bytes bytes;
+  record::Genesis genesis;
+};
+
+Result<GenesisFile> readGenesis(const fs::path& path) {
+  auto raw = readSmallFile(path, 1 << 20);
+  if (!raw.ok()) return raw.status();
+  auto g = record::decodeGenesisFile(raw.value());
+  if (!g.ok()) return g.status().withContext("genesis file " + path.string());
+  return GenesisFile{std::move(raw).value(), std::move(g).value()};
+}
+
+// A genesis file a node may join: complete, by record::Genesis::checkComplete.
+Result<GenesisFile> readCompleteGenesis(const fs::path& path) {
+  auto file = readGenesis(path);
+  if (!file.ok()) return file.status();
+  if (auto s = file->genesis.checkComplete(); !s.ok())
+    return s.withContext("genesis file " + path.string() + " is not a complete genesis");
+  return file;
+}
+
+std::string shortKeys(const std::vector<PublicKey>& keys) {
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k.shortHex();
+  return out;
+}
+
+// The rules of a genesis body, which a draft must meet before anyone signs
+// it: checkComplete's, minus signatures. The duplicate and threshold
+// messages name the keys and flags; the rest is checkComplete's own word.
+// checkComplete reports a broken body as invalidArgument and a missing or
+// bad signature otherwise (refused, corruption), so a draft passes when it
+// gets anything but invalidArgument.
+// TODO(cleanup): schemas could expose this as record::Genesis::checkBody().
+Status checkGenesisBody(const record::Genesis& g) {
+  std::set<PublicKey> seen;
+  for (const auto& k : g.stewards)
+    if (!seen.insert(k).second) return invalidArgument("steward key " + k.hex() + " is given twice");
+  if (!g.stewards.empty() && (g.threshold < 1 || g.threshold > g.stewards.size()))
+    return invalidArgument("the threshold is " + std::to_string(g.threshold) + " but must be between 1 and " +
+                           std::to_string(g.stewards.size()) + ", the number of stewards");
+  Status s = g.checkComplete();
+  if (s.code() == StatusCode::invalidArgument) return s;
+  return {};
+}
+
+// Whether `sig` is a valid signature of `g` by its steward.
+// TODO(cleanup): this repeats genesis.cpp's signing message ("civnet/genesis/v1",
+// a NUL, the body); schemas could expose record::Genesis::verifySignature().
+// node_setup_test checks that it agrees with checkComplete.
+bool genesisSignatureVerifies(const record::Genesis& g, const record::StewardSignature& sig) {
+  constexpr std::string_view kTag = "civnet/genesis/v1";
+  Bytes body = g.body();
+  Bytes msg(kTag.begin(), kTag.end());
+  msg.push_back(0);
+  msg.insert(msg.end(), body.begin(), body.end());
+  return verifySignature(sig.steward, msg, sig.signature);
+}
+
+// What joining a network takes: the data dir (for init, its temporary dir),
+// the genesis, and the node's keys and organization name.
+struct NetworkJoin {
+  DataDir dir;
+  const GenesisFile& genesis;
+  const PrivateKey& org;
+  PublicKey nodeKey;
+  std::optional<PublicKey> steward;  // the node's steward key, if it has one
+  std::string orgName;
+  const DirSync& sync;
+};
+
+struct Joined {
+  Digest network;
+  bool steward = false;  // the node's steward key is a steward of the network
+  Digest profileId;
+};
+
+// The one way a node joins a network (init --network, genesis, join):
+// writes genesis.bin (never replacing one) and makes it durable with the
+// data dir naming it, then records the network in the store, then the
+// network's name and the steward key (when the genesis names it) in the
+// store's meta table, then publishes the organization's first profile.
+// REQUIRES: the key files are durable already, and the store has no network.
+// Removes genesis.bin again if it fails before the store records the network.
+Result<Joined> joinStore(store::Store& st, const NetworkJoin& j) {
+  const record::Genesis& g = j.genesis.genesis;
+  if (auto s = writeFileNoReplace(j.dir.genesis(), j.genesis.bytes, 0644); !s.ok()) return s;
+  auto undo = [&](const Status& why) {
+    ::unlink(j.dir.genesis().c_str());
+    return why;
+  };
+  // genesis.bin, keys/ and the config are named in the data dir: durable
+  // before the store (synced by LevelDB) names the network.
+  if (auto s = j.sync.syncDir(j.dir.root); !s.ok()) return undo(s);
+  Joined joined;
+  joined.network = g.networkId();
+  joined.steward = j.steward && isStewardOf(g, *j.steward);
+  if (auto s = st.setNetwork(joined.network); !s.ok()) return undo(s);
+  if (auto s = st.putMeta(kMetaNetworkName, g.name); !s.ok()) return s;
+  if (joined.steward)
+    if (auto s = st.putMeta(kMetaStewardKey, j.steward->hex()); !s.ok()) return s;
+  auto profile = publishProfile(st, j.org, j.orgName, j.nodeKey);
+  if (!profile.ok()) return profile.status();
+  joined.profileId = profile->id;
+  return joined;
+}
+
 }  // namespace
 
 const DirSync& systemDirSync() {
   static const SystemDirSync sync;
   return sync;
+}
+
+bool isStewardOf(const record::Genesis& genesis, const PublicKey& key) {
+  return std::find(genesis.stewards.begin(), genesis.stewards.end(), key) != genesis.stewards.end();
+}
+
+const char* toString(SignatureState s) {
+  switch (s) {
+    case SignatureState::valid: return "signed";
+    case SignatureState::missing: return "missing";
+    case SignatureState::bad: return "bad signature";
+  }
+  return "?";
 }
 
 Status validateName(const std::string& name, const std::string& what) {
@@ -203,17 +347,10 @@ Result<InitReport> initNode(const InitOptions& options) {
   report.org = options.org.value_or(dir.filename().string());
   if (auto s = validateName(report.org, "the organization name (--org)"); !s.ok()) return s;
 
-  // The genesis file is copied byte for byte: it is the signed document.
-  std::optional<record::Genesis> genesis;
-  Bytes genesisBytes;
+  std::optional<GenesisFile> genesis;
   if (options.network) {
-    auto raw = readSmallFile(*options.network, 1 << 20);
-    if (!raw.ok()) return raw.status();
-    genesisBytes = std::move(raw).value();
-    auto g = record::decodeGenesisFile(genesisBytes);
-    if (!g.ok()) return g.status().withContext("genesis file " + options.network->string());
-    if (auto s = g->checkComplete(); !s.ok())
-      return s.withContext("genesis file " + options.network->string() + " is not a complete genesis");
+    auto g = readCompleteGenesis(*options.network);
+    if (!g.ok()) return g.status();
     genesis = std::move(g).value();
   }
 
@@ -238,6 +375,12 @@ Result<InitReport> initNode(const InitOptions& options) {
   if (!cert.ok()) return cert.status().withContext("making the node's TLS certificate");
   if (auto s = writeNewFile(d.nodeCert(), asBytes(cert.value()), 0644); !s.ok()) return s;
   if (auto s = saveKeyFile(d.orgKey(), orgKey); !s.ok()) return s;
+  std::optional<PrivateKey> stewardKey;
+  if (options.steward) {
+    stewardKey.emplace(PrivateKey::generate());
+    report.stewardKey = stewardKey->publicKey();
+    if (auto s = saveKeyFile(d.stewardKey(), *stewardKey); !s.ok()) return s;
+  }
   // The key files are fsynced, their names in keys/ are not until this.
   if (auto s = sync.syncDir(d.keysDir()); !s.ok()) return s;
   std::string config = defaultConfigText();
@@ -254,17 +397,13 @@ Result<InitReport> initNode(const InitOptions& options) {
                                {kMetaFeedKey, report.feedKey.hex()}})
       if (auto ms = s.putMeta(name, value); !ms.ok()) return ms;
     if (genesis) {
-      if (auto ws = writeNewFile(d.genesis(), genesisBytes, 0644); !ws.ok()) return ws;
-      // genesis.bin, keys/ and the config are named in the data dir: make
-      // them durable before the store (synced by LevelDB) names the network.
-      if (auto ss = sync.syncDir(tmp); !ss.ok()) return ss;
-      report.network = genesis->networkId();
-      report.networkName = genesis->name;
-      if (auto ns = s.setNetwork(*report.network); !ns.ok()) return ns;
-      if (auto ms = s.putMeta(kMetaNetworkName, genesis->name); !ms.ok()) return ms;
-      auto profile = publishProfile(s, orgKey, report.org, report.nodeKey);
-      if (!profile.ok()) return profile.status();
-      report.profileId = profile->id;
+      auto joined = joinStore(s, NetworkJoin{d, *genesis, orgKey, report.nodeKey, report.stewardKey,
+                                             report.org, sync});
+      if (!joined.ok()) return joined.status();
+      report.network = joined->network;
+      report.networkName = genesis->genesis.name;
+      report.stewardOfNetwork = joined->steward;
+      report.profileId = joined->profileId;
     }
   }  // the store is closed here, before the rename
 
@@ -299,7 +438,9 @@ Result<GenesisReport> makeGenesis(const GenesisOptions& options) {
     return refused("the node in " + d.root.string() + " already belongs to network " + net->hex() +
                    "; a node belongs to one network");
   if (fs::exists(d.stewardKey(), ec))
-    return alreadyExists(d.stewardKey().string() + " already exists; refusing to overwrite it");
+    return alreadyExists(d.stewardKey().string() +
+                         " already exists; refusing to overwrite it (to found a network with that key, use "
+                         "civnetd genesis draft, genesis sign and join)");
 
   PrivateKey steward = PrivateKey::generate();
   record::Genesis g;
@@ -309,13 +450,12 @@ Result<GenesisReport> makeGenesis(const GenesisOptions& options) {
   g.createdAt = nowMs();
   if (auto gs = g.sign(steward); !gs.ok()) return gs.withContext("signing the genesis");
   if (auto gs = g.checkComplete(); !gs.ok()) return gs.withContext("the new genesis");
-  Bytes file = record::encodeGenesisFile(g);
+  GenesisFile file{record::encodeGenesisFile(g), g};
 
   GenesisReport report{g.networkId(), g.name, steward.publicKey(), options.out, Digest{}};
   // Until the store joins the network, undo what was written on failure.
-  bool wroteKey = false, wroteOut = false, wroteCopy = false;
+  bool wroteKey = false, wroteOut = false;
   auto undo = [&](Status why) {
-    if (wroteCopy) ::unlink(d.genesis().c_str());
     if (wroteOut) ::unlink(options.out.c_str());
     if (wroteKey) ::unlink(d.stewardKey().c_str());
     return why;
@@ -324,23 +464,149 @@ Result<GenesisReport> makeGenesis(const GenesisOptions& options) {
   if (auto ks = saveKeyFile(d.stewardKey(), steward); !ks.ok()) return undo(ks);
   wroteKey = true;
   if (auto ss = sync.syncDir(d.keysDir()); !ss.ok()) return undo(ss);
-  if (auto ws = writeFileNoReplace(options.out, file, 0644); !ws.ok()) return undo(ws);
+  if (auto ws = writeFileNoReplace(options.out, file.bytes, 0644); !ws.ok()) return undo(ws);
   wroteOut = true;
   fs::path outDir = options.out.parent_path();
   if (auto ss = sync.syncDir(outDir.empty() ? fs::path(".") : outDir); !ss.ok()) return undo(ss);
-  if (auto ws = writeFileNoReplace(d.genesis(), file, 0644); !ws.ok()) return undo(ws);
-  wroteCopy = true;
-  // The steward key and genesis.bin are durable, names included, before
-  // the store names the network.
-  if (auto ss = sync.syncDir(d.root); !ss.ok()) return undo(ss);
-  if (auto ms = s.putMeta(kMetaStewardKey, steward.publicKey().hex()); !ms.ok()) return undo(ms);
-  if (auto ms = s.putMeta(kMetaNetworkName, g.name); !ms.ok()) return undo(ms);
-  if (auto ns = s.setNetwork(report.network); !ns.ok()) return undo(ns);
 
   auto org = s.getMeta(kMetaOrgName);
-  auto profile = publishProfile(s, keys->org, org.value_or(d.root.filename().string()), keys->node.publicKey());
-  if (!profile.ok()) return profile.status();
-  report.profileId = profile->id;
+  // joinStore removes genesis.bin itself if the store does not record the
+  // network; the steward key and FILE are ours to remove then.
+  auto joined = joinStore(s, NetworkJoin{d, file, keys->org, keys->node.publicKey(), steward.publicKey(),
+                                         org.value_or(d.root.filename().string()), sync});
+  if (!joined.ok()) return s.network() ? joined.status() : undo(joined.status());
+  report.profileId = joined->profileId;
+  return report;
+}
+
+Result<JoinReport> joinNetwork(const JoinOptions& options) {
+  DataDir d{options.dataDir};
+  if (auto s = checkIsNode(d); !s.ok()) return s;
+  auto genesis = readCompleteGenesis(options.network);
+  if (!genesis.ok()) return genesis.status();
+  auto keys = loadNodeKeys(d);
+  if (!keys.ok()) return keys.status();
+
+  auto st = store::Store::open(d.store(), store::Options{});
+  if (!st.ok()) return st.status();
+  store::Store& s = *st.value();
+  if (auto net = s.network())
+    return refused("the node in " + d.root.string() + " already belongs to network " + net->hex() +
+                   "; a node belongs to one network");
+
+  std::optional<PublicKey> steward;
+  if (keys->steward) steward = keys->steward->publicKey();
+  auto org = s.getMeta(kMetaOrgName);
+  const DirSync& sync = options.dirSync ? *options.dirSync : systemDirSync();
+  auto joined = joinStore(s, NetworkJoin{d, *genesis, keys->org, keys->node.publicKey(), steward,
+                                         org.value_or(d.root.filename().string()), sync});
+  if (!joined.ok()) return joined.status();
+  JoinReport report{joined->network, genesis->genesis.name, std::nullopt, joined->profileId};
+  if (joined->steward) report.steward = steward;
+  return report;
+}
+
+Result<record::Genesis> draftGenesis(const DraftOptions& options) {
+  if (auto s = validateName(options.name, "the network name (--name)"); !s.ok()) return s;
+  record::Genesis g;
+  g.name = options.name;
+  for (const auto& hex : options.stewards) {
+    auto key = PublicKey::parseHex(hex, "a steward key (--steward)");
+    if (!key.ok()) return key.status();
+    if (isStewardOf(g, key.value()))
+      return invalidArgument("steward key " + key->hex() + " is given twice (--steward)");
+    g.stewards.push_back(key.value());
+  }
+  if (g.stewards.empty()) return invalidArgument("a genesis needs at least one steward (--steward KEY)");
+  if (options.threshold < 1 || options.threshold > static_cast<std::int64_t>(g.stewards.size()))
+    return invalidArgument("--threshold " + std::to_string(options.threshold) + " is impossible with " +
+                           std::to_string(g.stewards.size()) + " steward(s): it must be between 1 and " +
+                           std::to_string(g.stewards.size()));
+  g.threshold = static_cast<std::uint32_t>(options.threshold);
+  g.createdAt = options.createdAt != 0 ? options.createdAt : nowMs();
+  if (auto s = checkGenesisBody(g); !s.ok()) return s;
+
+  std::error_code ec;
+  if (fs::exists(options.out, ec))
+    return alreadyExists(options.out.string() + " already exists; refusing to overwrite it");
+  const DirSync& sync = options.dirSync ? *options.dirSync : systemDirSync();
+  if (auto s = writeFileNoReplace(options.out, record::encodeGenesisFile(g), 0644); !s.ok()) return s;
+  fs::path outDir = options.out.parent_path();
+  if (auto s = sync.syncDir(outDir.empty() ? fs::path(".") : outDir); !s.ok()) {
+    ::unlink(options.out.c_str());
+    return s;
+  }
+  return g;
+}
+
+GenesisCheck inspectGenesis(const record::Genesis& genesis) {
+  GenesisCheck c{genesis, genesis.networkId(), {}, {}};
+  std::vector<PublicKey> missing, bad;
+  for (const auto& steward : genesis.stewards) {
+    StewardSignatureState st{steward, SignatureState::missing};
+    auto it = std::find_if(genesis.signatures.begin(), genesis.signatures.end(),
+                           [&](const record::StewardSignature& s) { return s.steward == steward; });
+    if (it != genesis.signatures.end())
+      st.state = genesisSignatureVerifies(genesis, *it) ? SignatureState::valid : SignatureState::bad;
+    if (st.state == SignatureState::missing) missing.push_back(steward);
+    if (st.state == SignatureState::bad) bad.push_back(steward);
+    c.stewards.push_back(st);
+  }
+  c.complete = genesis.checkComplete();
+  if (c.complete.ok()) return c;
+  if (auto body = checkGenesisBody(genesis); !body.ok()) {
+    c.complete = body;
+    return c;
+  }
+  // Name every steward still to sign, not only the first checkComplete meets.
+  std::string why;
+  if (!missing.empty())
+    why = std::to_string(missing.size()) + " of " + std::to_string(genesis.stewards.size()) +
+          " stewards have not signed it yet: " + shortKeys(missing);
+  if (!bad.empty())
+    why += (why.empty() ? "" : "; ") + std::string("the signature of ") + shortKeys(bad) + " does not verify";
+  if (!why.empty()) c.complete = Status(c.complete.code(), "not complete: " + why);
+  return c;
+}
+
+Result<GenesisCheck> checkGenesisFile(const fs::path& path) {
+  auto file = readGenesis(path);
+  if (!file.ok()) return file.status();
+  return inspectGenesis(file->genesis);
+}
+
+Result<SignReport> signGenesisFile(const SignOptions& options) {
+  DataDir d{options.dataDir};
+  if (auto s = checkIsNode(d); !s.ok()) return s;
+  std::error_code ec;
+  if (!fs::exists(d.stewardKey(), ec))
+    return notFound("the node in " + d.root.string() + " has no steward key (" + d.stewardKey().string() +
+                    "); a steward's node is made with: civnetd init --steward");
+  auto key = loadKeyFile(d.stewardKey());
+  if (!key.ok()) return key.status();
+  auto file = readGenesis(options.file);
+  if (!file.ok()) return file.status();
+  record::Genesis& g = file->genesis;
+  if (auto s = checkGenesisBody(g); !s.ok())
+    return s.withContext("refusing to sign " + options.file.string());
+  const PublicKey me = key->publicKey();
+  if (!isStewardOf(g, me))
+    return refused("this node's steward key " + me.hex() + " is not one of the draft's stewards (" +
+                   options.file.string() + " names " + shortKeys(g.stewards) + ")");
+
+  SignReport report;
+  report.steward = me;
+  if (auto s = g.sign(key.value()); !s.ok()) return s.withContext("signing " + options.file.string());
+  Bytes signedBytes = record::encodeGenesisFile(g);
+  report.after = inspectGenesis(g);
+  if (signedBytes == file->bytes) {
+    report.alreadySigned = true;  // Ed25519 is deterministic: the same signature
+    return report;
+  }
+  struct stat sb{};
+  mode_t mode = ::stat(options.file.c_str(), &sb) == 0 ? (sb.st_mode & 07777) : 0644;
+  const DirSync& sync = options.dirSync ? *options.dirSync : systemDirSync();
+  if (auto s = replaceFile(options.file, signedBytes, mode, sync); !s.ok()) return s;
   return report;
 }
 

@@ -64,6 +64,88 @@ TEST_SUITE("daemon_cli") {
     CHECK(contains(parseError({"genesis", "--data-dir", "n", "--name", "Net"}), "--out"));
   }
 
+  TEST_CASE("init --steward asks for a steward key, and is off by default") {
+    CHECK(parseOk({"init", "--data-dir", "n", "--steward"}).steward);
+    CHECK_FALSE(parseOk({"init", "--data-dir", "n"}).steward);
+  }
+
+  TEST_CASE("the one-steward genesis still needs no subcommand, and an empty name is refused") {
+    CHECK(parseOk({"genesis", "--data-dir", "n", "--name", "Net", "--out", "f"}).verb == DaemonVerb::genesis);
+    CHECK(contains(parseError({"genesis", "--data-dir", "n", "--name", "", "--out", "f"}), "--name"));
+    CHECK(contains(parseError({"genesis", "--name", "Net", "--out", "f"}), "--data-dir"));
+  }
+
+  TEST_CASE("genesis draft takes a name, repeated stewards, a threshold and an output file, without a data dir") {
+    const std::string a(64, 'a'), b(64, 'B');
+    DaemonCommand c = parseOk({"genesis", "draft", "--name", "Net", "--steward", a, "--steward", b,
+                               "--threshold", "2", "--out", "net.draft"});
+    CHECK(c.verb == DaemonVerb::genesisDraft);
+    CHECK(c.name == "Net");
+    CHECK(c.stewards == std::vector<std::string>{a, b});
+    CHECK(c.threshold == 2);
+    CHECK(c.out == "net.draft");
+    CHECK(c.dataDir.empty());
+  }
+
+  TEST_CASE("genesis draft passes an out-of-range threshold on to the genesis rules") {
+    const std::string a(64, 'a');
+    CHECK(parseOk({"genesis", "draft", "--name", "N", "--steward", a, "--threshold", "0", "--out", "f"}).threshold == 0);
+    CHECK(parseOk({"genesis", "draft", "--name", "N", "--steward", a, "--threshold", "-1", "--out", "f"}).threshold ==
+          -1);
+    CHECK(parseOk({"genesis", "draft", "--name", "N", "--steward", a, "--threshold", "5", "--out", "f"}).threshold == 5);
+  }
+
+  TEST_CASE("genesis draft refuses a steward key that is not 64 hex characters, and missing flags") {
+    const std::string a(64, 'a');
+    std::string e = parseError({"genesis", "draft", "--name", "N", "--steward", "abc", "--threshold", "1", "--out", "f"});
+    CHECK(contains(e, "--steward must be 64 hex characters"));
+    CHECK(contains(e, "\"abc\""));
+    CHECK(contains(parseError({"genesis", "draft", "--name", "N", "--steward", std::string(63, 'a') + "g",
+                               "--threshold", "1", "--out", "f"}),
+                   "--steward"));
+    CHECK(contains(parseError({"genesis", "draft", "--name", "N", "--threshold", "1", "--out", "f"}), "--steward"));
+    CHECK(contains(parseError({"genesis", "draft", "--name", "N", "--steward", a, "--out", "f"}), "--threshold"));
+    CHECK(contains(parseError({"genesis", "draft", "--name", "N", "--steward", a, "--threshold", "1"}), "--out"));
+    CHECK(contains(parseError({"genesis", "draft", "--name", "N", "--steward", a, "--threshold", "two", "--out", "f"}),
+                   "--threshold"));
+    CHECK(contains(parseError({"genesis", "draft", "--steward", a, "--threshold", "1", "--out", "f"}),
+                   "civnetd genesis draft --help"));
+  }
+
+  TEST_CASE("genesis sign takes a data dir and the draft file") {
+    DaemonCommand c = parseOk({"genesis", "sign", "--data-dir", "n", "net.draft"});
+    CHECK(c.verb == DaemonVerb::genesisSign);
+    CHECK(c.dataDir == "n");
+    CHECK(c.file == "net.draft");
+    CHECK(parseOk({"genesis", "sign", "net.draft"}, std::string("/srv/node")).dataDir == "/srv/node");
+    CHECK(contains(parseError({"genesis", "sign", "net.draft"}), "--data-dir"));
+    CHECK(contains(parseError({"genesis", "sign", "--data-dir", "n"}), "FILE"));
+  }
+
+  TEST_CASE("genesis check takes a file and no data dir") {
+    DaemonCommand c = parseOk({"genesis", "check", "net.genesis"});
+    CHECK(c.verb == DaemonVerb::genesisCheck);
+    CHECK(c.file == "net.genesis");
+    CHECK(contains(parseError({"genesis", "check"}), "FILE"));
+    CHECK(contains(parseError({"genesis", "check", "a", "b"}), "--help"));
+  }
+
+  TEST_CASE("join takes a data dir and a network file") {
+    DaemonCommand c = parseOk({"join", "--data-dir", "n", "--network", "net.genesis"});
+    CHECK(c.verb == DaemonVerb::join);
+    CHECK(c.dataDir == "n");
+    REQUIRE(c.network);
+    CHECK(*c.network == "net.genesis");
+    CHECK(contains(parseError({"join", "--data-dir", "n"}), "--network"));
+    CHECK(contains(parseError({"join", "--data-dir", "n", "--network", ""}), "--network"));
+  }
+
+  TEST_CASE("genesis draft --help shows the draft's own options") {
+    DaemonCommand c = parseOk({"genesis", "draft", "--help"});
+    CHECK(c.verb == DaemonVerb::help);
+    CHECK(contains(c.helpText, "--threshold"));
+  }
+
   TEST_CASE("run takes a log level that overrides the config") {
     DaemonCommand c = parseOk({"run", "--data-dir", "n", "--log-level", "debug"});
     CHECK(c.verb == DaemonVerb::run);
