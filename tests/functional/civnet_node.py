@@ -59,6 +59,27 @@ def run(args, stdin=None):
     return Completed(args, proc)
 
 
+def genesis_draft(name, stewards, threshold, out):
+    """`civnetd genesis draft`: needs no node."""
+    args = [CIVNETD, "genesis", "draft", "--name", name, "--threshold", str(threshold), "--out", out]
+    for key in stewards:
+        args += ["--steward", key]
+    return run(args)
+
+
+def genesis_check(path):
+    return run([CIVNETD, "genesis", "check", path])
+
+
+def printed_value(out, label):
+    """The value civnetd printed on the line starting with `label`
+    (e.g. "steward key" in init's output), up to the first space."""
+    for line in out.splitlines():
+        if line.startswith(label + " "):
+            return line[len(label):].split()[0]
+    raise AssertionError(f"no line starting with {label!r} in:\n{out}")
+
+
 class Node:
     """One civnetd data dir, and the daemon serving it while started."""
 
@@ -74,16 +95,24 @@ class Node:
     def civnetd(self, *args):
         return run([CIVNETD, *args])
 
-    def init(self, org=None, network=None):
+    def init(self, org=None, network=None, steward=False):
         args = ["init", "--data-dir", self.data_dir]
         if org:
             args += ["--org", org]
         if network:
             args += ["--network", network]
+        if steward:
+            args += ["--steward"]
         return self.civnetd(*args)
 
     def genesis(self, name, out):
         return self.civnetd("genesis", "--data-dir", self.data_dir, "--name", name, "--out", out)
+
+    def sign(self, genesis_file):
+        return self.civnetd("genesis", "sign", "--data-dir", self.data_dir, genesis_file)
+
+    def join(self, genesis_file):
+        return self.civnetd("join", "--data-dir", self.data_dir, "--network", genesis_file)
 
     def set_config(self, key, value):
         """Sets `key = value` in civnetd.toml (a key init wrote, at its default)."""

@@ -6,7 +6,11 @@ imports the export. The test then checks what a sysadmin would: B holds
 every entry of A's feed byte for byte, and after B's export is imported
 back into A both nodes report the same frontier digest. Also the refusals a
 user meets: a stopped daemon, a key file readable by others, an existing
-node, a missing data dir, a truncated export.
+node, a missing data dir, a truncated export. And a network of three
+stewards made as stewards make one: each steward node created with
+`init --steward`, a 2-of-3 draft, each steward signs it in turn, `genesis
+check` says when it is complete, each steward node joins it; a draft that
+is not fully signed, or a draft of an impossible threshold, gets nowhere.
 
 Run by meson (see meson.build), or by hand:
   CIVNETD=build/daemon/civnetd CIVNETCTL=build/tools/civnetctl \\
@@ -26,7 +30,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from civnet_node import CAPNP, ENTRY_CAPNP, Node, run  # noqa: E402
+from civnet_node import (CAPNP, ENTRY_CAPNP, Node, genesis_check, genesis_draft,  # noqa: E402
+                         printed_value, run)
 
 POSTS = [
     ("Clean water in rural clinics", "How we filter water.", ["water", "health"]),
@@ -552,6 +557,145 @@ class Refusals(NodeTestCase):
         a.start()
         mode = stat.S_IMODE(os.stat(a.socket).st_mode)
         self.assertEqual(mode, 0o600)
+
+
+class SeveralStewards(NodeTestCase):
+    """A network whose genesis takes the signatures of three stewards."""
+
+    def steward_nodes(self, *names):
+        """Nodes made with `init --steward`, and their steward keys as init printed them."""
+        nodes, keys = [], []
+        for name in names:
+            n = self.node(name)
+            r = n.init(org="Org " + name, steward=True)
+            self.assertOk(r)
+            self.assertIn("belongs to no network yet", r.out)
+            key = printed_value(r.out, "steward key")
+            self.assertRegex(key, r"^[0-9a-f]{64}$")
+            mode = stat.S_IMODE(os.stat(os.path.join(n.data_dir, "keys", "steward.key")).st_mode)
+            self.assertEqual(mode, 0o600)
+            nodes.append(n)
+            keys.append(key)
+        return nodes, keys
+
+    def draft(self, keys, threshold=2, name="Sahel Network"):
+        path = os.path.join(self.workdir, "sahel.genesis")
+        r = genesis_draft(name, keys, threshold, path)
+        self.assertOk(r)
+        return path, printed_value(r.out, "network id")
+
+    def read(self, path):
+        with open(path, "rb") as f:
+            return f.read()
+
+    def test_three_stewards_draft_sign_check_and_join_a_2_of_3_network(self):
+        stewards, keys = self.steward_nodes("s1", "s2", "s3")
+        genesis, network_id = self.draft(keys)
+        drafted = genesis_check(genesis)
+        self.assertRefused(drafted, "3 of 3 stewards have not signed it yet")
+        self.assertIn("threshold     2 of 3 stewards", drafted.out)
+        self.assertIn(network_id, drafted.out)
+
+        # One signature: incomplete, and the reason names the two missing stewards.
+        r = stewards[0].sign(genesis)
+        self.assertOk(r)
+        self.assertIn(f"{keys[0]}  signed", r.out)
+        check = genesis_check(genesis)
+        self.assertEqual(check.code, 1, repr(check))
+        self.assertRefused(check, "not complete", "2 of 3 stewards have not signed it yet",
+                           keys[1][:12], keys[2][:12])
+        self.assertNotIn(keys[0][:12], check.err)
+        self.assertIn(f"{keys[0]}  signed", check.out)
+        self.assertIn(f"{keys[1]}  missing", check.out)
+        self.assertIn(f"{keys[2]}  missing", check.out)
+
+        # Signing twice is harmless: the file stays as it was.
+        once = self.read(genesis)
+        again = stewards[0].sign(genesis)
+        self.assertOk(again)
+        self.assertIn("already holds the signature", again.out)
+        self.assertEqual(self.read(genesis), once)
+
+        # A steward cannot use the draft before the others signed it.
+        self.assertRefused(stewards[0].join(genesis), "is not a complete genesis", "not fully signed")
+        self.assertFalse(os.path.exists(os.path.join(stewards[0].data_dir, "genesis.bin")))
+
+        for n in stewards[1:]:
+            self.assertOk(n.sign(genesis))
+        check = genesis_check(genesis)
+        self.assertOk(check)
+        self.assertIn("complete", check.out)
+        for key in keys:
+            self.assertIn(f"{key}  signed", check.out)
+        self.assertIn(f"network id    {network_id}", check.out)  # signatures do not change it
+
+        for n, key in zip(stewards, keys):
+            r = n.join(genesis)
+            self.assertOk(r)
+            self.assertIn(network_id, r.out)
+            self.assertIn(f"steward key   {key} (a steward of this network)", r.out)
+            self.assertRefused(n.join(genesis), "already belongs to network " + network_id)
+            n.start()
+        for n, key in zip(stewards, keys):
+            st = n.status()
+            self.assertEqual(st["network_id"], network_id)
+            self.assertEqual(st["network_name"], "Sahel Network")
+            self.assertEqual(st["steward_key"], key)
+            self.assertEqual((st["feeds"], st["entries"]), (1, 1))  # its first profile
+            self.assertIn("steward of this network", n.log())
+
+        # An organization's node joins the finished network and is no steward.
+        org = self.node("org")
+        self.assertOk(org.init(org="Health Org", network=genesis))
+        org.start()
+        st = org.status()
+        self.assertEqual(st["network_id"], network_id)
+        self.assertIsNone(st["steward_key"])
+
+    def test_a_draft_that_is_not_fully_signed_or_of_an_impossible_threshold_gets_nowhere(self):
+        stewards, keys = self.steward_nodes("s1", "s2", "s3")
+        impossible = os.path.join(self.workdir, "impossible.genesis")
+        for k in (0, 4):
+            r = genesis_draft("Sahel Network", keys, k, impossible)
+            self.assertRefused(r, f"--threshold {k} is impossible with 3 steward(s)")
+            self.assertEqual(r.code, 1)
+            self.assertFalse(os.path.exists(impossible))
+        self.assertRefused(genesis_draft("Sahel Network", [keys[0], keys[1], keys[0]], 2, impossible),
+                           f"steward key {keys[0]} is given twice")
+        self.assertFalse(os.path.exists(impossible))
+        r = genesis_draft("Sahel Network", ["abc"], 1, impossible)
+        self.assertRefused(r, "--steward must be 64 hex characters")
+        self.assertEqual(r.code, 2)
+
+        genesis, _ = self.draft(keys)
+        self.assertOk(stewards[0].sign(genesis))
+        before = sorted(os.listdir(self.workdir))
+
+        # init --network with a draft one steward signed: refused, nothing left behind.
+        b = self.node("b")
+        r = b.init(org="Org b", network=genesis)
+        self.assertRefused(r, "is not a complete genesis", "not fully signed")
+        self.assertEqual(sorted(os.listdir(self.workdir)), before)
+
+        # A steward node the draft does not name cannot sign it.
+        outsiders, outsider_keys = self.steward_nodes("outsider")
+        signed_once = self.read(genesis)
+        r = outsiders[0].sign(genesis)
+        self.assertRefused(r, f"this node's steward key {outsider_keys[0]} is not one of the draft's stewards")
+        self.assertEqual(self.read(genesis), signed_once)
+        # Nor can a node without a steward key.
+        plain = self.node("plain")
+        self.assertOk(plain.init())
+        self.assertRefused(plain.sign(genesis), "has no steward key", "civnetd init --steward")
+        self.assertEqual(self.read(genesis), signed_once)
+
+        # Complete, the outsider may join it, but as no steward.
+        for n in stewards[1:]:
+            self.assertOk(n.sign(genesis))
+        self.assertOk(outsiders[0].join(genesis))
+        outsiders[0].start()
+        self.assertIsNone(outsiders[0].status()["steward_key"])
+        self.assertIn("which is not a steward of this network", outsiders[0].log())
 
 
 if __name__ == "__main__":
