@@ -1,18 +1,23 @@
 // The admin API's handlers (see admin_api.hpp and docs/admin-api.md).
 #include "admin_api.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "federation/membership.hpp"
+#include "federation/membership_tracker.hpp"
 #include "schemas/content.hpp"
 #include "schemas/framing.hpp"
 #include "schemas/record.hpp"
@@ -29,6 +34,10 @@ constexpr std::size_t kMaxExportBytes = 16 * 1024 * 1024;
 constexpr std::size_t kMaxExportEntries = 100000;
 constexpr std::size_t kMaxRunEntries = 4096;  // entries per ingest call
 constexpr std::size_t kJobsKept = 16;
+// Limits on what a steward or an organization writes into an attestation or
+// retraction (checked before signing, so a typo is not signed for good).
+constexpr std::size_t kMaxReasonBytes = 1000;
+constexpr std::size_t kMaxPlaceBytes = 300;  // region, country
 
 std::int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -235,6 +244,164 @@ Result<std::optional<std::string>> optString(const json::object& o, std::string_
   return std::optional<std::string>(std::string(it->value().as_string()));
 }
 
+
+// The body as a JSON object whose fields are all in `known`.
+Result<json::object> parseObject(std::string_view body, std::initializer_list<std::string_view> known) {
+  json::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) return invalidArgument("the body is not valid JSON: " + ec.message());
+  if (!v.is_object()) return invalidArgument("the body must be a JSON object");
+  for (auto& kv : v.as_object()) {
+    bool ok = false;
+    for (auto n : known) ok = ok || kv.key() == n;
+    if (!ok) return invalidArgument("unknown field \"" + std::string(kv.key()) + "\"");
+  }
+  return std::move(v.as_object());
+}
+
+// A text field: valid UTF-8 without NUL, at most `maxBytes`; with
+// `required`, present and not empty. Absent optional fields give "".
+Result<std::string> textField(const json::object& o, std::string_view key, bool required, std::size_t maxBytes) {
+  auto v = optString(o, key);
+  if (!v.ok()) return v.status();
+  const std::string name = "\"" + std::string(key) + "\"";
+  if (!v.value() || v.value()->empty()) {
+    if (required) return invalidArgument(name + " is required and must not be empty");
+    return std::string();
+  }
+  std::string s = std::move(**v);
+  if (s.size() > maxBytes)
+    return invalidArgument(name + " is " + std::to_string(s.size()) + " bytes, limit " + std::to_string(maxBytes));
+  if (Status st = record::checkText(name, s); !st.ok()) return st;
+  return s;
+}
+
+// A list of short words (labels, focus areas), each checked like a tag.
+Result<std::vector<std::string>> wordsField(const json::object& o, std::string_view key) {
+  auto v = optStringArray(o, key);
+  if (!v.ok()) return v.status();
+  if (!v.value()) return std::vector<std::string>{};
+  std::vector<std::string> out = std::move(**v);
+  const std::string name = "\"" + std::string(key) + "\"";
+  if (out.size() > record::kMaxTags)
+    return invalidArgument(name + " has " + std::to_string(out.size()) + " items, limit " +
+                           std::to_string(record::kMaxTags));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::string item = name + " item " + std::to_string(i + 1);
+    if (out[i].empty() || out[i].size() > record::kMaxTagBytes)
+      return invalidArgument(item + " must be 1 to " + std::to_string(record::kMaxTagBytes) + " bytes");
+    if (Status st = record::checkText(item, out[i]); !st.ok()) return st;
+  }
+  return out;
+}
+
+// An optional non-negative integer field.
+Result<std::optional<std::uint64_t>> uintField(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return std::optional<std::uint64_t>{};
+  const json::value& v = it->value();
+  if (v.is_uint64()) return std::optional<std::uint64_t>(v.as_uint64());
+  if (v.is_int64() && v.as_int64() >= 0) return std::optional<std::uint64_t>(static_cast<std::uint64_t>(v.as_int64()));
+  return invalidArgument("\"" + std::string(key) + "\" must be a non-negative integer");
+}
+
+// A required field holding a whole key or id (64 hex characters).
+template <typename T>
+Result<T> hexField(const json::object& o, std::string_view key) {
+  auto v = optString(o, key);
+  if (!v.ok()) return v.status();
+  if (!v.value()) return invalidArgument("\"" + std::string(key) + "\" is required");
+  return T::parseHex(**v, "\"" + std::string(key) + "\"");
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The key `text` names among `candidates`: all 64 hex characters, or a
+// prefix of 8 to 63 that starts exactly one of them.
+Result<PublicKey> resolveKeyAmong(std::string_view text, const std::set<PublicKey>& candidates,
+                                  std::string_view what) {
+  if (text.size() < 8 || text.size() > 64 || !isHexText(text))
+    return invalidArgument(std::string(what) + " must be a feed key or its first 8 to 64 hex characters, got \"" +
+                           std::string(text.substr(0, 80)) + "\"");
+  if (text.size() == 64) return PublicKey::parseHex(text, what);
+  std::string prefix = lower(text);
+  std::optional<PublicKey> found;
+  for (const PublicKey& k : candidates) {
+    if (!k.hex().starts_with(prefix)) continue;
+    if (found)
+      return invalidArgument(std::string(what) + " " + prefix +
+                             " is ambiguous: several feeds start with it; give more characters");
+    found = k;
+  }
+  if (!found) return notFound("no feed known to this node starts with " + prefix);
+  return *found;
+}
+
+// Feeds a person may name by prefix: those in the membership view (admitted
+// or revoked, held or not), the stewards', and every feed held.
+std::set<PublicKey> knownFeeds(const federation::MembershipView& v, const store::Store& store) {
+  std::set<PublicKey> out(v.stewards.begin(), v.stewards.end());
+  for (const auto& [k, m] : v.feeds) out.insert(k);
+  for (const store::Tip& t : store.tips()) out.insert(t.feed);
+  return out;
+}
+
+json::array keyArray(const std::set<PublicKey>& keys) {
+  json::array a;
+  for (const PublicKey& k : keys) a.emplace_back(k.hex());
+  return a;
+}
+
+json::array keyArray(const std::vector<PublicKey>& keys) {
+  return keyArray(std::set<PublicKey>(keys.begin(), keys.end()));
+}
+
+json::object memberJson(const PublicKey& feed, const federation::FeedMembership& m,
+                        const federation::MembershipView& v) {
+  json::object o;
+  o["feed_key"] = feed.hex();
+  const record::Admission none;
+  const record::Admission& d = m.details ? *m.details : none;
+  o["name"] = d.name;
+  o["region"] = d.region;
+  o["country"] = d.country;
+  o["labels"] = stringArray(d.labels);
+  o["focus_areas"] = stringArray(d.focusAreas);
+  o["expires_at"] = d.expiresAt > 0 ? json::value(d.expiresAt) : json::value(nullptr);
+  o["state"] = federation::toString(m.state);
+  o["steward"] = v.isSteward(feed);
+  o["admitted_by"] = keyArray(m.admittedBy);
+  o["revoked_by"] = keyArray(m.revokedBy);
+  o["suspended_after"] = m.suspendedAt ? json::value(m.suspendedAt->seq) : json::value(nullptr);
+  o["revoked_after"] = m.revokedAt ? json::value(m.revokedAt->seq) : json::value(nullptr);
+  const std::optional<federation::Pin>& pin = m.revokedAt ? m.revokedAt : m.suspendedAt;
+  o["pin_state"] = pin ? json::value(federation::toString(pin->state)) : json::value(nullptr);
+  return o;
+}
+
+bool knownMemberState(std::string_view s) {
+  using federation::MemberState;
+  for (MemberState st : {MemberState::none, MemberState::pending, MemberState::member, MemberState::expired,
+                         MemberState::suspended, MemberState::revoked})
+    if (s == federation::toString(st)) return true;
+  return false;
+}
+
+// The answer to a steward action or a retraction: the entry it published.
+ApiResponse publishedResponse(const record::Entry& e, json::object extra = {}) {
+  json::object o{{"id", e.id.hex()},
+                 {"author", e.header.author.hex()},
+                 {"seq", e.header.seq},
+                 {"kind", record::kindName(e.header.kind)},
+                 {"timestamp", e.header.timestamp}};
+  for (auto& kv : extra) o[kv.key()] = kv.value();
+  return jsonResponse(201, o);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -395,13 +562,14 @@ ApiResponse AdminApi::errorResponse(unsigned status, std::string_view code, std:
 }
 
 AdminApi::AdminApi(store::Store& store, const PrivateKey& orgKey, NodeInfo info, ApiLimits limits,
-                   std::shared_ptr<spdlog::logger> log)
+                   std::shared_ptr<spdlog::logger> log, MembershipServices services)
     : store_(store),
       orgKey_(orgKey),
       info_(std::move(info)),
       limits_(limits),
       log_(std::move(log)),
-      jobs_(std::make_unique<Jobs>(store, log_)) {}
+      jobs_(std::make_unique<Jobs>(store, log_)),
+      services_(services) {}
 
 AdminApi::~AdminApi() = default;
 
@@ -439,6 +607,14 @@ ApiResponse AdminApi::handle(const ApiRequest& r) {
     return only(get, "GET", [&] { return showJob(path.substr(std::string_view("/v1/jobs/").size())); });
   if (path == "/v1/export") return only(get, "GET", [&] { return exportPage(query); });
   if (path == "/v1/import") return only(post, "POST", [&] { return import(r); });
+  if (path == "/v1/members") return only(get, "GET", [&] { return listMembers(query); });
+  if (path.starts_with("/v1/members/"))
+    return only(get, "GET", [&] { return showMember(path.substr(std::string_view("/v1/members/").size())); });
+  if (path == "/v1/admit") return only(post, "POST", [&] { return admit(r); });
+  if (path == "/v1/revoke") return only(post, "POST", [&] { return revoke(r); });
+  if (path == "/v1/lift") return only(post, "POST", [&] { return lift(r); });
+  if (path == "/v1/takedown") return only(post, "POST", [&] { return takedown(r); });
+  if (path == "/v1/retract") return only(post, "POST", [&] { return retract(r); });
   return errorResponse(404, "not_found", "no such endpoint: " + std::string(path.substr(0, 200)));
 }
 
@@ -458,6 +634,20 @@ ApiResponse AdminApi::status() {
   o["version"] = info_.version;
   // Clients size their import batches by it (civnetctl import).
   o["max_import_bytes"] = limits_.maxRequestBytes;
+  if (services_.membership) {
+    auto v = services_.membership->view();
+    auto self = v->feeds.find(info_.feedKey);
+    o["membership"] = json::object{
+        {"epoch", v->epoch},
+        {"threshold", v->threshold},
+        {"stewards", keyArray(v->stewards)},
+        {"this_org_state", federation::toString(self == v->feeds.end() ? federation::MemberState::none
+                                                                        : self->second.state)},
+        {"this_node_steward", services_.stewardKey && v->isSteward(services_.stewardKey->publicKey())},
+        {"hidden_count", v->hidden.size()},
+        {"erased_count", v->erased.size()},
+        {"ignored_count", v->ignored.size()}};
+  }
   return jsonResponse(200, o);
 }
 
@@ -688,6 +878,344 @@ ApiResponse AdminApi::import(const ApiRequest& r) {
                                         {"duplicates", duplicates},
                                         {"content_filled", filled},
                                         {"refused", std::move(refusedList)}});
+}
+
+// ---------------------------------------------------------------------------
+// Membership: the view, the stewards' actions and an organization's
+// retraction. Each action signs one entry (a lift may sign several) and
+// answers with what it published; the tracker, as the store's policy, then
+// brings the view and the store in line.
+
+namespace {
+
+ApiResponse noMembershipView() {
+  return AdminApi::errorResponse(503, "unavailable", "membership view not available");
+}
+
+ApiResponse conflict(std::string_view message) { return AdminApi::errorResponse(409, "refused", message); }
+
+}  // namespace
+
+std::optional<ApiResponse> AdminApi::refuseStewardAction() const {
+  if (!services_.stewardKey)
+    return errorResponse(403, "not_a_steward", "this node holds no steward key of this network");
+  if (!services_.membership) return noMembershipView();
+  auto v = services_.membership->view();
+  const PublicKey self = services_.stewardKey->publicKey();
+  if (!v->isSteward(self))
+    return errorResponse(403, "not_a_steward",
+                         "this node's steward key " + self.shortHex() + " is not a steward of the set in force (epoch " +
+                             std::to_string(v->epoch) + ")");
+  return std::nullopt;
+}
+
+ApiResponse AdminApi::listMembers(std::string_view query) {
+  if (!services_.membership) return noMembershipView();
+  auto q = parseQuery(query);
+  if (!q.ok()) return fromStatus(q.status());
+  if (auto s = onlyParams(*q, {"region", "label", "state"}); !s.ok()) return fromStatus(s);
+  auto param = [&](const char* name) -> std::string {
+    auto it = q->find(name);
+    return it == q->end() ? std::string() : it->second;
+  };
+  const std::string region = lower(param("region")), label = lower(param("label")), state = param("state");
+  if (!state.empty() && !knownMemberState(state))
+    return badRequest("state must be none, pending, member, expired, suspended or revoked, got \"" +
+                      state.substr(0, 40) + "\"");
+
+  auto v = services_.membership->view();
+  std::vector<std::pair<std::string, json::object>> rows;  // sorted by name, then key
+  for (const auto& [feed, m] : v->feeds) {
+    if (!state.empty() && state != federation::toString(m.state)) continue;
+    const std::optional<record::Admission>& d = m.details;
+    if (!region.empty() && (!d || lower(d->region) != region)) continue;
+    if (!label.empty() &&
+        (!d || std::none_of(d->labels.begin(), d->labels.end(), [&](const std::string& l) { return lower(l) == label; })))
+      continue;
+    rows.emplace_back(lower(d ? d->name : "") + "\n" + feed.hex(), memberJson(feed, m, *v));
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  json::array members;
+  for (auto& [key, o] : rows) members.push_back(std::move(o));
+  return jsonResponse(200, json::object{{"epoch", v->epoch},
+                                        {"threshold", v->threshold},
+                                        {"stewards", keyArray(v->stewards)},
+                                        {"members", std::move(members)}});
+}
+
+ApiResponse AdminApi::showMember(std::string_view keyText) {
+  if (!services_.membership) return noMembershipView();
+  auto v = services_.membership->view();
+  auto feed = resolveKeyAmong(keyText, knownFeeds(*v, store_), "the feed key");
+  if (!feed.ok()) return fromStatus(feed.status());
+  auto it = v->feeds.find(*feed);
+  const federation::FeedMembership none;
+  json::object o = memberJson(*feed, it == v->feeds.end() ? none : it->second, *v);
+  auto tip = store_.tip(*feed);
+  o["held_seq"] = tip ? tip->seq : 0;
+  o["epoch"] = v->epoch;
+  o["threshold"] = v->threshold;
+  return jsonResponse(200, o);
+}
+
+ApiResponse AdminApi::admit(const ApiRequest& r) {
+  if (auto refusal = refuseStewardAction()) return *refusal;
+  auto o = parseObject(r.body, {"feed_key", "name", "region", "country", "focus_areas", "labels", "expires_at"});
+  if (!o.ok()) return fromStatus(o.status());
+  record::Admission a;
+  auto feed = hexField<PublicKey>(*o, "feed_key");
+  if (!feed.ok()) return fromStatus(feed.status());
+  a.feed = *feed;
+  auto name = textField(*o, "name", true, record::kMaxTitleBytes);
+  if (!name.ok()) return fromStatus(name.status());
+  a.name = std::move(name).value();
+  auto region = textField(*o, "region", true, kMaxPlaceBytes);
+  if (!region.ok()) return fromStatus(region.status());
+  a.region = std::move(region).value();
+  auto country = textField(*o, "country", false, kMaxPlaceBytes);
+  if (!country.ok()) return fromStatus(country.status());
+  a.country = std::move(country).value();
+  auto focus = wordsField(*o, "focus_areas");
+  if (!focus.ok()) return fromStatus(focus.status());
+  a.focusAreas = std::move(focus).value();
+  auto labels = wordsField(*o, "labels");
+  if (!labels.ok()) return fromStatus(labels.status());
+  a.labels = std::move(labels).value();
+  auto expires = uintField(*o, "expires_at");
+  if (!expires.ok()) return fromStatus(expires.status());
+  if (*expires) {
+    if (**expires == 0 || **expires > static_cast<std::uint64_t>(INT64_MAX))
+      return badRequest("\"expires_at\" must be a time in ms since the Unix epoch (omit it for no expiry)");
+    a.expiresAt = static_cast<std::int64_t>(**expires);
+  }
+
+  std::lock_guard lock(stewardMu_);
+  auto v = services_.membership->view();
+  if (v->isSteward(a.feed))
+    return conflict("feed " + a.feed.shortHex() + " is a steward's feed: stewards' feeds need no admission");
+  if (auto it = v->feeds.find(a.feed); it != v->feeds.end() && it->second.state == federation::MemberState::revoked)
+    return conflict("feed " + a.feed.shortHex() +
+                    " is revoked; a revoked key is never re-admitted: the organization needs a new feed key");
+  auto e = store_.publish(*services_.stewardKey, static_cast<std::uint16_t>(record::Kind::admission),
+                          record::encodeAdmission(a));
+  if (!e.ok()) {
+    log_->warn("admit of {} refused: {}", a.feed.shortHex(), e.status().message());
+    return fromStatus(e.status());
+  }
+  auto after = services_.membership->view();
+  auto m = after->feeds.find(a.feed);
+  const char* state = federation::toString(m == after->feeds.end() ? federation::MemberState::none : m->second.state);
+  log_->info("steward admission of {} (\"{}\", {}): entry {} seq {}; the feed is now {}", a.feed.shortHex(), a.name,
+             a.region, e->id.shortHex(), e->header.seq, state);
+  return publishedResponse(*e, json::object{{"feed_key", a.feed.hex()}, {"state", state}});
+}
+
+ApiResponse AdminApi::revoke(const ApiRequest& r) {
+  if (auto refusal = refuseStewardAction()) return *refusal;
+  auto o = parseObject(r.body, {"feed_key", "after_seq", "reason"});
+  if (!o.ok()) return fromStatus(o.status());
+  auto keyText = optString(*o, "feed_key");
+  if (!keyText.ok()) return fromStatus(keyText.status());
+  if (!keyText.value()) return badRequest("\"feed_key\" is required");
+  auto after = uintField(*o, "after_seq");
+  if (!after.ok()) return fromStatus(after.status());
+  auto reason = textField(*o, "reason", true, kMaxReasonBytes);
+  if (!reason.ok()) return fromStatus(reason.status());
+
+  std::lock_guard lock(stewardMu_);
+  auto v = services_.membership->view();
+  auto feed = resolveKeyAmong(**keyText, knownFeeds(*v, store_), "\"feed_key\"");
+  if (!feed.ok()) return fromStatus(feed.status());
+  if (v->isSteward(*feed))
+    return conflict("feed " + feed->shortHex() +
+                    " is a steward's feed: replace a steward with a steward set, not a revocation");
+  // The pin: the given seq, or the tip held. Checked against what this node
+  // holds before signing, so the revocation names an entry that exists.
+  auto tip = store_.tip(*feed);
+  const std::uint64_t held = tip ? tip->seq : 0;
+  const std::uint64_t pinSeq = after->value_or(held);
+  if (pinSeq > held)
+    return conflict("this node holds feed " + feed->shortHex() + " only up to seq " + std::to_string(held) +
+                    "; cannot pin at " + std::to_string(pinSeq));
+  record::Revocation rev;
+  rev.feed = *feed;
+  rev.pinSeq = pinSeq;
+  rev.reason = std::move(reason).value();
+  if (pinSeq > 0) {
+    auto pinned = store_.entryAt(*feed, pinSeq);
+    if (!pinned.ok())
+      return conflict("this node does not hold entry " + std::to_string(pinSeq) + " of feed " + feed->shortHex() +
+                      " (" + pinned.status().message() + "); cannot pin at it");
+    rev.pinId = pinned->id;
+  }
+  auto e = store_.publish(*services_.stewardKey, static_cast<std::uint16_t>(record::Kind::revocation),
+                          record::encodeRevocation(rev));
+  if (!e.ok()) {
+    log_->warn("revoke of {} refused: {}", feed->shortHex(), e.status().message());
+    return fromStatus(e.status());
+  }
+  auto now = services_.membership->view();
+  auto m = now->feeds.find(*feed);
+  const char* state = federation::toString(m == now->feeds.end() ? federation::MemberState::none : m->second.state);
+  log_->info("steward revocation of {} after seq {} ({}): entry {} seq {}; the feed is now {}", feed->shortHex(),
+             pinSeq, rev.reason, e->id.shortHex(), e->header.seq, state);
+  return publishedResponse(*e, json::object{{"feed_key", feed->hex()},
+                                            {"pin_seq", pinSeq},
+                                            {"pin_id", pinSeq > 0 ? json::value(rev.pinId.hex()) : json::value(nullptr)},
+                                            {"state", state}});
+}
+
+ApiResponse AdminApi::lift(const ApiRequest& r) {
+  if (auto refusal = refuseStewardAction()) return *refusal;
+  auto o = parseObject(r.body, {"feed_key"});
+  if (!o.ok()) return fromStatus(o.status());
+  auto keyText = optString(*o, "feed_key");
+  if (!keyText.ok()) return fromStatus(keyText.status());
+  if (!keyText.value()) return badRequest("\"feed_key\" is required");
+
+  std::lock_guard lock(stewardMu_);
+  auto v = services_.membership->view();
+  auto feed = resolveKeyAmong(**keyText, knownFeeds(*v, store_), "\"feed_key\"");
+  if (!feed.ok()) return fromStatus(feed.status());
+  const PublicKey self = services_.stewardKey->publicKey();
+  // This steward's revocations of the feed, and what it has lifted, from
+  // its own feed (hidden entries too: its feed is the record).
+  auto ofKind = [&](record::Kind k) {
+    store::Query q;
+    q.author = self;
+    q.kind = static_cast<std::uint16_t>(k);
+    q.includeHidden = true;
+    q.limit = std::numeric_limits<std::size_t>::max();
+    return store_.list(q);
+  };
+  std::set<record::EntryRef> lifted;
+  for (const record::Entry& e : ofKind(record::Kind::lift)) {
+    if (!e.signedEntry.content) continue;
+    if (auto l = record::decodeLift(*e.signedEntry.content); l.ok()) lifted.insert(l->revocation);
+  }
+  std::vector<record::EntryRef> active;
+  for (const record::Entry& e : ofKind(record::Kind::revocation)) {
+    if (!e.signedEntry.content) continue;
+    auto rev = record::decodeRevocation(*e.signedEntry.content);
+    if (!rev.ok() || rev->feed != *feed) continue;
+    record::EntryRef ref{e.header.author, e.header.seq, e.id};
+    if (!lifted.count(ref)) active.push_back(ref);
+  }
+  if (active.empty())
+    return conflict("this steward has no active revocation of feed " + feed->shortHex() + " to lift");
+  std::sort(active.begin(), active.end());
+  json::array entries;
+  std::optional<record::Entry> last;
+  for (const record::EntryRef& ref : active) {
+    auto e = store_.publish(*services_.stewardKey, static_cast<std::uint16_t>(record::Kind::lift),
+                            record::encodeLift(record::Lift{ref}));
+    if (!e.ok()) {
+      log_->warn("lift of {}'s revocation at seq {} refused: {}", feed->shortHex(), ref.seq, e.status().message());
+      return fromStatus(e.status());
+    }
+    entries.push_back(json::object{{"id", e->id.hex()}, {"seq", e->header.seq}, {"lifts_seq", ref.seq}});
+    last = std::move(e).value();
+  }
+  auto now = services_.membership->view();
+  auto m = now->feeds.find(*feed);
+  const char* state = federation::toString(m == now->feeds.end() ? federation::MemberState::none : m->second.state);
+  log_->info("steward lifted {} revocation(s) of {}; the feed is now {}", active.size(), feed->shortHex(), state);
+  return publishedResponse(*last, json::object{{"feed_key", feed->hex()}, {"lifts", std::move(entries)}, {"state", state}});
+}
+
+ApiResponse AdminApi::takedown(const ApiRequest& r) {
+  if (auto refusal = refuseStewardAction()) return *refusal;
+  auto o = parseObject(r.body, {"entry_id", "author", "seq", "id", "reason"});
+  if (!o.ok()) return fromStatus(o.status());
+  auto reason = textField(*o, "reason", true, kMaxReasonBytes);
+  if (!reason.ok()) return fromStatus(reason.status());
+  auto entryId = optString(*o, "entry_id");
+  if (!entryId.ok()) return fromStatus(entryId.status());
+  const bool byRef = o->contains("author") || o->contains("seq") || o->contains("id");
+  if (entryId.value() && byRef) return badRequest("give \"entry_id\", or \"author\", \"seq\" and \"id\", not both");
+  if (!entryId.value() && !byRef) return badRequest("give \"entry_id\", or \"author\", \"seq\" and \"id\"");
+
+  record::EntryRef target;
+  std::optional<record::Entry> held;
+  if (entryId.value()) {
+    auto notHeld = [&] {
+      return conflict("no entry " + std::string(entryId.value()->substr(0, 64)) +
+                      " on this node: a takedown of an entry not held yet needs its author, seq and id");
+    };
+    auto id = store_.resolveId(**entryId);
+    if (!id.ok()) return id.status().code() == StatusCode::notFound ? notHeld() : fromStatus(id.status());
+    auto e = store_.entryById(*id);
+    if (!e.ok()) return e.status().code() == StatusCode::notFound ? notHeld() : fromStatus(e.status());
+    held = std::move(e).value();
+    target = {held->header.author, held->header.seq, held->id};
+  } else {
+    auto author = hexField<PublicKey>(*o, "author");
+    if (!author.ok()) return fromStatus(author.status());
+    auto seq = uintField(*o, "seq");
+    if (!seq.ok()) return fromStatus(seq.status());
+    if (!seq.value() || **seq == 0) return badRequest("\"seq\" is required and must be at least 1");
+    auto id = hexField<Digest>(*o, "id");
+    if (!id.ok()) return fromStatus(id.status());
+    target = {*author, **seq, *id};
+    if (auto e = store_.entryAt(target.author, target.seq); e.ok()) {
+      if (e->id != target.id)
+        return conflict("this node holds another entry at seq " + std::to_string(target.seq) + " of feed " +
+                        target.author.shortHex() + " (" + e->id.shortHex() + ", not " + target.id.shortHex() + ")");
+      held = std::move(e).value();
+    }
+  }
+  if (held && federation::isAttestationKind(held->header.kind))
+    return conflict("entry " + target.id.shortHex() + " is " + record::kindName(held->header.kind) +
+                    ", an attestation: takedowns cannot target attestations");
+
+  std::lock_guard lock(stewardMu_);
+  record::Takedown t{target, std::move(reason).value()};
+  auto e = store_.publish(*services_.stewardKey, static_cast<std::uint16_t>(record::Kind::takedown),
+                          record::encodeTakedown(t));
+  if (!e.ok()) {
+    log_->warn("takedown of {} refused: {}", target.id.shortHex(), e.status().message());
+    return fromStatus(e.status());
+  }
+  auto v = services_.membership->view();
+  const char* effect = v->erased.count(target) ? "erased" : v->hidden.count(target) ? "hidden" : "pending";
+  log_->info("steward takedown of {} (feed {} seq {}{}): entry {} seq {}; the target is {}", target.id.shortHex(),
+             target.author.shortHex(), target.seq, held ? "" : ", not held yet", e->id.shortHex(), e->header.seq,
+             effect);
+  return publishedResponse(*e, json::object{{"target", refJson(target)}, {"held", held.has_value()}, {"effect", effect}});
+}
+
+ApiResponse AdminApi::retract(const ApiRequest& r) {
+  auto o = parseObject(r.body, {"entry_id", "reason"});
+  if (!o.ok()) return fromStatus(o.status());
+  auto entryId = optString(*o, "entry_id");
+  if (!entryId.ok()) return fromStatus(entryId.status());
+  if (!entryId.value()) return badRequest("\"entry_id\" is required");
+  auto reason = textField(*o, "reason", false, kMaxReasonBytes);
+  if (!reason.ok()) return fromStatus(reason.status());
+  auto notHeld = [&] {
+    return errorResponse(404, "not_found", "no entry " + std::string(entryId.value()->substr(0, 64)) + " on this node");
+  };
+  auto id = store_.resolveId(**entryId);
+  if (!id.ok()) return id.status().code() == StatusCode::notFound ? notHeld() : fromStatus(id.status());
+  auto held = store_.entryById(*id);
+  if (!held.ok()) return held.status().code() == StatusCode::notFound ? notHeld() : fromStatus(held.status());
+  const record::Header& h = held->header;
+  if (h.author != info_.feedKey)
+    return errorResponse(403, "permission_denied",
+                         "entry " + id->shortHex() + " is not one of this node's organization's entries (its author is " +
+                             h.author.shortHex() + ")");
+  if (federation::isAttestationKind(h.kind) || h.kind == static_cast<std::uint16_t>(record::Kind::retraction))
+    return conflict("entry " + id->shortHex() + " is " + record::kindName(h.kind) + ", which cannot be retracted");
+  if (store_.isErased(h.author, h.seq)) return conflict("entry " + id->shortHex() + " is already erased");
+
+  record::Retraction ret{{h.author, h.seq, *id}, std::move(reason).value()};
+  auto e = store_.publish(orgKey_, static_cast<std::uint16_t>(record::Kind::retraction), record::encodeRetraction(ret));
+  if (!e.ok()) {
+    log_->warn("retract of {} refused: {}", id->shortHex(), e.status().message());
+    return fromStatus(e.status());
+  }
+  log_->info("retracted {} (seq {}): entry {} seq {}", id->shortHex(), h.seq, e->id.shortHex(), e->header.seq);
+  return publishedResponse(*e, json::object{{"target", refJson(ret.target)}, {"erased", store_.isErased(h.author, h.seq)}});
 }
 
 }  // namespace civnet::daemon

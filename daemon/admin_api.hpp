@@ -7,13 +7,20 @@
 // write). Keeping the handlers here keeps Boost.JSON out of the Beast TU and
 // lets tests drive the API without a socket.
 //
+// Membership (GET /v1/members, the steward actions admit, revoke, lift and
+// takedown, and an organization's retract) needs two optional collaborators
+// (MembershipServices): this node's steward key and the membership tracker.
+//
 // Thread safety: handle() may run on several threads at once. The store is
-// thread-safe; the job table has its own mutex. A verify job runs on one
-// worker thread owned by this object; the destructor waits for it.
+// thread-safe, and so is the tracker's view(); the job table has its own
+// mutex. A verify job runs on one worker thread owned by this object; the
+// destructor waits for it. Steward actions are serialised by their own mutex,
+// so two concurrent lifts cannot both lift the same revocation.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +32,7 @@
 
 namespace spdlog { class logger; }
 namespace civnet::store { class Store; }
+namespace civnet::federation { class MembershipTracker; }
 
 namespace civnet::daemon {
 
@@ -58,11 +66,22 @@ struct ApiLimits {
   std::size_t maxJsonBytes = 1024 * 1024;          // every other body
 };
 
+// What the membership endpoints need; each may be absent.
+struct MembershipServices {
+  // This node's steward feed key, or nullptr when the node is no steward of
+  // the network: steward actions then answer 403 not_a_steward.
+  const PrivateKey* stewardKey = nullptr;
+  // The tracker installed as the store's policy, or nullptr: membership
+  // endpoints then answer 503 "membership view not available".
+  federation::MembershipTracker* membership = nullptr;
+};
+
 class AdminApi {
  public:
-  // REQUIRES: `store` and `orgKey` outlive this object.
+  // REQUIRES: `store`, `orgKey` and whatever `services` points to outlive
+  // this object.
   AdminApi(store::Store& store, const PrivateKey& orgKey, NodeInfo info, ApiLimits limits,
-           std::shared_ptr<spdlog::logger> log);
+           std::shared_ptr<spdlog::logger> log, MembershipServices services = {});
   ~AdminApi();  // waits for a running job to finish
   AdminApi(const AdminApi&) = delete;
   AdminApi& operator=(const AdminApi&) = delete;
@@ -90,6 +109,16 @@ class AdminApi {
   ApiResponse showJob(std::string_view id);
   ApiResponse exportPage(std::string_view query);
   ApiResponse import(const ApiRequest& r);
+  ApiResponse listMembers(std::string_view query);
+  ApiResponse showMember(std::string_view key);
+  ApiResponse admit(const ApiRequest& r);
+  ApiResponse revoke(const ApiRequest& r);
+  ApiResponse lift(const ApiRequest& r);
+  ApiResponse takedown(const ApiRequest& r);
+  ApiResponse retract(const ApiRequest& r);
+  // Why this node may not act as a steward now (no key, no view, or a key
+  // the steward set in force does not name), or nullopt.
+  std::optional<ApiResponse> refuseStewardAction() const;
 
   store::Store& store_;
   const PrivateKey& orgKey_;
@@ -97,6 +126,8 @@ class AdminApi {
   ApiLimits limits_;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<Jobs> jobs_;
+  MembershipServices services_;
+  std::mutex stewardMu_;  // one steward action at a time (check, then publish)
 };
 
 // HTTP status for a Status code (invalid_argument 400, not_found 404, ...).

@@ -1,6 +1,8 @@
 // Tests of the admin API's handlers (daemon/admin_api.hpp) on a real store in
 // a temp dir, without a socket: routing, errors as JSON, publish and list,
-// export paging, and import's grouping into runs and its refusals.
+// export paging, import's grouping into runs and its refusals, and the
+// membership endpoints (members, admit, revoke, lift, takedown, retract) on a
+// store whose policy is a real MembershipTracker of a real genesis.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -12,7 +14,9 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/admin_api.hpp"
+#include "federation/membership_tracker.hpp"
 #include "schemas/content.hpp"
+#include "schemas/genesis.hpp"
 #include "schemas/record.hpp"
 #include "store/store.hpp"
 
@@ -111,6 +115,97 @@ std::string frames(const std::vector<civnet::record::SignedEntry>& run) {
     out.append(reinterpret_cast<const char*>(f.data()), f.size());
   }
   return out;
+}
+
+
+// A node of a network with `n` stewards and threshold `k`, its store policed
+// by a MembershipTracker. With `steward` >= 0 the node holds that steward's
+// key; `apiAs(i)` gives the API of a node holding steward i's key on the same
+// store (so a second steward can act without a second node).
+struct MemberFixture {
+  TempDir dir;
+  std::vector<civnet::PrivateKey> stewards;
+  civnet::record::Genesis genesis;
+  civnet::Digest network;
+  civnet::PrivateKey org = civnet::PrivateKey::generate();
+  std::unique_ptr<civnet::store::Store> store;
+  std::unique_ptr<civnet::federation::MembershipTracker> tracker;
+  std::vector<std::unique_ptr<AdminApi>> apis;  // [0]: this node's
+  std::shared_ptr<spdlog::logger> log =
+      std::make_shared<spdlog::logger>("admin", std::make_shared<spdlog::sinks::null_sink_mt>());
+
+  MemberFixture(int n, std::uint32_t k, int steward = 0) {
+    for (int i = 0; i < n; ++i) stewards.push_back(civnet::PrivateKey::generate());
+    genesis.name = "Admin API test";
+    for (auto& s : stewards) genesis.stewards.push_back(s.publicKey());
+    genesis.threshold = k;
+    genesis.createdAt = 1'700'000'000'000;
+    for (auto& s : stewards) REQUIRE(genesis.sign(s).ok());
+    REQUIRE(genesis.checkComplete().ok());
+    network = genesis.networkId();
+
+    civnet::store::Options o;
+    o.createIfMissing = true;
+    auto s = civnet::store::Store::open(dir.path() / "store", o);
+    REQUIRE(s.ok());
+    store = std::move(s).value();
+    REQUIRE(store->setNetwork(network).ok());
+    tracker = std::make_unique<civnet::federation::MembershipTracker>(genesis, *store);
+    REQUIRE(tracker->load().ok());
+    store->setPolicy(tracker.get());
+    REQUIRE(store->applyModeration(tracker->moderation()).ok());
+    apis.push_back(makeApi(steward >= 0 ? &stewards[static_cast<std::size_t>(steward)] : nullptr));
+  }
+  ~MemberFixture() {
+    apis.clear();
+    store->setPolicy(nullptr);
+  }
+
+  std::unique_ptr<AdminApi> makeApi(const civnet::PrivateKey* stewardKey) {
+    civnet::daemon::NodeInfo info;
+    info.nodeKey = civnet::PrivateKey::generate().publicKey();
+    info.feedKey = org.publicKey();
+    info.network = network;
+    info.orgName = "Test Org";
+    if (stewardKey) info.stewardKey = stewardKey->publicKey();
+    return std::make_unique<AdminApi>(*store, org, info, civnet::daemon::ApiLimits{}, log,
+                                      civnet::daemon::MembershipServices{stewardKey, tracker.get()});
+  }
+  AdminApi& apiAs(int steward) {
+    apis.push_back(makeApi(&stewards[static_cast<std::size_t>(steward)]));
+    return *apis.back();
+  }
+
+  ApiResponse call(std::string method, std::string target, std::string body = "") {
+    return call(*apis[0], std::move(method), std::move(target), std::move(body));
+  }
+  static ApiResponse call(AdminApi& api, std::string method, std::string target, std::string body = "") {
+    return api.handle(ApiRequest{std::move(method), std::move(target), std::move(body)});
+  }
+  json::object callJson(std::string method, std::string target, std::string body, unsigned status) {
+    return callJson(*apis[0], std::move(method), std::move(target), std::move(body), status);
+  }
+  static json::object callJson(AdminApi& api, std::string method, std::string target, std::string body,
+                               unsigned status) {
+    ApiResponse r = call(api, std::move(method), std::move(target), std::move(body));
+    INFO(r.body);
+    CHECK(r.status == status);
+    return json::parse(r.body).as_object();
+  }
+
+  std::string stateOf(const civnet::PublicKey& feed) {
+    auto v = tracker->view();
+    auto it = v->feeds.find(feed);
+    return civnet::federation::toString(it == v->feeds.end() ? civnet::federation::MemberState::none
+                                                             : it->second.state);
+  }
+};
+
+std::string admitBody(const civnet::PublicKey& feed, std::string name = "Org", std::string region = "West Africa",
+                      std::vector<std::string> labels = {}) {
+  json::array l;
+  for (auto& x : labels) l.emplace_back(x);
+  return json::serialize(json::object{{"feed_key", feed.hex()}, {"name", name}, {"region", region}, {"labels", l}});
 }
 
 }  // namespace
@@ -353,5 +448,274 @@ TEST_SUITE("admin_api") {
     CHECK(job.at("result").at("ok").as_bool());
     CHECK(job.at("result").at("entries").to_number<std::uint64_t>() == 1);
     CHECK(f.call("GET", "/v1/jobs/999").status == 404);
+  }
+
+  // --- membership ---
+
+  TEST_CASE("a steward's admission makes a feed a member when k = 1") {
+    MemberFixture f(1, 1);
+    civnet::PrivateKey org = civnet::PrivateKey::generate();
+    json::object r = f.callJson("POST", "/v1/admit", admitBody(org.publicKey(), "Water Org"), 201);
+    CHECK(r.at("kind").as_string() == "admission");
+    CHECK(r.at("author").as_string() == f.stewards[0].publicKey().hex());
+    CHECK(r.at("seq").to_number<std::uint64_t>() == 1);
+    CHECK(r.at("state").as_string() == "member");
+    CHECK(f.stateOf(org.publicKey()) == "member");
+    json::object m = f.callJson("GET", "/v1/members/" + org.publicKey().hex(), "", 200);
+    CHECK(m.at("name").as_string() == "Water Org");
+    CHECK(m.at("state").as_string() == "member");
+    REQUIRE(m.at("admitted_by").as_array().size() == 1);
+    CHECK(m.at("admitted_by").as_array()[0].as_string() == f.stewards[0].publicKey().hex());
+  }
+
+  TEST_CASE("one steward's admission leaves a feed pending when k = 2; a second steward's makes it a member") {
+    MemberFixture f(3, 2);
+    civnet::PrivateKey org = civnet::PrivateKey::generate();
+    CHECK(f.callJson("POST", "/v1/admit", admitBody(org.publicKey()), 201).at("state").as_string() == "pending");
+    CHECK(f.stateOf(org.publicKey()) == "pending");
+    AdminApi& second = f.apiAs(1);
+    CHECK(MemberFixture::callJson(second, "POST", "/v1/admit", admitBody(org.publicKey()), 201).at("state").as_string() ==
+          "member");
+    CHECK(f.stateOf(org.publicKey()) == "member");
+    CHECK(f.callJson("GET", "/v1/members/" + org.publicKey().hex(), "", 200).at("admitted_by").as_array().size() == 2);
+  }
+
+  TEST_CASE("a node without a steward key is refused every steward action with not_a_steward") {
+    MemberFixture f(1, 1, -1);
+    civnet::PrivateKey org = civnet::PrivateKey::generate();
+    std::string key = org.publicKey().hex();
+    for (auto [target, body] : std::vector<std::pair<std::string, std::string>>{
+             {"/v1/admit", admitBody(org.publicKey())},
+             {"/v1/revoke", R"({"feed_key":")" + key + R"(","reason":"spam"})"},
+             {"/v1/lift", R"({"feed_key":")" + key + R"("})"},
+             {"/v1/takedown", R"({"entry_id":")" + std::string(64, 'a') + R"(","reason":"abuse"})"}}) {
+      INFO(target);
+      ApiResponse r = f.call("POST", target, body);
+      CHECK(r.status == 403);
+      CHECK(errorCode(r) == "not_a_steward");
+      CHECK(r.body.find("this node holds no steward key of this network") != std::string::npos);
+    }
+    CHECK(f.store->counts().entries == 0);
+    CHECK(f.stateOf(org.publicKey()) == "none");
+  }
+
+  TEST_CASE("membership endpoints answer 503 without a membership view") {
+    Fixture f;
+    ApiResponse r = f.call("GET", "/v1/members");
+    CHECK(r.status == 503);
+    CHECK(r.body.find("membership view not available") != std::string::npos);
+    CHECK(f.call("GET", "/v1/members/" + std::string(64, 'a')).status == 503);
+    CHECK(errorCode(f.call("POST", "/v1/admit", "{}")) == "not_a_steward");
+    CHECK_FALSE(f.callJson("GET", "/v1/status", "", 200).contains("membership"));
+  }
+
+  TEST_CASE("admit refuses a missing name or region, a malformed key, unknown fields and text that is not UTF-8") {
+    MemberFixture f(1, 1);
+    std::string key = civnet::PrivateKey::generate().publicKey().hex();
+    auto refused = [&](const std::string& body, const std::string& part) {
+      ApiResponse r = f.call("POST", "/v1/admit", body);
+      INFO(body);
+      INFO(r.body);
+      CHECK(r.status == 400);
+      CHECK(std::string(json::parse(r.body).at("error").at("message").as_string()).find(part) != std::string::npos);
+    };
+    refused(R"({"feed_key":")" + key + R"(","region":"Andes"})", "\"name\" is required");
+    refused(R"({"feed_key":")" + key + R"(","name":"","region":"Andes"})", "\"name\" is required");
+    refused(R"({"feed_key":")" + key + R"(","name":"Org"})", "\"region\" is required");
+    refused(R"({"feed_key":"abc","name":"Org","region":"Andes"})", "\"feed_key\" must be 64 hex characters");
+    refused(R"({"name":"Org","region":"Andes"})", "\"feed_key\" is required");
+    refused(R"({"feed_key":")" + key + R"(","name":"Org","region":"Andes","colour":"red"})", "unknown field");
+    refused(R"({"feed_key":")" + key + R"(","name":"Org","region":"Andes","labels":[""]})", "\"labels\" item 1");
+    refused(R"({"feed_key":")" + key + R"(","name":"Org\u0000","region":"Andes"})", "\"name\"");
+    refused("{\"feed_key\":\"" + key + "\",\"name\":\"Org\",\"region\":\"And\xff\"}", "JSON");
+    refused(R"({"feed_key":")" + key + R"(","name":"Org","region":"Andes","expires_at":-5})", "expires_at");
+    CHECK(f.store->counts().entries == 0);
+  }
+
+  TEST_CASE("revoke pins at the tip this node holds by default") {
+    MemberFixture f(1, 1);
+    civnet::PrivateKey org = civnet::PrivateKey::generate();
+    f.callJson("POST", "/v1/admit", admitBody(org.publicKey()), 201);
+    auto run = foreignRun(org, f.network, 3);
+    REQUIRE(f.store->ingest(run).stored == 3);
+    json::object r = f.callJson("POST", "/v1/revoke",
+                                R"({"feed_key":")" + org.publicKey().hex().substr(0, 12) + R"(","reason":"spam"})", 201);
+    CHECK(r.at("kind").as_string() == "revocation");
+    CHECK(r.at("pin_seq").to_number<std::uint64_t>() == 3);
+    auto third = f.store->entryAt(org.publicKey(), 3);
+    REQUIRE(third.ok());
+    CHECK(r.at("pin_id").as_string() == third->id.hex());
+    CHECK(r.at("state").as_string() == "revoked");  // k = 1: final at once
+    json::object m = f.callJson("GET", "/v1/members/" + org.publicKey().hex(), "", 200);
+    CHECK(m.at("revoked_after").to_number<std::uint64_t>() == 3);
+    CHECK(m.at("pin_state").as_string() == "held");
+  }
+
+  TEST_CASE("revoke refuses a seq this node does not hold, and signs nothing") {
+    MemberFixture f(1, 1);
+    civnet::PrivateKey org = civnet::PrivateKey::generate();
+    f.callJson("POST", "/v1/admit", admitBody(org.publicKey()), 201);
+    REQUIRE(f.store->ingest(foreignRun(org, f.network, 3)).stored == 3);
+    ApiResponse r = f.call("POST", "/v1/revoke",
+                           R"({"feed_key":")" + org.publicKey().hex() + R"(","after_seq":5,"reason":"spam"})");
+    CHECK(r.status == 409);
+    CHECK(r.body.find("this node holds feed " + org.publicKey().shortHex() + " only up to seq 3; cannot pin at 5") !=
+          std::string::npos);
+    CHECK(f.store->tip(f.stewards[0].publicKey())->seq == 1);  // the admission only
+    CHECK(f.stateOf(org.publicKey()) == "member");
+    CHECK(f.call("POST", "/v1/revoke", R"({"feed_key":")" + org.publicKey().hex() + R"("})").status == 400);  // no reason
+  }
+
+  TEST_CASE("one steward's revocation suspends at its pin when k = 2, and its lift restores the feed") {
+    MemberFixture f(3, 2);
+    civnet::PrivateKey org = civnet::PrivateKey::generate();
+    AdminApi& second = f.apiAs(1);
+    f.callJson("POST", "/v1/admit", admitBody(org.publicKey()), 201);
+    MemberFixture::callJson(second, "POST", "/v1/admit", admitBody(org.publicKey()), 201);
+    REQUIRE(f.store->ingest(foreignRun(org, f.network, 3)).stored == 3);
+
+    json::object r = f.callJson("POST", "/v1/revoke",
+                                R"({"feed_key":")" + org.publicKey().hex() + R"(","after_seq":2,"reason":"spam"})", 201);
+    CHECK(r.at("state").as_string() == "suspended");
+    CHECK(f.store->hiddenReason(org.publicKey(), 3).value_or("") == "suspended");
+    CHECK_FALSE(f.store->hiddenReason(org.publicKey(), 2));
+    json::object m = f.callJson("GET", "/v1/members/" + org.publicKey().hex(), "", 200);
+    CHECK(m.at("suspended_after").to_number<std::uint64_t>() == 2);
+
+    // Only the revoking steward's own revocation can be lifted by it.
+    ApiResponse other = MemberFixture::call(second, "POST", "/v1/lift", R"({"feed_key":")" + org.publicKey().hex() + R"("})");
+    CHECK(other.status == 409);
+    CHECK(other.body.find("no active revocation") != std::string::npos);
+
+    json::object l = f.callJson("POST", "/v1/lift", R"({"feed_key":")" + org.publicKey().hex() + R"("})", 201);
+    CHECK(l.at("kind").as_string() == "lift");
+    CHECK(l.at("lifts").as_array().size() == 1);
+    CHECK(l.at("state").as_string() == "member");
+    CHECK(f.stateOf(org.publicKey()) == "member");
+    CHECK_FALSE(f.store->hiddenReason(org.publicKey(), 3));
+
+    // Lifted already: nothing left to lift.
+    CHECK(f.call("POST", "/v1/lift", R"({"feed_key":")" + org.publicKey().hex() + R"("})").status == 409);
+  }
+
+  TEST_CASE("takedown refuses an attestation and hides (k = 1: erases) another entry") {
+    MemberFixture f(1, 1);
+    civnet::PrivateKey org = civnet::PrivateKey::generate();
+    json::object adm = f.callJson("POST", "/v1/admit", admitBody(org.publicKey()), 201);
+    ApiResponse r = f.call("POST", "/v1/takedown",
+                           R"({"entry_id":")" + std::string(adm.at("id").as_string()) + R"(","reason":"abuse"})");
+    CHECK(r.status == 409);
+    CHECK(r.body.find("takedowns cannot target attestations") != std::string::npos);
+
+    auto run = foreignRun(org, f.network, 2);
+    REQUIRE(f.store->ingest(run).stored == 2);
+    auto post = f.store->entryAt(org.publicKey(), 2);
+    REQUIRE(post.ok());
+    json::object t = f.callJson("POST", "/v1/takedown",
+                                R"({"entry_id":")" + post->id.hex().substr(0, 12) + R"(","reason":"abuse"})", 201);
+    CHECK(t.at("kind").as_string() == "takedown");
+    CHECK(t.at("effect").as_string() == "erased");
+    CHECK(f.store->isErased(org.publicKey(), 2));
+    CHECK_FALSE(f.store->isErased(org.publicKey(), 1));
+    CHECK(f.call("POST", "/v1/takedown", R"({"entry_id":")" + post->id.hex() + R"("})").status == 400);  // no reason
+  }
+
+  TEST_CASE("a takedown of an entry not held yet needs its author, seq and id") {
+    MemberFixture f(3, 2);
+    civnet::PrivateKey org = civnet::PrivateKey::generate();
+    auto run = foreignRun(org, f.network, 1);
+    civnet::record::Header h;
+    REQUIRE(civnet::record::decodeHeader(run[0].header, h).ok());
+    civnet::Digest id = civnet::record::makeEntry(org, h, civnet::record::encodePost({})).id;  // any id will do
+    ApiResponse r = f.call("POST", "/v1/takedown", R"({"entry_id":")" + id.hex() + R"(","reason":"abuse"})");
+    CHECK(r.status == 409);
+    CHECK(r.body.find("needs its author, seq and id") != std::string::npos);
+    json::object t = f.callJson("POST", "/v1/takedown",
+                                R"({"author":")" + org.publicKey().hex() + R"(","seq":1,"id":")" + id.hex() +
+                                    R"(","reason":"abuse"})",
+                                201);
+    CHECK_FALSE(t.at("held").as_bool());
+    CHECK(t.at("target").at("seq").to_number<std::uint64_t>() == 1);
+  }
+
+  TEST_CASE("retract refuses another organization's entry and erases one of this node's own") {
+    MemberFixture f(1, 1);
+    civnet::PrivateKey other = civnet::PrivateKey::generate();
+    f.callJson("POST", "/v1/admit", admitBody(other.publicKey()), 201);
+    f.callJson("POST", "/v1/admit", admitBody(f.org.publicKey()), 201);
+    REQUIRE(f.store->ingest(foreignRun(other, f.network, 1)).stored == 1);
+    auto theirs = f.store->entryAt(other.publicKey(), 1);
+    REQUIRE(theirs.ok());
+    ApiResponse r = f.call("POST", "/v1/retract", R"({"entry_id":")" + theirs->id.hex() + R"("})");
+    CHECK(r.status == 403);
+    CHECK(r.body.find("entry " + theirs->id.shortHex() + " is not one of this node's organization's entries") !=
+          std::string::npos);
+    CHECK_FALSE(f.store->isErased(other.publicKey(), 1));
+
+    json::object mine = f.callJson("POST", "/v1/publish", R"({"title":"Oops","body":"wrong"})", 201);
+    std::string id(mine.at("id").as_string());
+    json::object ret = f.callJson("POST", "/v1/retract", R"({"entry_id":")" + id + R"(","reason":"posted by mistake"})", 201);
+    CHECK(ret.at("kind").as_string() == "retraction");
+    CHECK(ret.at("author").as_string() == f.org.publicKey().hex());
+    CHECK(f.store->isErased(f.org.publicKey(), 1));
+    CHECK(f.call("POST", "/v1/retract", R"({"entry_id":")" + id + R"("})").status == 409);  // already erased
+    // The retraction itself stands.
+    CHECK(f.call("POST", "/v1/retract", R"({"entry_id":")" + std::string(ret.at("id").as_string()) + R"("})").status ==
+          409);
+  }
+
+  TEST_CASE("members list filters by region, label and state") {
+    MemberFixture f(1, 1);
+    civnet::PrivateKey a = civnet::PrivateKey::generate(), b = civnet::PrivateKey::generate(),
+                       c = civnet::PrivateKey::generate();
+    f.callJson("POST", "/v1/admit", admitBody(a.publicKey(), "Alpha", "West Africa", {"women-led"}), 201);
+    f.callJson("POST", "/v1/admit", admitBody(b.publicKey(), "Beta", "Andes", {"youth-led"}), 201);
+    f.callJson("POST", "/v1/admit", admitBody(c.publicKey(), "Gamma", "Andes", {"women-led"}), 201);
+    f.callJson("POST", "/v1/revoke", R"({"feed_key":")" + c.publicKey().hex() + R"(","reason":"gone"})", 201);
+
+    auto names = [&](const std::string& query) {
+      json::object o = f.callJson("GET", "/v1/members" + query, "", 200);
+      std::vector<std::string> out;
+      for (auto& m : o.at("members").as_array()) out.emplace_back(m.at("name").as_string());
+      return out;
+    };
+    CHECK(names("") == std::vector<std::string>{"Alpha", "Beta", "Gamma"});
+    CHECK(names("?region=west%20africa") == std::vector<std::string>{"Alpha"});
+    CHECK(names("?region=Andes") == std::vector<std::string>{"Beta", "Gamma"});
+    CHECK(names("?label=women-led") == std::vector<std::string>{"Alpha", "Gamma"});
+    CHECK(names("?state=revoked") == std::vector<std::string>{"Gamma"});
+    CHECK(names("?state=member&region=Andes") == std::vector<std::string>{"Beta"});
+    CHECK(names("?label=nobody").empty());
+    CHECK(f.call("GET", "/v1/members?state=bogus").status == 400);
+    CHECK(f.call("GET", "/v1/members?colour=red").status == 400);
+
+    json::object all = f.callJson("GET", "/v1/members", "", 200);
+    CHECK(all.at("epoch").to_number<std::uint64_t>() == 0);
+    CHECK(all.at("threshold").to_number<std::uint64_t>() == 1);
+    CHECK(all.at("stewards").as_array().size() == 1);
+  }
+
+  TEST_CASE("members show takes the 12 characters tables show and refuses an unknown feed") {
+    MemberFixture f(1, 1);
+    civnet::PrivateKey a = civnet::PrivateKey::generate();
+    f.callJson("POST", "/v1/admit", admitBody(a.publicKey(), "Alpha"), 201);
+    CHECK(f.callJson("GET", "/v1/members/" + a.publicKey().hex().substr(0, 12), "", 200).at("feed_key").as_string() ==
+          a.publicKey().hex());
+    std::string none = a.publicKey().hex()[0] == '0' ? "11111111" : "00000000";
+    CHECK(f.call("GET", "/v1/members/" + none).status == 404);
+    CHECK(f.call("GET", "/v1/members/xyz").status == 400);
+  }
+
+  TEST_CASE("status reports the steward set and this organization's membership") {
+    MemberFixture f(3, 2);
+    json::object m = f.callJson("GET", "/v1/status", "", 200).at("membership").as_object();
+    CHECK(m.at("epoch").to_number<std::uint64_t>() == 0);
+    CHECK(m.at("threshold").to_number<std::uint64_t>() == 2);
+    CHECK(m.at("stewards").as_array().size() == 3);
+    CHECK(m.at("this_org_state").as_string() == "none");
+    CHECK(m.at("this_node_steward").as_bool());
+    CHECK(m.at("ignored_count").to_number<std::uint64_t>() == 0);
+    f.callJson("POST", "/v1/admit", admitBody(f.org.publicKey()), 201);
+    CHECK(f.callJson("GET", "/v1/status", "", 200).at("membership").at("this_org_state").as_string() == "pending");
   }
 }
