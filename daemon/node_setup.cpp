@@ -189,7 +189,7 @@ std::string shortKeys(const std::vector<PublicKey>& keys) {
 // checkComplete reports a broken body as invalidArgument and a missing or
 // bad signature otherwise (refused, corruption), so a draft passes when it
 // gets anything but invalidArgument.
-// TODO(cleanup): schemas could expose this as record::Genesis::checkBody().
+// The genesis rules on a draft, with messages that name the flags' values.
 Status checkGenesisBody(const record::Genesis& g) {
   std::set<PublicKey> seen;
   for (const auto& k : g.stewards)
@@ -197,24 +197,10 @@ Status checkGenesisBody(const record::Genesis& g) {
   if (!g.stewards.empty() && (g.threshold < 1 || g.threshold > g.stewards.size()))
     return invalidArgument("the threshold is " + std::to_string(g.threshold) + " but must be between 1 and " +
                            std::to_string(g.stewards.size()) + ", the number of stewards");
-  Status s = g.checkComplete();
-  if (s.code() == StatusCode::invalidArgument) return s;
-  return {};
+  return g.checkBody();
 }
 
 // Whether `sig` is a valid signature of `g` by its steward.
-// TODO(cleanup): this repeats genesis.cpp's signing message ("civnet/genesis/v1",
-// a NUL, the body); schemas could expose record::Genesis::verifySignature().
-// node_setup_test checks that it agrees with checkComplete.
-bool genesisSignatureVerifies(const record::Genesis& g, const record::StewardSignature& sig) {
-  constexpr std::string_view kTag = "civnet/genesis/v1";
-  Bytes body = g.body();
-  Bytes msg(kTag.begin(), kTag.end());
-  msg.push_back(0);
-  msg.insert(msg.end(), body.begin(), body.end());
-  return verifySignature(sig.steward, msg, sig.signature);
-}
-
 // What joining a network takes: the data dir (for init, its temporary dir),
 // the genesis, and the node's keys and organization name.
 struct NetworkJoin {
@@ -547,7 +533,7 @@ GenesisCheck inspectGenesis(const record::Genesis& genesis) {
     auto it = std::find_if(genesis.signatures.begin(), genesis.signatures.end(),
                            [&](const record::StewardSignature& s) { return s.steward == steward; });
     if (it != genesis.signatures.end())
-      st.state = genesisSignatureVerifies(genesis, *it) ? SignatureState::valid : SignatureState::bad;
+      st.state = genesis.verifySignature(*it) ? SignatureState::valid : SignatureState::bad;
     if (st.state == SignatureState::missing) missing.push_back(steward);
     if (st.state == SignatureState::bad) bad.push_back(steward);
     c.stewards.push_back(st);

@@ -63,7 +63,7 @@ Status Genesis::sign(const PrivateKey& key) {
   return {};
 }
 
-Status Genesis::checkComplete() const {
+Status Genesis::checkBody() const {
   if (name.empty()) return invalidArgument("genesis has no network name");
   if (Status s = checkText("network name", name); !s.ok()) return s;
   if (stewards.empty()) return invalidArgument("genesis names no steward");
@@ -75,6 +75,16 @@ Status Genesis::checkComplete() const {
     return invalidArgument("genesis threshold " + std::to_string(threshold) +
                            " is impossible with " + std::to_string(stewards.size()) +
                            " steward(s)");
+  return {};
+}
+
+bool Genesis::verifySignature(const StewardSignature& sig) const {
+  return civnet::verifySignature(sig.steward, genesisSigningMessage(body()), sig.signature);
+}
+
+Status Genesis::checkComplete() const {
+  if (Status s = checkBody(); !s.ok()) return s;
+  std::set<PublicKey> unique(stewards.begin(), stewards.end());
   Bytes msg = genesisSigningMessage(body());
   for (const auto& steward : stewards) {
     auto it = std::find_if(signatures.begin(), signatures.end(),
@@ -82,7 +92,7 @@ Status Genesis::checkComplete() const {
     if (it == signatures.end())
       return refused("genesis is not fully signed: steward " + steward.shortHex() +
                      " has not signed it");
-    if (!verifySignature(steward, msg, it->signature))
+    if (!civnet::verifySignature(steward, msg, it->signature))
       return corruption("genesis signature of steward " + steward.shortHex() +
                         " does not verify");
   }

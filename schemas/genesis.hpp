@@ -30,8 +30,13 @@ struct Genesis {
   Digest networkId() const;
   // Adds (or replaces) `key`'s signature. REQUIRES: key is a steward.
   Status sign(const PrivateKey& key);
-  // A genesis a node accepts: a name, 1 <= k <= number of stewards, no
-  // steward twice, and a valid signature from every steward.
+  // A well-formed draft: a name (UTF-8), at least one steward, no steward
+  // twice, 1 <= k <= number of stewards. Signatures are not looked at.
+  Status checkBody() const;
+  // Whether `sig` is a valid signature of this genesis by `sig.steward`.
+  bool verifySignature(const StewardSignature& sig) const;
+  // A genesis a node accepts: checkBody(), and a valid signature from every
+  // steward (and from no one else).
   Status checkComplete() const;
 };
 

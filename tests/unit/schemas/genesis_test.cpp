@@ -31,6 +31,28 @@ Genesis draft(std::vector<PublicKey> stewards, std::uint32_t k) {
 
 TEST_SUITE("genesis") {
 
+TEST_CASE("checkBody judges a draft without its signatures") {
+  auto a = keyFromByte(41), b = keyFromByte(42);
+  CHECK(draft({a.publicKey(), b.publicKey()}, 2).checkBody().ok());
+  CHECK(contains(draft({a.publicKey(), b.publicKey()}, 3).checkBody().message(), "impossible"));
+  CHECK(contains(draft({a.publicKey(), a.publicKey()}, 1).checkBody().message(), "twice"));
+  CHECK(contains(draft({}, 1).checkBody().message(), "no steward"));
+}
+
+TEST_CASE("verifySignature checks one steward's signature, and only over this draft") {
+  auto a = keyFromByte(41), b = keyFromByte(42);
+  Genesis g = draft({a.publicKey(), b.publicKey()}, 1);
+  REQUIRE(g.sign(a).ok());
+  REQUIRE(g.signatures.size() == 1);
+  CHECK(g.verifySignature(g.signatures[0]));
+  Genesis other = g;
+  other.name = "Another network";
+  CHECK_FALSE(other.verifySignature(g.signatures[0]));
+  StewardSignature forged = g.signatures[0];
+  forged.steward = b.publicKey();
+  CHECK_FALSE(g.verifySignature(forged));
+}
+
 TEST_CASE("a one-steward genesis signed by its steward is complete") {
   auto s = keyFromByte(40);
   Genesis g = draft({s.publicKey()}, 1);
