@@ -1,6 +1,9 @@
 // civnetctl's argument parsing with CLI11 (see ctl_cli.hpp).
 #include "ctl_cli.hpp"
 
+#include <array>
+#include <charconv>
+#include <ctime>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
@@ -18,7 +21,62 @@ bool isHex(const std::string& s, std::size_t min, std::size_t max) {
   return true;
 }
 
+// Each item of `items` as the text of `flag` (valid UTF-8, no NUL, not empty).
+Status checkItems(const std::string& flag, const std::vector<std::string>& items) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].empty()) return invalidArgument(flag + " must not be empty");
+    if (Status st = record::checkText(flag + " number " + std::to_string(i + 1), items[i]); !st.ok()) return st;
+  }
+  return {};
+}
+
 }  // namespace
+
+Result<std::int64_t> parseTimeMs(std::string_view text, std::string_view what) {
+  auto bad = [&] {
+    return invalidArgument(std::string(what) + " must be a date (2026-12-31), a UTC time (2026-12-31T18:00:00Z) "
+                           "or ms since the Unix epoch, got \"" + std::string(text.substr(0, 40)) + "\"");
+  };
+  auto number = [](std::string_view s, int& out) {
+    auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
+  };
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos) {
+    std::int64_t ms = 0;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), ms);
+    if (r.ec != std::errc() || ms <= 0) return bad();
+    return ms;
+  }
+  // YYYY-MM-DD, then optionally THH:MM[:SS]Z.
+  if (text.size() < 10 || text[4] != '-' || text[7] != '-') return bad();
+  std::tm tm{};
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!number(text.substr(0, 4), year) || !number(text.substr(5, 2), month) || !number(text.substr(8, 2), day))
+    return bad();
+  std::string_view rest = text.substr(10);
+  if (!rest.empty()) {
+    if (rest.front() != 'T' && rest.front() != 't') return bad();
+    rest.remove_prefix(1);
+    if (rest.empty() || (rest.back() != 'Z' && rest.back() != 'z')) return bad();
+    rest.remove_suffix(1);
+    if (rest.size() != 5 && rest.size() != 8) return bad();
+    if (rest[2] != ':' || !number(rest.substr(0, 2), hour) || !number(rest.substr(3, 2), minute)) return bad();
+    if (rest.size() == 8 && (rest[5] != ':' || !number(rest.substr(6, 2), second))) return bad();
+  }
+  static constexpr std::array<int, 12> kDays{31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > kDays[static_cast<std::size_t>(month - 1)] ||
+      hour > 23 || minute > 59 || second > 59)
+    return bad();
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  std::time_t t = ::timegm(&tm);
+  if (tm.tm_mday != day) return bad();  // 29 February of a common year
+  return static_cast<std::int64_t>(t) * 1000;
+}
 
 Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std::optional<std::string>& envDataDir) {
   CtlCommand cmd;
@@ -59,12 +117,49 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   auto* importCmd = app.add_subcommand("import", "Import entries from an export file");
   importCmd->add_option("file", cmd.file, "The export file")->required();
 
+  auto* members = app.add_subcommand("members", "List or show the network's organizations and their membership");
+  members->require_subcommand(0, 1);
+  auto* membersList = members->add_subcommand("list", "List the feeds stewards have admitted or revoked");
+  membersList->add_option("--region", cmd.region, "Only organizations of this region (any case)");
+  membersList->add_option("--label", cmd.label, "Only organizations with this label (any case)");
+  membersList->add_option("--state", cmd.state, "Only this state: none, pending, member, expired, suspended, revoked");
+  auto* membersShow = members->add_subcommand("show", "Show one feed's membership");
+  membersShow->add_option("key", cmd.key, "The feed key, or its first 8 or more hex characters")->required();
+
+  // Steward commands: each signs one entry in this node's steward feed.
+  auto* admit = app.add_subcommand("admit", "Steward: admit an organization's feed key into the network");
+  admit->add_option("key", cmd.key, "The organization's feed key (all 64 hex characters)")->required();
+  admit->add_option("--name", cmd.name, "The organization's name")->required();
+  admit->add_option("--region", cmd.region, "Its region")->required();
+  admit->add_option("--country", cmd.country, "Its country");
+  admit->add_option("--label", cmd.labels, "A label, e.g. women-led (repeat for several)");
+  admit->add_option("--focus", cmd.focusAreas, "A focus area (repeat for several)");
+  std::string expires;
+  admit->add_option("--expires", expires, "When the admission expires: 2026-12-31, 2026-12-31T18:00:00Z or ms");
+  auto* revoke = app.add_subcommand("revoke", "Steward: revoke a feed key, pinned at an entry this node holds");
+  revoke->add_option("key", cmd.key, "The feed key, or its first 8 or more hex characters")->required();
+  revoke->add_option("--after-seq", cmd.afterSeq,
+                     "Refuse the feed's entries after this seq (default: the latest entry this node holds)");
+  revoke->add_option("--reason", cmd.reason, "Why, for the record")->required();
+  auto* lift = app.add_subcommand("lift", "Steward: lift this steward's own revocation(s) of a feed");
+  lift->add_option("key", cmd.key, "The feed key, or its first 8 or more hex characters")->required();
+  auto* takedown = app.add_subcommand("takedown", "Steward: take down an entry (hidden by one steward, erased by k)");
+  takedown->add_option("id", cmd.id, "The entry id, or its first 8 or more hex characters")->required();
+  takedown->add_option("--reason", cmd.reason, "Why, for the record")->required();
+  takedown->add_option("--author", cmd.author, "For an entry not held yet: its author's feed key (with --seq)");
+  takedown->add_option("--seq", cmd.seq, "For an entry not held yet: its seq (with --author and the whole id)");
+  auto* retract = app.add_subcommand("retract", "Erase one of this node's organization's own entries");
+  retract->add_option("id", cmd.id, "The entry id, or its first 8 or more hex characters")->required();
+  retract->add_option("--reason", cmd.reason, "Why (optional)");
+
   // A subcommand's --help does not show the parent's options: say them.
   const std::string globals =
       "Global options (before or after the command):\n"
       "  --data-dir DIR    the node's data directory (default: $CIVNET_DATA_DIR)\n"
       "  --socket PATH     the admin socket (default: DIR/admin.sock)\n"
-      "  --json            print JSON objects instead of tables\n";
+      "  --json            print JSON objects instead of tables\n"
+      "Exit codes: 0 done; 1 failed or refused by civnetd (the message says why);\n"
+      "  2 bad command line; 3 civnetd not reachable.\n";
   for (CLI::App* sub : app.get_subcommands({})) {
     sub->footer(globals);
     for (CLI::App* nested : sub->get_subcommands({})) nested->footer(globals);
@@ -106,8 +201,17 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   else if (verify->parsed()) cmd.verb = CtlVerb::verify;
   else if (exportCmd->parsed()) cmd.verb = CtlVerb::exportFile;
   else if (importCmd->parsed()) cmd.verb = CtlVerb::importFile;
+  else if (membersList->parsed()) cmd.verb = CtlVerb::membersList;
+  else if (membersShow->parsed()) cmd.verb = CtlVerb::membersShow;
+  else if (admit->parsed()) cmd.verb = CtlVerb::admit;
+  else if (revoke->parsed()) cmd.verb = CtlVerb::revoke;
+  else if (lift->parsed()) cmd.verb = CtlVerb::lift;
+  else if (takedown->parsed()) cmd.verb = CtlVerb::takedown;
+  else if (retract->parsed()) cmd.verb = CtlVerb::retract;
   else if (entries->parsed())
     return invalidArgument("entries: give a command: entries list or entries show (see civnetctl entries --help)");
+  else if (members->parsed())
+    return invalidArgument("members: give a command: members list or members show (see civnetctl members --help)");
   else {
     cmd.verb = CtlVerb::help;
     cmd.helpText = app.help();
@@ -142,6 +246,65 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
     case CtlVerb::exportFile:
     case CtlVerb::importFile:
       if (cmd.file.empty()) return invalidArgument("the file name must not be empty");
+      break;
+    case CtlVerb::membersList:
+      if (cmd.state && *cmd.state != "none" && *cmd.state != "pending" && *cmd.state != "member" &&
+          *cmd.state != "expired" && *cmd.state != "suspended" && *cmd.state != "revoked")
+        return invalidArgument("members list: --state must be none, pending, member, expired, suspended or revoked");
+      if (cmd.region)
+        if (Status st = record::checkText("members list: --region", *cmd.region); !st.ok()) return st;
+      if (cmd.label)
+        if (Status st = record::checkText("members list: --label", *cmd.label); !st.ok()) return st;
+      break;
+    case CtlVerb::membersShow:
+    case CtlVerb::revoke:
+    case CtlVerb::lift: {
+      const std::string what = cmd.verb == CtlVerb::membersShow ? "members show" : cmd.verb == CtlVerb::revoke ? "revoke" : "lift";
+      if (!isHex(cmd.key, 8, 64))
+        return invalidArgument(what + ": the key must be a feed key or its first 8 to 64 hex characters");
+      if (cmd.verb == CtlVerb::revoke) {
+        if (cmd.reason->empty()) return invalidArgument("revoke: --reason must not be empty");
+        if (Status st = record::checkText("revoke: --reason", *cmd.reason); !st.ok()) return st;
+      }
+      break;
+    }
+    case CtlVerb::admit:
+      if (!isHex(cmd.key, 64, 64))
+        return invalidArgument("admit: the key must be the organization's whole feed key (64 hex characters)");
+      if (cmd.name.empty()) return invalidArgument("admit: --name must not be empty");
+      if (Status st = record::checkText("admit: --name", cmd.name); !st.ok()) return st;
+      if (cmd.region->empty()) return invalidArgument("admit: --region must not be empty");
+      if (Status st = record::checkText("admit: --region", *cmd.region); !st.ok()) return st;
+      if (cmd.country)
+        if (Status st = record::checkText("admit: --country", *cmd.country); !st.ok()) return st;
+      if (Status st = checkItems("admit: --label", cmd.labels); !st.ok()) return st;
+      if (Status st = checkItems("admit: --focus", cmd.focusAreas); !st.ok()) return st;
+      if (!expires.empty()) {
+        auto ms = parseTimeMs(expires, "admit: --expires");
+        if (!ms.ok()) return ms.status();
+        cmd.expiresAt = *ms;
+      }
+      break;
+    case CtlVerb::takedown:
+      if (cmd.reason->empty()) return invalidArgument("takedown: --reason must not be empty");
+      if (Status st = record::checkText("takedown: --reason", *cmd.reason); !st.ok()) return st;
+      if (cmd.author || cmd.seq) {
+        if (!cmd.author || !cmd.seq)
+          return invalidArgument("takedown: an entry not held yet needs both --author and --seq (and its whole id)");
+        if (!isHex(*cmd.author, 64, 64))
+          return invalidArgument("takedown: --author must be the whole feed key (64 hex characters)");
+        if (*cmd.seq == 0) return invalidArgument("takedown: --seq must be at least 1");
+        if (!isHex(cmd.id, 64, 64))
+          return invalidArgument("takedown: with --author and --seq, the id must be the whole id (64 hex characters)");
+      } else if (!isHex(cmd.id, 8, 64)) {
+        return invalidArgument("takedown: the id must be an entry id or its first 8 to 64 hex characters");
+      }
+      break;
+    case CtlVerb::retract:
+      if (!isHex(cmd.id, 8, 64))
+        return invalidArgument("retract: the id must be an entry id or its first 8 to 64 hex characters");
+      if (cmd.reason)
+        if (Status st = record::checkText("retract: --reason", *cmd.reason); !st.ok()) return st;
       break;
     default:
       break;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,7 +14,10 @@
 
 namespace civnet::tools {
 
-enum class CtlVerb { help, status, feeds, publish, entriesList, entriesShow, verify, exportFile, importFile };
+enum class CtlVerb {
+  help, status, feeds, publish, entriesList, entriesShow, verify, exportFile, importFile,
+  membersList, membersShow, admit, revoke, lift, takedown, retract,
+};
 
 struct CtlCommand {
   CtlVerb verb = CtlVerb::help;
@@ -32,13 +37,39 @@ struct CtlCommand {
   std::optional<std::string> kind;
   std::size_t limit = 50;
 
-  std::string id;    // entries show: an entry id or its first 8+ hex characters
+  std::string id;    // entries show, takedown, retract: an entry id or its first 8+ hex characters
   std::string file;  // export --out, import FILE
+
+  // members list filters (region also for admit)
+  std::optional<std::string> region;
+  std::optional<std::string> label;
+  std::optional<std::string> state;  // none, pending, member, expired, suspended, revoked
+
+  // members show, admit, revoke, lift: a feed key (admit: all 64 hex
+  // characters; the others also take its first 8+)
+  std::string key;
+  // admit
+  std::string name;
+  std::optional<std::string> country;
+  std::vector<std::string> labels;
+  std::vector<std::string> focusAreas;
+  std::optional<std::int64_t> expiresAt;  // ms since the Unix epoch, from --expires
+  // revoke
+  std::optional<std::uint64_t> afterSeq;
+  // revoke, takedown (required), retract (optional)
+  std::optional<std::string> reason;
+  // takedown of an entry not held yet: --author KEY --seq N with the whole id
+  std::optional<std::uint64_t> seq;
 
   std::string helpText;  // help: what to print
 };
 
 inline constexpr std::size_t kMaxListLimit = 1000;
+
+// `text` as ms since the Unix epoch: all digits (ms), a date "2026-12-31"
+// (its midnight UTC) or a UTC time "2026-12-31T18:00:00Z" (seconds
+// optional). invalidArgument naming `what` otherwise.
+Result<std::int64_t> parseTimeMs(std::string_view text, std::string_view what);
 
 // `args` are the arguments after the program name. `envDataDir` is the value
 // of CIVNET_DATA_DIR. The socket is --socket PATH, else DIR/admin.sock for

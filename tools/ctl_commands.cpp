@@ -1,4 +1,6 @@
-// civnetctl's commands (see ctl_commands.hpp). Boost.JSON is used here only;
+// civnetctl's commands (see ctl_commands.hpp): the node's own (status,
+// publish, entries, verify, export, import) and membership's (members,
+// admit, revoke, lift, takedown, retract). Boost.JSON is used here only;
 // the HTTP client is in admin_client.cpp.
 #include "ctl_commands.hpp"
 
@@ -12,6 +14,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -59,6 +62,17 @@ class Ctl {
   int verify();
   int exportFile();
   int importFile();
+  int membersList();
+  int membersShow();
+  int admit();
+  int revoke();
+  int lift();
+  int takedown();
+  int retract();
+  // POSTs `body` to `target` and prints the entry it published: the JSON
+  // answer, or with `line(answer)` for people.
+  int steward(const std::string& target, const json::object& body,
+              const std::function<std::string(const json::object&)>& line);
 
   int fail(const Failure& f) {
     err_ << "civnetctl: " << f.message << "\n";
@@ -97,6 +111,39 @@ std::int64_t num(const json::object& o, std::string_view key) {
 }
 
 std::string shortHex(const std::string& hex) { return hex.substr(0, 12); }
+
+bool flag(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_bool() && it->value().as_bool();
+}
+
+// A JSON array of strings as "a, b, c"; `shorten` cuts keys to 12.
+std::string joinList(const json::object& o, std::string_view key, bool shorten = false) {
+  std::string s;
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_array()) return s;
+  for (auto& t : it->value().as_array()) {
+    if (!t.is_string()) continue;
+    if (!s.empty()) s += ", ";
+    std::string v(t.as_string());
+    s += shorten ? shortHex(v) : v;
+  }
+  return s;
+}
+
+std::size_t listSize(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_array() ? it->value().as_array().size() : 0;
+}
+
+// "12" or "-" for a null.
+std::string numOrDash(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return "-";
+  if (it->value().is_uint64()) return std::to_string(it->value().as_uint64());
+  if (it->value().is_int64()) return std::to_string(it->value().as_int64());
+  return "-";
+}
 
 // At most `max` bytes, cut at a UTF-8 character boundary, "…" if cut.
 std::string clip(const std::string& s, std::size_t max) {
@@ -222,6 +269,13 @@ int Ctl::run() {
     case CtlVerb::verify: return verify();
     case CtlVerb::exportFile: return exportFile();
     case CtlVerb::importFile: return importFile();
+    case CtlVerb::membersList: return membersList();
+    case CtlVerb::membersShow: return membersShow();
+    case CtlVerb::admit: return admit();
+    case CtlVerb::revoke: return revoke();
+    case CtlVerb::lift: return lift();
+    case CtlVerb::takedown: return takedown();
+    case CtlVerb::retract: return retract();
     case CtlVerb::help: break;
   }
   return fail(kExitUsage, "no command given (see civnetctl --help)");
@@ -242,6 +296,15 @@ int Ctl::status() {
   out_ << fmt::format("{:<16} {}\n", "feeds", num(o, "feeds"));
   out_ << fmt::format("{:<16} {}\n", "entries", num(o, "entries"));
   out_ << fmt::format("{:<16} {}\n", "frontier digest", str(o, "frontier_digest"));
+  if (o.contains("membership") && o.at("membership").is_object()) {
+    const json::object& m = o.at("membership").as_object();
+    std::size_t stewards = m.contains("stewards") && m.at("stewards").is_array() ? m.at("stewards").as_array().size() : 0;
+    out_ << fmt::format("{:<16} epoch {}: {} stewards, k = {}{}\n", "steward set", num(m, "epoch"), stewards,
+                        num(m, "threshold"), flag(m, "this_node_steward") ? " (this node is one)" : "");
+    out_ << fmt::format("{:<16} {}\n", "membership", str(m, "this_org_state"));
+    out_ << fmt::format("{:<16} {} hidden, {} erased, {} attestations ignored\n", "moderation",
+                        num(m, "hidden_count"), num(m, "erased_count"), num(m, "ignored_count"));
+  }
   return kExitOk;
 }
 
@@ -561,6 +624,144 @@ int Ctl::importFile() {
                         shortHex(str(o, "feed")), num(o, "seq"), str(o, "verdict"), str(o, "detail"));
   }
   return refused.empty() ? kExitOk : kExitFailed;
+}
+
+int Ctl::membersList() {
+  std::string target = "/v1/members";
+  char sep = '?';
+  auto add = [&](const char* name, const std::optional<std::string>& v) {
+    if (!v) return;
+    target += sep + std::string(name) + "=" + percentEncode(*v);
+    sep = '&';
+  };
+  add("region", cmd_.region);
+  add("label", cmd_.label);
+  add("state", cmd_.state);
+  json::object o;
+  Failure f;
+  if (!callJson("GET", target, "", o, f)) return fail(f);
+  if (cmd_.json) {
+    printJson(o);
+    return kExitOk;
+  }
+  const std::int64_t k = num(o, "threshold");
+  err_ << fmt::format("steward set epoch {}: {} stewards, k = {}\n", num(o, "epoch"), listSize(o, "stewards"), k);
+  if (!o.contains("members") || !o.at("members").is_array() || o.at("members").as_array().empty()) {
+    err_ << "no members\n";
+    return kExitOk;
+  }
+  out_ << fmt::format("{:<12}  {:<30}  {:<20}  {:<9}  {:<8}  {}\n", "FEED", "ORGANIZATION", "REGION", "STATE",
+                      "ADMITTED", "LABELS");
+  for (auto& v : o.at("members").as_array()) {
+    if (!v.is_object()) continue;
+    const json::object& m = v.as_object();
+    std::string state = str(m, "state");
+    if (state == "suspended" || state == "revoked")
+      state += " @" + numOrDash(m, state == "revoked" ? "revoked_after" : "suspended_after");
+    out_ << fmt::format("{:<12}  {:<30}  {:<20}  {:<9}  {:<8}  {}\n", shortHex(str(m, "feed_key")),
+                        clip(str(m, "name"), 30), clip(str(m, "region"), 20), state,
+                        fmt::format("{}/{}", listSize(m, "admitted_by"), k), joinList(m, "labels"));
+  }
+  return kExitOk;
+}
+
+int Ctl::membersShow() {
+  json::object m;
+  Failure f;
+  if (!callJson("GET", "/v1/members/" + cmd_.key, "", m, f)) return fail(f);
+  if (cmd_.json) {
+    printJson(m);
+    return kExitOk;
+  }
+  auto row = [&](const char* name, const std::string& value) { out_ << fmt::format("{:<16} {}\n", name, value); };
+  row("feed key", str(m, "feed_key"));
+  row("organization", str(m, "name"));
+  row("region", str(m, "region"));
+  if (!str(m, "country").empty()) row("country", str(m, "country"));
+  row("labels", joinList(m, "labels"));
+  row("focus areas", joinList(m, "focus_areas"));
+  std::string state = str(m, "state");
+  if (flag(m, "steward")) state += " (a steward's feed)";
+  row("state", state);
+  row("admitted by", fmt::format("{} of k = {}: {}", listSize(m, "admitted_by"), num(m, "threshold"),
+                                 joinList(m, "admitted_by", true)));
+  auto exp = m.find("expires_at");
+  if (exp != m.end() && !exp->value().is_null()) row("expires", humanTime(num(m, "expires_at")));
+  if (listSize(m, "revoked_by") > 0) row("revoked by", joinList(m, "revoked_by", true));
+  if (numOrDash(m, "suspended_after") != "-") row("suspended after", "seq " + numOrDash(m, "suspended_after"));
+  if (numOrDash(m, "revoked_after") != "-") row("revoked after", "seq " + numOrDash(m, "revoked_after"));
+  if (!str(m, "pin_state").empty()) row("pin", str(m, "pin_state"));
+  row("held", "up to seq " + numOrDash(m, "held_seq"));
+  return kExitOk;
+}
+
+int Ctl::steward(const std::string& target, const json::object& body,
+                 const std::function<std::string(const json::object&)>& line) {
+  json::object o;
+  Failure f;
+  if (!callJson("POST", target, json::serialize(body), o, f)) return fail(f);
+  if (cmd_.json) printJson(o);
+  else out_ << line(o) << "\n";
+  return kExitOk;
+}
+
+int Ctl::admit() {
+  json::object body{{"feed_key", cmd_.key}, {"name", cmd_.name}, {"region", *cmd_.region}};
+  if (cmd_.country) body["country"] = *cmd_.country;
+  json::array labels, focus;
+  for (auto& l : cmd_.labels) labels.emplace_back(l);
+  for (auto& x : cmd_.focusAreas) focus.emplace_back(x);
+  body["labels"] = std::move(labels);
+  body["focus_areas"] = std::move(focus);
+  if (cmd_.expiresAt) body["expires_at"] = *cmd_.expiresAt;
+  return steward("/v1/admit", body, [&](const json::object& o) {
+    return fmt::format("admitted {} (\"{}\"): entry {} seq {}; the feed is now {}", shortHex(cmd_.key), cmd_.name,
+                       shortHex(str(o, "id")), num(o, "seq"), str(o, "state"));
+  });
+}
+
+int Ctl::revoke() {
+  json::object body{{"feed_key", cmd_.key}, {"reason", *cmd_.reason}};
+  if (cmd_.afterSeq) body["after_seq"] = *cmd_.afterSeq;
+  return steward("/v1/revoke", body, [&](const json::object& o) {
+    return fmt::format("revoked {} after seq {}: entry {} seq {}; the feed is now {}", shortHex(str(o, "feed_key")),
+                       num(o, "pin_seq"), shortHex(str(o, "id")), num(o, "seq"), str(o, "state"));
+  });
+}
+
+int Ctl::lift() {
+  return steward("/v1/lift", json::object{{"feed_key", cmd_.key}}, [&](const json::object& o) {
+    return fmt::format("lifted {} revocation(s) of {}: last entry {} seq {}; the feed is now {}", listSize(o, "lifts"),
+                       shortHex(str(o, "feed_key")), shortHex(str(o, "id")), num(o, "seq"), str(o, "state"));
+  });
+}
+
+int Ctl::takedown() {
+  json::object body{{"reason", *cmd_.reason}};
+  if (cmd_.author) {
+    body["author"] = *cmd_.author;
+    body["seq"] = *cmd_.seq;
+    body["id"] = cmd_.id;
+  } else {
+    body["entry_id"] = cmd_.id;
+  }
+  return steward("/v1/takedown", body, [&](const json::object& o) {
+    std::string target = shortHex(cmd_.id);
+    if (o.contains("target") && o.at("target").is_object()) target = shortHex(str(o.at("target").as_object(), "id"));
+    return fmt::format("took down {}: entry {} seq {}; the target is {}", target, shortHex(str(o, "id")),
+                       num(o, "seq"), str(o, "effect"));
+  });
+}
+
+int Ctl::retract() {
+  json::object body{{"entry_id", cmd_.id}};
+  if (cmd_.reason) body["reason"] = *cmd_.reason;
+  return steward("/v1/retract", body, [&](const json::object& o) {
+    std::string target = shortHex(cmd_.id);
+    if (o.contains("target") && o.at("target").is_object()) target = shortHex(str(o.at("target").as_object(), "id"));
+    return fmt::format("retracted {}: entry {} seq {}{}", target, shortHex(str(o, "id")), num(o, "seq"),
+                       flag(o, "erased") ? "; its content is erased" : "");
+  });
 }
 
 int runCtl(const CtlCommand& cmd, std::ostream& out, std::ostream& err) {

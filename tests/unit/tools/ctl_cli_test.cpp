@@ -246,4 +246,141 @@ TEST_SUITE("ctl_cli") {
     CHECK(c.file == "backup.civnet");
     parseError({"--data-dir", "d", "import"});
   }
+
+  // --- membership ---
+
+  TEST_CASE("members list takes --region, --label and --state") {
+    CtlCommand c = parseOk({"--data-dir", "d", "members", "list", "--region", "West Africa", "--label", "women-led",
+                            "--state", "pending", "--json"});
+    CHECK(c.verb == CtlVerb::membersList);
+    CHECK(c.region == "West Africa");
+    CHECK(c.label == "women-led");
+    CHECK(c.state == "pending");
+    CHECK(c.json);
+    CtlCommand all = parseOk({"--data-dir", "d", "members", "list"});
+    CHECK_FALSE(all.region);
+    CHECK_FALSE(all.label);
+    CHECK_FALSE(all.state);
+  }
+
+  TEST_CASE("members list refuses a state that is not one of the six") {
+    CHECK(contains(parseError({"--data-dir", "d", "members", "list", "--state", "active"}),
+                   "--state must be none, pending, member, expired, suspended or revoked"));
+  }
+
+  TEST_CASE("members show takes a feed key or its first 8+ hex characters") {
+    CtlCommand c = parseOk({"--data-dir", "d", "members", "show", "53b91f9b8c27"});
+    CHECK(c.verb == CtlVerb::membersShow);
+    CHECK(c.key == "53b91f9b8c27");
+    CHECK(contains(parseError({"--data-dir", "d", "members", "show", "53b91f9"}), "8 to 64 hex"));
+    CHECK(contains(parseError({"--data-dir", "d", "members", "show"}), "key"));
+  }
+
+  TEST_CASE("members without list or show is refused, naming them") {
+    CHECK(contains(parseError({"--data-dir", "d", "members"}), "members list or members show"));
+  }
+
+  TEST_CASE("admit needs --name and --region") {
+    CHECK(contains(parseError({"--data-dir", "d", "admit", kKey, "--region", "Andes"}), "--name"));
+    CHECK(contains(parseError({"--data-dir", "d", "admit", kKey, "--name", "Org"}), "--region"));
+    CHECK(contains(parseError({"--data-dir", "d", "admit", kKey, "--name", "", "--region", "Andes"}),
+                   "admit: --name must not be empty"));
+    CHECK(contains(parseError({"--data-dir", "d", "admit", kKey, "--name", "Org", "--region", ""}),
+                   "admit: --region must not be empty"));
+  }
+
+  TEST_CASE("admit takes repeated labels and focus areas, a country and an expiry") {
+    CtlCommand c = parseOk({"--data-dir", "d", "admit", kKey, "--name", "Water Org", "--region", "West Africa",
+                            "--country", "Ghana", "--label", "women-led", "--label", "youth-led", "--focus", "water",
+                            "--expires", "2027-01-01"});
+    CHECK(c.verb == CtlVerb::admit);
+    CHECK(c.key == kKey);
+    CHECK(c.name == "Water Org");
+    CHECK(c.region == "West Africa");
+    CHECK(c.country == "Ghana");
+    CHECK(c.labels == std::vector<std::string>{"women-led", "youth-led"});
+    CHECK(c.focusAreas == std::vector<std::string>{"water"});
+    CHECK(c.expiresAt == 1798761600000);  // 2027-01-01T00:00:00Z
+    CHECK_FALSE(parseOk({"--data-dir", "d", "admit", kKey, "--name", "N", "--region", "R"}).expiresAt);
+  }
+
+  TEST_CASE("admit refuses a key that is not the whole feed key, and text that is not UTF-8") {
+    CHECK(contains(parseError({"--data-dir", "d", "admit", "53b91f9b8c27", "--name", "N", "--region", "R"}),
+                   "whole feed key"));
+    CHECK(parseError({"--data-dir", "d", "admit", kKey, "--name", "caf\xE9", "--region", "R"}) ==
+          "admit: --name is not valid UTF-8 text (byte offset 3)");
+    CHECK(contains(parseError({"--data-dir", "d", "admit", kKey, "--name", "N", "--region", "R", "--label", ""}),
+                   "admit: --label must not be empty"));
+  }
+
+  TEST_CASE("--expires takes a date, a UTC time or ms, and refuses anything else") {
+    using civnet::tools::parseTimeMs;
+    CHECK(parseTimeMs("2027-01-01", "x").value() == 1798761600000);
+    CHECK(parseTimeMs("2027-01-01T12:30Z", "x").value() == 1798761600000 + (12 * 3600 + 30 * 60) * 1000LL);
+    CHECK(parseTimeMs("2027-01-01T12:30:15Z", "x").value() == 1798761600000 + (12 * 3600 + 30 * 60 + 15) * 1000LL);
+    CHECK(parseTimeMs("1798761600000", "x").value() == 1798761600000);
+    for (const char* bad : {"", "tomorrow", "2027-13-01", "2027-02-30", "2026-02-29", "2027-01-01T12:30",
+                            "2027-01-01 12:30Z", "0", "27-01-01"}) {
+      INFO(bad);
+      CHECK_FALSE(parseTimeMs(bad, "x").ok());
+    }
+    CHECK(parseTimeMs("2028-02-29", "x").ok());
+    CHECK(contains(parseError({"--data-dir", "d", "admit", kKey, "--name", "N", "--region", "R", "--expires", "soon"}),
+                   "admit: --expires must be a date"));
+  }
+
+  TEST_CASE("revoke refuses a missing --reason") {
+    CHECK(contains(parseError({"--data-dir", "d", "revoke", kKey}), "--reason"));
+    CHECK(contains(parseError({"--data-dir", "d", "revoke", kKey, "--reason", ""}), "revoke: --reason must not be empty"));
+  }
+
+  TEST_CASE("revoke pins at --after-seq when given, else leaves the pin to the node") {
+    CtlCommand c = parseOk({"--data-dir", "d", "revoke", "53b91f9b8c27", "--after-seq", "2", "--reason", "spam"});
+    CHECK(c.verb == CtlVerb::revoke);
+    CHECK(c.key == "53b91f9b8c27");
+    CHECK(c.afterSeq == 2u);
+    CHECK(c.reason == "spam");
+    CHECK_FALSE(parseOk({"--data-dir", "d", "revoke", kKey, "--reason", "spam"}).afterSeq);
+    parseError({"--data-dir", "d", "revoke", kKey, "--after-seq", "two", "--reason", "spam"});
+  }
+
+  TEST_CASE("lift takes a feed key") {
+    CtlCommand c = parseOk({"--data-dir", "d", "lift", kKey});
+    CHECK(c.verb == CtlVerb::lift);
+    CHECK(c.key == kKey);
+    CHECK(contains(parseError({"--data-dir", "d", "lift", "xyz"}), "8 to 64 hex"));
+  }
+
+  TEST_CASE("takedown needs --reason, and --author with --seq for an entry not held yet") {
+    CtlCommand c = parseOk({"--data-dir", "d", "takedown", "16b857556a22", "--reason", "abuse"});
+    CHECK(c.verb == CtlVerb::takedown);
+    CHECK(c.id == "16b857556a22");
+    CHECK(c.reason == "abuse");
+    CHECK_FALSE(c.author);
+    CHECK(contains(parseError({"--data-dir", "d", "takedown", "16b857556a22"}), "--reason"));
+    CtlCommand ref =
+        parseOk({"--data-dir", "d", "takedown", kKey, "--reason", "abuse", "--author", kKey, "--seq", "3"});
+    CHECK(ref.author == kKey);
+    CHECK(ref.seq == 3u);
+    CHECK(contains(parseError({"--data-dir", "d", "takedown", kKey, "--reason", "abuse", "--author", kKey}),
+                   "both --author and --seq"));
+    CHECK(contains(parseError({"--data-dir", "d", "takedown", "16b857556a22", "--reason", "abuse", "--author", kKey,
+                               "--seq", "3"}),
+                   "whole id"));
+  }
+
+  TEST_CASE("retract takes an entry id and an optional reason") {
+    CtlCommand c = parseOk({"--data-dir", "d", "retract", "16b857556a22"});
+    CHECK(c.verb == CtlVerb::retract);
+    CHECK(c.id == "16b857556a22");
+    CHECK_FALSE(c.reason);
+    CHECK(parseOk({"--data-dir", "d", "retract", kKey, "--reason", "mistake"}).reason == "mistake");
+    CHECK(contains(parseError({"--data-dir", "d", "retract", "16b8"}), "8 to 64 hex"));
+  }
+
+  TEST_CASE("help names the exit codes") {
+    CtlCommand c = parseOk({"revoke", "--help"});
+    CHECK(c.verb == CtlVerb::help);
+    CHECK(contains(c.helpText, "Exit codes"));
+  }
 }
