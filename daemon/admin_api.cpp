@@ -1207,8 +1207,24 @@ ApiResponse AdminApi::retract(const ApiRequest& r) {
   if (federation::isAttestationKind(h.kind) || h.kind == static_cast<std::uint16_t>(record::Kind::retraction))
     return conflict("entry " + id->shortHex() + " is " + record::kindName(h.kind) + ", which cannot be retracted");
   if (store_.isErased(h.author, h.seq)) return conflict("entry " + id->shortHex() + " is already erased");
+  const record::EntryRef target{h.author, h.seq, *id};
+  // Checked in the feed itself too, so a node whose view is not loaded
+  // (no tracker: nothing is erased yet) does not retract twice.
+  std::lock_guard lock(retractMu_);
+  {
+    store::Query q;
+    q.author = info_.feedKey;
+    q.kind = static_cast<std::uint16_t>(record::Kind::retraction);
+    q.includeHidden = true;
+    q.limit = std::numeric_limits<std::size_t>::max();
+    for (const record::Entry& e : store_.list(q)) {
+      if (!e.signedEntry.content) continue;
+      if (auto prior = record::decodeRetraction(*e.signedEntry.content); prior.ok() && prior->target == target)
+        return conflict("entry " + id->shortHex() + " is already retracted (by entry " + e.id.shortHex() + ")");
+    }
+  }
 
-  record::Retraction ret{{h.author, h.seq, *id}, std::move(reason).value()};
+  record::Retraction ret{target, std::move(reason).value()};
   auto e = store_.publish(orgKey_, static_cast<std::uint16_t>(record::Kind::retraction), record::encodeRetraction(ret));
   if (!e.ok()) {
     log_->warn("retract of {} refused: {}", id->shortHex(), e.status().message());

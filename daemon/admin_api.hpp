@@ -14,8 +14,9 @@
 // Thread safety: handle() may run on several threads at once. The store is
 // thread-safe, and so is the tracker's view(); the job table has its own
 // mutex. A verify job runs on one worker thread owned by this object; the
-// destructor waits for it. Steward actions are serialised by their own mutex,
-// so two concurrent lifts cannot both lift the same revocation.
+// destructor waits for it. Steward actions, and retractions, are each
+// serialised by a mutex, so two concurrent lifts cannot both lift the same
+// revocation, nor two retractions retract the same entry.
 #pragma once
 
 #include <cstdint>
@@ -128,6 +129,7 @@ class AdminApi {
   std::unique_ptr<Jobs> jobs_;
   MembershipServices services_;
   std::mutex stewardMu_;  // one steward action at a time (check, then publish)
+  std::mutex retractMu_;  // one retraction at a time (check, then publish)
 };
 
 // HTTP status for a Status code (invalid_argument 400, not_found 404, ...).

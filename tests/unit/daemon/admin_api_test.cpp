@@ -664,6 +664,19 @@ TEST_SUITE("admin_api") {
           409);
   }
 
+  TEST_CASE("retract works without a membership view, and refuses to retract an entry twice") {
+    Fixture f;
+    json::object mine = f.callJson("POST", "/v1/publish", R"({"title":"Oops","body":"wrong"})", 201);
+    std::string id(mine.at("id").as_string());
+    f.callJson("POST", "/v1/retract", R"({"entry_id":")" + id.substr(0, 12) + R"("})", 201);
+    ApiResponse again = f.call("POST", "/v1/retract", R"({"entry_id":")" + id + R"("})");
+    CHECK(again.status == 409);
+    CHECK(again.body.find("already retracted") != std::string::npos);
+    CHECK(f.call("POST", "/v1/retract", R"({"entry_id":")" + std::string(64, '0') + R"("})").status == 404);
+    CHECK(f.call("POST", "/v1/retract", "{}").status == 400);
+    CHECK(f.store->counts().entries == 2);
+  }
+
   TEST_CASE("members list filters by region, label and state") {
     MemberFixture f(1, 1);
     civnet::PrivateKey a = civnet::PrivateKey::generate(), b = civnet::PrivateKey::generate(),
