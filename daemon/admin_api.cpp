@@ -836,6 +836,11 @@ ApiResponse AdminApi::import(const ApiRequest& r) {
   };
 
   // Group consecutive entries of one feed with consecutive seqs into runs.
+  struct Run {
+    record::Header first;
+    std::vector<record::SignedEntry> entries;
+  };
+  std::vector<Run> runs;
   std::size_t i = 0;
   while (i < entries.size()) {
     record::Header first;
@@ -845,32 +850,52 @@ ApiResponse AdminApi::import(const ApiRequest& r) {
       ++i;
       continue;
     }
-    std::vector<record::SignedEntry> run;
-    run.push_back(std::move(entries[i]));
+    Run run{first, {}};
+    run.entries.push_back(std::move(entries[i]));
     std::uint64_t lastSeq = first.seq;
     std::size_t j = i + 1;
-    while (j < entries.size() && run.size() < kMaxRunEntries) {
+    while (j < entries.size() && run.entries.size() < kMaxRunEntries) {
       record::Header h;
       if (!record::decodeHeader(entries[j].header, h).ok() || h.author != first.author || h.seq != lastSeq + 1) break;
       lastSeq = h.seq;
-      run.push_back(std::move(entries[j]));
+      run.entries.push_back(std::move(entries[j]));
       ++j;
     }
-    std::size_t runSize = run.size();
-    store::IngestResult res = store_.ingest(std::move(run));
+    runs.push_back(std::move(run));
+    i = j;
+  }
+  // Stewards' feeds first, as a peer sends them: their admissions decide
+  // whether the other feeds are members. What is refused as not (yet) a
+  // member gets one more try at the end, after every attestation is in.
+  if (services_.membership) {
+    auto view = services_.membership->view();
+    std::stable_partition(runs.begin(), runs.end(),
+                          [&](const Run& r) { return view->isSteward(r.first.author); });
+  }
+  std::vector<Run> retry;
+  auto ingestRun = [&](Run run, bool lastTry) {
+    const std::size_t runSize = run.entries.size();
+    std::vector<record::SignedEntry> copy;
+    if (!lastTry) copy = run.entries;  // kept in case it must be tried again
+    store::IngestResult res = store_.ingest(std::move(run.entries));
     stored += res.stored;
     duplicates += res.duplicates;
     filled += res.contentFilled;
-    if (!record::isStoredOrHeld(res.verdict)) {
-      std::uint64_t taken = res.stored + res.duplicates;
-      std::uint64_t failedSeq = first.seq + taken;
-      refuse(first.author.hex(), failedSeq, runSize > taken ? runSize - taken : 0, record::toString(res.verdict),
-             res.detail);
-      log_->warn("import: run of {} entries of feed {} from seq {}: {} after {} stored: {}", runSize,
-                 first.author.shortHex(), first.seq, record::toString(res.verdict), res.stored, res.detail);
+    if (record::isStoredOrHeld(res.verdict)) return;
+    if (!lastTry && res.verdict == record::Verdict::notMember && res.stored == 0) {
+      retry.push_back(Run{run.first, std::move(copy)});
+      return;
     }
-    i = j;
-  }
+    std::uint64_t taken = res.stored + res.duplicates;
+    std::uint64_t failedSeq = run.first.seq + taken;
+    refuse(run.first.author.hex(), failedSeq, runSize > taken ? runSize - taken : 0, record::toString(res.verdict),
+           res.detail);
+    log_->warn("import: run of {} entries of feed {} from seq {}: {} after {} stored: {}", runSize,
+               run.first.author.shortHex(), run.first.seq, record::toString(res.verdict), res.stored, res.detail);
+  };
+  for (auto& run : runs) ingestRun(std::move(run), false);
+  auto again = std::move(retry);
+  for (auto& run : again) ingestRun(std::move(run), true);
   log_->info("import: {} entries: {} stored, {} duplicates, {} refused ({} runs)", entries.size(), stored,
              duplicates, refusedEntries, refusedList.size());
   return jsonResponse(200, json::object{{"entries", entries.size()},

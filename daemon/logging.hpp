@@ -14,6 +14,7 @@ struct Logs {
   std::shared_ptr<spdlog::logger> node;   // start-up, shutdown, configuration
   std::shared_ptr<spdlog::logger> admin;  // the admin API: requests, jobs
   std::shared_ptr<spdlog::logger> store;  // store events seen by the daemon
+  std::shared_ptr<spdlog::logger> membership;  // the stewards' rules: the view, refusals
 };
 
 // REQUIRES: isLogLevel(level).

@@ -12,6 +12,7 @@
 #include "daemon/data_dir.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/node_setup.hpp"
+#include "federation/membership_tracker.hpp"
 #include "schemas/genesis.hpp"
 #include "store/store.hpp"
 
@@ -64,12 +65,24 @@ Status runNode(const RunOptions& options) {
     return corruption(dir.genesis().string() + " is the genesis of network " + genesis->networkId().hex() +
                       " but the store belongs to network " + network->hex());
 
+  // The membership rules, enforced on the store from here on: entries of
+  // feeds that are not members (or past a suspension or revocation pin) are
+  // refused, and what stewards took down is hidden or erased. The tracker
+  // outlives every use of the store below (the store is closed first).
+  federation::MembershipTracker tracker(*genesis, *st);
+  if (auto s = tracker.load(); !s.ok()) return s.withContext("computing the membership view");
+  st->setPolicy(&tracker);
+  if (auto s = st->applyModeration(tracker.moderation()); !s.ok())
+    return s.withContext("applying the membership rules to the store");
+  auto view = tracker.view();
+
   NodeInfo info;
   info.nodeKey = keys->node.publicKey();
   info.feedKey = keys->org.publicKey();
-  // A steward key this network does not name (made with init --steward for
-  // another network, or for a later steward set) makes no steward here.
-  const bool steward = keys->steward && isStewardOf(*genesis, keys->steward->publicKey());
+  // A steward key the steward set in force does not name (made with init
+  // --steward for another network, or replaced by a steward set) makes no
+  // steward here.
+  const bool steward = keys->steward && view->isSteward(keys->steward->publicKey());
   if (steward) info.stewardKey = keys->steward->publicKey();
   info.orgName = st->getMeta(kMetaOrgName).value_or("");
   info.network = *network;
@@ -87,19 +100,31 @@ Status runNode(const RunOptions& options) {
   store::Counts counts = st->counts();
   logs.store->info("store open: network {} (\"{}\"), {} feeds, {} entries", network->hex(), info.networkName,
                    counts.feeds, counts.entries);
+  {
+    auto org = view->feeds.find(info.feedKey);
+    logs.membership->info("membership: steward set epoch {}, {} of {} stewards make an action final; {} feeds "
+                          "known; this organization: {}; {} records grant nothing",
+                          view->epoch, view->threshold, view->stewards.size(), view->feeds.size(),
+                          org == view->feeds.end() ? "not admitted yet" : federation::toString(org->second.state),
+                          view->ignored.size());
+  }
 
   Status served;
   {
     ApiLimits limits;
     limits.maxRequestBytes = config->maxRequestBytes;
-    AdminApi api(*st, keys->org, info, limits, logs.admin);
+    MembershipServices services;
+    services.stewardKey = steward ? &*keys->steward : nullptr;
+    services.membership = &tracker;
+    AdminApi api(*st, keys->org, info, limits, logs.admin, services);
     ServerOptions so2;
     so2.socketPath = dir.adminSocket();
     so2.requestTimeout = std::chrono::seconds(config->requestTimeoutSeconds);
     so2.workerThreads = config->workerThreads;
     served = serveAdmin(so2, api, logs.admin);
   }  // the API (and its job thread) ends before the store closes
-  st.reset();
+  st->setPolicy(nullptr);
+  st.reset();  // drains the writer while the tracker is still alive
   if (!served.ok()) return served;
   logs.node->info("stopped cleanly");
   return {};

@@ -438,7 +438,7 @@ Result<GenesisReport> makeGenesis(const GenesisOptions& options) {
   if (auto gs = g.checkComplete(); !gs.ok()) return gs.withContext("the new genesis");
   GenesisFile file{record::encodeGenesisFile(g), g};
 
-  GenesisReport report{g.networkId(), g.name, steward.publicKey(), options.out, Digest{}};
+  GenesisReport report{g.networkId(), g.name, steward.publicKey(), options.out, Digest{}, Digest{}};
   // Until the store joins the network, undo what was written on failure.
   bool wroteKey = false, wroteOut = false;
   auto undo = [&](Status why) {
@@ -462,6 +462,15 @@ Result<GenesisReport> makeGenesis(const GenesisOptions& options) {
                                          org.value_or(d.root.filename().string()), sync});
   if (!joined.ok()) return s.network() ? joined.status() : undo(joined.status());
   report.profileId = joined->profileId;
+  // The network's only steward admits the organization whose node made the
+  // network (k = 1: a member at once), so a one-node network just works.
+  record::Admission admission;
+  admission.feed = keys->org.publicKey();
+  admission.name = org.value_or(d.root.filename().string());
+  auto admitted = s.publish(steward, static_cast<std::uint16_t>(record::Kind::admission),
+                            record::encodeAdmission(admission));
+  if (!admitted.ok()) return admitted.status().withContext("admitting this node's organization");
+  report.admissionId = admitted->id;
   return report;
 }
 

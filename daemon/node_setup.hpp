@@ -99,10 +99,11 @@ struct GenesisReport {
   PublicKey steward;
   std::filesystem::path out;
   Digest profileId;
+  Digest admissionId;  // the steward's admission of this node's organization
 };
 
 // `civnetd genesis`: a one-steward network (threshold 1) whose steward key
-// this node keeps. Refuses a node that already belongs to a network and an
+// this node keeps, and which admits this node's organization. Refuses a node that already belongs to a network and an
 // existing output file.
 Result<GenesisReport> makeGenesis(const GenesisOptions& options);
 

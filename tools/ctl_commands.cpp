@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -540,22 +541,35 @@ int Ctl::importFile() {
   // Most likely the wrong file, or an export that failed: not a success.
   if (frames == 0) return fail(kExitFailed, path + " is empty: nothing to import");
 
-  // The node's limit on an import body, so every batch fits.
+  // The node's limit on an import body, so every batch fits; and its
+  // stewards, whose feeds are sent first: their admissions decide whether
+  // the other feeds are members, as when a peer sends them.
   std::size_t batchBytes = kImportBatchBytes;
+  std::set<std::string> stewards;
   {
     json::object st;
     Failure f;
     if (!callJson("GET", "/v1/status", "", st, f)) return fail(f);
     std::int64_t limit = num(st, "max_import_bytes");
     batchBytes = std::min(batchBytes, limit > 0 ? static_cast<std::size_t>(limit) : kLeastImportLimit);
+    if (st.contains("membership") && st.at("membership").is_object()) {
+      const json::object& m = st.at("membership").as_object();
+      if (m.contains("stewards") && m.at("stewards").is_array())
+        for (const auto& k : m.at("stewards").as_array())
+          if (k.is_string()) stewards.insert(std::string(k.as_string()));
+    }
   }
+  auto fromSteward = [&](const Bytes& frame) {
+    record::SignedEntry se;
+    record::Header h;
+    return record::decodeFrame(frame, se).ok() && record::decodeHeader(se.header, h).ok() &&
+           stewards.count(h.author.hex()) > 0;
+  };
 
-  // Second pass: send batches of whole frames.
+  // Then send batches of whole frames: stewards' feeds in a first round,
+  // the others in a second.
   std::uint64_t stored = 0, duplicates = 0, filled = 0;
   json::array refused;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(kExitFailed, "cannot read " + path + ": " + std::strerror(errno));
-  record::FrameReader reader(in);
   std::string batch;
   auto send = [&]() -> bool {
     if (batch.empty()) return true;
@@ -580,15 +594,22 @@ int Ctl::importFile() {
       for (auto& r : o.at("refused").as_array()) refused.push_back(r);
     return true;
   };
-  for (;;) {
-    auto frame = reader.next();
-    if (!frame.ok()) return fail(kExitFailed, path + " changed while importing: " + frame.status().message());
-    if (!frame.value()) break;
-    const Bytes& b = **frame;
-    if (!batch.empty() && batch.size() + b.size() > batchBytes && !send()) return kExitFailed;
-    batch.append(reinterpret_cast<const char*>(b.data()), b.size());
+  for (bool stewardRound : {true, false}) {
+    if (stewardRound && stewards.empty()) continue;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(kExitFailed, "cannot read " + path + ": " + std::strerror(errno));
+    record::FrameReader reader(in);
+    for (;;) {
+      auto frame = reader.next();
+      if (!frame.ok()) return fail(kExitFailed, path + " changed while importing: " + frame.status().message());
+      if (!frame.value()) break;
+      const Bytes& b = **frame;
+      if (!stewards.empty() && fromSteward(b) != stewardRound) continue;
+      if (!batch.empty() && batch.size() + b.size() > batchBytes && !send()) return kExitFailed;
+      batch.append(reinterpret_cast<const char*>(b.data()), b.size());
+    }
+    if (!send()) return kExitFailed;
   }
-  if (!send()) return kExitFailed;
 
   // Each refused item is a run; "entries" says how many it held (a node
   // that does not say is counted one per run).

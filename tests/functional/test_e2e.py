@@ -33,6 +33,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from civnet_node import (CAPNP, ENTRY_CAPNP, Node, genesis_check, genesis_draft,  # noqa: E402
                          printed_value, run)
 
+# A node that makes a one-steward network holds two entries right after
+# genesis: its organization's first profile, and its steward's admission of
+# that organization.
+ENTRIES_AFTER_GENESIS = 2
+
 POSTS = [
     ("Clean water in rural clinics", "How we filter water.", ["water", "health"]),
     ("Training volunteers", "A two-day *curriculum*.", ["training"]),
@@ -118,7 +123,9 @@ class EndToEnd(NodeTestCase):
         for key in ("node_key", "feed_key", "network_id", "feeds", "entries", "frontier_digest"):
             self.assertIn(key, st_a)
         feed_a = st_a["feed_key"]
-        self.assertEqual((st_a["feeds"], st_a["entries"]), (1, 1))  # the first profile
+        # The organization's first profile, and the steward's admission of it
+        # (the node that makes a one-steward network admits its organization).
+        self.assertEqual((st_a["feeds"], st_a["entries"]), (2, 2))
 
         # Publish three posts; civnetctl prints each new id.
         ids = []
@@ -158,7 +165,7 @@ class EndToEnd(NodeTestCase):
         v = a.ctl_json("verify")
         self.assertEqual(v["state"], "done")
         self.assertTrue(v["result"]["ok"], v)
-        self.assertEqual(v["result"]["entries"], 4)
+        self.assertEqual(v["result"]["entries"], 5)  # the profile, 3 posts, the admission
 
         export_a = os.path.join(self.workdir, "a.export")
         self.assertOk(a.ctl("export", "--out", export_a))
@@ -166,7 +173,7 @@ class EndToEnd(NodeTestCase):
             r = subprocess.run([CAPNP, "decode", ENTRY_CAPNP, "SignedEntry"],
                                stdin=f, capture_output=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout.count(b"header = "), 4)
+        self.assertEqual(r.stdout.count(b"header = "), 5)
 
         # Node B joins the network from A's genesis file and imports.
         b = self.node("b")
@@ -176,7 +183,9 @@ class EndToEnd(NodeTestCase):
         self.assertEqual(st_b["network_id"], st_a["network_id"])
         self.assertNotEqual(st_b["feed_key"], feed_a)
         imported = b.ctl_json("import", export_a)
-        self.assertEqual((imported["stored"], imported["duplicates"], imported["refused"]), (4, 0, []))
+        # A's four and its steward's admission of A: stewards' feeds go first,
+        # so A's organization is a member by the time its entries are judged.
+        self.assertEqual((imported["stored"], imported["duplicates"], imported["refused"]), (5, 0, []))
 
         # Every entry of A's feed is on B, the same bytes: B exports A's
         # feed as one contiguous run (exports are in feed order).
@@ -193,15 +202,29 @@ class EndToEnd(NodeTestCase):
 
         # Importing again changes nothing.
         again = b.ctl_json("import", export_a)
-        self.assertEqual((again["stored"], again["duplicates"]), (0, 4))
+        self.assertEqual((again["stored"], again["duplicates"]), (0, 5))
 
-        # B's own feed (its profile) goes back to A: both then hold the same
-        # feeds at the same tips, so their frontier digests are equal.
+        # B's organization is not a member yet: A refuses its feed.
+        r = a.ctl("import", export_b, "--json")
+        self.assertEqual(r.code, 1, repr(r))
+        refused = r.json()
+        self.assertEqual(refused["stored"], 0)
+        self.assertEqual([r["verdict"] for r in refused["refused"]], ["notMember"])
+        # A's steward admits it; then B's feed (its profile) goes to A, and
+        # the admission to B: both hold the same feeds at the same tips, so
+        # their frontier digests are equal.
+        feed_b = st_b["feed_key"]
+        self.assertOk(a.ctl("admit", feed_b, "--name", "Org b", "--region", "Test region"))
         back = a.ctl_json("import", export_b)
         self.assertEqual((back["stored"], back["refused"]), (1, []))
+        export_a2 = os.path.join(self.workdir, "a2.export")
+        self.assertOk(a.ctl("export", "--out", export_a2))
+        self.assertEqual(b.ctl_json("import", export_a2)["stored"], 1)  # the admission of B
         st_a, st_b = a.status(), b.status()
-        self.assertEqual((st_a["feeds"], st_a["entries"]), (2, 5))
+        self.assertEqual((st_a["feeds"], st_a["entries"]), (3, 7))
         self.assertEqual(st_a["frontier_digest"], st_b["frontier_digest"])
+        members = {m["feed_key"]: m["state"] for m in b.ctl_json("members", "list")["members"]}
+        self.assertEqual((members[feed_a], members[feed_b]), ("member", "member"))
 
         # Clean shutdown: exit 0 and the socket is gone.
         for n in (a, b):
@@ -223,9 +246,9 @@ class EndToEnd(NodeTestCase):
         self.assertOk(b.init(org="Org b", network=genesis))
         b.start()
         imported = b.ctl_json("import", export)
-        self.assertEqual((imported["entries"], imported["stored"], imported["refused"]), (26, 26, []))
+        self.assertEqual((imported["entries"], imported["stored"], imported["refused"]), (27, 27, []))
         st_a, st_b = a.status(), b.status()
-        self.assertEqual(st_b["entries"], 27)  # A's 26 and B's own profile
+        self.assertEqual(st_b["entries"], 28)  # A's 26, its steward's admission, B's own profile
         self.assertIn(st_a["feed_key"], [f["feed"] for f in b.ctl_json("feeds")["feeds"]])
         self.assertOk(b.ctl("verify"))
 
@@ -241,8 +264,9 @@ class EndToEnd(NodeTestCase):
         b.start()
         self.assertEqual(b.status()["max_import_bytes"], 1048576)
         imported = b.ctl_json("import", export)
-        self.assertEqual((imported["entries"], imported["stored"], imported["refused"]), (41, 41, []))
-        self.assertEqual(b.status()["entries"], 42)
+        # A's 41 entries and its steward's admission of A, sent first.
+        self.assertEqual((imported["entries"], imported["stored"], imported["refused"]), (42, 42, []))
+        self.assertEqual(b.status()["entries"], 43)
 
     def test_the_short_ids_of_the_tables_name_entries_and_feeds(self):
         a = self.node("a")
@@ -385,7 +409,7 @@ class Refusals(NodeTestCase):
         a.start()
         r = a.civnetd("run", "--data-dir", a.data_dir)
         self.assertRefused(r, "another civnetd")
-        self.assertEqual(a.status()["entries"], 1)  # the first is unharmed
+        self.assertEqual(a.status()["entries"], ENTRIES_AFTER_GENESIS)  # the first is unharmed
 
     def test_genesis_refuses_to_overwrite_a_file_or_a_network(self):
         a = self.node("a")
@@ -452,10 +476,10 @@ class Refusals(NodeTestCase):
         r = b.ctl("import", forged)
         self.assertNotEqual(r.code, 0, repr(r))
         self.assertIn("badSignature", r.err)
-        self.assertIn("0 stored", r.out)
+        self.assertIn("1 stored", r.out)  # the steward's admission of A, a run of its own
         # The chain rule proves a run by its last signature: the whole run
-        # of A's feed is refused, nothing of it is stored.
-        self.assertEqual(b.status()["frontier_digest"], before["frontier_digest"])
+        # of A's organization's feed is refused, nothing of it is stored.
+        self.assertEqual(b.status()["feeds"], before["feeds"] + 1)  # A's steward feed only
         r = b.ctl("import", forged, "--json")
         self.assertEqual(r.code, 1, repr(r))
         refused = r.json()["refused"]
@@ -469,7 +493,7 @@ class Refusals(NodeTestCase):
         a.stop(signal.SIGKILL)
         self.assertTrue(os.path.exists(a.socket))  # stale: nobody listens
         a.start()
-        self.assertEqual(a.status()["entries"], 1)
+        self.assertEqual(a.status()["entries"], ENTRIES_AFTER_GENESIS)
 
     def test_export_refuses_to_overwrite_a_file(self):
         a = self.node("a")
@@ -490,7 +514,7 @@ class Refusals(NodeTestCase):
         with open(body, "w") as f:
             f.write("x" * (64 * 1024 + 1))
         self.assertRefused(a.ctl("publish", "--title", "Too long", "--body-file", body), "at most 65536")
-        self.assertEqual(a.status()["entries"], 1)
+        self.assertEqual(a.status()["entries"], ENTRIES_AFTER_GENESIS)
 
     def test_a_directory_is_refused_as_a_body_file_and_as_an_import_file(self):
         a = self.node("a")
@@ -499,7 +523,7 @@ class Refusals(NodeTestCase):
         self.assertRefused(a.ctl("publish", "--title", "T", "--body-file", self.workdir),
                            self.workdir + " is a directory")
         self.assertRefused(a.ctl("import", self.workdir), self.workdir + " is a directory")
-        self.assertEqual(a.status()["entries"], 1)  # nothing published
+        self.assertEqual(a.status()["entries"], ENTRIES_AFTER_GENESIS)  # nothing published
 
     def test_a_body_file_that_is_not_utf8_text_is_refused_by_name_and_offset(self):
         a = self.node("a")
@@ -518,7 +542,7 @@ class Refusals(NodeTestCase):
         r = run([os.environ.get("CIVNETCTL", "civnetctl"), "--data-dir", a.data_dir, "publish", "--title", "T",
                  "--body-file", "-"], stdin="x\x00")
         self.assertRefused(r, "the body read from stdin contains a NUL byte (byte offset 1)")
-        self.assertEqual(a.status()["entries"], 1)  # nothing published
+        self.assertEqual(a.status()["entries"], ENTRIES_AFTER_GENESIS)  # nothing published
 
     def test_an_empty_import_file_is_refused(self):
         a = self.node("a")
@@ -544,12 +568,15 @@ class Refusals(NodeTestCase):
         c.start()
         r = c.ctl("import", export)
         self.assertEqual(r.code, 1, repr(r))
-        self.assertIn("2 entries, 0 stored, 0 duplicates, 2 refused (1 run): wrongNetwork: ", r.out)
-        self.assertRefused(r, "refused 2 entries of feed", "from seq 1: wrongNetwork")
+        self.assertIn("3 entries, 0 stored, 0 duplicates, 3 refused (2 runs)", r.out)
+        self.assertIn("wrongNetwork", r.out + r.err)
+        # A's organization's feed (2 entries) and A's steward's feed (1).
+        self.assertIn("refused 2 entries of feed", r.err)
+        self.assertIn("from seq 1: wrongNetwork", r.err)
         j = c.ctl("import", export, "--json")
         self.assertEqual(j.code, 1, repr(j))
-        self.assertEqual(j.json()["refused_entries"], 2)
-        self.assertEqual([x["entries"] for x in j.json()["refused"]], [2])
+        self.assertEqual(j.json()["refused_entries"], 3)
+        self.assertEqual(sorted(x["entries"] for x in j.json()["refused"]), [1, 2])
 
     def test_the_admin_socket_is_private(self):
         a = self.node("a")
