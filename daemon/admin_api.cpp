@@ -748,7 +748,12 @@ ApiResponse AdminApi::showEntry(std::string_view idHex) {
       return errorResponse(404, "not_found", "no entry " + id->hex() + " on this node");
     return fromStatus(e.status());
   }
-  return jsonResponse(200, entryJson(*e, true));
+  json::object o = entryJson(*e, true);
+  // What the stewards' rules did to it: hidden from listings, content erased.
+  auto hidden = store_.hiddenReason(e->header.author, e->header.seq);
+  o["hidden"] = hidden ? json::value(*hidden) : json::value(nullptr);
+  o["erased"] = store_.isErased(e->header.author, e->header.seq);
+  return jsonResponse(200, std::move(o));
 }
 
 ApiResponse AdminApi::startVerify() {
