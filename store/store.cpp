@@ -184,6 +184,18 @@ class Store::Impl {
                                std::unique_ptr<MetaReq>, std::unique_ptr<ModerationReq>,
                                std::unique_ptr<ReindexReq>>;
 
+  // Hands a request whose answer is a Status to the writer and waits for it.
+  template <typename R>
+  Status roundTrip(std::unique_ptr<R> req) {
+    auto fut = req->done.get_future();
+    fut = submit(std::move(req), std::move(fut));
+    try {
+      return fut.get();
+    } catch (const std::future_error&) {
+      return unavailable("the store is closing");
+    }
+  }
+
   template <typename R, typename Fut>
   Fut submit(std::unique_ptr<R> req, Fut fut) {
     {
@@ -988,25 +1000,13 @@ void Store::setPolicy(IngestPolicy* policy) { impl_->policy_ = policy; }
 Status Store::applyModeration(const Moderation& m) {
   auto req = std::make_unique<Impl::ModerationReq>();
   req->moderation = m;
-  auto fut = req->done.get_future();
-  fut = impl_->submit(std::move(req), std::move(fut));
-  try {
-    return fut.get();
-  } catch (const std::future_error&) {
-    return unavailable("the store is closing");
-  }
+  return impl_->roundTrip(std::move(req));
 }
 
 Status Store::reindex(const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
   auto req = std::make_unique<Impl::ReindexReq>();
   req->progress = progress;
-  auto fut = req->done.get_future();
-  fut = impl_->submit(std::move(req), std::move(fut));
-  try {
-    return fut.get();
-  } catch (const std::future_error&) {
-    return unavailable("the store is closing");
-  }
+  return impl_->roundTrip(std::move(req));
 }
 
 std::optional<std::string> Store::hiddenReason(const PublicKey& feed, std::uint64_t seq) const {
@@ -1030,13 +1030,7 @@ Status Store::setNetwork(const Digest& id) {
   req->isNetwork = true;
   req->key = keys::metaKey(kMetaNetwork);
   req->value.assign(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
-  auto fut = req->done.get_future();
-  fut = impl_->submit(std::move(req), std::move(fut));
-  try {
-    return fut.get();
-  } catch (const std::future_error&) {
-    return unavailable("the store is closing");
-  }
+  return impl_->roundTrip(std::move(req));
 }
 
 Result<Entry> Store::publish(const PrivateKey& key, std::uint16_t kind, Bytes content) {
@@ -1402,13 +1396,7 @@ Status Store::putMeta(const std::string& name, const std::string& value) {
   // Callers' names live under "x." so they cannot clobber the store's own.
   req->key = keys::metaKey("x." + name);
   req->value = value;
-  auto fut = req->done.get_future();
-  fut = impl_->submit(std::move(req), std::move(fut));
-  try {
-    return fut.get();
-  } catch (const std::future_error&) {
-    return unavailable("the store is closing");
-  }
+  return impl_->roundTrip(std::move(req));
 }
 
 }  // namespace civnet::store
