@@ -366,11 +366,11 @@ int Ctl::entriesList() {
     err_ << "no entries\n";
     return kExitOk;
   }
-  out_ << fmt::format("{:<12}  {:<12}  {:>5}  {:<8}  {:<20}  {:<40}  {}\n", "ID", "AUTHOR", "SEQ", "KIND", "TIME",
+  out_ << fmt::format("{:<12}  {:<12}  {:>5}  {:<10}  {:<20}  {:<40}  {}\n", "ID", "AUTHOR", "SEQ", "KIND", "TIME",
                       "TITLE", "TAGS");
   for (auto& v : entries) {
     const json::object& e = v.as_object();
-    out_ << fmt::format("{:<12}  {:<12}  {:>5}  {:<8}  {:<20}  {:<40}  {}\n", shortHex(str(e, "id")),
+    out_ << fmt::format("{:<12}  {:<12}  {:>5}  {:<10}  {:<20}  {:<40}  {}\n", shortHex(str(e, "id")),
                         shortHex(str(e, "author")), num(e, "seq"), str(e, "kind"), humanTime(num(e, "timestamp")),
                         clip(displayTitle(e), 40), joinTags(e));
   }
