@@ -603,6 +603,7 @@ ApiResponse AdminApi::handle(const ApiRequest& r) {
   if (path.starts_with("/v1/entries/"))
     return only(get, "GET", [&] { return showEntry(path.substr(std::string_view("/v1/entries/").size())); });
   if (path == "/v1/jobs/verify") return only(post, "POST", [&] { return startVerify(); });
+  if (path == "/v1/reindex") return only(post, "POST", [&] { return reindex(); });
   if (path.starts_with("/v1/jobs/"))
     return only(get, "GET", [&] { return showJob(path.substr(std::string_view("/v1/jobs/").size())); });
   if (path == "/v1/export") return only(get, "GET", [&] { return exportPage(query); });
@@ -809,6 +810,26 @@ ApiResponse AdminApi::exportPage(std::string_view query) {
       r.headers.emplace_back("Civnet-Next-Cursor", last.feed.hex() + ":" + std::to_string(last.seq));
   }
   return r;
+}
+
+// Rebuilds the derived indexes from the entries held, then the membership
+// view from the records held, and brings the hidden and erased entries in
+// line with it. Writes wait while the indexes are rebuilt.
+ApiResponse AdminApi::reindex() {
+  log_->info("reindex: rebuilding the derived indexes");
+  if (Status s = store_.reindex(); !s.ok()) return fromStatus(s.withContext("reindex"));
+  json::object o{{"entries", store_.counts().entries}};
+  if (services_.membership) {
+    if (Status s = services_.membership->load(); !s.ok()) return fromStatus(s.withContext("rebuilding the membership view"));
+    if (Status s = store_.applyModeration(services_.membership->moderation()); !s.ok())
+      return fromStatus(s.withContext("applying the membership view"));
+    auto v = services_.membership->view();
+    o["feeds_known"] = v->feeds.size();
+    o["hidden"] = v->hidden.size();
+    o["erased"] = v->erased.size();
+  }
+  log_->info("reindex: done ({} entries)", store_.counts().entries);
+  return jsonResponse(200, std::move(o));
 }
 
 ApiResponse AdminApi::import(const ApiRequest& r) {

@@ -107,6 +107,7 @@ class AdminApi {
   ApiResponse listEntries(std::string_view query);
   ApiResponse showEntry(std::string_view idHex);
   ApiResponse startVerify();
+  ApiResponse reindex();
   ApiResponse showJob(std::string_view id);
   ApiResponse exportPage(std::string_view query);
   ApiResponse import(const ApiRequest& r);

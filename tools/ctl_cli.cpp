@@ -112,6 +112,8 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   show->add_option("id", cmd.id, "The entry id, or its first 8 or more hex characters")->required();
 
   auto* verify = app.add_subcommand("verify", "Re-prove the whole store: every chain, signature and content hash");
+  auto* reindex = app.add_subcommand(
+      "reindex", "Rebuild every derived index and the membership view from the entries held");
   auto* exportCmd = app.add_subcommand("export", "Export every entry as framed SignedEntry messages");
   exportCmd->add_option("--out", cmd.file, "The file to write (never overwritten)")->required();
   auto* importCmd = app.add_subcommand("import", "Import entries from an export file");
@@ -199,6 +201,7 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   else if (list->parsed()) cmd.verb = CtlVerb::entriesList;
   else if (show->parsed()) cmd.verb = CtlVerb::entriesShow;
   else if (verify->parsed()) cmd.verb = CtlVerb::verify;
+  else if (reindex->parsed()) cmd.verb = CtlVerb::reindex;
   else if (exportCmd->parsed()) cmd.verb = CtlVerb::exportFile;
   else if (importCmd->parsed()) cmd.verb = CtlVerb::importFile;
   else if (membersList->parsed()) cmd.verb = CtlVerb::membersList;

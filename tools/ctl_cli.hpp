@@ -15,7 +15,7 @@
 namespace civnet::tools {
 
 enum class CtlVerb {
-  help, status, feeds, publish, entriesList, entriesShow, verify, exportFile, importFile,
+  help, status, feeds, publish, entriesList, entriesShow, verify, reindex, exportFile, importFile,
   membersList, membersShow, admit, revoke, lift, takedown, retract,
 };
 

@@ -61,6 +61,7 @@ class Ctl {
   int entriesList();
   int entriesShow();
   int verify();
+  int reindex();
   int exportFile();
   int importFile();
   int membersList();
@@ -268,6 +269,7 @@ int Ctl::run() {
     case CtlVerb::entriesList: return entriesList();
     case CtlVerb::entriesShow: return entriesShow();
     case CtlVerb::verify: return verify();
+    case CtlVerb::reindex: return reindex();
     case CtlVerb::exportFile: return exportFile();
     case CtlVerb::importFile: return importFile();
     case CtlVerb::membersList: return membersList();
@@ -374,6 +376,19 @@ int Ctl::entriesList() {
                         shortHex(str(e, "author")), num(e, "seq"), str(e, "kind"), humanTime(num(e, "timestamp")),
                         clip(displayTitle(e), 40), joinTags(e));
   }
+  return kExitOk;
+}
+
+int Ctl::reindex() {
+  json::object o;
+  Failure f;
+  if (!callJson("POST", "/v1/reindex", "{}", o, f)) return fail(f);
+  if (cmd_.json) {
+    printJson(o);
+    return kExitOk;
+  }
+  out_ << fmt::format("reindexed {} entries; membership view rebuilt: {} feeds known, {} hidden, {} erased\n",
+                      num(o, "entries"), num(o, "feeds_known"), num(o, "hidden"), num(o, "erased"));
   return kExitOk;
 }
 

@@ -452,6 +452,20 @@ TEST_SUITE("admin_api") {
 
   // --- membership ---
 
+  TEST_CASE("reindex rebuilds the indexes and the membership view, which stay as they were") {
+    MemberFixture f(1, 1);
+    civnet::PrivateKey org = civnet::PrivateKey::generate();
+    f.callJson("POST", "/v1/admit", admitBody(org.publicKey(), "Water Org"), 201);
+    json::object before = f.callJson("GET", "/v1/members", "", 200);
+    json::object r = f.callJson("POST", "/v1/reindex", "{}", 200);
+    CHECK(r.at("entries").to_number<std::uint64_t>() == 1);
+    CHECK(r.at("feeds_known").to_number<std::uint64_t>() == 1);
+    CHECK(f.callJson("GET", "/v1/members", "", 200) == before);
+    CHECK(f.stateOf(org.publicKey()) == "member");
+    json::object listed = f.callJson("GET", "/v1/entries?kind=admission", "", 200);
+    CHECK(listed.at("entries").as_array().size() == 1);
+  }
+
   TEST_CASE("a steward's admission makes a feed a member when k = 1") {
     MemberFixture f(1, 1);
     civnet::PrivateKey org = civnet::PrivateKey::generate();

@@ -34,6 +34,12 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 }  // namespace
 
 TEST_SUITE("ctl_cli") {
+  TEST_CASE("reindex is a command of its own, with --json") {
+    CtlCommand c = parseOk({"--data-dir", "/srv/node", "reindex", "--json"});
+    CHECK(c.verb == CtlVerb::reindex);
+    CHECK(c.json);
+  }
+
   TEST_CASE("status with --data-dir talks to the admin socket in that directory") {
     CtlCommand c = parseOk({"--data-dir", "/srv/node", "status"});
     CHECK(c.verb == CtlVerb::status);
