@@ -612,6 +612,7 @@ ApiResponse AdminApi::handle(const ApiRequest& r) {
   if (path.starts_with("/v1/members/"))
     return only(get, "GET", [&] { return showMember(path.substr(std::string_view("/v1/members/").size())); });
   if (path == "/v1/admit") return only(post, "POST", [&] { return admit(r); });
+  if (path == "/v1/steward-set") return only(post, "POST", [&] { return stewardSet(r); });
   if (path == "/v1/revoke") return only(post, "POST", [&] { return revoke(r); });
   if (path == "/v1/lift") return only(post, "POST", [&] { return lift(r); });
   if (path == "/v1/takedown") return only(post, "POST", [&] { return takedown(r); });
@@ -1007,6 +1008,66 @@ ApiResponse AdminApi::showMember(std::string_view keyText) {
   o["epoch"] = v->epoch;
   o["threshold"] = v->threshold;
   return jsonResponse(200, o);
+}
+
+// This steward's signature on the next steward set: epoch and previous set
+// come from the set in force; it takes effect once k stewards of that set
+// have published the same set. A removed steward's feed may be pinned at a
+// seq this node holds: its attestations up to there keep counting.
+ApiResponse AdminApi::stewardSet(const ApiRequest& r) {
+  if (auto refusal = refuseStewardAction()) return *refusal;
+  auto o = parseObject(r.body, {"stewards", "threshold", "pins"});
+  if (!o.ok()) return fromStatus(o.status());
+  record::StewardSet set;
+  if (!o->contains("stewards") || !o->at("stewards").is_array() || o->at("stewards").as_array().empty())
+    return badRequest("\"stewards\" must be a list of one or more steward feed keys");
+  for (const auto& k : o->at("stewards").as_array()) {
+    if (!k.is_string()) return badRequest("\"stewards\" must hold feed keys as hex strings");
+    auto key = PublicKey::parseHex(std::string(k.as_string()), "a steward key");
+    if (!key.ok()) return fromStatus(key.status());
+    set.stewards.push_back(*key);
+  }
+  auto k = uintField(*o, "threshold");
+  if (!k.ok()) return fromStatus(k.status());
+  if (!*k) return badRequest("\"threshold\" is required: how many stewards of the new set make an action final");
+  if (**k < 1 || **k > set.stewards.size())
+    return badRequest("threshold " + std::to_string(**k) + " is impossible with " + std::to_string(set.stewards.size()) +
+                      " steward(s)");
+  set.threshold = static_cast<std::uint32_t>(**k);
+  std::set<PublicKey> unique(set.stewards.begin(), set.stewards.end());
+  if (unique.size() != set.stewards.size()) return badRequest("a steward is named twice");
+
+  std::lock_guard lock(stewardMu_);
+  auto v = services_.membership->view();
+  if (o->contains("pins")) {
+    if (!o->at("pins").is_array()) return badRequest("\"pins\" must be a list of {feed, seq}");
+    for (const auto& p : o->at("pins").as_array()) {
+      if (!p.is_object()) return badRequest("\"pins\" must be a list of {feed, seq}");
+      auto feed = hexField<PublicKey>(p.as_object(), "feed");
+      if (!feed.ok()) return fromStatus(feed.status());
+      auto seq = uintField(p.as_object(), "seq");
+      if (!seq.ok()) return fromStatus(seq.status());
+      if (!*seq || **seq == 0) return badRequest("a pin needs the seq of the last entry whose attestations still count");
+      if (!v->isSteward(*feed) || unique.count(*feed))
+        return conflict("feed " + feed->shortHex() + " is not a steward removed by this set: only those are pinned");
+      auto held = store_.entryAt(*feed, **seq);
+      if (!held.ok())
+        return conflict("this node does not hold seq " + std::to_string(**seq) + " of feed " + feed->shortHex() +
+                        "; cannot pin there");
+      set.pins.push_back(record::EntryRef{*feed, **seq, held->id});
+    }
+  }
+  set.epoch = v->epoch + 1;
+  set.previous = v->setHash;
+  auto e = store_.publish(*services_.stewardKey, static_cast<std::uint16_t>(record::Kind::stewardSet),
+                          record::encodeStewardSet(set));
+  if (!e.ok()) return fromStatus(e.status());
+  auto after = services_.membership->view();
+  log_->info("steward set: signed epoch {} ({} stewards, k = {}); the set in force is epoch {}", set.epoch,
+             set.stewards.size(), set.threshold, after->epoch);
+  return publishedResponse(*e, json::object{{"epoch", set.epoch},
+                                            {"in_force_epoch", after->epoch},
+                                            {"signatures_needed", v->threshold}});
 }
 
 ApiResponse AdminApi::admit(const ApiRequest& r) {

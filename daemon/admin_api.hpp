@@ -114,6 +114,7 @@ class AdminApi {
   ApiResponse listMembers(std::string_view query);
   ApiResponse showMember(std::string_view key);
   ApiResponse admit(const ApiRequest& r);
+  ApiResponse stewardSet(const ApiRequest& r);
   ApiResponse revoke(const ApiRequest& r);
   ApiResponse lift(const ApiRequest& r);
   ApiResponse takedown(const ApiRequest& r);

@@ -138,6 +138,13 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   admit->add_option("--focus", cmd.focusAreas, "A focus area (repeat for several)");
   std::string expires;
   admit->add_option("--expires", expires, "When the admission expires: 2026-12-31, 2026-12-31T18:00:00Z or ms");
+  auto* stewardSet = app.add_subcommand(
+      "steward-set", "Steward: sign the next steward set (in force once k stewards of the current set signed it)");
+  stewardSet->add_option("--steward", cmd.stewards, "A steward feed key of the new set (repeat for each)")->required();
+  stewardSet->add_option("--threshold", cmd.threshold, "k: how many stewards of the new set make an action final")
+      ->required();
+  stewardSet->add_option("--pin", cmd.pins,
+                         "KEY:SEQ: a removed steward's feed and the last seq whose attestations still count");
   auto* revoke = app.add_subcommand("revoke", "Steward: revoke a feed key, pinned at an entry this node holds");
   revoke->add_option("key", cmd.key, "The feed key, or its first 8 or more hex characters")->required();
   revoke->add_option("--after-seq", cmd.afterSeq,
@@ -211,6 +218,7 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   else if (lift->parsed()) cmd.verb = CtlVerb::lift;
   else if (takedown->parsed()) cmd.verb = CtlVerb::takedown;
   else if (retract->parsed()) cmd.verb = CtlVerb::retract;
+  else if (stewardSet->parsed()) cmd.verb = CtlVerb::stewardSet;
   else if (entries->parsed())
     return invalidArgument("entries: give a command: entries list or entries show (see civnetctl entries --help)");
   else if (members->parsed())
@@ -271,6 +279,20 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
       }
       break;
     }
+    case CtlVerb::stewardSet:
+      for (const auto& k : cmd.stewards)
+        if (!isHex(k, 64, 64)) return invalidArgument("steward-set: --steward must be a whole feed key (64 hex characters)");
+      if (cmd.threshold < 1 || cmd.threshold > cmd.stewards.size())
+        return invalidArgument("steward-set: --threshold " + std::to_string(cmd.threshold) + " is impossible with " +
+                               std::to_string(cmd.stewards.size()) + " steward(s)");
+      for (const auto& p : cmd.pins) {
+        auto colon = p.find(':');
+        if (colon != 64 || !isHex(p.substr(0, 64), 64, 64) || p.size() == 65 || p.size() > 65 + 19 ||
+            p.find_first_not_of("0123456789", 65) != std::string::npos)
+          return invalidArgument("steward-set: --pin must be KEY:SEQ (a whole feed key, a colon, a seq), got \"" +
+                                 p.substr(0, 80) + "\"");
+      }
+      break;
     case CtlVerb::admit:
       if (!isHex(cmd.key, 64, 64))
         return invalidArgument("admit: the key must be the organization's whole feed key (64 hex characters)");

@@ -16,7 +16,7 @@ namespace civnet::tools {
 
 enum class CtlVerb {
   help, status, feeds, publish, entriesList, entriesShow, verify, reindex, exportFile, importFile,
-  membersList, membersShow, admit, revoke, lift, takedown, retract,
+  membersList, membersShow, admit, revoke, lift, takedown, retract, stewardSet,
 };
 
 struct CtlCommand {
@@ -56,6 +56,10 @@ struct CtlCommand {
   std::optional<std::int64_t> expiresAt;  // ms since the Unix epoch, from --expires
   // revoke
   std::optional<std::uint64_t> afterSeq;
+  // steward-set: the next set's stewards and k, and pins "KEY:SEQ" of removed stewards' feeds
+  std::vector<std::string> stewards;
+  std::uint32_t threshold = 0;
+  std::vector<std::string> pins;
   // revoke, takedown (required), retract (optional)
   std::optional<std::string> reason;
   // takedown of an entry not held yet: --author KEY --seq N with the whole id

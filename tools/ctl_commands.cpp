@@ -68,6 +68,7 @@ class Ctl {
   int membersShow();
   int admit();
   int revoke();
+  int stewardSet();
   int lift();
   int takedown();
   int retract();
@@ -275,6 +276,7 @@ int Ctl::run() {
     case CtlVerb::membersList: return membersList();
     case CtlVerb::membersShow: return membersShow();
     case CtlVerb::admit: return admit();
+    case CtlVerb::stewardSet: return stewardSet();
     case CtlVerb::revoke: return revoke();
     case CtlVerb::lift: return lift();
     case CtlVerb::takedown: return takedown();
@@ -753,6 +755,20 @@ int Ctl::admit() {
   return steward("/v1/admit", body, [&](const json::object& o) {
     return fmt::format("admitted {} (\"{}\"): entry {} seq {}; the feed is now {}", shortHex(cmd_.key), cmd_.name,
                        shortHex(str(o, "id")), num(o, "seq"), str(o, "state"));
+  });
+}
+
+int Ctl::stewardSet() {
+  json::array stewards, pins;
+  for (const auto& k : cmd_.stewards) stewards.emplace_back(k);
+  for (const auto& p : cmd_.pins)
+    pins.push_back(json::object{{"feed", p.substr(0, 64)}, {"seq", std::stoull(p.substr(65))}});
+  json::object body{{"stewards", std::move(stewards)}, {"threshold", cmd_.threshold}, {"pins", std::move(pins)}};
+  return steward("/v1/steward-set", body, [&](const json::object& o) {
+    return fmt::format("signed steward set epoch {} (entry {} seq {}); the set in force is epoch {} "
+                       "({} signatures of the current set are needed)",
+                       num(o, "epoch"), shortHex(str(o, "id")), num(o, "seq"), num(o, "in_force_epoch"),
+                       num(o, "signatures_needed"));
   });
 }
 

@@ -601,8 +601,8 @@ class Refusals(NodeTestCase):
         self.assertEqual(mode, 0o600)
 
 
-class SeveralStewards(NodeTestCase):
-    """A network whose genesis takes the signatures of three stewards."""
+class StewardsTestCase(NodeTestCase):
+    """Helpers for networks of several stewards."""
 
     def steward_nodes(self, *names):
         """Nodes made with `init --steward`, and their steward keys as init printed them."""
@@ -629,6 +629,10 @@ class SeveralStewards(NodeTestCase):
     def read(self, path):
         with open(path, "rb") as f:
             return f.read()
+
+
+class SeveralStewards(StewardsTestCase):
+    """A network whose genesis takes the signatures of three stewards."""
 
     def test_three_stewards_draft_sign_check_and_join_a_2_of_3_network(self):
         stewards, keys = self.steward_nodes("s1", "s2", "s3")
@@ -740,7 +744,7 @@ class SeveralStewards(NodeTestCase):
         self.assertIn("which is not a steward of this network", outsiders[0].log())
 
 
-class Membership(SeveralStewards):
+class Membership(StewardsTestCase):
     """The stewards' rules on real nodes: one steward acts provisionally,
     two of three make it final. Records move between nodes by export and
     import (the sync protocol comes with the federation issue)."""
@@ -834,6 +838,42 @@ class Membership(SeveralStewards):
 
         # A non-steward node cannot act as one.
         self.assertRefused(org.ctl("admit", feed, "--name", "X", "--region", "Y"), "holds no steward key")
+
+
+    def test_a_steward_set_signed_by_two_of_three_replaces_a_lost_steward_key(self):
+        stewards, keys = self.steward_nodes("s1", "s2", "s3")
+        genesis, _ = self.draft(keys, threshold=2)
+        for s in stewards:
+            self.assertOk(s.sign(genesis))
+        for s in stewards:
+            self.assertOk(s.join(genesis))
+        s1, s2, s3 = stewards
+        for s in stewards:
+            s.start()
+        # s3's key is lost. A new steward node is made and joins the network.
+        new, new_keys = self.steward_nodes("s4")
+        self.assertOk(new[0].join(genesis))
+        new[0].start()
+        self.assertIsNone(new[0].status()["steward_key"])
+        args = ["steward-set", "--steward", keys[0], "--steward", keys[1], "--steward", new_keys[0],
+                "--threshold", "2"]
+        r = s1.ctl(*args)
+        self.assertOk(r)
+        self.assertIn("the set in force is epoch 0", r.out)
+        self.carry(s1, s2, "set1")
+        r = s2.ctl(*args)
+        self.assertOk(r)
+        self.assertIn("the set in force is epoch 1", r.out)
+        for n in (s3, new[0]):
+            self.carry(s2, n, "set2-" + n.name)
+        # The lost key acts no more; the new one does once its node restarts
+        # with the new set in its store.
+        org = s1.status()["feed_key"]
+        self.assertRefused(s3.ctl("admit", org, "--name", "X", "--region", "Y"), "not a steward of the set in force")
+        self.assertEqual(new[0].stop(), 0)
+        new[0].start()
+        self.assertEqual(new[0].status()["steward_key"], new_keys[0])
+        self.assertOk(new[0].ctl("admit", org, "--name", "Org s1", "--region", "Sahel"))
 
 
 if __name__ == "__main__":

@@ -466,6 +466,35 @@ TEST_SUITE("admin_api") {
     CHECK(listed.at("entries").as_array().size() == 1);
   }
 
+  TEST_CASE("a steward set signed by two of three replaces a lost steward key") {
+    MemberFixture f(3, 2);
+    civnet::PrivateKey org = civnet::PrivateKey::generate();
+    civnet::PrivateKey replacement = civnet::PrivateKey::generate();
+    // The steward about to be lost has made one attestation.
+    MemberFixture::callJson(f.apiAs(2), "POST", "/v1/admit", admitBody(org.publicKey(), "Water Org"), 201);
+    auto hex = [](const civnet::PublicKey& k) { return k.hex(); };
+    std::string body = "{\"stewards\":[\"" + hex(f.stewards[0].publicKey()) + "\",\"" +
+                       hex(f.stewards[1].publicKey()) + "\",\"" + hex(replacement.publicKey()) +
+                       "\"],\"threshold\":2,\"pins\":[{\"feed\":\"" + hex(f.stewards[2].publicKey()) +
+                       "\",\"seq\":1}]}";
+    json::object first = f.callJson("POST", "/v1/steward-set", body, 201);
+    CHECK(first.at("epoch").to_number<std::uint64_t>() == 1);
+    CHECK(first.at("in_force_epoch").to_number<std::uint64_t>() == 0);
+    json::object second = MemberFixture::callJson(f.apiAs(1), "POST", "/v1/steward-set", body, 201);
+    CHECK(second.at("in_force_epoch").to_number<std::uint64_t>() == 1);
+    auto v = f.tracker->view();
+    CHECK(v->isSteward(replacement.publicKey()));
+    CHECK_FALSE(v->isSteward(f.stewards[2].publicKey()));
+    // Its attestation up to the pin still counts; its key acts no more.
+    CHECK(v->feeds.at(org.publicKey()).admittedBy.count(f.stewards[2].publicKey()) == 1);
+    ApiResponse refused = MemberFixture::call(f.apiAs(2), "POST", "/v1/admit", admitBody(org.publicKey(), "Water Org"));
+    CHECK(refused.status == 403);
+    // A pin on a feed this node does not hold that far is refused.
+    std::string badPin = body;
+    badPin.replace(badPin.find("\"seq\":1"), 7, "\"seq\":9");
+    CHECK(f.call("POST", "/v1/steward-set", badPin).status == 409);
+  }
+
   TEST_CASE("a steward's admission makes a feed a member when k = 1") {
     MemberFixture f(1, 1);
     civnet::PrivateKey org = civnet::PrivateKey::generate();

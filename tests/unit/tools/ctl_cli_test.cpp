@@ -34,6 +34,19 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 }  // namespace
 
 TEST_SUITE("ctl_cli") {
+  TEST_CASE("steward-set needs whole keys, a possible threshold and pins as KEY:SEQ") {
+    const std::string other(64, 'b');
+    CtlCommand c = parseOk({"--data-dir", "/srv/node", "steward-set", "--steward", kKey, "--steward", other, "--threshold", "2", "--pin",
+                            std::string(64, 'c') + ":3"});
+    CHECK(c.verb == CtlVerb::stewardSet);
+    CHECK(c.stewards.size() == 2);
+    CHECK(c.threshold == 2);
+    const std::string d = "--data-dir=/srv/node";
+    CHECK(contains(parseError({d, "steward-set", "--steward", kKey, "--threshold", "2"}), "impossible"));
+    CHECK(contains(parseError({d, "steward-set", "--steward", "abc", "--threshold", "1"}), "64 hex"));
+    CHECK(contains(parseError({d, "steward-set", "--steward", kKey, "--threshold", "1", "--pin", kKey}), "KEY:SEQ"));
+  }
+
   TEST_CASE("reindex is a command of its own, with --json") {
     CtlCommand c = parseOk({"--data-dir", "/srv/node", "reindex", "--json"});
     CHECK(c.verb == CtlVerb::reindex);
