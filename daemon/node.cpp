@@ -71,6 +71,7 @@ Status runNode(const RunOptions& options) {
   // outlives every use of the store below (the store is closed first).
   federation::MembershipTracker tracker(*genesis, *st);
   if (auto s = tracker.load(); !s.ok()) return s.withContext("computing the membership view");
+  tracker.setChangeLog([log = logs.membership](const std::string& line) { log->info("{}", line); });
   st->setPolicy(&tracker);
   if (auto s = st->applyModeration(tracker.moderation()); !s.ok())
     return s.withContext("applying the membership rules to the store");

@@ -62,6 +62,11 @@ void MembershipTracker::recomputeLocked() {
       if (expiresAt > asOf_) nextExpiry_ = std::min(nextExpiry_, expiresAt);
 }
 
+void MembershipTracker::setChangeLog(std::function<void(const std::string&)> log) {
+  std::lock_guard lk(mu_);
+  changeLog_ = std::move(log);
+}
+
 std::shared_ptr<const MembershipView> MembershipTracker::view() const {
   std::lock_guard lk(mu_);
   return view_;
@@ -110,11 +115,30 @@ std::optional<store::Moderation> MembershipTracker::committed(const std::vector<
   // States shown (expired) are judged at the latest timestamp held.
   if (asOf_ >= nextExpiry_) changed = true;
   if (!changed) return std::nullopt;
+  const std::shared_ptr<const MembershipView> before = view_;
   recomputeLocked();
+  if (changeLog_) logChanges(*before, *view_);
   store::Moderation m = moderationOf(*view_);
   if (m == lastModeration_) return std::nullopt;
   lastModeration_ = m;
   return m;
+}
+
+void MembershipTracker::logChanges(const MembershipView& before, const MembershipView& after) const {
+  if (after.epoch != before.epoch)
+    changeLog_("steward set epoch " + std::to_string(after.epoch) + " is in force: " +
+               std::to_string(after.stewards.size()) + " stewards, " + std::to_string(after.threshold) +
+               " make an action final");
+  for (const auto& [feed, m] : after.feeds) {
+    auto old = before.feeds.find(feed);
+    MemberState was = old == before.feeds.end() ? MemberState::none : old->second.state;
+    if (was == m.state) continue;
+    std::string name = m.details ? " (\"" + m.details->name + "\")" : "";
+    changeLog_("feed " + feed.shortHex() + name + ": " + toString(was) + " -> " + toString(m.state));
+  }
+  if (after.hidden.size() != before.hidden.size() || after.erased.size() != before.erased.size())
+    changeLog_("moderation: " + std::to_string(after.hidden.size()) + " entries hidden, " +
+               std::to_string(after.erased.size()) + " erased");
 }
 
 store::Moderation MembershipTracker::moderation() const {

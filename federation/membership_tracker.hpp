@@ -9,7 +9,9 @@
 // any thread. One mutex guards the records and the current view.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <mutex>
 #include <vector>
 
@@ -29,6 +31,10 @@ class MembershipTracker final : public store::IngestPolicy {
   Status load();
 
   std::shared_ptr<const MembershipView> view() const;
+  // Called with one line per change of the view (a steward set taking
+  // effect, a feed changing state, entries hidden or erased), on the
+  // store's writer thread.
+  void setChangeLog(std::function<void(const std::string&)> log);
   // What the current view says must be hidden, erased and purged. After
   // load(), hand it to store.applyModeration() once; later changes reach
   // the store through committed().
@@ -40,6 +46,7 @@ class MembershipTracker final : public store::IngestPolicy {
 
  private:
   void recomputeLocked();
+  void logChanges(const MembershipView& before, const MembershipView& after) const;
   static store::Moderation moderationOf(const MembershipView& v);
 
   const record::Genesis genesis_;
@@ -50,6 +57,7 @@ class MembershipTracker final : public store::IngestPolicy {
   std::int64_t nextExpiry_ = 0;                   // guarded by mu_: recompute once asOf_ reaches it
   std::shared_ptr<const MembershipView> view_;    // guarded by mu_
   store::Moderation lastModeration_;              // guarded by mu_
+  std::function<void(const std::string&)> changeLog_;  // guarded by mu_
 };
 
 // True for the kinds the membership view is computed from.

@@ -457,4 +457,26 @@ TEST_SUITE("membership_tracker") {
       CHECK(seen.view == reference.view);
     }
   }
+
+  TEST_CASE("each change of the view is reported in one line: states, steward sets, moderation") {
+    TempDir dir;
+    Network net(3, 2);
+    Node node(dir.path, net.genesis);
+    std::vector<std::string> lines;
+    node.tracker->setChangeLog([&](const std::string& l) { lines.push_back(l); });
+    Feed org = net.org();
+    Entry p = org.post();
+    net.admit(0, org);
+    REQUIRE(node.ingest(net.stewards[0], 1, 1).verdict == Verdict::accepted);
+    net.admit(1, org);
+    REQUIRE(node.ingest(net.stewards[1], 1, 1).verdict == Verdict::accepted);
+    REQUIRE(node.ingest(org, 1, 1).verdict == Verdict::accepted);
+    net.takedown(2, p);
+    REQUIRE(node.ingest(net.stewards[2], 1, 1).verdict == Verdict::accepted);
+    REQUIRE(lines.size() == 3);
+    const std::string feed = org.key.publicKey().shortHex();
+    CHECK(lines[0] == "feed " + feed + " (\"Org\"): none -> pending");
+    CHECK(lines[1] == "feed " + feed + " (\"Org\"): pending -> member");
+    CHECK(lines[2] == "moderation: 1 entries hidden, 0 erased");
+  }
 }
