@@ -648,7 +648,9 @@ ApiResponse AdminApi::status() {
         {"this_node_steward", services_.stewardKey && v->isSteward(services_.stewardKey->publicKey())},
         {"hidden_count", v->hidden.size()},
         {"erased_count", v->erased.size()},
-        {"ignored_count", v->ignored.size()}};
+        {"ignored_count", v->ignored.size()},
+        {"member_nodes", v->memberNodes.size()},
+        {"this_node_member", v->memberNodes.count(info_.nodeKey) > 0}};
   }
   return jsonResponse(200, o);
 }

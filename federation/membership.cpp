@@ -298,6 +298,27 @@ MembershipView computeMembership(const MembershipInput& input) {
     if (by.size() >= k) view.erased.insert(target);
   }
 
+  // 6. Member nodes: named by the latest profile still standing of a member
+  //    feed or a current steward's feed.
+  std::map<PublicKey, const AttestationEntry*> latestProfile;
+  for (const AttestationEntry* e : entries) {
+    if (!is(e->kind, Kind::profile) || view.erased.count(record::EntryRef{e->author, e->seq, e->id})) continue;
+    auto& slot = latestProfile[e->author];
+    if (!slot || e->seq > slot->seq) slot = e;  // sorted by (author, seq): the last one wins
+  }
+  for (const auto& [feed, e] : latestProfile) {
+    auto m = view.feeds.find(feed);
+    bool member = contains(cur.stewards, feed) ||
+                  (m != view.feeds.end() && m->second.state == MemberState::member);
+    if (!member) continue;
+    auto profile = record::decodeProfile(e->content);
+    if (!profile.ok()) {
+      ignored.insert("profile " + who(*e) + " does not decode");
+      continue;
+    }
+    for (const auto& n : profile->nodes) view.memberNodes.insert(n.nodeKey);
+  }
+
   view.ignored.assign(ignored.begin(), ignored.end());
   return view;
 }

@@ -28,8 +28,8 @@
 namespace civnet::federation {
 
 // One held entry of an attestation kind (admission, revocation, lift,
-// takedown, stewardSet) or a retraction, from any feed: non-stewards'
-// attestations are passed in too, and grant nothing.
+// takedown, stewardSet), a retraction or a profile, from any feed:
+// non-stewards' attestations are passed in too, and grant nothing.
 struct AttestationEntry {
   PublicKey author;
   std::uint64_t seq = 0;
@@ -113,6 +113,10 @@ struct MembershipView {
   // accepted, notMember, suspended or revoked. Stewards' feeds are always
   // members; a removed steward's feed counts as a steward's up to its pin.
   record::Verdict judge(const PublicKey& author, std::uint64_t seq, std::int64_t timestamp) const;
+
+  // Member nodes: the node keys named by the latest (not erased) profile of
+  // each member feed or current steward's feed. Peers are judged by this.
+  std::set<PublicKey> memberNodes;
 
   // Removed stewards and the last seq of their feed that still counts
   // (absent: none of their attestations count any more).

@@ -21,7 +21,8 @@ AttestationEntry fromEntry(const record::Entry& e) {
 }  // namespace
 
 bool isMembershipRecord(std::uint16_t kind) {
-  return isAttestationKind(kind) || kind == static_cast<std::uint16_t>(record::Kind::retraction);
+  return isAttestationKind(kind) || kind == static_cast<std::uint16_t>(record::Kind::retraction) ||
+         kind == static_cast<std::uint16_t>(record::Kind::profile);
 }
 
 MembershipTracker::MembershipTracker(record::Genesis genesis, const store::Store& store)
@@ -31,7 +32,8 @@ Status MembershipTracker::load() {
   std::lock_guard lk(mu_);
   entries_.clear();
   for (auto kind : {record::Kind::admission, record::Kind::revocation, record::Kind::lift,
-                    record::Kind::takedown, record::Kind::stewardSet, record::Kind::retraction}) {
+                    record::Kind::takedown, record::Kind::stewardSet, record::Kind::retraction,
+                    record::Kind::profile}) {
     store::Query q;
     q.kind = static_cast<std::uint16_t>(kind);
     q.limit = std::numeric_limits<std::size_t>::max();

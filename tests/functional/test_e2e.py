@@ -139,6 +139,10 @@ class EndToEnd(NodeTestCase):
         # The organization's first profile, and the steward's admission of it
         # (the node that makes a one-steward network admits its organization).
         self.assertEqual((st_a["feeds"], st_a["entries"]), (2, 2))
+        # Its organization is a member and its profile names this node: a
+        # member node of the network.
+        self.assertEqual(st_a["membership"]["this_org_state"], "member")
+        self.assertTrue(st_a["membership"]["this_node_member"])
 
         # Publish three posts; civnetctl prints each new id.
         ids = []

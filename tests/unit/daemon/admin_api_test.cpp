@@ -771,6 +771,8 @@ TEST_SUITE("admin_api") {
     CHECK(m.at("this_org_state").as_string() == "none");
     CHECK(m.at("this_node_steward").as_bool());
     CHECK(m.at("ignored_count").to_number<std::uint64_t>() == 0);
+    CHECK(m.at("member_nodes").to_number<std::uint64_t>() == 0);  // no profile names a node yet
+    CHECK_FALSE(m.at("this_node_member").as_bool());
     f.callJson("POST", "/v1/admit", admitBody(f.org.publicKey()), 201);
     CHECK(f.callJson("GET", "/v1/status", "", 200).at("membership").at("this_org_state").as_string() == "pending");
   }

@@ -69,6 +69,12 @@ struct World {
     p.title = "post";
     return append(author, Kind::post, record::encodePost(p), at);
   }
+  record::EntryRef profile(const PublicKey& author, const PublicKey& node) {
+    record::Profile p;
+    p.name = "Org";
+    p.nodes.push_back(record::HostingNode{node, {}});
+    return append(author, Kind::profile, record::encodeProfile(p));
+  }
   record::EntryRef admit(int s, const PublicKey& feed, std::int64_t expiresAt = 0) {
     return admitBy(steward(s), feed, expiresAt);
   }
@@ -106,7 +112,8 @@ struct World {
     std::vector<AttestationEntry> out;
     for (const auto& [author, entries] : feeds)
       for (const auto& e : entries)
-        if (federation::isAttestationKind(e.kind) || e.kind == static_cast<std::uint16_t>(Kind::retraction))
+        if (federation::isAttestationKind(e.kind) || e.kind == static_cast<std::uint16_t>(Kind::retraction) ||
+            e.kind == static_cast<std::uint16_t>(Kind::profile))
           out.push_back(e);
     return out;
   }
@@ -367,14 +374,36 @@ TEST_SUITE("membership") {
                       [](const std::string& s) { return s.find("impossible") != std::string::npos; }));
   }
 
+  TEST_CASE("member nodes are those named by the latest profile of a member or steward feed") {
+    World w(3, 2);
+    auto member = PrivateKey::generate().publicKey();
+    auto pending = PrivateKey::generate().publicKey();
+    auto oldNode = PrivateKey::generate().publicKey();
+    auto newNode = PrivateKey::generate().publicKey();
+    auto pendingNode = PrivateKey::generate().publicKey();
+    auto stewardNode = PrivateKey::generate().publicKey();
+    w.profile(member, oldNode);
+    w.profile(member, newNode);  // moved to another node
+    w.profile(pending, pendingNode);
+    w.profile(w.steward(0), stewardNode);
+    w.admit(0, member);
+    w.admit(1, member);
+    w.admit(0, pending);
+    auto v = w.view();
+    CHECK(v.memberNodes == std::set<PublicKey>{newNode, stewardNode});
+  }
+
   TEST_CASE("the view is the same for every arrival order of the same records") {
     std::mt19937_64 rng(20261129);
     for (std::uint32_t k : {1u, 2u}) {
       World w(4, k);
       std::vector<PublicKey> orgs;
       for (int i = 0; i < 8; ++i) orgs.push_back(PrivateKey::generate().publicKey());
-      for (const auto& o : orgs)
+      for (const auto& o : orgs) {
         for (int i = 0; i < 5; ++i) w.post(o);
+        w.profile(o, PrivateKey::generate().publicKey());
+        w.profile(o, PrivateKey::generate().publicKey());
+      }
       std::vector<record::EntryRef> revs;
       auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
       for (int step = 0; step < 120; ++step) {
