@@ -901,20 +901,25 @@ ApiResponse AdminApi::import(const ApiRequest& r) {
     std::stable_partition(runs.begin(), runs.end(),
                           [&](const Run& r) { return view->isSteward(r.first.author); });
   }
+  // A run whose feed is not (yet) a member waits until every other run is
+  // in: an admission later in the request may make it one.
   std::vector<Run> retry;
+  auto notYetMember = [&](const Run& run) {
+    return services_.membership &&
+           services_.membership->view()->judge(run.first.author, run.first.seq, run.first.timestamp) ==
+               record::Verdict::notMember;
+  };
   auto ingestRun = [&](Run run, bool lastTry) {
+    if (!lastTry && notYetMember(run)) {
+      retry.push_back(std::move(run));
+      return;
+    }
     const std::size_t runSize = run.entries.size();
-    std::vector<record::SignedEntry> copy;
-    if (!lastTry) copy = run.entries;  // kept in case it must be tried again
     store::IngestResult res = store_.ingest(std::move(run.entries));
     stored += res.stored;
     duplicates += res.duplicates;
     filled += res.contentFilled;
     if (record::isStoredOrHeld(res.verdict)) return;
-    if (!lastTry && res.verdict == record::Verdict::notMember && res.stored == 0) {
-      retry.push_back(Run{run.first, std::move(copy)});
-      return;
-    }
     std::uint64_t taken = res.stored + res.duplicates;
     std::uint64_t failedSeq = run.first.seq + taken;
     refuse(run.first.author.hex(), failedSeq, runSize > taken ? runSize - taken : 0, record::toString(res.verdict),
