@@ -5,8 +5,9 @@
 // store whose policy is a real MembershipTracker of a real genesis.
 #include <doctest/doctest.h>
 
+#include "tests/support/temp_dir.hpp"
+
 #include <filesystem>
-#include <random>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -28,22 +29,8 @@ using civnet::daemon::ApiResponse;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("civnet-admin-api-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
+using TempDir = civnet::test::TempDir;
 
- private:
-  fs::path path_;
-};
 
 // A store of network `network` with the API in front of it.
 struct Fixture {

@@ -6,6 +6,8 @@
 // join leaves behind (nothing).
 #include <doctest/doctest.h>
 
+#include "tests/support/temp_dir.hpp"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -33,22 +34,8 @@ using civnet::daemon::SignOptions;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("civnet-setup-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
+using TempDir = civnet::test::TempDir;
 
- private:
-  fs::path path_;
-};
 
 // Records every directory synced; fails the sync of the first directory
 // whose name is `failOn` (nothing fails when it is empty).

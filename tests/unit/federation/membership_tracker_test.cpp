@@ -3,8 +3,8 @@
 // ingest; a suspended organization cannot publish; the view survives a
 // reopen. Each test gets a fresh store in its own temporary directory.
 #include "tests/support/doctest.hpp"
+#include "tests/support/temp_dir.hpp"
 
-#include <unistd.h>
 
 #include <filesystem>
 #include <random>
@@ -21,18 +21,8 @@ using record::Verdict;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "civnet-members-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using TempDir = civnet::test::TempDir;
+
 
 // A feed written elsewhere, signed here.
 struct Feed {
@@ -138,7 +128,7 @@ TEST_SUITE("membership_tracker") {
   TEST_CASE("a feed's entries are refused until k stewards have admitted it, then taken") {
     TempDir dir;
     Network net(3, 2);
-    Node node(dir.path, net.genesis);
+    Node node(dir.path(), net.genesis);
     Feed org = net.org();
     org.post();
     org.post();
@@ -161,7 +151,7 @@ TEST_SUITE("membership_tracker") {
   TEST_CASE("entries past a suspension pin are refused and the verified prefix is kept") {
     TempDir dir;
     Network net(3, 2);
-    Node node(dir.path, net.genesis);
+    Node node(dir.path(), net.genesis);
     Feed org = net.org();
     net.admit(0, org);
     net.admit(1, org);
@@ -182,7 +172,7 @@ TEST_SUITE("membership_tracker") {
   TEST_CASE("k matching revocations refuse the feed past the pin as revoked") {
     TempDir dir;
     Network net(2, 2);
-    Node node(dir.path, net.genesis);
+    Node node(dir.path(), net.genesis);
     Feed org = net.org();
     net.admit(0, org);
     net.admit(1, org);
@@ -199,7 +189,7 @@ TEST_SUITE("membership_tracker") {
   TEST_CASE("a suspended organization hosted here cannot publish; a not-yet-admitted one can prepare") {
     TempDir dir;
     Network net(1, 1);
-    Node node(dir.path, net.genesis);
+    Node node(dir.path(), net.genesis);
     auto orgKey = PrivateKey::generate();
     record::Post p;
     p.title = "before admission";
@@ -227,7 +217,7 @@ TEST_SUITE("membership_tracker") {
     Feed org = net.org();
     std::shared_ptr<const federation::MembershipView> before;
     {
-      Node node(dir.path, net.genesis);
+      Node node(dir.path(), net.genesis);
       net.admit(0, org);
       net.admit(2, org);
       org.post();
@@ -236,14 +226,14 @@ TEST_SUITE("membership_tracker") {
       before = node.tracker->view();
       CHECK(before->feeds.at(org.key.publicKey()).state == federation::MemberState::suspended);
     }
-    Node again(dir.path, net.genesis);
+    Node again(dir.path(), net.genesis);
     CHECK(*again.tracker->view() == *before);
   }
 
   TEST_CASE("one steward's takedown hides an entry; a second (k = 2) erases its content, and chains still verify") {
     TempDir dir;
     Network net(3, 2);
-    Node node(dir.path, net.genesis);
+    Node node(dir.path(), net.genesis);
     Feed org = net.org();
     net.admit(0, org);
     net.admit(1, org);
@@ -282,7 +272,7 @@ TEST_SUITE("membership_tracker") {
   TEST_CASE("a takedown that arrives before its target erases the target as it arrives (k = 1)") {
     TempDir dir;
     Network net(1, 1);
-    Node node(dir.path, net.genesis);
+    Node node(dir.path(), net.genesis);
     Feed org = net.org();
     net.admit(0, org);
     org.post();
@@ -299,7 +289,7 @@ TEST_SUITE("membership_tracker") {
   TEST_CASE("a suspension hides the entries past its pin that are already held, and a lift shows them again") {
     TempDir dir;
     Network net(3, 2);
-    Node node(dir.path, net.genesis);
+    Node node(dir.path(), net.genesis);
     Feed org = net.org();
     net.admit(0, org);
     net.admit(1, org);
@@ -325,7 +315,7 @@ TEST_SUITE("membership_tracker") {
   TEST_CASE("k matching revocations purge the feed past the pin, and the store still verifies") {
     TempDir dir;
     Network net(2, 2);
-    Node node(dir.path, net.genesis);
+    Node node(dir.path(), net.genesis);
     Feed org = net.org();
     net.admit(0, org);
     net.admit(1, org);
@@ -355,7 +345,7 @@ TEST_SUITE("membership_tracker") {
   TEST_CASE("an organization's retraction erases its own entry") {
     TempDir dir;
     Network net(1, 1);
-    Node node(dir.path, net.genesis);
+    Node node(dir.path(), net.genesis);
     Feed org = net.org();
     net.admit(0, org);
     Entry first = org.post();
@@ -370,7 +360,7 @@ TEST_SUITE("membership_tracker") {
   TEST_CASE("an admission whose content arrives after its header counts once the content is here") {
     TempDir dir;
     Network net(1, 1);
-    Node node(dir.path, net.genesis);
+    Node node(dir.path(), net.genesis);
     Feed org = net.org();
     net.admit(0, org);
     org.post();
@@ -418,7 +408,7 @@ TEST_SUITE("membership_tracker") {
     };
     auto deliver = [&](std::vector<Item> order) {
       TempDir dir;
-      Node node(dir.path, net.genesis);
+      Node node(dir.path(), net.genesis);
       for (bool progress = true; progress;) {
         progress = false;
         std::vector<Item> later;
@@ -461,7 +451,7 @@ TEST_SUITE("membership_tracker") {
   TEST_CASE("each change of the view is reported in one line: states, steward sets, moderation") {
     TempDir dir;
     Network net(3, 2);
-    Node node(dir.path, net.genesis);
+    Node node(dir.path(), net.genesis);
     std::vector<std::string> lines;
     node.tracker->setChangeLog([&](const std::string& l) { lines.push_back(l); });
     Feed org = net.org();

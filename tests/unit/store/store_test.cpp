@@ -2,6 +2,7 @@
 // every refusal, forks, reads, indexes, verify, and opening refusals.
 // Each test gets a fresh store in its own temporary directory.
 #include "tests/support/doctest.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -32,19 +33,8 @@ using record::Verdict;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "civnet-store-XXXXXX").string();
-    char* p = ::mkdtemp(tmpl.data());
-    REQUIRE(p != nullptr);
-    path = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using TempDir = civnet::test::TempDir;
+
 
 class FakeClock final : public store::Clock {
  public:
@@ -115,7 +105,7 @@ TEST_SUITE("store") {
     auto key = PrivateKey::generate();
     std::vector<Digest> ids;
     {
-      auto st = openStore(dir.path);
+      auto st = openStore(dir.path());
       for (int i = 0; i < 3; ++i) {
         auto e = st->publish(key, 1, postContent("post " + std::to_string(i)));
         REQUIRE(e.ok());
@@ -124,7 +114,7 @@ TEST_SUITE("store") {
         ids.push_back(e->id);
       }
     }
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     auto tip = st->tip(key.publicKey());
     REQUIRE(tip);
     CHECK(tip->seq == 3);
@@ -143,7 +133,7 @@ TEST_SUITE("store") {
     TempDir dir;
     store::Options o;
     o.createIfMissing = true;
-    auto st = store::Store::open(dir.path / "store", o);
+    auto st = store::Store::open(dir.path() / "store", o);
     REQUIRE(st.ok());
     auto key = PrivateKey::generate();
     auto e = (*st)->publish(key, 1, postContent("x"));
@@ -154,7 +144,7 @@ TEST_SUITE("store") {
 
   TEST_CASE("the network cannot be changed once set") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     CHECK(st->setNetwork(testNetwork()).ok());
     Status s = st->setNetwork(sha256(asBytes("another")));
     CHECK(s.code() == StatusCode::refused);
@@ -175,7 +165,7 @@ TEST_SUITE("store") {
         cv.wait(lk, [&] { return release; });
       }
     };
-    auto st = openStore(dir.path, nullptr, hook);
+    auto st = openStore(dir.path(), nullptr, hook);
     auto key = PrivateKey::generate();
     std::atomic<int> acknowledged{0};
     std::vector<std::thread> threads;
@@ -213,8 +203,8 @@ TEST_SUITE("store") {
     std::vector<Feed> feeds(4);
     for (auto& f : feeds) f.appendMany(5);
     TempDir a, b;
-    auto sa = openStore(a.path);
-    auto sb = openStore(b.path);
+    auto sa = openStore(a.path());
+    auto sb = openStore(b.path());
     for (auto& f : feeds) CHECK(sa->ingest(f.run(1, 5)).verdict == Verdict::accepted);
     for (auto it = feeds.rbegin(); it != feeds.rend(); ++it) {
       CHECK(sb->ingest(it->run(1, 2)).verdict == Verdict::accepted);
@@ -229,7 +219,7 @@ TEST_SUITE("store") {
 
   TEST_CASE("reads find entries by id, by feed range, and list them newest first by tag and author") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.append({"water"});
     f.append({"health", "water"});
@@ -276,7 +266,7 @@ TEST_SUITE("store") {
 
   TEST_CASE("an entry id can be given by a unique prefix of 8 or more hex characters") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.appendMany(40);
     REQUIRE(st->ingest(f.run(1, 40)).verdict == Verdict::accepted);
@@ -302,7 +292,7 @@ TEST_SUITE("store") {
     Feed f;
     f.appendMany(10);
     {
-      auto st = openStore(dir.path);
+      auto st = openStore(dir.path());
       REQUIRE(st->ingest(f.run(1, 10)).verdict == Verdict::accepted);
       auto report = st->verify();
       CHECK(report.ok());
@@ -313,7 +303,7 @@ TEST_SUITE("store") {
     {
       // Damage one stored signature behind the store's back.
       leveldb::DB* db = nullptr;
-      REQUIRE(leveldb::DB::Open({}, (dir.path / "store").string(), &db).ok());
+      REQUIRE(leveldb::DB::Open({}, (dir.path() / "store").string(), &db).ok());
       std::string key(1, 'e');
       key.append(reinterpret_cast<const char*>(f.key.publicKey().bytes.data()), 32);
       for (int i = 7; i >= 0; --i) key.push_back(static_cast<char>(i == 0 ? 4 : 0));
@@ -323,7 +313,7 @@ TEST_SUITE("store") {
       REQUIRE(db->Put({}, key, v).ok());
       delete db;
     }
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     std::uint64_t lastDone = 0;
     auto report = st->verify([&](std::uint64_t done, std::uint64_t) {
       lastDone = done;
@@ -339,7 +329,7 @@ TEST_SUITE("store") {
 
   TEST_CASE("verify stops early when its progress callback says so, and does not call that a pass") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.appendMany(2100);
     REQUIRE(st->ingest(f.run(1, 2100)).verdict == Verdict::accepted);
@@ -357,24 +347,24 @@ TEST_SUITE("store") {
   TEST_CASE("opening refuses a missing directory, a non-store, and a store of a newer version") {
     TempDir dir;
     store::Options o;
-    auto missing = store::Store::open(dir.path / "nope", o);
+    auto missing = store::Store::open(dir.path() / "nope", o);
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.status().code() == StatusCode::notFound);
     CHECK(missing.status().message().find("nope") != std::string::npos);
 
-    std::filesystem::create_directories(dir.path / "empty");
-    auto notStore = store::Store::open(dir.path / "empty", o);
+    std::filesystem::create_directories(dir.path() / "empty");
+    auto notStore = store::Store::open(dir.path() / "empty", o);
     REQUIRE_FALSE(notStore.ok());
     CHECK(notStore.status().message().find("not a civnet store") != std::string::npos);
 
-    { auto st = openStore(dir.path); }
+    { auto st = openStore(dir.path()); }
     {
       leveldb::DB* db = nullptr;
-      REQUIRE(leveldb::DB::Open({}, (dir.path / "store").string(), &db).ok());
+      REQUIRE(leveldb::DB::Open({}, (dir.path() / "store").string(), &db).ok());
       REQUIRE(db->Put({}, "mschema_version", "99").ok());
       delete db;
     }
-    auto newer = store::Store::open(dir.path / "store", o);
+    auto newer = store::Store::open(dir.path() / "store", o);
     REQUIRE_FALSE(newer.ok());
     CHECK(newer.status().code() == StatusCode::unsupported);
     CHECK(newer.status().message().find("newer") != std::string::npos);
@@ -382,22 +372,22 @@ TEST_SUITE("store") {
 
   TEST_CASE("opening refuses a store with corrupt files") {
     TempDir dir;
-    { auto st = openStore(dir.path); }
+    { auto st = openStore(dir.path()); }
     {
-      std::ofstream current(dir.path / "store" / "CURRENT", std::ios::trunc);
+      std::ofstream current(dir.path() / "store" / "CURRENT", std::ios::trunc);
       current << "MANIFEST-999999\n";
     }
     store::Options o;
-    auto st = store::Store::open(dir.path / "store", o);
+    auto st = store::Store::open(dir.path() / "store", o);
     REQUIRE_FALSE(st.ok());
-    CHECK(st.status().message().find(dir.path.string()) != std::string::npos);
+    CHECK(st.status().message().find(dir.path().string()) != std::string::npos);
   }
 
   TEST_CASE("a second process cannot open a store that is in use") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     store::Options o;
-    auto again = store::Store::open(dir.path / "store", o);
+    auto again = store::Store::open(dir.path() / "store", o);
     REQUIRE_FALSE(again.ok());
     CHECK(again.status().message().find("in use") != std::string::npos);
   }
@@ -406,14 +396,14 @@ TEST_SUITE("store") {
     TempDir dir;
     auto key = PrivateKey::generate();
     {
-      auto st = openStore(dir.path);
+      auto st = openStore(dir.path());
       for (int i = 0; i < 3; ++i) REQUIRE(st->publish(key, 1, postContent("p", {"kept"})).ok());
     }
     {
       // As after a crash that lost the unsynced index batch: no index rows,
       // cursor back at the start.
       leveldb::DB* db = nullptr;
-      REQUIRE(leveldb::DB::Open({}, (dir.path / "store").string(), &db).ok());
+      REQUIRE(leveldb::DB::Open({}, (dir.path() / "store").string(), &db).ok());
       std::unique_ptr<leveldb::Iterator> it(db->NewIterator({}));
       leveldb::WriteBatch b;
       for (it->Seek("i"); it->Valid() && it->key().starts_with("i"); it->Next()) b.Delete(it->key());
@@ -423,7 +413,7 @@ TEST_SUITE("store") {
       delete db;
     }
     // Opened without any write (no setNetwork), so only opening can index.
-    auto st = std::move(store::Store::open(dir.path / "store", store::Options{})).value();
+    auto st = std::move(store::Store::open(dir.path() / "store", store::Options{})).value();
     store::Query q;
     q.tag = "kept";
     CHECK(st->list(q).size() == 3);
@@ -439,7 +429,7 @@ TEST_SUITE("store") {
     q.limit = 5000;
     std::vector<Digest> before;
     {
-      auto st = openStore(dir.path);
+      auto st = openStore(dir.path());
       REQUIRE(st->ingest(f.run(1, 3000)).verdict == Verdict::accepted);
       for (const auto& e : st->list(q)) before.push_back(e.id);
       REQUIRE(before.size() == 1000);
@@ -447,7 +437,7 @@ TEST_SUITE("store") {
     {
       // Damage: the tag index is lost while the cursor says all is indexed.
       leveldb::DB* db = nullptr;
-      REQUIRE(leveldb::DB::Open({}, (dir.path / "store").string(), &db).ok());
+      REQUIRE(leveldb::DB::Open({}, (dir.path() / "store").string(), &db).ok());
       std::unique_ptr<leveldb::Iterator> it(db->NewIterator({}));
       leveldb::WriteBatch b;
       for (it->Seek("ig"); it->Valid() && it->key().starts_with("ig"); it->Next()) b.Delete(it->key());
@@ -455,7 +445,7 @@ TEST_SUITE("store") {
       it.reset();
       delete db;
     }
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     CHECK(st->list(q).empty());
     std::uint64_t lastDone = 0, total = 0;
     int calls = 0;
@@ -476,7 +466,7 @@ TEST_SUITE("store") {
     TempDir dir;
     store::Options o;
     o.createIfMissing = true;
-    auto st = std::move(store::Store::open(dir.path / "store", o)).value();
+    auto st = std::move(store::Store::open(dir.path() / "store", o)).value();
     Status a, b;
     std::thread ta([&] { a = st->setNetwork(sha256(asBytes("net a"))); });
     std::thread tb([&] { b = st->setNetwork(sha256(asBytes("net b"))); });
@@ -490,10 +480,10 @@ TEST_SUITE("store") {
   TEST_CASE("node metadata round-trips and survives a reopen") {
     TempDir dir;
     {
-      auto st = openStore(dir.path);
+      auto st = openStore(dir.path());
       REQUIRE(st->putMeta("org_name", "Women of the Valley").ok());
     }
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     CHECK(st->getMeta("org_name") == std::optional<std::string>("Women of the Valley"));
     CHECK_FALSE(st->getMeta("missing"));
   }
@@ -502,7 +492,7 @@ TEST_SUITE("store") {
 TEST_SUITE("store_ingest") {
   TEST_CASE("ingesting the same run twice changes nothing the second time") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.appendMany(20);
     auto first = st->ingest(f.run(1, 20));
@@ -525,7 +515,7 @@ TEST_SUITE("store_ingest") {
 
   TEST_CASE("ingest refuses a run that starts past the tip (a gap) and writes nothing") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.appendMany(6);
     REQUIRE(st->ingest(f.run(1, 2)).verdict == Verdict::accepted);
@@ -537,7 +527,7 @@ TEST_SUITE("store_ingest") {
 
   TEST_CASE("ingest refuses a run linking to an entry other than the one held") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.appendMany(3);
     REQUIRE(st->ingest(f.run(1, 2)).verdict == Verdict::accepted);
@@ -552,7 +542,7 @@ TEST_SUITE("store_ingest") {
 
   TEST_CASE("ingest refuses forged runs: broken link, bad last signature, tampered middle signature, wrong content") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.appendMany(5);
     const Digest before = st->frontierDigest();
@@ -589,7 +579,7 @@ TEST_SUITE("store_ingest") {
 
   TEST_CASE("ingest refuses an entry of another network") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.network = sha256(asBytes("other network"));
     f.appendMany(2);
@@ -598,7 +588,7 @@ TEST_SUITE("store_ingest") {
 
   TEST_CASE("ingest refuses a timestamp earlier than the held tip's") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.appendMany(2);
     REQUIRE(st->ingest(f.run(1, 2)).verdict == Verdict::accepted);
@@ -610,7 +600,7 @@ TEST_SUITE("store_ingest") {
   TEST_CASE("entries stamped more than 10 minutes ahead are deferred and the verified prefix is kept") {
     TempDir dir;
     FakeClock clock;
-    auto st = openStore(dir.path, &clock);
+    auto st = openStore(dir.path(), &clock);
     Feed f;
     f.time = clock.now - 10'000;
     f.appendMany(3);                                // within the past
@@ -627,7 +617,7 @@ TEST_SUITE("store_ingest") {
 
   TEST_CASE("a fork stores a proof, truncates the feed before it and freezes it") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.appendMany(5);
     REQUIRE(st->ingest(f.run(1, 5)).verdict == Verdict::accepted);
@@ -663,7 +653,7 @@ TEST_SUITE("store_ingest") {
 
   TEST_CASE("a fork is not declared when the held entry's own signature does not verify") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.appendMany(2);
     // Seq 1 carries a bad signature, proven only by seq 2's (the chain rule).
@@ -694,7 +684,7 @@ TEST_SUITE("store_ingest") {
 
   TEST_CASE("content that arrives after its header is indexed by its tags") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.append({"late"});
     auto headerOnly = f.run(1, 1);
@@ -711,7 +701,7 @@ TEST_SUITE("store_ingest") {
 
   TEST_CASE("content that was missing is filled in by a later run") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     Feed f;
     f.appendMany(3);
     auto headersOnly = f.run(1, 3);
@@ -727,7 +717,7 @@ TEST_SUITE("store_ingest") {
 
   TEST_CASE("entries of kinds this node does not know are stored and read back unchanged") {
     TempDir dir;
-    auto st = openStore(dir.path);
+    auto st = openStore(dir.path());
     auto key = PrivateKey::generate();
     record::Header h;
     h.network = testNetwork();
@@ -747,7 +737,7 @@ TEST_SUITE("store_ingest") {
 TEST_SUITE("store_durability") {
   TEST_CASE("every acknowledged publish survives kill -9 and the store still verifies") {
     TempDir dir;
-    { auto st = openStore(dir.path); }  // create with a network
+    { auto st = openStore(dir.path()); }  // create with a network
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     pid_t child = ::fork();
@@ -755,7 +745,7 @@ TEST_SUITE("store_durability") {
     if (child == 0) {
       ::close(fds[0]);
       store::Options o;
-      auto st = store::Store::open(dir.path / "store", o);
+      auto st = store::Store::open(dir.path() / "store", o);
       if (!st.ok()) ::_exit(3);
       auto key = PrivateKey::generate();
       std::vector<std::thread> threads;
@@ -790,7 +780,7 @@ TEST_SUITE("store_durability") {
     CHECK(WIFSIGNALED(status));
 
     store::Options o;
-    auto st = store::Store::open(dir.path / "store", o);
+    auto st = store::Store::open(dir.path() / "store", o);
     REQUIRE(st.ok());
     for (const auto& id : acked) CHECK((*st)->entryById(id).ok());
     auto report = (*st)->verify();
