@@ -761,16 +761,21 @@ class Membership(StewardsTestCase):
         self.assertIn(r.code, (0, 1), repr(r))
         return r.json()
 
-    def member_state(self, node, feed):
-        return node.ctl_json("members", "show", feed)["state"]
-
-    def test_admission_suspension_revocation_and_takedown_by_two_of_three_stewards(self):
+    def two_of_three_network(self):
+        """Three steward nodes, signed into a 2-of-3 network and joined to it."""
         stewards, keys = self.steward_nodes("s1", "s2", "s3")
         genesis, _ = self.draft(keys, threshold=2)
         for s in stewards:
             self.assertOk(s.sign(genesis))
         for s in stewards:
             self.assertOk(s.join(genesis))
+        return stewards, keys, genesis
+
+    def member_state(self, node, feed):
+        return node.ctl_json("members", "show", feed)["state"]
+
+    def test_admission_suspension_revocation_and_takedown_by_two_of_three_stewards(self):
+        stewards, keys, genesis = self.two_of_three_network()
         s1, s2, _ = stewards
         s1.start()
         s2.start()
@@ -845,12 +850,7 @@ class Membership(StewardsTestCase):
 
 
     def test_a_steward_set_signed_by_two_of_three_replaces_a_lost_steward_key(self):
-        stewards, keys = self.steward_nodes("s1", "s2", "s3")
-        genesis, _ = self.draft(keys, threshold=2)
-        for s in stewards:
-            self.assertOk(s.sign(genesis))
-        for s in stewards:
-            self.assertOk(s.join(genesis))
+        stewards, keys, genesis = self.two_of_three_network()
         s1, s2, s3 = stewards
         for s in stewards:
             s.start()
