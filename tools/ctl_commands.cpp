@@ -62,6 +62,10 @@ class Ctl {
   int entriesShow();
   int verify();
   int reindex();
+  // Calls the API for a JSON object. With --json, prints it and returns the
+  // exit code; otherwise returns nullopt and leaves it in `out` to render.
+  std::optional<int> fetchOrPrint(const std::string& method, const std::string& target, const std::string& body,
+                                  json::object& out);
   int exportFile();
   int importFile();
   int membersList();
@@ -288,12 +292,7 @@ int Ctl::run() {
 
 int Ctl::status() {
   json::object o;
-  Failure f;
-  if (!callJson("GET", "/v1/status", "", o, f)) return fail(f);
-  if (cmd_.json) {
-    printJson(o);
-    return kExitOk;
-  }
+  if (auto done = fetchOrPrint("GET", "/v1/status", "", o)) return *done;
   out_ << fmt::format("{:<16} {}\n", "node key", str(o, "node_key"));
   out_ << fmt::format("{:<16} {}  (organization \"{}\")\n", "feed key", str(o, "feed_key"), str(o, "organization"));
   if (!str(o, "steward_key").empty()) out_ << fmt::format("{:<16} {}\n", "steward key", str(o, "steward_key"));
@@ -315,12 +314,7 @@ int Ctl::status() {
 
 int Ctl::feeds() {
   json::object o;
-  Failure f;
-  if (!callJson("GET", "/v1/feeds", "", o, f)) return fail(f);
-  if (cmd_.json) {
-    printJson(o);
-    return kExitOk;
-  }
+  if (auto done = fetchOrPrint("GET", "/v1/feeds", "", o)) return *done;
   out_ << fmt::format("{:<64}  {:>6}  {:<12}  {:<20}  {}\n", "FEED", "SEQ", "TIP", "LATEST", "NOTE");
   for (auto& v : o["feeds"].as_array()) {
     const json::object& t = v.as_object();
@@ -359,12 +353,7 @@ int Ctl::entriesList() {
   if (cmd_.tag) target += "&tag=" + percentEncode(*cmd_.tag);
   if (cmd_.kind) target += "&kind=" + percentEncode(*cmd_.kind);
   json::object o;
-  Failure f;
-  if (!callJson("GET", target, "", o, f)) return fail(f);
-  if (cmd_.json) {
-    printJson(o);
-    return kExitOk;
-  }
+  if (auto done = fetchOrPrint("GET", target, "", o)) return *done;
   const json::array& entries = o["entries"].as_array();
   if (entries.empty()) {
     err_ << "no entries\n";
@@ -381,14 +370,20 @@ int Ctl::entriesList() {
   return kExitOk;
 }
 
-int Ctl::reindex() {
-  json::object o;
+std::optional<int> Ctl::fetchOrPrint(const std::string& method, const std::string& target, const std::string& body,
+                                     json::object& out) {
   Failure f;
-  if (!callJson("POST", "/v1/reindex", "{}", o, f)) return fail(f);
+  if (!callJson(method, target, body, out, f)) return fail(f);
   if (cmd_.json) {
-    printJson(o);
+    printJson(out);
     return kExitOk;
   }
+  return std::nullopt;
+}
+
+int Ctl::reindex() {
+  json::object o;
+  if (auto done = fetchOrPrint("POST", "/v1/reindex", "{}", o)) return *done;
   out_ << fmt::format("reindexed {} entries; membership view rebuilt: {} feeds known, {} hidden, {} erased\n",
                       num(o, "entries"), num(o, "feeds_known"), num(o, "hidden"), num(o, "erased"));
   return kExitOk;
@@ -396,12 +391,7 @@ int Ctl::reindex() {
 
 int Ctl::entriesShow() {
   json::object e;
-  Failure f;
-  if (!callJson("GET", "/v1/entries/" + cmd_.id, "", e, f)) return fail(f);
-  if (cmd_.json) {
-    printJson(e);
-    return kExitOk;
-  }
+  if (auto done = fetchOrPrint("GET", "/v1/entries/" + cmd_.id, "", e)) return *done;
   auto row = [&](const char* name, const std::string& value) { out_ << fmt::format("{:<10} {}\n", name, value); };
   row("id", str(e, "id"));
   row("author", str(e, "author"));
@@ -676,12 +666,7 @@ int Ctl::membersList() {
   add("label", cmd_.label);
   add("state", cmd_.state);
   json::object o;
-  Failure f;
-  if (!callJson("GET", target, "", o, f)) return fail(f);
-  if (cmd_.json) {
-    printJson(o);
-    return kExitOk;
-  }
+  if (auto done = fetchOrPrint("GET", target, "", o)) return *done;
   const std::int64_t k = num(o, "threshold");
   err_ << fmt::format("steward set epoch {}: {} stewards, k = {}\n", num(o, "epoch"), listSize(o, "stewards"), k);
   if (!o.contains("members") || !o.at("members").is_array() || o.at("members").as_array().empty()) {
@@ -705,12 +690,7 @@ int Ctl::membersList() {
 
 int Ctl::membersShow() {
   json::object m;
-  Failure f;
-  if (!callJson("GET", "/v1/members/" + cmd_.key, "", m, f)) return fail(f);
-  if (cmd_.json) {
-    printJson(m);
-    return kExitOk;
-  }
+  if (auto done = fetchOrPrint("GET", "/v1/members/" + cmd_.key, "", m)) return *done;
   auto row = [&](const char* name, const std::string& value) { out_ << fmt::format("{:<16} {}\n", name, value); };
   row("feed key", str(m, "feed_key"));
   row("organization", str(m, "name"));
