@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,7 @@ struct HeldEntry {
 
 struct MembershipInput {
   const record::Genesis* genesis = nullptr;  // REQUIRES: complete (checkComplete ok)
-  std::vector<AttestationEntry> entries;
+  std::span<const AttestationEntry> entries;  // REQUIRES: outlives the call
   // What is held at (feed, seq), or nullopt. Used for revocation pins and
   // for refusing takedowns and retractions of attestations.
   std::function<std::optional<HeldEntry>(const PublicKey&, std::uint64_t)> held;

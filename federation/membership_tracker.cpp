@@ -50,7 +50,7 @@ Status MembershipTracker::load() {
 void MembershipTracker::recomputeLocked() {
   MembershipInput in;
   in.genesis = &genesis_;
-  in.entries = entries_;
+  in.entries = entries_;  // a view: the records are not copied
   in.asOf = asOf_;
   in.held = [this](const PublicKey& feed, std::uint64_t seq) -> std::optional<HeldEntry> {
     auto e = store_.entryAt(feed, seq);

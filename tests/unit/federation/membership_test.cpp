@@ -121,7 +121,7 @@ struct World {
   MembershipView view(std::vector<AttestationEntry> entries, std::int64_t asOf = 0) const {
     federation::MembershipInput in;
     in.genesis = &genesis;
-    in.entries = std::move(entries);
+    in.entries = entries;
     in.asOf = asOf ? asOf : clock;
     in.held = [this](const PublicKey& f, std::uint64_t seq) -> std::optional<HeldEntry> {
       auto it = heldKinds.find(f);
