@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "daemon/hosted_orgs.hpp"
 #include "federation/membership.hpp"
 #include "federation/membership_tracker.hpp"
 #include "schemas/content.hpp"
@@ -561,10 +562,10 @@ ApiResponse AdminApi::errorResponse(unsigned status, std::string_view code, std:
   return jsonResponse(status, json::object{{"error", json::object{{"code", code}, {"message", message}}}});
 }
 
-AdminApi::AdminApi(store::Store& store, const PrivateKey& orgKey, NodeInfo info, ApiLimits limits,
+AdminApi::AdminApi(store::Store& store, HostedOrgs& orgs, NodeInfo info, ApiLimits limits,
                    std::shared_ptr<spdlog::logger> log, MembershipServices services)
     : store_(store),
-      orgKey_(orgKey),
+      orgs_(orgs),
       info_(std::move(info)),
       limits_(limits),
       log_(std::move(log)),
@@ -617,20 +618,26 @@ ApiResponse AdminApi::handle(const ApiRequest& r) {
   if (path == "/v1/lift") return only(post, "POST", [&] { return lift(r); });
   if (path == "/v1/takedown") return only(post, "POST", [&] { return takedown(r); });
   if (path == "/v1/retract") return only(post, "POST", [&] { return retract(r); });
+  if (path == "/v1/orgs") {
+    if (get) return listOrgs();
+    return only(post, "GET, POST", [&] { return addOrg(r); });
+  }
   return errorResponse(404, "not_found", "no such endpoint: " + std::string(path.substr(0, 200)));
 }
 
 ApiResponse AdminApi::status() {
   store::Counts counts = store_.counts();
   json::object o;
+  const HostedOrgs::Org primary = orgs_.primary();
   o["node_key"] = info_.nodeKey.hex();
-  o["feed_key"] = info_.feedKey.hex();
+  o["feed_key"] = primary.feed.hex();
   auto net = store_.network();
   o["network_id"] = net ? json::value(net->hex()) : json::value(nullptr);
   o["feeds"] = counts.feeds;
   o["entries"] = counts.entries;
   o["frontier_digest"] = store_.frontierDigest().hex();
-  o["organization"] = info_.orgName;
+  o["organization"] = primary.name;
+  o["hosted_orgs"] = orgs_.list().size();
   o["network_name"] = info_.networkName;
   o["steward_key"] = info_.stewardKey ? json::value(info_.stewardKey->hex()) : json::value(nullptr);
   o["version"] = info_.version;
@@ -638,7 +645,7 @@ ApiResponse AdminApi::status() {
   o["max_import_bytes"] = limits_.maxRequestBytes;
   if (services_.membership) {
     auto v = services_.membership->view();
-    auto self = v->feeds.find(info_.feedKey);
+    auto self = v->feeds.find(primary.feed);
     o["membership"] = json::object{
         {"epoch", v->epoch},
         {"threshold", v->threshold},
@@ -660,7 +667,7 @@ ApiResponse AdminApi::feeds() {
   for (const store::Tip& t : store_.tips()) {
     json::object o{{"feed", t.feed.hex()},   {"seq", t.seq},         {"id", t.id.hex()},
                    {"timestamp", t.timestamp}, {"time", isoTime(t.timestamp)}, {"frozen", t.frozen}};
-    if (t.feed == info_.feedKey) o["hosted"] = "organization";
+    if (orgs_.key(t.feed)) o["hosted"] = "organization";
     else if (info_.stewardKey && t.feed == *info_.stewardKey) o["hosted"] = "steward";
     a.push_back(std::move(o));
   }
@@ -675,9 +682,17 @@ ApiResponse AdminApi::publish(const ApiRequest& r) {
   const json::object& o = v.as_object();
   for (auto& kv : o) {
     std::string_view k = kv.key();
-    if (k != "title" && k != "body" && k != "tags" && k != "topics" && k != "language" && k != "region")
+    if (k != "title" && k != "body" && k != "tags" && k != "topics" && k != "language" && k != "region" &&
+        k != "org")
       return badRequest("unknown field \"" + std::string(k) + "\"");
   }
+  // Whose feed: a hosted organization's name or feed key; the one init
+  // made by default.
+  auto orgName = optString(o, "org");
+  if (!orgName.ok()) return fromStatus(orgName.status());
+  auto org = *orgName ? orgs_.find(**orgName) : Result<HostedOrgs::Org>(orgs_.primary());
+  if (!org.ok()) return fromStatus(org.status());
+  const PrivateKey* signer = orgs_.key(org->feed);
   record::Post p;
   auto title = optString(o, "title");
   if (!title.ok()) return fromStatus(title.status());
@@ -700,14 +715,16 @@ ApiResponse AdminApi::publish(const ApiRequest& r) {
   p.region = region->value_or("");
   if (auto s = record::validatePost(p); !s.ok()) return fromStatus(s);
 
-  auto e = store_.publish(orgKey_, static_cast<std::uint16_t>(record::Kind::post), record::encodePost(p));
+  auto e = store_.publish(*signer, static_cast<std::uint16_t>(record::Kind::post), record::encodePost(p));
   if (!e.ok()) {
     log_->warn("publish refused: {}", e.status().message());
     return fromStatus(e.status());
   }
-  log_->info("published {} seq {} by {}", e->id.shortHex(), e->header.seq, e->header.author.shortHex());
+  log_->info("published {} seq {} by {} (\"{}\")", e->id.shortHex(), e->header.seq, e->header.author.shortHex(),
+             org->name);
   return jsonResponse(201, json::object{{"id", e->id.hex()},
                                         {"author", e->header.author.hex()},
+                                        {"org", org->name},
                                         {"seq", e->header.seq},
                                         {"kind", "post"},
                                         {"timestamp", e->header.timestamp}});
@@ -1319,9 +1336,11 @@ ApiResponse AdminApi::retract(const ApiRequest& r) {
   auto held = store_.entryById(*id);
   if (!held.ok()) return held.status().code() == StatusCode::notFound ? notHeld() : fromStatus(held.status());
   const record::Header& h = held->header;
-  if (h.author != info_.feedKey)
+  const PrivateKey* signer = orgs_.key(h.author);
+  if (!signer)
     return errorResponse(403, "permission_denied",
-                         "entry " + id->shortHex() + " is not one of this node's organization's entries (its author is " +
+                         "entry " + id->shortHex() +
+                             " is not an entry of an organization this node hosts (its author is " +
                              h.author.shortHex() + ")");
   if (federation::isAttestationKind(h.kind) || h.kind == static_cast<std::uint16_t>(record::Kind::retraction))
     return conflict("entry " + id->shortHex() + " is " + record::kindName(h.kind) + ", which cannot be retracted");
@@ -1332,7 +1351,7 @@ ApiResponse AdminApi::retract(const ApiRequest& r) {
   std::lock_guard lock(retractMu_);
   {
     store::Query q;
-    q.author = info_.feedKey;
+    q.author = h.author;
     q.kind = static_cast<std::uint16_t>(record::Kind::retraction);
     q.includeHidden = true;
     q.limit = std::numeric_limits<std::size_t>::max();
@@ -1344,13 +1363,65 @@ ApiResponse AdminApi::retract(const ApiRequest& r) {
   }
 
   record::Retraction ret{target, std::move(reason).value()};
-  auto e = store_.publish(orgKey_, static_cast<std::uint16_t>(record::Kind::retraction), record::encodeRetraction(ret));
+  auto e = store_.publish(*signer, static_cast<std::uint16_t>(record::Kind::retraction), record::encodeRetraction(ret));
   if (!e.ok()) {
     log_->warn("retract of {} refused: {}", id->shortHex(), e.status().message());
     return fromStatus(e.status());
   }
   log_->info("retracted {} (seq {}): entry {} seq {}", id->shortHex(), h.seq, e->id.shortHex(), e->header.seq);
   return publishedResponse(*e, json::object{{"target", refJson(ret.target)}, {"erased", store_.isErased(h.author, h.seq)}});
+}
+
+// The organizations this node hosts, each with its membership state.
+ApiResponse AdminApi::listOrgs() {
+  std::shared_ptr<const federation::MembershipView> v;
+  if (services_.membership) v = services_.membership->view();
+  json::array a;
+  for (const HostedOrgs::Org& org : orgs_.list()) {
+    auto tip = store_.tip(org.feed);
+    json::object o{{"name", org.name},
+                   {"feed_key", org.feed.hex()},
+                   {"primary", org.primary},
+                   {"entries", tip ? tip->seq : 0}};
+    if (v) {
+      auto it = v->feeds.find(org.feed);
+      const federation::FeedMembership none;
+      const federation::FeedMembership& m = it == v->feeds.end() ? none : it->second;
+      o["state"] = federation::toString(m.state);
+      o["admitted_by"] = keyArray(m.admittedBy);
+    } else {
+      o["state"] = nullptr;
+    }
+    a.push_back(std::move(o));
+  }
+  return jsonResponse(200, json::object{{"orgs", std::move(a)}});
+}
+
+// A new organization hosted here: its feed key and first profile. It is
+// `pending` until k stewards admit its feed key.
+ApiResponse AdminApi::addOrg(const ApiRequest& r) {
+  auto o = parseObject(r.body, {"name"});
+  if (!o.ok()) return fromStatus(o.status());
+  auto name = optString(*o, "name");
+  if (!name.ok()) return fromStatus(name.status());
+  if (!name.value()) return badRequest("\"name\" is required");
+  auto added = orgs_.add(**name);
+  if (!added.ok()) {
+    log_->warn("orgs add refused: {}", added.status().message());
+    return fromStatus(added.status());
+  }
+  log_->info("now hosting organization \"{}\": feed {}, profile {}", added->org.name, added->org.feed.hex(),
+             added->profileId.shortHex());
+  std::string state = "none";
+  if (services_.membership) {
+    auto v = services_.membership->view();
+    auto it = v->feeds.find(added->org.feed);
+    if (it != v->feeds.end()) state = federation::toString(it->second.state);
+  }
+  return jsonResponse(201, json::object{{"name", added->org.name},
+                                        {"feed_key", added->org.feed.hex()},
+                                        {"profile_id", added->profileId.hex()},
+                                        {"state", state}});
 }
 
 }  // namespace civnet::daemon

@@ -37,6 +37,8 @@ namespace civnet::federation { class MembershipTracker; }
 
 namespace civnet::daemon {
 
+class HostedOrgs;
+
 struct ApiRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // "/v1/entries?tag=x"
@@ -50,12 +52,11 @@ struct ApiResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 };
 
-// What the node is, for GET /v1/status.
+// What the node is, for GET /v1/status. The organization init made is
+// HostedOrgs::primary().
 struct NodeInfo {
   PublicKey nodeKey;
-  PublicKey feedKey;
-  std::optional<PublicKey> stewardKey;
-  std::string orgName;
+  std::optional<PublicKey> stewardKey;  // the steward key this node holds, counting or not
   Digest network;
   std::string networkName;
   std::string version;
@@ -69,8 +70,10 @@ struct ApiLimits {
 
 // What the membership endpoints need; each may be absent.
 struct MembershipServices {
-  // This node's steward feed key, or nullptr when the node is no steward of
-  // the network: steward actions then answer 403 not_a_steward.
+  // The steward key this node holds (keys/steward.key), or nullptr. Steward
+  // actions answer 403 not_a_steward without one, and while the steward set
+  // in force does not name it (checked at each action, so a node a new set
+  // names acts as a steward at once).
   const PrivateKey* stewardKey = nullptr;
   // The tracker installed as the store's policy, or nullptr: membership
   // endpoints then answer 503 "membership view not available".
@@ -79,9 +82,9 @@ struct MembershipServices {
 
 class AdminApi {
  public:
-  // REQUIRES: `store`, `orgKey` and whatever `services` points to outlive
+  // REQUIRES: `store`, `orgs` and whatever `services` points to outlive
   // this object.
-  AdminApi(store::Store& store, const PrivateKey& orgKey, NodeInfo info, ApiLimits limits,
+  AdminApi(store::Store& store, HostedOrgs& orgs, NodeInfo info, ApiLimits limits,
            std::shared_ptr<spdlog::logger> log, MembershipServices services = {});
   ~AdminApi();  // waits for a running job to finish
   AdminApi(const AdminApi&) = delete;
@@ -119,12 +122,14 @@ class AdminApi {
   ApiResponse lift(const ApiRequest& r);
   ApiResponse takedown(const ApiRequest& r);
   ApiResponse retract(const ApiRequest& r);
+  ApiResponse listOrgs();
+  ApiResponse addOrg(const ApiRequest& r);
   // Why this node may not act as a steward now (no key, no view, or a key
   // the steward set in force does not name), or nullopt.
   std::optional<ApiResponse> refuseStewardAction() const;
 
   store::Store& store_;
-  const PrivateKey& orgKey_;
+  HostedOrgs& orgs_;
   NodeInfo info_;
   ApiLimits limits_;
   std::shared_ptr<spdlog::logger> log_;

@@ -3,7 +3,10 @@
 //   DIR/civnetd.toml        the node's configuration (commented defaults)
 //   DIR/keys/node.key       the node key (Ed25519, PKCS#8 PEM, mode 0600)
 //   DIR/keys/node.crt       the self-signed TLS certificate carrying it
-//   DIR/keys/org.key        the feed key of the organization this node hosts
+//   DIR/keys/org.key        the feed key of the organization init made
+//   DIR/keys/orgs/HEX.key   the feed key of each organization added with
+//                           `civnetctl orgs add` (named by the feed key;
+//                           its name is in the store's meta table)
 //   DIR/keys/steward.key    a steward's feed key (only on a steward's node)
 //   DIR/genesis.bin         the genesis of the network the node belongs to
 //   DIR/store/              the LevelDB store
@@ -26,6 +29,7 @@ struct DataDir {
   std::filesystem::path nodeKey() const { return keysDir() / "node.key"; }
   std::filesystem::path nodeCert() const { return keysDir() / "node.crt"; }
   std::filesystem::path orgKey() const { return keysDir() / "org.key"; }
+  std::filesystem::path hostedOrgsDir() const { return keysDir() / "orgs"; }
   std::filesystem::path stewardKey() const { return keysDir() / "steward.key"; }
   std::filesystem::path genesis() const { return root / "genesis.bin"; }
   std::filesystem::path store() const { return root / "store"; }

@@ -10,6 +10,7 @@
 #include "daemon/admin_server.hpp"
 #include "daemon/config.hpp"
 #include "daemon/data_dir.hpp"
+#include "daemon/hosted_orgs.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/node_setup.hpp"
 #include "federation/membership_tracker.hpp"
@@ -79,20 +80,27 @@ Status runNode(const RunOptions& options) {
 
   NodeInfo info;
   info.nodeKey = keys->node.publicKey();
-  info.feedKey = keys->org.publicKey();
-  // A steward key the steward set in force does not name (made with init
-  // --steward for another network, or replaced by a steward set) makes no
-  // steward here.
+  // The steward key counts only while the steward set in force names it; the
+  // API checks that at each steward action, so a node that a new set names
+  // acts as a steward at once, and one a set removes stops.
   const bool steward = keys->steward && view->isSteward(keys->steward->publicKey());
-  if (steward) info.stewardKey = keys->steward->publicKey();
-  info.orgName = st->getMeta(kMetaOrgName).value_or("");
+  if (keys->steward) info.stewardKey = keys->steward->publicKey();
   info.network = *network;
   info.networkName = genesis->name;
   info.version = CIVNET_VERSION;
 
   logs.node->info("civnetd {} starting: data dir {}", info.version, dir.root.string());
-  logs.node->info("node key {}, organization \"{}\" feed {}", info.nodeKey.hex(), info.orgName,
-                  info.feedKey.hex());
+  HostedOrgs orgs(dir, *st, std::move(keys->org), st->getMeta(kMetaOrgName).value_or(""), info.nodeKey);
+  {
+    std::vector<std::string> notes;
+    if (auto s = orgs.load(notes); !s.ok()) return s.withContext("loading the hosted organizations");
+    for (const auto& n : notes) logs.node->warn("{}", n);
+  }
+  const HostedOrgs::Org primary = orgs.primary();
+  logs.node->info("node key {}, organization \"{}\" feed {}", info.nodeKey.hex(), primary.name,
+                  primary.feed.hex());
+  for (const auto& org : orgs.list())
+    if (!org.primary) logs.node->info("also hosting organization \"{}\" feed {}", org.name, org.feed.hex());
   if (steward)
     logs.node->info("steward of this network: steward feed {}", info.stewardKey->hex());
   else if (keys->steward)
@@ -102,7 +110,7 @@ Status runNode(const RunOptions& options) {
   logs.store->info("store open: network {} (\"{}\"), {} feeds, {} entries", network->hex(), info.networkName,
                    counts.feeds, counts.entries);
   {
-    auto org = view->feeds.find(info.feedKey);
+    auto org = view->feeds.find(primary.feed);
     logs.membership->info("membership: steward set epoch {}, {} of {} stewards make an action final; {} feeds "
                           "known; this organization: {}; {} records grant nothing",
                           view->epoch, view->threshold, view->stewards.size(), view->feeds.size(),
@@ -115,9 +123,9 @@ Status runNode(const RunOptions& options) {
     ApiLimits limits;
     limits.maxRequestBytes = config->maxRequestBytes;
     MembershipServices services;
-    services.stewardKey = steward ? &*keys->steward : nullptr;
+    services.stewardKey = keys->steward ? &*keys->steward : nullptr;
     services.membership = &tracker;
-    AdminApi api(*st, keys->org, info, limits, logs.admin, services);
+    AdminApi api(*st, orgs, info, limits, logs.admin, services);
     ServerOptions so2;
     so2.socketPath = dir.adminSocket();
     so2.requestTimeout = std::chrono::seconds(config->requestTimeoutSeconds);

@@ -105,16 +105,6 @@ class SystemDirSync final : public DirSync {
   }
 };
 
-Result<record::Entry> publishProfile(store::Store& st, const PrivateKey& org, const std::string& name,
-                                     const PublicKey& nodeKey) {
-  record::Profile p;
-  p.name = name;
-  p.nodes.push_back(record::HostingNode{nodeKey, {}});
-  auto e = st.publish(org, static_cast<std::uint16_t>(record::Kind::profile), record::encodeProfile(p));
-  if (!e.ok()) return e.status().withContext("publishing the organization's profile");
-  return e;
-}
-
 // Removes a directory tree on scope exit unless released.
 class RemoveOnFailure {
  public:
@@ -275,6 +265,16 @@ Status validateName(const std::string& name, const std::string& what) {
   for (unsigned char c : name)
     if (c < 0x20 || c == 0x7f) return invalidArgument(what + " contains a control character");
   return record::checkText(what, name);  // UTF-8, as every text in a record
+}
+
+Result<record::Entry> publishProfile(store::Store& st, const PrivateKey& org, const std::string& name,
+                                     const PublicKey& nodeKey) {
+  record::Profile p;
+  p.name = name;
+  p.nodes.push_back(record::HostingNode{nodeKey, {}});
+  auto e = st.publish(org, static_cast<std::uint16_t>(record::Kind::profile), record::encodeProfile(p));
+  if (!e.ok()) return e.status().withContext("publishing the organization's profile");
+  return e;
 }
 
 Status checkIsNode(const DataDir& dir) {

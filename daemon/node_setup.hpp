@@ -24,6 +24,7 @@
 #include "daemon/data_dir.hpp"
 #include "schemas/crypto.hpp"
 #include "schemas/genesis.hpp"
+#include "schemas/record.hpp"
 #include "schemas/status.hpp"
 
 namespace civnet::store { class Store; }
@@ -186,5 +187,10 @@ Status checkIsNode(const DataDir& dir);
 
 // True if the name is acceptable as an organization or network name.
 Status validateName(const std::string& name, const std::string& what);
+
+// Publishes an organization's profile naming it and this node (its key) as
+// its host; used for each organization's first profile.
+Result<record::Entry> publishProfile(store::Store& st, const PrivateKey& org, const std::string& name,
+                                     const PublicKey& nodeKey);
 
 }  // namespace civnet::daemon

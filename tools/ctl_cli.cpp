@@ -93,11 +93,13 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   auto* status = app.add_subcommand("status", "Show the node: keys, network, feeds, entries, frontier digest");
   auto* feeds = app.add_subcommand("feeds", "List the feeds this node holds and their tips");
 
-  auto* publish = app.add_subcommand("publish", "Publish a post in this node's organization feed");
+  auto* publish = app.add_subcommand("publish", "Publish a post in the feed of an organization this node hosts");
   publish->add_option("--title", cmd.title, "The post's title")->required();
   publish->add_option("--body", cmd.body, "The post's Markdown body");
   publish->add_option("--body-file", cmd.bodyFile, "Read the body from this file (- for stdin)");
   publish->add_option("--tag", cmd.tags, "A tag (repeat for several)");
+  publish->add_option("--org", cmd.org,
+                      "The hosted organization (its name or feed key; default: the one civnetd init made)");
 
   auto* entries = app.add_subcommand("entries", "List or show entries");
   // Not require_subcommand(1): CLI11 would then say "A subcommand is
@@ -157,9 +159,15 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   takedown->add_option("--reason", cmd.reason, "Why, for the record")->required();
   takedown->add_option("--author", cmd.author, "For an entry not held yet: its author's feed key (with --seq)");
   takedown->add_option("--seq", cmd.seq, "For an entry not held yet: its seq (with --author and the whole id)");
-  auto* retract = app.add_subcommand("retract", "Erase one of this node's organization's own entries");
+  auto* retract = app.add_subcommand("retract", "Erase one of the entries of an organization this node hosts");
   retract->add_option("id", cmd.id, "The entry id, or its first 8 or more hex characters")->required();
   retract->add_option("--reason", cmd.reason, "Why (optional)");
+
+  auto* orgs = app.add_subcommand("orgs", "The organizations this node hosts");
+  orgs->require_subcommand(0, 1);
+  auto* orgsList = orgs->add_subcommand("list", "List the hosted organizations and their membership state");
+  auto* orgsAdd = orgs->add_subcommand("add", "Host a new organization: make its feed key and first profile");
+  orgsAdd->add_option("name", cmd.name, "The organization's name")->required();
 
   // A subcommand's --help does not show the parent's options: say them.
   const std::string globals =
@@ -219,10 +227,14 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   else if (takedown->parsed()) cmd.verb = CtlVerb::takedown;
   else if (retract->parsed()) cmd.verb = CtlVerb::retract;
   else if (stewardSet->parsed()) cmd.verb = CtlVerb::stewardSet;
+  else if (orgsList->parsed()) cmd.verb = CtlVerb::orgsList;
+  else if (orgsAdd->parsed()) cmd.verb = CtlVerb::orgsAdd;
   else if (entries->parsed())
     return invalidArgument("entries: give a command: entries list or entries show (see civnetctl entries --help)");
   else if (members->parsed())
     return invalidArgument("members: give a command: members list or members show (see civnetctl members --help)");
+  else if (orgs->parsed())
+    return invalidArgument("orgs: give a command: orgs list or orgs add NAME (see civnetctl orgs --help)");
   else {
     cmd.verb = CtlVerb::help;
     cmd.helpText = app.help();
@@ -243,6 +255,7 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
       for (std::size_t i = 0; i < cmd.tags.size(); ++i)
         if (Status st = record::checkText("publish: --tag number " + std::to_string(i + 1), cmd.tags[i]); !st.ok())
           return st;
+      if (cmd.org && cmd.org->empty()) return invalidArgument("publish: --org must not be empty");
       break;
     case CtlVerb::entriesList:
       if (cmd.author && !isHex(*cmd.author, 8, 64))
@@ -324,6 +337,10 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
       } else if (!isHex(cmd.id, 8, 64)) {
         return invalidArgument("takedown: the id must be an entry id or its first 8 to 64 hex characters");
       }
+      break;
+    case CtlVerb::orgsAdd:
+      if (cmd.name.empty()) return invalidArgument("orgs add: the name must not be empty");
+      if (Status st = record::checkText("orgs add: the name", cmd.name); !st.ok()) return st;
       break;
     case CtlVerb::retract:
       if (!isHex(cmd.id, 8, 64))

@@ -16,7 +16,7 @@ namespace civnet::tools {
 
 enum class CtlVerb {
   help, status, feeds, publish, entriesList, entriesShow, verify, reindex, exportFile, importFile,
-  membersList, membersShow, admit, revoke, lift, takedown, retract, stewardSet,
+  membersList, membersShow, admit, revoke, lift, takedown, retract, stewardSet, orgsList, orgsAdd,
 };
 
 struct CtlCommand {
@@ -30,6 +30,7 @@ struct CtlCommand {
   std::optional<std::string> body;
   std::optional<std::string> bodyFile;  // "-" reads stdin
   std::vector<std::string> tags;
+  std::optional<std::string> org;  // a hosted organization's name or feed key; default: the node's own
 
   // entries list
   std::optional<std::string> author;  // a feed key or its first 8+ hex characters
@@ -48,7 +49,7 @@ struct CtlCommand {
   // members show, admit, revoke, lift: a feed key (admit: all 64 hex
   // characters; the others also take its first 8+)
   std::string key;
-  // admit
+  // admit, orgs add
   std::string name;
   std::optional<std::string> country;
   std::vector<std::string> labels;

@@ -76,6 +76,8 @@ class Ctl {
   int lift();
   int takedown();
   int retract();
+  int orgsList();
+  int orgsAdd();
   // POSTs `body` to `target` and prints the entry it published: the JSON
   // answer, or with `line(answer)` for people.
   int steward(const std::string& target, const json::object& body,
@@ -285,6 +287,8 @@ int Ctl::run() {
     case CtlVerb::lift: return lift();
     case CtlVerb::takedown: return takedown();
     case CtlVerb::retract: return retract();
+    case CtlVerb::orgsList: return orgsList();
+    case CtlVerb::orgsAdd: return orgsAdd();
     case CtlVerb::help: break;
   }
   return fail(kExitUsage, "no command given (see civnetctl --help)");
@@ -295,7 +299,14 @@ int Ctl::status() {
   if (auto done = fetchOrPrint("GET", "/v1/status", "", o)) return *done;
   out_ << fmt::format("{:<16} {}\n", "node key", str(o, "node_key"));
   out_ << fmt::format("{:<16} {}  (organization \"{}\")\n", "feed key", str(o, "feed_key"), str(o, "organization"));
-  if (!str(o, "steward_key").empty()) out_ << fmt::format("{:<16} {}\n", "steward key", str(o, "steward_key"));
+  if (!str(o, "steward_key").empty()) {
+    const bool counts = o.contains("membership") && o.at("membership").is_object() &&
+                        flag(o.at("membership").as_object(), "this_node_steward");
+    out_ << fmt::format("{:<16} {}{}\n", "steward key", str(o, "steward_key"),
+                        counts ? "" : "  (not a steward of the set in force)");
+  }
+  if (num(o, "hosted_orgs") > 1)
+    out_ << fmt::format("{:<16} {} (civnetctl orgs list)\n", "hosted orgs", num(o, "hosted_orgs"));
   out_ << fmt::format("{:<16} {}  (\"{}\")\n", "network", str(o, "network_id"), str(o, "network_name"));
   out_ << fmt::format("{:<16} {}\n", "feeds", num(o, "feeds"));
   out_ << fmt::format("{:<16} {}\n", "entries", num(o, "entries"));
@@ -339,6 +350,7 @@ int Ctl::publish() {
   json::array tags;
   for (auto& t : cmd_.tags) tags.emplace_back(t);
   json::object req{{"title", cmd_.title}, {"body", body}, {"tags", std::move(tags)}};
+  if (cmd_.org) req["org"] = *cmd_.org;
   json::object o;
   Failure f;
   if (!callJson("POST", "/v1/publish", json::serialize(req), o, f)) return fail(f);
@@ -794,6 +806,37 @@ int Ctl::retract() {
     return fmt::format("retracted {}: entry {} seq {}{}", target, shortHex(str(o, "id")), num(o, "seq"),
                        flag(o, "erased") ? "; its content is erased" : "");
   });
+}
+
+int Ctl::orgsList() {
+  json::object o;
+  if (auto done = fetchOrPrint("GET", "/v1/orgs", "", o)) return *done;
+  out_ << fmt::format("{:<64}  {:<30}  {:<9}  {:>7}  {}\n", "FEED", "ORGANIZATION", "STATE", "ENTRIES", "NOTE");
+  if (!o.contains("orgs") || !o.at("orgs").is_array()) return kExitOk;
+  for (auto& v : o.at("orgs").as_array()) {
+    if (!v.is_object()) continue;
+    const json::object& org = v.as_object();
+    std::string state = str(org, "state");
+    out_ << fmt::format("{:<64}  {:<30}  {:<9}  {:>7}  {}\n", str(org, "feed_key"), clip(str(org, "name"), 30),
+                        state.empty() ? "-" : state, num(org, "entries"),
+                        flag(org, "primary") ? "made by civnetd init" : "");
+  }
+  return kExitOk;
+}
+
+int Ctl::orgsAdd() {
+  json::object o;
+  Failure f;
+  if (!callJson("POST", "/v1/orgs", json::serialize(json::object{{"name", cmd_.name}}), o, f)) return fail(f);
+  if (cmd_.json) {
+    printJson(o);
+    return kExitOk;
+  }
+  out_ << fmt::format("now hosting \"{}\"\nfeed key {}\n", str(o, "name"), str(o, "feed_key"));
+  err_ << fmt::format("its membership: {}; send the feed key to the network's stewards, who admit it with:\n"
+                      "  civnetctl admit {} --name \"{}\" --region REGION\n",
+                      str(o, "state"), str(o, "feed_key"), str(o, "name"));
+  return kExitOk;
 }
 
 int runCtl(const CtlCommand& cmd, std::ostream& out, std::ostream& err) {

@@ -744,8 +744,9 @@ class SeveralStewards(StewardsTestCase):
             self.assertOk(n.sign(genesis))
         self.assertOk(outsiders[0].join(genesis))
         outsiders[0].start()
-        self.assertIsNone(outsiders[0].status()["steward_key"])
+        self.assertFalse(outsiders[0].status()["membership"]["this_node_steward"])
         self.assertIn("which is not a steward of this network", outsiders[0].log())
+        self.assertIn("(not a steward of the set in force)", outsiders[0].ctl("status").out)
 
 
 class Membership(StewardsTestCase):
@@ -858,7 +859,8 @@ class Membership(StewardsTestCase):
         new, new_keys = self.steward_nodes("s4")
         self.assertOk(new[0].join(genesis))
         new[0].start()
-        self.assertIsNone(new[0].status()["steward_key"])
+        self.assertEqual(new[0].status()["steward_key"], new_keys[0])
+        self.assertFalse(new[0].status()["membership"]["this_node_steward"])
         args = ["steward-set", "--steward", keys[0], "--steward", keys[1], "--steward", new_keys[0],
                 "--threshold", "2"]
         r = s1.ctl(*args)
@@ -870,14 +872,62 @@ class Membership(StewardsTestCase):
         self.assertIn("the set in force is epoch 1", r.out)
         for n in (s3, new[0]):
             self.carry(s2, n, "set2-" + n.name)
-        # The lost key acts no more; the new one does once its node restarts
-        # with the new set in its store.
+        # The lost key acts no more; the new one does as soon as the new set
+        # is in its node's store, without a restart.
         org = s1.status()["feed_key"]
         self.assertRefused(s3.ctl("admit", org, "--name", "X", "--region", "Y"), "not a steward of the set in force")
-        self.assertEqual(new[0].stop(), 0)
-        new[0].start()
-        self.assertEqual(new[0].status()["steward_key"], new_keys[0])
+        self.assertTrue(new[0].status()["membership"]["this_node_steward"])
         self.assertOk(new[0].ctl("admit", org, "--name", "Org s1", "--region", "Sahel"))
+
+    def test_a_hub_hosts_several_organizations_each_admitted_on_its_own(self):
+        stewards, keys, genesis = self.two_of_three_network()
+        s1, s2, _ = stewards
+        s1.start()
+        s2.start()
+        hub = self.node("hub")
+        self.assertOk(hub.init(org="Sahel Hub", network=genesis))
+        hub.start()
+        r = hub.ctl("orgs", "add", "River Women")
+        self.assertOk(r)
+        river = printed_value(r.out, "feed key")
+        self.assertRegex(river, r"^[0-9a-f]{64}$")
+        self.assertIn("civnetctl admit " + river, r.err)
+        self.assertRefused(hub.ctl("orgs", "add", "river women"), "already hosts an organization named")
+        self.assertOk(hub.ctl("orgs", "add", "Youth Voices"))
+        orgs = {o["name"]: o for o in hub.ctl_json("orgs", "list")["orgs"]}
+        self.assertEqual(set(orgs), {"Sahel Hub", "River Women", "Youth Voices"})
+        self.assertEqual({o["state"] for o in orgs.values()}, {"none"})
+        self.assertTrue(orgs["Sahel Hub"]["primary"])
+        youth = orgs["Youth Voices"]["feed_key"]
+
+        # Each organization publishes under its own key.
+        r = hub.ctl("publish", "--org", "River Women", "--title", "Wells", "--body", "three new wells")
+        self.assertOk(r)
+        wells = r.out.strip()
+        self.assertEqual(hub.ctl_json("entries", "show", wells)["author"], river)
+        self.assertRefused(hub.ctl("publish", "--org", "Nobody", "--title", "x", "--body", "y"),
+                           'hosts no organization named "Nobody"')
+
+        # Two stewards admit River Women only: it is a member, Youth Voices is not.
+        for s in (s1, s2):
+            self.assertOk(s.ctl("admit", river, "--name", "River Women", "--region", "Sahel", "--label", "women-led"))
+            self.carry(s, hub, "admit-" + s.name)
+        orgs = {o["name"]: o for o in hub.ctl_json("orgs", "list")["orgs"]}
+        self.assertEqual(orgs["River Women"]["state"], "member")
+        self.assertEqual(orgs["Youth Voices"]["state"], "none")
+        taken = self.carry(hub, s1, "hub")
+        self.assertEqual(s1.ctl_json("entries", "show", wells)["author"], river)
+        self.assertIn(youth, {r["feed"] for r in taken["refused"] if r["verdict"] == "notMember"})
+        # The hub is a member node through River Women's profile.
+        self.assertTrue(hub.status()["membership"]["this_node_member"])
+
+        # A hosted organization retracts its own entry; the orgs survive a restart.
+        self.assertOk(hub.ctl("retract", wells))
+        self.assertTrue(hub.ctl_json("entries", "show", wells)["erased"])
+        self.assertEqual(hub.stop(), 0)
+        hub.start()
+        self.assertEqual(len(hub.ctl_json("orgs", "list")["orgs"]), 3)
+        self.assertOk(hub.ctl("publish", "--org", youth[:12], "--title", "Meeting", "--body", "Saturday"))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 // export paging, import's grouping into runs and its refusals, and the
 // membership endpoints (members, admit, revoke, lift, takedown, retract) on a
 // store whose policy is a real MembershipTracker of a real genesis.
-#include <doctest/doctest.h>
+#include "tests/support/doctest.hpp"
 
 #include "tests/support/temp_dir.hpp"
 
@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/admin_api.hpp"
+#include "daemon/hosted_orgs.hpp"
 #include "federation/membership_tracker.hpp"
 #include "schemas/content.hpp"
 #include "schemas/genesis.hpp"
@@ -31,6 +32,16 @@ namespace {
 
 using TempDir = civnet::test::TempDir;
 
+// The organizations a test node hosts: `org` (a copy of its key) first.
+std::unique_ptr<civnet::daemon::HostedOrgs> hostedOrgs(const fs::path& root, civnet::store::Store& store,
+                                                        const civnet::PrivateKey& org) {
+  fs::create_directories(root / "keys");
+  auto copy = civnet::PrivateKey::fromPem(org.toPem());
+  REQUIRE(copy.ok());
+  return std::make_unique<civnet::daemon::HostedOrgs>(civnet::daemon::DataDir{root}, store, std::move(copy).value(),
+                                                      "Test Org", civnet::PrivateKey::generate().publicKey());
+}
+
 
 // A store of network `network` with the API in front of it.
 struct Fixture {
@@ -38,6 +49,7 @@ struct Fixture {
   civnet::Digest network = civnet::sha256(civnet::asBytes("test network"));
   civnet::PrivateKey org = civnet::PrivateKey::generate();
   std::unique_ptr<civnet::store::Store> store;
+  std::unique_ptr<civnet::daemon::HostedOrgs> orgs;
   std::unique_ptr<AdminApi> api;
 
   Fixture() {
@@ -49,11 +61,10 @@ struct Fixture {
     REQUIRE(store->setNetwork(network).ok());
     civnet::daemon::NodeInfo info;
     info.nodeKey = civnet::PrivateKey::generate().publicKey();
-    info.feedKey = org.publicKey();
     info.network = network;
-    info.orgName = "Test Org";
+    orgs = hostedOrgs(dir.path(), *store, org);
     auto log = std::make_shared<spdlog::logger>("admin", std::make_shared<spdlog::sinks::null_sink_mt>());
-    api = std::make_unique<AdminApi>(*store, org, info, civnet::daemon::ApiLimits{}, log);
+    api = std::make_unique<AdminApi>(*store, *orgs, info, civnet::daemon::ApiLimits{}, log);
   }
   ~Fixture() { api.reset(); }
 
@@ -71,6 +82,9 @@ struct Fixture {
 
 std::string errorCode(const ApiResponse& r) {
   return std::string(json::parse(r.body).at("error").at("code").as_string());
+}
+std::string errorMessage(const ApiResponse& r) {
+  return std::string(json::parse(r.body).at("error").at("message").as_string());
 }
 
 // A run of `n` posts of a feed that is not the node's own.
@@ -117,6 +131,7 @@ struct MemberFixture {
   civnet::PrivateKey org = civnet::PrivateKey::generate();
   std::unique_ptr<civnet::store::Store> store;
   std::unique_ptr<civnet::federation::MembershipTracker> tracker;
+  std::unique_ptr<civnet::daemon::HostedOrgs> orgs;
   std::vector<std::unique_ptr<AdminApi>> apis;  // [0]: this node's
   std::shared_ptr<spdlog::logger> log =
       std::make_shared<spdlog::logger>("admin", std::make_shared<spdlog::sinks::null_sink_mt>());
@@ -141,6 +156,7 @@ struct MemberFixture {
     REQUIRE(tracker->load().ok());
     store->setPolicy(tracker.get());
     REQUIRE(store->applyModeration(tracker->moderation()).ok());
+    orgs = hostedOrgs(dir.path(), *store, org);
     apis.push_back(makeApi(steward >= 0 ? &stewards[static_cast<std::size_t>(steward)] : nullptr));
   }
   ~MemberFixture() {
@@ -151,11 +167,9 @@ struct MemberFixture {
   std::unique_ptr<AdminApi> makeApi(const civnet::PrivateKey* stewardKey) {
     civnet::daemon::NodeInfo info;
     info.nodeKey = civnet::PrivateKey::generate().publicKey();
-    info.feedKey = org.publicKey();
     info.network = network;
-    info.orgName = "Test Org";
     if (stewardKey) info.stewardKey = stewardKey->publicKey();
-    return std::make_unique<AdminApi>(*store, org, info, civnet::daemon::ApiLimits{}, log,
+    return std::make_unique<AdminApi>(*store, *orgs, info, civnet::daemon::ApiLimits{}, log,
                                       civnet::daemon::MembershipServices{stewardKey, tracker.get()});
   }
   AdminApi& apiAs(int steward) {
@@ -464,6 +478,12 @@ TEST_SUITE("admin_api") {
                        hex(f.stewards[1].publicKey()) + "\",\"" + hex(replacement.publicKey()) +
                        "\"],\"threshold\":2,\"pins\":[{\"feed\":\"" + hex(f.stewards[2].publicKey()) +
                        "\",\"seq\":1}]}";
+    // The new steward's node may not act until the set is in force...
+    AdminApi& newSteward = *f.apis.emplace_back(f.makeApi(&replacement));
+    civnet::PrivateKey later = civnet::PrivateKey::generate();
+    ApiResponse early = MemberFixture::call(newSteward, "POST", "/v1/admit", admitBody(later.publicKey(), "Later Org"));
+    CHECK(early.status == 403);
+    CHECK(early.body.find("is not a steward of the set in force (epoch 0)") != std::string::npos);
     json::object first = f.callJson("POST", "/v1/steward-set", body, 201);
     CHECK(first.at("epoch").to_number<std::uint64_t>() == 1);
     CHECK(first.at("in_force_epoch").to_number<std::uint64_t>() == 0);
@@ -472,6 +492,9 @@ TEST_SUITE("admin_api") {
     auto v = f.tracker->view();
     CHECK(v->isSteward(replacement.publicKey()));
     CHECK_FALSE(v->isSteward(f.stewards[2].publicKey()));
+    // ...and acts as soon as it is, without a restart.
+    MemberFixture::callJson(newSteward, "POST", "/v1/admit", admitBody(later.publicKey(), "Later Org"), 201);
+    CHECK(f.tracker->view()->feeds.at(later.publicKey()).admittedBy.count(replacement.publicKey()) == 1);
     // Its attestation up to the pin still counts; its key acts no more.
     CHECK(v->feeds.at(org.publicKey()).admittedBy.count(f.stewards[2].publicKey()) == 1);
     ApiResponse refused = MemberFixture::call(f.apiAs(2), "POST", "/v1/admit", admitBody(org.publicKey(), "Water Org"));
@@ -678,7 +701,7 @@ TEST_SUITE("admin_api") {
     REQUIRE(theirs.ok());
     ApiResponse r = f.call("POST", "/v1/retract", R"({"entry_id":")" + theirs->id.hex() + R"("})");
     CHECK(r.status == 403);
-    CHECK(r.body.find("entry " + theirs->id.shortHex() + " is not one of this node's organization's entries") !=
+    CHECK(r.body.find("entry " + theirs->id.shortHex() + " is not an entry of an organization this node hosts") !=
           std::string::npos);
     CHECK_FALSE(f.store->isErased(other.publicKey(), 1));
 
@@ -705,6 +728,148 @@ TEST_SUITE("admin_api") {
     CHECK(f.call("POST", "/v1/retract", R"({"entry_id":")" + std::string(64, '0') + R"("})").status == 404);
     CHECK(f.call("POST", "/v1/retract", "{}").status == 400);
     CHECK(f.store->counts().entries == 2);
+  }
+
+  TEST_CASE("orgs add makes a hosted organization with its own feed, pending until admitted") {
+    MemberFixture f(1, 1);
+    json::object added = f.callJson("POST", "/v1/orgs", R"({"name":"River Women"})", 201);
+    CHECK(added.at("name").as_string() == "River Women");
+    CHECK(added.at("state").as_string() == "none");
+    auto feed = civnet::PublicKey::parseHex(std::string(added.at("feed_key").as_string()), "feed key");
+    REQUIRE(feed.ok());
+    // Its key file is named by its feed key, mode 0600, and its first entry
+    // is its profile naming this node.
+    fs::path keyFile = f.dir.path() / "keys" / "orgs" / (feed->hex() + ".key");
+    REQUIRE(fs::exists(keyFile));
+    CHECK((fs::status(keyFile).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+    auto profile = f.store->entryAt(*feed, 1);
+    REQUIRE(profile.ok());
+    CHECK(profile->id.hex() == added.at("profile_id").as_string());
+    auto p = civnet::record::decodeProfile(*profile->signedEntry.content);
+    REQUIRE(p.ok());
+    CHECK(p->name == "River Women");
+
+    json::object listed = f.callJson("GET", "/v1/orgs", "", 200);
+    json::array& orgs = listed.at("orgs").as_array();
+    REQUIRE(orgs.size() == 2);
+    CHECK(orgs[0].at("name").as_string() == "Test Org");
+    CHECK(orgs[0].at("primary").as_bool());
+    CHECK(orgs[1].at("name").as_string() == "River Women");
+    CHECK(orgs[1].at("state").as_string() == "none");
+    CHECK(orgs[1].at("entries").to_number<std::uint64_t>() == 1);
+
+    f.callJson("POST", "/v1/admit", admitBody(*feed, "River Women"), 201);
+    listed = f.callJson("GET", "/v1/orgs", "", 200);
+    CHECK(listed.at("orgs").as_array()[1].at("state").as_string() == "member");
+    CHECK(f.callJson("GET", "/v1/status", "", 200).at("hosted_orgs").to_number<std::uint64_t>() == 2);
+  }
+
+  TEST_CASE("orgs add refuses a name a hosted organization has (in any case), an empty name and a control character") {
+    MemberFixture f(1, 1);
+    f.callJson("POST", "/v1/orgs", R"({"name":"River Women"})", 201);
+    const std::uint64_t entries = f.store->counts().entries;
+    for (auto [body, status, part] : std::vector<std::tuple<std::string, unsigned, std::string>>{
+             {R"({"name":"river women"})", 409, "already hosts an organization named \"River Women\""},
+             {R"({"name":"test org"})", 409, "already hosts an organization named \"Test Org\""},
+             {R"({"name":""})", 400, "must not be empty"},
+             {R"({"name":"a\u0007b"})", 400, "control character"},
+             {R"({})", 400, "\"name\" is required"},
+             {R"({"name":"x","region":"y"})", 400, "unknown field"}}) {
+      INFO(body);
+      ApiResponse r = f.call("POST", "/v1/orgs", body);
+      CHECK(r.status == status);
+      CHECK(errorMessage(r).find(part) != std::string::npos);
+    }
+    CHECK(f.store->counts().entries == entries);
+    CHECK(f.callJson("GET", "/v1/orgs", "", 200).at("orgs").as_array().size() == 2);
+  }
+
+  TEST_CASE("publish and retract act for the hosted organization named, with its own key") {
+    MemberFixture f(1, 1);
+    json::object added = f.callJson("POST", "/v1/orgs", R"({"name":"River Women"})", 201);
+    std::string feed(added.at("feed_key").as_string());
+    auto key = civnet::PublicKey::parseHex(feed, "feed key");
+    f.callJson("POST", "/v1/admit", admitBody(*key, "River Women"), 201);
+    json::object byName = f.callJson("POST", "/v1/publish", R"({"title":"Wells","org":"river women"})", 201);
+    CHECK(byName.at("author").as_string() == feed);
+    CHECK(byName.at("org").as_string() == "River Women");
+    CHECK(byName.at("seq").to_number<std::uint64_t>() == 2);
+    json::object byKey =
+        f.callJson("POST", "/v1/publish", R"({"title":"Pumps","org":")" + feed.substr(0, 12) + R"("})", 201);
+    CHECK(byKey.at("author").as_string() == feed);
+    ApiResponse unknown = f.call("POST", "/v1/publish", R"({"title":"x","org":"Nobody"})");
+    CHECK(unknown.status == 404);
+    CHECK(errorMessage(unknown).find("this node hosts no organization named \"Nobody\"") != std::string::npos);
+
+    json::object ret =
+        f.callJson("POST", "/v1/retract", R"({"entry_id":")" + std::string(byName.at("id").as_string()) + R"("})", 201);
+    CHECK(ret.at("author").as_string() == feed);
+    CHECK(f.store->isErased(*key, 2));
+  }
+
+  TEST_CASE("a hosted organization survives a restart; a key file an interrupted add left is skipped") {
+    TempDir dir;
+    civnet::Digest network = civnet::sha256(civnet::asBytes("hosted orgs"));
+    civnet::PrivateKey primary = civnet::PrivateKey::generate();
+    civnet::PublicKey added;
+    auto openStore = [&] {
+      civnet::store::Options o;
+      o.createIfMissing = true;
+      auto s = civnet::store::Store::open(dir.path() / "store", o);
+      REQUIRE(s.ok());
+      return std::move(s).value();
+    };
+    {
+      auto store = openStore();
+      REQUIRE(store->setNetwork(network).ok());
+      auto orgs = hostedOrgs(dir.path(), *store, primary);
+      auto a = orgs->add("Youth Voices");
+      REQUIRE(a.ok());
+      added = a->org.feed;
+    }
+    // A key file whose organization was never recorded.
+    civnet::PrivateKey stray = civnet::PrivateKey::generate();
+    REQUIRE(civnet::saveKeyFile(dir.path() / "keys" / "orgs" / (stray.publicKey().hex() + ".key"), stray).ok());
+    // A recorded organization whose profile was never published.
+    civnet::PrivateKey cut = civnet::PrivateKey::generate();
+    REQUIRE(civnet::saveKeyFile(dir.path() / "keys" / "orgs" / (cut.publicKey().hex() + ".key"), cut).ok());
+    {
+      auto store = openStore();
+      REQUIRE(store->putMeta(civnet::daemon::hostedOrgMetaName(cut.publicKey()), "Cut Short").ok());
+      auto orgs = hostedOrgs(dir.path(), *store, primary);
+      std::vector<std::string> notes;
+      REQUIRE(orgs->load(notes).ok());
+      auto list = orgs->list();
+      REQUIRE(list.size() == 3);
+      CHECK(list[1].name == "Cut Short");
+      CHECK(list[2].name == "Youth Voices");
+      CHECK(list[2].feed == added);
+      CHECK(orgs->key(added) != nullptr);
+      CHECK(orgs->key(stray.publicKey()) == nullptr);
+      REQUIRE(notes.size() == 2);
+      CHECK(store->tip(cut.publicKey()).has_value());  // its profile, published now
+      CHECK(store->tip(added)->seq == 1);
+      bool strayNoted = false;
+      for (const auto& n : notes) strayNoted |= n.find(stray.publicKey().hex()) != std::string::npos;
+      CHECK(strayNoted);
+    }
+  }
+
+  TEST_CASE("a hosted organization's key file holding another key stops the start") {
+    TempDir dir;
+    civnet::PrivateKey primary = civnet::PrivateKey::generate();
+    civnet::store::Options o;
+    o.createIfMissing = true;
+    auto store = civnet::store::Store::open(dir.path() / "store", o);
+    REQUIRE(store.ok());
+    auto orgs = hostedOrgs(dir.path(), **store, primary);
+    fs::create_directories(dir.path() / "keys" / "orgs");
+    civnet::PrivateKey k = civnet::PrivateKey::generate();
+    REQUIRE(civnet::saveKeyFile(dir.path() / "keys" / "orgs" / (std::string(64, 'a') + ".key"), k).ok());
+    std::vector<std::string> notes;
+    civnet::Status s = orgs->load(notes);
+    CHECK(s.code() == civnet::StatusCode::corruption);
+    CHECK(s.message().find("not the key its name says") != std::string::npos);
   }
 
   TEST_CASE("members list filters by region, label and state") {

@@ -127,6 +127,26 @@ TEST_SUITE("ctl_cli") {
     CHECK(c.tags == std::vector<std::string>{"a", "b"});
   }
 
+  TEST_CASE("publish takes the hosted organization to publish for with --org; none means the node's own") {
+    CtlCommand c = parseOk({"--data-dir", "d", "publish", "--title", "Water", "--body", "", "--org", "River Women"});
+    REQUIRE(c.org);
+    CHECK(*c.org == "River Women");
+    CHECK_FALSE(parseOk({"--data-dir", "d", "publish", "--title", "Water", "--body", ""}).org);
+    CHECK(contains(parseError({"--data-dir", "d", "publish", "--title", "W", "--body", "", "--org", ""}),
+                   "--org must not be empty"));
+  }
+
+  TEST_CASE("orgs add takes a name; orgs list nothing; orgs alone names both") {
+    CtlCommand c = parseOk({"--data-dir", "d", "orgs", "add", "River Women"});
+    CHECK(c.verb == CtlVerb::orgsAdd);
+    CHECK(c.name == "River Women");
+    CHECK(parseOk({"--data-dir", "d", "orgs", "list", "--json"}).verb == CtlVerb::orgsList);
+    CHECK(contains(parseError({"--data-dir", "d", "orgs", "add"}), "name"));
+    CHECK(contains(parseError({"--data-dir", "d", "orgs", "add", ""}), "the name must not be empty"));
+    CHECK(contains(parseError({"--data-dir", "d", "orgs", "add", "a\xff"}), "orgs add: the name"));
+    CHECK(contains(parseError({"--data-dir", "d", "orgs"}), "orgs list or orgs add NAME"));
+  }
+
   TEST_CASE("publish takes the body from a file") {
     CtlCommand c = parseOk({"--data-dir", "d", "publish", "--title", "T", "--body-file", "post.md"});
     REQUIRE(c.bodyFile);
