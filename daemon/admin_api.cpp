@@ -1029,6 +1029,25 @@ ApiResponse AdminApi::showMember(std::string_view keyText) {
   json::object o = memberJson(*feed, it == v->feeds.end() ? none : it->second, *v);
   auto tip = store_.tip(*feed);
   o["held_seq"] = tip ? tip->seq : 0;
+  // What the organization says of itself, beside what the stewards admitted.
+  if (auto p = v->profiles.find(*feed); p != v->profiles.end()) {
+    const record::Profile& pr = p->second.profile;
+    json::array nodes;
+    for (const auto& n : pr.nodes) {
+      json::array addresses;
+      for (const auto& a : n.addresses) addresses.emplace_back(a);
+      nodes.push_back(json::object{{"node_key", n.nodeKey.hex()}, {"addresses", std::move(addresses)}});
+    }
+    json::array labels, focus;
+    for (const auto& l : pr.labels) labels.emplace_back(l);
+    for (const auto& f : pr.focusAreas) focus.emplace_back(f);
+    o["profile"] = json::object{{"entry", refJson(p->second.entry)}, {"name", pr.name},
+                                {"region", pr.region},            {"country", pr.country},
+                                {"labels", std::move(labels)},    {"focus_areas", std::move(focus)},
+                                {"contact", pr.contact},          {"nodes", std::move(nodes)}};
+  } else {
+    o["profile"] = nullptr;
+  }
   o["epoch"] = v->epoch;
   o["threshold"] = v->threshold;
   return jsonResponse(200, o);

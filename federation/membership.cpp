@@ -307,16 +307,18 @@ MembershipView computeMembership(const MembershipInput& input) {
     if (!slot || e->seq > slot->seq) slot = e;  // sorted by (author, seq): the last one wins
   }
   for (const auto& [feed, e] : latestProfile) {
-    auto m = view.feeds.find(feed);
-    bool member = contains(cur.stewards, feed) ||
-                  (m != view.feeds.end() && m->second.state == MemberState::member);
-    if (!member) continue;
     auto profile = record::decodeProfile(e->content);
     if (!profile.ok()) {
       ignored.insert("profile " + who(*e) + " does not decode");
       continue;
     }
-    for (const auto& n : profile->nodes) view.memberNodes.insert(n.nodeKey);
+    auto m = view.feeds.find(feed);
+    bool member = contains(cur.stewards, feed) ||
+                  (m != view.feeds.end() && m->second.state == MemberState::member);
+    if (member)
+      for (const auto& n : profile->nodes) view.memberNodes.insert(n.nodeKey);
+    view.profiles[feed] = MembershipView::OwnProfile{record::EntryRef{e->author, e->seq, e->id},
+                                                     std::move(profile).value()};
   }
 
   view.ignored.assign(ignored.begin(), ignored.end());

@@ -119,6 +119,16 @@ struct MembershipView {
   // each member feed or current steward's feed. Peers are judged by this.
   std::set<PublicKey> memberNodes;
 
+  // What each feed says of itself: its latest profile still standing (not
+  // erased), whatever its state. The directory's name, region and labels
+  // come from the stewards' admissions; this is shown beside them.
+  struct OwnProfile {
+    record::EntryRef entry;
+    record::Profile profile;
+    bool operator==(const OwnProfile&) const = default;
+  };
+  std::map<PublicKey, OwnProfile> profiles;
+
   // Removed stewards and the last seq of their feed that still counts
   // (absent: none of their attestations count any more).
   std::map<PublicKey, std::optional<std::uint64_t>> removedStewards;

@@ -117,6 +117,18 @@ std::optional<store::Moderation> MembershipTracker::committed(const std::vector<
   // States shown (expired) are judged at the latest timestamp held.
   if (asOf_ >= nextExpiry_) changed = true;
   if (!changed) return std::nullopt;
+  return changedLocked();
+}
+
+std::optional<store::Moderation> MembershipTracker::truncated(const PublicKey& feed, std::uint64_t keptSeq) {
+  std::lock_guard lk(mu_);
+  // The records past the fork are no longer held: they count no more. (The
+  // held() lookups see the truncated store too.)
+  std::erase_if(entries_, [&](const AttestationEntry& a) { return a.author == feed && a.seq > keptSeq; });
+  return changedLocked();
+}
+
+std::optional<store::Moderation> MembershipTracker::changedLocked() {
   const std::shared_ptr<const MembershipView> before = view_;
   recomputeLocked();
   if (changeLog_) logChanges(*before, *view_);

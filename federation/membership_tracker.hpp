@@ -43,9 +43,12 @@ class MembershipTracker final : public store::IngestPolicy {
   record::Verdict judge(const record::Header& h) override;
   Status mayPublish(const PublicKey& feed, std::int64_t timestamp) override;
   std::optional<store::Moderation> committed(const std::vector<const record::Entry*>& stored) override;
+  std::optional<store::Moderation> truncated(const PublicKey& feed, std::uint64_t keptSeq) override;
 
  private:
   void recomputeLocked();
+  // Recomputes, logs what changed, and returns the moderation if it changed.
+  std::optional<store::Moderation> changedLocked();
   void logChanges(const MembershipView& before, const MembershipView& after) const;
   static store::Moderation moderationOf(const MembershipView& v);
 

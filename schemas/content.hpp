@@ -35,6 +35,7 @@ struct Post {
 struct HostingNode {
   PublicKey nodeKey;
   std::vector<std::string> addresses;
+  bool operator==(const HostingNode&) const = default;
 };
 
 struct Profile {
@@ -45,6 +46,7 @@ struct Profile {
   std::vector<std::string> labels;
   std::string contact;
   std::vector<HostingNode> nodes;
+  bool operator==(const Profile&) const = default;
 };
 
 // The stewards' attestations and an author's retraction (see entry.capnp).

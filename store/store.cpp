@@ -666,6 +666,9 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
       std::unique_lock lk(tipsMu_);
       tips_[author] = frozen;
     }
+    if (IngestPolicy* policy = policy_.load())
+      if (auto m = policy->truncated(author, frozen.seq))
+        (void)applyModeration(*m);  // a failure leaves the previous state; the next change retries
     res.verdict = Verdict::fork;
     res.detail = "fork at seq " + std::to_string(e.header.seq) + " of feed " + author.shortHex() +
                  ": proof stored, feed truncated to seq " + std::to_string(frozen.seq) +

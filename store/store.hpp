@@ -67,6 +67,10 @@ class IngestPolicy {
   // the new moderation when these entries changed it; the store applies it
   // at once, in one batch.
   virtual std::optional<Moderation> committed(const std::vector<const record::Entry*>& stored) = 0;
+  // Right after a fork proof truncated `feed` to `keptSeq` (its entries
+  // after that are gone). Returns the new moderation when losing them
+  // changed it (an attestation among them no longer counts).
+  virtual std::optional<Moderation> truncated(const PublicKey& feed, std::uint64_t keptSeq) = 0;
 };
 
 // The on-disk layout version this build writes. Opening a store written

@@ -722,6 +722,17 @@ int Ctl::membersShow() {
   if (numOrDash(m, "revoked_after") != "-") row("revoked after", "seq " + numOrDash(m, "revoked_after"));
   if (!str(m, "pin_state").empty()) row("pin", str(m, "pin_state"));
   row("held", "up to seq " + numOrDash(m, "held_seq"));
+  if (m.contains("profile") && m.at("profile").is_object()) {
+    // What the organization says of itself (the lines above are the stewards').
+    const json::object& p = m.at("profile").as_object();
+    std::string hosts;
+    if (p.contains("nodes") && p.at("nodes").is_array())
+      for (const auto& n : p.at("nodes").as_array())
+        if (n.is_object()) hosts += (hosts.empty() ? "" : ", ") + shortHex(str(n.as_object(), "node_key"));
+    row("profile name", str(p, "name"));
+    if (!str(p, "contact").empty()) row("contact", str(p, "contact"));
+    row("hosted by", hosts.empty() ? "-" : hosts);
+  }
   return kExitOk;
 }
 

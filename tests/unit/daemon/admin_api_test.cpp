@@ -761,6 +761,13 @@ TEST_SUITE("admin_api") {
     f.callJson("POST", "/v1/admit", admitBody(*feed, "River Women"), 201);
     listed = f.callJson("GET", "/v1/orgs", "", 200);
     CHECK(listed.at("orgs").as_array()[1].at("state").as_string() == "member");
+    // members show gives what the organization says of itself beside the
+    // stewards' admission: its profile, naming this node as its host.
+    json::object shown = f.callJson("GET", "/v1/members/" + feed->hex(), "", 200);
+    REQUIRE(shown.at("profile").is_object());
+    CHECK(shown.at("profile").at("name").as_string() == "River Women");
+    CHECK(shown.at("profile").at("entry").at("id").as_string() == added.at("profile_id").as_string());
+    CHECK(shown.at("profile").at("nodes").as_array().size() == 1);
     CHECK(f.callJson("GET", "/v1/status", "", 200).at("hosted_orgs").to_number<std::uint64_t>() == 2);
   }
 

@@ -391,6 +391,12 @@ TEST_SUITE("membership") {
     w.admit(0, pending);
     auto v = w.view();
     CHECK(v.memberNodes == std::set<PublicKey>{newNode, stewardNode});
+    // Every feed's latest profile is kept, member or not, for the directory.
+    REQUIRE(v.profiles.count(member) == 1);
+    REQUIRE(v.profiles.at(member).profile.nodes.size() == 1);
+    CHECK(v.profiles.at(member).profile.nodes[0].nodeKey == newNode);
+    CHECK(v.profiles.at(member).entry.seq == 2);
+    CHECK(v.profiles.at(pending).profile.nodes[0].nodeKey == pendingNode);
   }
 
   TEST_CASE("the view is the same for every arrival order of the same records") {

@@ -269,6 +269,50 @@ TEST_SUITE("membership_tracker") {
     CHECK(node.store->verify().ok());
   }
 
+  TEST_CASE("a fork that truncates a steward's feed takes back the attestations past the fork at once") {
+    TempDir dir;
+    Network net(1, 1);
+    Node node(dir.path(), net.genesis);
+    Feed org = net.org();
+    Feed later = net.org();
+    net.admit(0, org);                     // steward seq 1
+    Entry target = org.post();
+    net.takedown(0, target);               // steward seq 2
+    net.admit(0, later);                   // steward seq 3
+    later.post();
+    REQUIRE(node.ingest(net.stewards[0], 1, 3).verdict == Verdict::accepted);
+    REQUIRE(node.ingest(org, 1, 1).verdict == Verdict::accepted);
+    REQUIRE(node.ingest(later, 1, 1).verdict == Verdict::accepted);
+    CHECK(node.store->isErased(org.key.publicKey(), 1));
+    CHECK(node.tracker->view()->feeds.at(later.key.publicKey()).state == federation::MemberState::member);
+
+    // A second entry at seq 2 of the steward's feed (its key was stolen, or
+    // its node restored from an old copy): the proof truncates the feed to
+    // seq 1, and what seqs 2 and 3 said counts no more.
+    record::Header h;
+    h.network = net.genesis.networkId();
+    h.author = net.stewards[0].key.publicKey();
+    h.seq = 2;
+    h.prev = net.stewards[0].entries[0].id;
+    h.timestamp = net.stewards[0].entries[1].header.timestamp + 7;
+    h.kind = static_cast<std::uint16_t>(Kind::post);
+    record::Post p;
+    p.title = "the other branch";
+    Entry other = record::makeEntry(net.stewards[0].key, h, record::encodePost(p));
+    CHECK(node.store->ingest({other.signedEntry}).verdict == Verdict::fork);
+    CHECK(node.store->tip(h.author)->seq == 1);
+
+    auto v = node.tracker->view();
+    CHECK(v->feeds.count(later.key.publicKey()) == 0);  // its only admission is gone
+    CHECK(v->feeds.at(org.key.publicKey()).state == federation::MemberState::member);
+    CHECK(v->erased.empty());
+    // Erasing is one-way: the content is gone and its tombstone stays, so it
+    // is not taken again.
+    CHECK(node.store->isErased(org.key.publicKey(), 1));
+    CHECK(node.ingest(org, 1, 1).contentFilled == 0);
+    CHECK(node.store->verify().ok());
+  }
+
   TEST_CASE("a takedown that arrives before its target erases the target as it arrives (k = 1)") {
     TempDir dir;
     Network net(1, 1);
