@@ -1,0 +1,93 @@
+// The peer protocol's messages (schemas/wire.capnp) as plain C++ values, and
+// their encoding: one PeerMessage per Cap'n Proto stream frame.
+//
+// decode() is the boundary for bytes from a peer: every size is checked
+// (keys and digests exactly 32 bytes, at most kBuckets buckets, the frame at
+// most kMaxMessageBytes), and a frame that is not a valid message comes back
+// as invalidArgument naming what was wrong, never as an exception.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "crypto.hpp"
+#include "record.hpp"
+#include "status.hpp"
+
+namespace civnet::peerwire {
+
+// The protocol versions this build speaks.
+inline constexpr std::uint16_t kVersionMin = 1;
+inline constexpr std::uint16_t kVersionMax = 1;
+// Feeds are grouped into buckets by the top 6 bits of their key.
+inline constexpr std::size_t kBuckets = 64;
+inline constexpr std::size_t kMaxMessageBytes = record::kMaxFrameBytes;
+
+inline std::size_t bucketOf(const PublicKey& feed) { return feed.bytes[0] >> 2; }
+
+struct Hello {
+  std::uint16_t versionMin = kVersionMin;
+  std::uint16_t versionMax = kVersionMax;
+  Digest network;
+  std::string software;
+  Digest topDigest;
+  std::vector<Bytes> profiles;  // framed SignedEntry
+};
+struct Buckets {
+  std::vector<Digest> hashes;  // kBuckets of them
+};
+struct FeedTip {
+  PublicKey feed;
+  std::uint64_t seq = 0;
+  Digest id;
+  bool frozen = false;
+  bool operator==(const FeedTip&) const = default;
+};
+struct Frontier {
+  std::vector<std::uint8_t> buckets;
+  std::vector<FeedTip> tips;
+};
+struct Entries {
+  std::vector<Bytes> frames;  // framed SignedEntry, one feed, oldest first
+};
+struct Nack {
+  PublicKey feed;
+  std::uint64_t seq = 0;
+  std::uint64_t myTip = 0;
+  std::string verdict;
+  std::string detail;
+};
+struct WantContent {
+  PublicKey feed;
+  std::vector<std::uint64_t> seqs;
+};
+struct ForkProof {
+  Bytes proof;
+};
+struct Ping {
+  std::uint64_t nonce = 0;
+};
+struct Pong {
+  std::uint64_t nonce = 0;
+};
+enum class GoodbyeReason : std::uint8_t {
+  normal, versionMismatch, wrongNetwork, notMember, forged, unknownMessage, timeout, overloaded,
+};
+const char* toString(GoodbyeReason r);
+struct Goodbye {
+  GoodbyeReason reason = GoodbyeReason::normal;
+  std::string detail;
+};
+
+using Message = std::variant<Hello, Buckets, Frontier, Entries, Nack, WantContent, ForkProof, Ping, Pong, Goodbye>;
+
+// "hello", "entries", ... for logs and counters.
+const char* messageName(const Message& m);
+
+// One frame: segment table and segments.
+Bytes encode(const Message& m);
+Result<Message> decode(ByteView frame);
+
+}  // namespace civnet::peerwire
