@@ -237,6 +237,9 @@ class Store::Impl {
   std::filesystem::path dir_;
   Options options_;
   std::atomic<IngestPolicy*> policy_{nullptr};
+  mutable std::mutex listenerMu_;
+  TipListener tipListener_;  // guarded by listenerMu_
+  void notifyTips(const std::vector<PublicKey>& feeds) const;
   Moderation desired_;  // writer thread only: applied to entries as they arrive
   const Clock* clock_;
   std::unique_ptr<leveldb::DB> db_;
@@ -421,7 +424,28 @@ Status Store::Impl::applyMeta(MetaReq& req) {
   return {};
 }
 
+void Store::Impl::notifyTips(const std::vector<PublicKey>& feeds) const {
+  TipListener l;
+  {
+    std::lock_guard lk(listenerMu_);
+    l = tipListener_;
+  }
+  if (!l) return;
+  std::vector<Tip> tips;
+  for (const PublicKey& f : feeds)
+    if (auto t = tipOf(f)) tips.push_back(*t);
+  if (!tips.empty()) l(tips);
+}
+
 void Store::Impl::afterCommit(const std::vector<const Entry*>& stored) {
+  {
+    std::vector<PublicKey> feeds;
+    for (const Entry* e : stored)
+      if (feeds.empty() || feeds.back() != e->header.author) feeds.push_back(e->header.author);
+    std::sort(feeds.begin(), feeds.end());
+    feeds.erase(std::unique(feeds.begin(), feeds.end()), feeds.end());
+    notifyTips(feeds);
+  }
   IngestPolicy* policy = policy_.load();
   if (!policy) return;
   if (auto m = policy->committed(stored))
@@ -666,6 +690,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
       std::unique_lock lk(tipsMu_);
       tips_[author] = frozen;
     }
+    notifyTips({author});
     if (IngestPolicy* policy = policy_.load())
       if (auto m = policy->truncated(author, frozen.seq))
         (void)applyModeration(*m);  // a failure leaves the previous state; the next change retries
@@ -999,6 +1024,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir,
 }
 
 void Store::setPolicy(IngestPolicy* policy) { impl_->policy_ = policy; }
+
+void Store::setTipListener(TipListener listener) {
+  std::lock_guard lk(impl_->listenerMu_);
+  impl_->tipListener_ = std::move(listener);
+}
 
 Status Store::applyModeration(const Moderation& m) {
   auto req = std::make_unique<Impl::ModerationReq>();

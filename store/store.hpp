@@ -147,6 +147,12 @@ struct Counts {
   std::uint64_t entries = 0;
 };
 
+// Told the new tips of the feeds a batch moved (entries stored by publish or
+// ingest, or a feed truncated by a fork proof), on the writer thread, after
+// the batch is in the store. It must not block nor call the store's write
+// methods: hand the work to another thread.
+using TipListener = std::function<void(const std::vector<Tip>&)>;
+
 class Store {
  public:
   // Opens (or with createIfMissing, creates) the store in `dir`. Refuses a
@@ -168,6 +174,8 @@ class Store {
   // usually needs the open store to build its first view, hence after
   // open). REQUIRES: `policy` outlives the store, or is replaced first.
   void setPolicy(IngestPolicy* policy);
+  // Installs (or, with an empty function, removes) the one tip listener.
+  void setTipListener(TipListener listener);
   // Brings the store in line with `m` (hides and unhides, erases content,
   // purges revoked feeds past their pin) in one batch, and keeps `m` to
   // apply to entries that arrive later (a takedown may come first).

@@ -1,0 +1,330 @@
+// One sync session's protocol logic (see sync_peer.hpp).
+#include "sync_peer.hpp"
+
+#include <algorithm>
+
+#include "federation/membership_tracker.hpp"
+#include "schemas/content.hpp"
+
+namespace civnet::federation {
+namespace {
+
+using peerwire::FeedTip;
+using peerwire::GoodbyeReason;
+
+constexpr std::size_t kMaxRunEntries = 4096;
+
+// What this node offers of one feed: its tip if the view takes it, else the
+// chain up to a suspension or revocation pin, else nothing.
+std::optional<FeedTip> offeredTip(const MembershipView& view, const store::Tip& t) {
+  if (view.judge(t.feed, t.seq, t.timestamp) == record::Verdict::accepted)
+    return FeedTip{t.feed, t.seq, t.id, t.frozen};
+  auto m = view.feeds.find(t.feed);
+  if (m == view.feeds.end()) return std::nullopt;
+  const std::optional<Pin>& pin = m->second.revokedAt ? m->second.revokedAt : m->second.suspendedAt;
+  if (!pin || pin->seq == 0 || pin->state != PinState::held) return std::nullopt;
+  if (pin->seq >= t.seq) return FeedTip{t.feed, t.seq, t.id, t.frozen};
+  return FeedTip{t.feed, pin->seq, pin->id, t.frozen};
+}
+
+void appendBE(Bytes& out, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+bool holdsStewardFeeds(const store::Store& store, const MembershipView& view) {
+  return std::any_of(view.stewards.begin(), view.stewards.end(),
+                     [&](const PublicKey& s) { return store.tip(s).has_value(); });
+}
+
+}  // namespace
+
+Frontier offeredFrontier(const store::Store& store, const MembershipView& view) {
+  Frontier f;
+  for (const store::Tip& t : store.tips())
+    if (auto o = offeredTip(view, t)) f.tips[t.feed] = *o;
+  std::array<Bytes, peerwire::kBuckets> rows;
+  for (const auto& [feed, t] : f.tips) {  // sorted by key, so by bucket too
+    Bytes& r = rows[peerwire::bucketOf(feed)];
+    r.insert(r.end(), feed.bytes.begin(), feed.bytes.end());
+    appendBE(r, t.seq);
+    r.insert(r.end(), t.id.bytes.begin(), t.id.bytes.end());
+    r.push_back(t.frozen ? 1 : 0);
+  }
+  Bytes all;
+  for (std::size_t b = 0; b < peerwire::kBuckets; ++b) {
+    f.buckets[b] = sha256(rows[b]);
+    all.insert(all.end(), f.buckets[b].bytes.begin(), f.buckets[b].bytes.end());
+  }
+  f.top = sha256(all);
+  return f;
+}
+
+SyncPeer::SyncPeer(const SyncNode& node, PublicKey peerKey, std::optional<PublicKey> configuredKey)
+    : node_(node), peerKey_(peerKey), configuredKey_(configuredKey) {}
+
+SyncPeer::Step SyncPeer::goodbye(GoodbyeReason r, std::string detail) {
+  Step s;
+  s.close = peerwire::Goodbye{r, std::move(detail)};
+  return s;
+}
+
+peerwire::Hello SyncPeer::hello() const {
+  peerwire::Hello h;
+  h.network = node_.network;
+  h.software = node_.software;
+  h.topDigest = offeredFrontier(*node_.store, *node_.membership->view()).top;
+  if (node_.hostedProfiles) h.profiles = node_.hostedProfiles();
+  return h;
+}
+
+SyncPeer::Step SyncPeer::onMessage(const peerwire::Message& m) {
+  if (std::holds_alternative<peerwire::Goodbye>(m)) {
+    Step s;
+    s.peerEnded = std::get<peerwire::Goodbye>(m);
+    return s;
+  }
+  if (!helloSeen_) {
+    if (!std::holds_alternative<peerwire::Hello>(m))
+      return goodbye(GoodbyeReason::forged, std::string("expected hello first, got ") + peerwire::messageName(m));
+    return onHello(std::get<peerwire::Hello>(m));
+  }
+  return std::visit(
+      [&](const auto& x) -> Step {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, peerwire::Hello>) {
+          return goodbye(GoodbyeReason::forged, "a second hello");
+        } else if constexpr (std::is_same_v<T, peerwire::Buckets>) {
+          return onBuckets(x);
+        } else if constexpr (std::is_same_v<T, peerwire::Frontier>) {
+          onFrontier(x);
+          return {};
+        } else if constexpr (std::is_same_v<T, peerwire::Entries>) {
+          return onEntries(x);
+        } else if constexpr (std::is_same_v<T, peerwire::Nack>) {
+          onNack(x);
+          return {};
+        } else if constexpr (std::is_same_v<T, peerwire::Ping>) {
+          Step s;
+          s.send.push_back(peerwire::Pong{x.nonce});
+          return s;
+        } else {
+          // Pong keeps the link alive (the transport notes it); WantContent
+          // and ForkProof are not acted on yet.
+          return {};
+        }
+      },
+      m);
+}
+
+bool SyncPeer::peerIsMember(const peerwire::Hello& h, const MembershipView& view, std::string& why) const {
+  if (view.memberNodes.count(peerKey_)) return true;
+  for (const Bytes& frame : h.profiles) {
+    record::SignedEntry se;
+    record::Entry e;
+    if (!record::decodeFrame(frame, se).ok() || !record::parseEntry(se, e).ok() || !record::verifySignature(e))
+      continue;
+    if (e.header.network != node_.network || e.header.kind != static_cast<std::uint16_t>(record::Kind::profile) ||
+        !e.signedEntry.content)
+      continue;
+    auto f = view.feeds.find(e.header.author);
+    const bool member = view.isSteward(e.header.author) ||
+                        (f != view.feeds.end() && f->second.state == MemberState::member);
+    if (!member) continue;
+    auto p = record::decodeProfile(*e.signedEntry.content);
+    if (!p.ok()) continue;
+    for (const auto& n : p->nodes)
+      if (n.nodeKey == peerKey_) return true;
+  }
+  if (configuredKey_ && *configuredKey_ == peerKey_ && !holdsStewardFeeds(*node_.store, view)) return true;
+  why = "node key " + peerKey_.hex() +
+        " is not a member node's: no profile of a member or steward feed names it (in this node's view or in its "
+        "hello)";
+  return false;
+}
+
+SyncPeer::Step SyncPeer::onHello(const peerwire::Hello& h) {
+  helloSeen_ = true;
+  peerSoftware_ = h.software;
+  const auto lo = std::max(h.versionMin, peerwire::kVersionMin), hi = std::min(h.versionMax, peerwire::kVersionMax);
+  if (lo > hi)
+    return goodbye(GoodbyeReason::versionMismatch,
+                   "this node speaks protocol versions " + std::to_string(peerwire::kVersionMin) + ".." +
+                       std::to_string(peerwire::kVersionMax) + ", the peer " + std::to_string(h.versionMin) +
+                       ".." + std::to_string(h.versionMax));
+  if (h.network != node_.network)
+    return goodbye(GoodbyeReason::wrongNetwork,
+                   "the peer belongs to network " + h.network.hex() + ", this node to " + node_.network.hex());
+  auto view = node_.membership->view();
+  std::string why;
+  if (!peerIsMember(h, *view, why)) return goodbye(GoodbyeReason::notMember, why);
+  established_ = true;
+
+  Frontier mine = offeredFrontier(*node_.store, *view);
+  Step s;
+  if (mine.top == h.topDigest) {
+    // In sync: the peer holds what this node offers.
+    for (const auto& [feed, t] : mine.tips) peerHas_[feed] = std::max(peerHas_[feed], t.seq);
+    frontierKnown_ = true;
+    return s;
+  }
+  peerwire::Buckets b;
+  b.hashes.assign(mine.buckets.begin(), mine.buckets.end());
+  s.send.push_back(std::move(b));
+  return s;
+}
+
+SyncPeer::Step SyncPeer::onBuckets(const peerwire::Buckets& theirs) {
+  Frontier mine = offeredFrontier(*node_.store, *node_.membership->view());
+  peerwire::Frontier f;
+  for (std::size_t b = 0; b < peerwire::kBuckets; ++b) {
+    if (theirs.hashes[b] == mine.buckets[b]) continue;
+    f.buckets.push_back(static_cast<std::uint8_t>(b));
+  }
+  for (const auto& [feed, t] : mine.tips) {
+    const std::size_t b = peerwire::bucketOf(feed);
+    if (theirs.hashes[b] == mine.buckets[b]) {
+      peerHas_[feed] = std::max(peerHas_[feed], t.seq);  // the same bucket: the peer holds it
+    } else {
+      f.tips.push_back(t);
+    }
+  }
+  sentFrontier_ = std::move(mine);
+  Step s;
+  s.send.push_back(std::move(f));
+  return s;
+}
+
+void SyncPeer::onFrontier(const peerwire::Frontier& f) {
+  std::set<std::size_t> covered(f.buckets.begin(), f.buckets.end());
+  for (const FeedTip& t : f.tips) peerHas_[t.feed] = std::max(peerHas_[t.feed], t.seq);
+  frontierKnown_ = true;
+  // Every feed this node offers in a differing bucket that the peer holds
+  // less of is news for it.
+  Frontier mine = offeredFrontier(*node_.store, *node_.membership->view());
+  for (const auto& [feed, t] : mine.tips) {
+    if (!covered.count(peerwire::bucketOf(feed))) continue;
+    if (t.seq > peerHas_[feed]) markNews(feed);
+  }
+}
+
+SyncPeer::Step SyncPeer::onEntries(const peerwire::Entries& e) {
+  Step s;
+  if (e.frames.empty()) return s;
+  std::vector<record::SignedEntry> run;
+  run.reserve(e.frames.size());
+  PublicKey author;
+  std::uint64_t firstSeq = 0;
+  for (std::size_t i = 0; i < e.frames.size(); ++i) {
+    record::SignedEntry se;
+    record::Entry parsed;
+    record::Check c = record::decodeFrame(e.frames[i], se);
+    if (c.ok()) c = record::parseEntry(se, parsed);
+    if (!c.ok()) {
+      ++counters_.forged;
+      return goodbye(GoodbyeReason::forged, "entry " + std::to_string(i + 1) + " of a run: " + c.describe());
+    }
+    if (i == 0) {
+      author = parsed.header.author;
+      firstSeq = parsed.header.seq;
+    } else if (parsed.header.author != author || parsed.header.seq != firstSeq + i) {
+      ++counters_.forged;
+      return goodbye(GoodbyeReason::forged, "a run must hold consecutive entries of one feed");
+    }
+    run.push_back(std::move(se));
+  }
+  // The peer holds what it sends: never push it back.
+  auto& has = peerHas_[author];
+  has = std::max(has, firstSeq + run.size() - 1);
+  s.ingest = std::move(run);
+  return s;
+}
+
+SyncPeer::Step SyncPeer::afterIngest(const store::IngestResult& r, const std::vector<record::SignedEntry>& run) {
+  Step s;
+  counters_.entriesReceived += r.stored;
+  if (r.verdict == record::Verdict::accepted || r.verdict == record::Verdict::duplicate) return s;
+  if (record::isForged(r.verdict)) {
+    ++counters_.forged;
+    return goodbye(GoodbyeReason::forged, std::string(record::toString(r.verdict)) + ": " + r.detail);
+  }
+  record::Entry first;
+  if (run.empty() || !record::parseEntry(run.front(), first).ok()) return s;
+  const PublicKey& feed = first.header.author;
+  auto tip = node_.store->tip(feed);
+  peerwire::Nack n;
+  n.feed = feed;
+  n.myTip = tip ? tip->seq : 0;
+  n.seq = n.myTip + 1;
+  n.verdict = record::toString(r.verdict);
+  n.detail = r.detail;
+  ++counters_.nacksSent;
+  s.send.push_back(std::move(n));
+  return s;
+}
+
+void SyncPeer::onNack(const peerwire::Nack& n) {
+  ++counters_.nacksReceived;
+  peerHas_[n.feed] = n.myTip;
+  auto tip = node_.store->tip(n.feed);
+  refused_[n.feed] = tip ? tip->seq : 0;
+  news_.erase(n.feed);
+}
+
+void SyncPeer::markNews(const PublicKey& feed) {
+  if (refused_.count(feed)) return;
+  news_.insert(feed);
+}
+
+void SyncPeer::onNews(const std::vector<store::Tip>& tips) {
+  if (!frontierKnown_) return;  // the frontier exchange covers them
+  auto view = node_.membership->view();
+  const bool viewMayChange = std::any_of(tips.begin(), tips.end(), [&](const store::Tip& t) {
+    return view->isSteward(t.feed) || view->removedStewards.count(t.feed);
+  });
+  if (viewMayChange) {
+    // A steward's news may admit a feed, or be what the peer lacked to take
+    // what it refused: offer every feed the peer may lack again.
+    refused_.clear();
+    for (const auto& [feed, t] : offeredFrontier(*node_.store, *view).tips)
+      if (t.seq > peerHas_[feed]) news_.insert(feed);
+  }
+  for (const store::Tip& t : tips) markNews(t.feed);
+}
+
+std::optional<peerwire::Entries> SyncPeer::nextPush(std::size_t maxBytes) {
+  if (!established_ || !frontierKnown_) return std::nullopt;
+  auto view = node_.membership->view();
+  while (!news_.empty()) {
+    auto pick = std::find_if(news_.begin(), news_.end(), [&](const PublicKey& f) { return view->isSteward(f); });
+    if (pick == news_.end()) pick = news_.begin();
+    const PublicKey feed = *pick;
+    auto tip = node_.store->tip(feed);
+    std::optional<FeedTip> offered = tip ? offeredTip(*view, *tip) : std::nullopt;
+    const std::uint64_t until = offered ? offered->seq : 0;
+    std::uint64_t& has = peerHas_[feed];
+    if (until <= has) {
+      news_.erase(pick);
+      continue;
+    }
+    peerwire::Entries out;
+    std::size_t bytes = 0;
+    for (const record::Entry& e : node_.store->feedRange(feed, has + 1, kMaxRunEntries)) {
+      if (e.header.seq > until || e.header.seq != has + 1) break;
+      Bytes frame = record::encodeFrame(e.signedEntry);
+      if (!out.frames.empty() && bytes + frame.size() > maxBytes) break;
+      bytes += frame.size();
+      out.frames.push_back(std::move(frame));
+      has = e.header.seq;
+    }
+    if (out.frames.empty()) {  // nothing readable past what the peer holds
+      news_.erase(feed);
+      continue;
+    }
+    counters_.entriesSent += out.frames.size();
+    if (has >= until) news_.erase(feed);
+    return out;
+  }
+  return std::nullopt;
+}
+
+}  // namespace civnet::federation

@@ -1,0 +1,130 @@
+// One sync session's protocol logic, apart from any socket: messages from the
+// peer in, messages to send (and runs to ingest) out. docs/protocol.md
+// describes the conversation; the transport (federation/peer_network) feeds
+// this class and writes what it returns.
+//
+//   1. Both sides send Hello. The peer is refused (Goodbye) when the version
+//      ranges do not overlap, the network differs, or its node key is not a
+//      member node's: named by the latest profile of a member or steward
+//      feed in this node's view, or by a profile the Hello carries (signed
+//      by a member feed). A node that holds no steward's feed yet trusts
+//      the key its sysadmin configured for an outbound peer instead.
+//   2. Equal top digests: in sync. Otherwise each sends its 64 bucket
+//      hashes, then the tips of its member feeds in the buckets that differ.
+//   3. From the peer's frontier each side knows what the peer lacks, and
+//      pushes it in runs (nextPush), stewards' feeds first.
+//   4. Live: every new tip (onNews) the peer lacks is pushed the same way.
+//      What the peer holds is tracked per feed: what it listed, what it
+//      sent, what was pushed to it, so nothing is sent twice or echoed back.
+//   5. A run this node does not take gets a Nack; the feed is not pushed to
+//      a peer that refused it again until this node's view changes. Forged
+//      input (a run that does not verify, a malformed message) ends the
+//      session with Goodbye(forged).
+//
+// Not thread-safe: one session's calls come from one strand.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "federation/membership.hpp"
+#include "schemas/peer_wire.hpp"
+#include "schemas/record.hpp"
+#include "store/store.hpp"
+
+namespace civnet::federation {
+
+class MembershipTracker;
+
+// What a node's sync sessions need of it.
+struct SyncNode {
+  store::Store* store = nullptr;
+  MembershipTracker* membership = nullptr;
+  Digest network;
+  PublicKey nodeKey;
+  std::string software;
+  // Framed SignedEntry: the latest profile of each feed this node hosts
+  // that names this node (sent in Hello).
+  std::function<std::vector<Bytes>()> hostedProfiles;
+};
+
+// The frontier this node offers: the tips of its member feeds (capped at a
+// suspension or revocation pin), grouped in buckets and hashed.
+struct Frontier {
+  std::map<PublicKey, peerwire::FeedTip> tips;
+  std::array<Digest, peerwire::kBuckets> buckets;
+  Digest top;
+};
+Frontier offeredFrontier(const store::Store& store, const MembershipView& view);
+
+class SyncPeer {
+ public:
+  struct Step {
+    std::vector<peerwire::Message> send;
+    // A run to ingest, off the network thread; then call afterIngest().
+    std::vector<record::SignedEntry> ingest;
+    // Set when the session must end: send it, then close.
+    std::optional<peerwire::Goodbye> close;
+    // Set when the peer said goodbye: close without answering.
+    std::optional<peerwire::Goodbye> peerEnded;
+  };
+  struct Counters {
+    std::uint64_t entriesSent = 0;
+    std::uint64_t entriesReceived = 0;  // stored from this peer
+    std::uint64_t nacksSent = 0;
+    std::uint64_t nacksReceived = 0;
+    std::uint64_t forged = 0;  // forged runs or messages from this peer
+  };
+
+  // `configuredKey`: the key the sysadmin configured for this address when
+  // this node dialed it.
+  SyncPeer(const SyncNode& node, PublicKey peerKey, std::optional<PublicKey> configuredKey);
+
+  peerwire::Hello hello() const;
+  Step onMessage(const peerwire::Message& m);
+  // After the run onMessage asked for was ingested.
+  Step afterIngest(const store::IngestResult& r, const std::vector<record::SignedEntry>& run);
+  // New tips in this node's store (local or relayed).
+  void onNews(const std::vector<store::Tip>& tips);
+  // The next run to push, at most about `maxBytes` (at least one entry), or
+  // nothing when the peer lacks nothing this node offers.
+  std::optional<peerwire::Entries> nextPush(std::size_t maxBytes);
+
+  bool established() const { return established_; }
+  // The frontiers were exchanged and nothing is left to push.
+  bool inSync() const { return frontierKnown_ && news_.empty(); }
+  const Counters& counters() const { return counters_; }
+  const std::string& peerSoftware() const { return peerSoftware_; }
+  const PublicKey& peerKey() const { return peerKey_; }
+
+ private:
+  Step onHello(const peerwire::Hello& h);
+  Step onBuckets(const peerwire::Buckets& b);
+  void onFrontier(const peerwire::Frontier& f);
+  Step onEntries(const peerwire::Entries& e);
+  void onNack(const peerwire::Nack& n);
+  bool peerIsMember(const peerwire::Hello& h, const MembershipView& view, std::string& why) const;
+  void markNews(const PublicKey& feed);
+  static Step goodbye(peerwire::GoodbyeReason r, std::string detail);
+
+  const SyncNode& node_;
+  const PublicKey peerKey_;
+  const std::optional<PublicKey> configuredKey_;
+  bool helloSeen_ = false;
+  bool established_ = false;
+  bool frontierKnown_ = false;
+  std::string peerSoftware_;
+  Frontier sentFrontier_;                        // what this node offered when it sent its buckets
+  std::map<PublicKey, std::uint64_t> peerHas_;   // seq the peer is known to hold
+  std::set<PublicKey> news_;                     // feeds the peer may lack
+  std::map<PublicKey, std::uint64_t> refused_;   // feed -> this node's tip when the peer nacked it
+  Counters counters_;
+};
+
+}  // namespace civnet::federation
