@@ -1106,10 +1106,23 @@ ApiResponse AdminApi::stewardSet(const ApiRequest& r) {
                           record::encodeStewardSet(set));
   if (!e.ok()) return fromStatus(e.status());
   auto after = services_.membership->view();
-  log_->info("steward set: signed epoch {} ({} stewards, k = {}); the set in force is epoch {}", set.epoch,
-             set.stewards.size(), set.threshold, after->epoch);
+  // How many stewards of the set that was in force have signed these same
+  // bytes so far (this one included).
+  std::set<PublicKey> signers;
+  {
+    store::Query q;
+    q.kind = static_cast<std::uint16_t>(record::Kind::stewardSet);
+    q.includeHidden = true;
+    q.limit = std::numeric_limits<std::size_t>::max();
+    for (const record::Entry& x : store_.list(q))
+      if (x.signedEntry.content && *x.signedEntry.content == *e->signedEntry.content && v->isSteward(x.header.author))
+        signers.insert(x.header.author);
+  }
+  log_->info("steward set: signed epoch {} ({} stewards, k = {}), {} of {} signatures; the set in force is epoch {}",
+             set.epoch, set.stewards.size(), set.threshold, signers.size(), v->threshold, after->epoch);
   return publishedResponse(*e, json::object{{"epoch", set.epoch},
                                             {"in_force_epoch", after->epoch},
+                                            {"signatures", signers.size()},
                                             {"signatures_needed", v->threshold}});
 }
 

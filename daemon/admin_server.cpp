@@ -176,7 +176,7 @@ awaitable<void> session(Server* s, Local::socket socket, std::uint64_t number) {
       if (resp.status >= 400)
         // The error body is our own JSON ({"error":{"code","message"}}), bounded in size.
         s->log->log(level, "{} {} {} {}ms: {}", method, target.substr(0, 200), resp.status, ms.count(),
-                     resp.body.substr(0, 300));
+                     std::string_view(resp.body).substr(0, resp.body.find_last_not_of('\n') + 1).substr(0, 300));
       else
         s->log->log(level, "{} {} {} {}ms", method, target.substr(0, 200), resp.status, ms.count());
 

@@ -78,6 +78,33 @@ record::Verdict MembershipTracker::judge(const record::Header& h) {
   return view()->judge(h.author, h.seq, h.timestamp);
 }
 
+std::string MembershipTracker::explain(const record::Header& h, record::Verdict v) {
+  auto view = this->view();
+  auto it = view->feeds.find(h.author);
+  const std::string feed = "feed " + h.author.shortHex();
+  switch (v) {
+    case record::Verdict::notMember: {
+      if (it == view->feeds.end() || it->second.admittedBy.empty())
+        return "notMember: no steward has admitted " + feed + " (as far as this node knows)";
+      const FeedMembership& m = it->second;
+      if (m.state == MemberState::expired) return "notMember: the admissions of " + feed + " had expired by then";
+      return "notMember: " + feed + " is admitted by " + std::to_string(m.admittedBy.size()) + " of the " +
+             std::to_string(view->threshold) + " stewards needed";
+    }
+    case record::Verdict::suspended:
+      if (it != view->feeds.end() && it->second.suspendedAt)
+        return "suspended: a steward suspended " + feed + " after seq " + std::to_string(it->second.suspendedAt->seq);
+      break;
+    case record::Verdict::revoked:
+      if (it != view->feeds.end() && it->second.revokedAt)
+        return "revoked: the stewards revoked " + feed + " after seq " + std::to_string(it->second.revokedAt->seq);
+      break;
+    default:
+      break;
+  }
+  return record::toString(v);
+}
+
 Status MembershipTracker::mayPublish(const PublicKey& feed, std::int64_t) {
   auto v = view();
   auto it = v->feeds.find(feed);

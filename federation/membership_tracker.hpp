@@ -41,6 +41,7 @@ class MembershipTracker final : public store::IngestPolicy {
   store::Moderation moderation() const;
 
   record::Verdict judge(const record::Header& h) override;
+  std::string explain(const record::Header& h, record::Verdict v) override;
   Status mayPublish(const PublicKey& feed, std::int64_t timestamp) override;
   std::optional<store::Moderation> committed(const std::vector<const record::Entry*>& stored) override;
   std::optional<store::Moderation> truncated(const PublicKey& feed, std::uint64_t keptSeq) override;

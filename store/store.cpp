@@ -745,7 +745,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
           end = k;
           cut = v;
           cutDetail = "seq " + std::to_string(run[k].header.seq) + " of feed " + author.shortHex() + ": " +
-                      record::toString(v);
+                      policy->explain(run[k].header, v);
           break;
         }
       }

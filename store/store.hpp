@@ -60,6 +60,12 @@ class IngestPolicy {
   // May this verified entry from elsewhere be stored? Anything but accepted
   // cuts the run before it (the verified prefix is kept) and is reported.
   virtual record::Verdict judge(const record::Header& h) = 0;
+  // One line on why judge() refused `h` ("feed ... is admitted by 1 of 2
+  // stewards"), for the refusal's detail. Called right after judge().
+  virtual std::string explain(const record::Header& h, record::Verdict v) {
+    (void)h;
+    return record::toString(v);
+  }
   // May this node publish to `feed` now? ok, or why not.
   virtual Status mayPublish(const PublicKey& feed, std::int64_t timestamp) = 0;
   // Right after a batch is durable: the entries it stored, in order (and

@@ -412,6 +412,9 @@ int Ctl::entriesShow() {
   row("time", humanTime(num(e, "timestamp")));
   bool present = e.contains("content_present") && e.at("content_present").is_bool() && e.at("content_present").as_bool();
   row("content", present ? std::to_string(num(e, "content_size")) + " bytes" : "absent");
+  // Shown to people only with a warning: the node hides or erased it.
+  if (flag(e, "erased")) row("erased", "yes: its content was erased (a tombstone is kept)");
+  else if (!str(e, "hidden").empty()) row("hidden", str(e, "hidden") + " (not shown to members)");
   if (str(e, "kind") == "post") {
     row("title", str(e, "title"));
     row("tags", joinTags(e));
@@ -768,10 +771,10 @@ int Ctl::stewardSet() {
     pins.push_back(json::object{{"feed", p.substr(0, 64)}, {"seq", std::stoull(p.substr(65))}});
   json::object body{{"stewards", std::move(stewards)}, {"threshold", cmd_.threshold}, {"pins", std::move(pins)}};
   return steward("/v1/steward-set", body, [&](const json::object& o) {
-    return fmt::format("signed steward set epoch {} (entry {} seq {}); the set in force is epoch {} "
-                       "({} signatures of the current set are needed)",
-                       num(o, "epoch"), shortHex(str(o, "id")), num(o, "seq"), num(o, "in_force_epoch"),
-                       num(o, "signatures_needed"));
+    return fmt::format("signed steward set epoch {} (entry {} seq {}): {} of the {} signatures it needs from the "
+                       "current set are here; the set in force is epoch {}",
+                       num(o, "epoch"), shortHex(str(o, "id")), num(o, "seq"), num(o, "signatures"),
+                       num(o, "signatures_needed"), num(o, "in_force_epoch"));
   });
 }
 

@@ -798,6 +798,7 @@ class Membership(StewardsTestCase):
         refused = self.carry(org, s1, "org1")
         self.assertEqual(refused["stored"], 0)
         self.assertEqual({r["verdict"] for r in refused["refused"]}, {"notMember"})
+        self.assertIn("is admitted by 1 of the 2 stewards needed", refused["refused"][0]["detail"])
 
         # A second steward's admission makes it a member: its entries are taken.
         self.carry(s1, s2, "s1a")
@@ -837,6 +838,7 @@ class Membership(StewardsTestCase):
         # still verifies.
         self.assertOk(s2.ctl("takedown", posts[0], "--reason", "abuse"))
         self.assertEqual(s2.ctl_json("entries", "show", posts[0])["hidden"], "takedown")
+        self.assertIn("hidden     takedown (not shown to members)", s2.ctl("entries", "show", posts[0]).out)
         self.assertFalse(s2.ctl_json("entries", "show", posts[0])["erased"])
         self.carry(s2, s1, "s2b")
         self.assertEqual(self.member_state(s1, feed), "revoked")
@@ -865,11 +867,11 @@ class Membership(StewardsTestCase):
                 "--threshold", "2"]
         r = s1.ctl(*args)
         self.assertOk(r)
-        self.assertIn("the set in force is epoch 0", r.out)
+        self.assertIn("1 of the 2 signatures it needs from the current set are here; the set in force is epoch 0", r.out)
         self.carry(s1, s2, "set1")
         r = s2.ctl(*args)
         self.assertOk(r)
-        self.assertIn("the set in force is epoch 1", r.out)
+        self.assertIn("2 of the 2 signatures it needs from the current set are here; the set in force is epoch 1", r.out)
         for n in (s3, new[0]):
             self.carry(s2, n, "set2-" + n.name)
         # The lost key acts no more; the new one does as soon as the new set
