@@ -527,7 +527,9 @@ Status Store::Impl::applyModeration(const Moderation& m) {
     auto held = heldId(ref.author, ref.seq);
     auto p = m.purgeAfter.find(ref.author);
     if (held && held->first == ref.id && (p == m.purgeAfter.end() || ref.seq <= p->second))
-      want[keys::feedPos(keys::kHeld, ref.author, ref.seq)] = "takedown";
+      // Erased (k takedowns, or its author's retraction) says more than
+      // "takedown", which one steward's takedown alone gives.
+      want[keys::feedPos(keys::kHeld, ref.author, ref.seq)] = m.erased.count(ref) ? "erased" : "takedown";
   }
   for (const auto& [feed, pin] : m.holdAfter) {
     auto tip = newTips.count(feed) ? std::optional<Tip>(newTips[feed]) : tipOf(feed);

@@ -186,7 +186,7 @@ class Store {
   // purges revoked feeds past their pin) in one batch, and keeps `m` to
   // apply to entries that arrive later (a takedown may come first).
   Status applyModeration(const Moderation& m);
-  // Why an entry is hidden ("takedown", "suspended"), if it is.
+  // Why an entry is hidden ("takedown" by one steward, "erased", "suspended"), if it is.
   std::optional<std::string> hiddenReason(const PublicKey& feed, std::uint64_t seq) const;
   // True if the entry's content was erased (a tombstone is held).
   bool isErased(const PublicKey& feed, std::uint64_t seq) const;

@@ -258,6 +258,7 @@ TEST_SUITE("membership_tracker") {
     net.takedown(2, target);
     REQUIRE(node.ingest(net.stewards[2], 1, 1).verdict == Verdict::accepted);
     CHECK(node.store->isErased(author, 2));
+    CHECK(node.store->hiddenReason(author, 2) == std::optional<std::string>("erased"));
     auto e = node.store->entryById(target.id);
     REQUIRE(e.ok());
     CHECK_FALSE(e->signedEntry.content.has_value());
