@@ -195,16 +195,15 @@ SyncPeer::Step SyncPeer::onBuckets(const peerwire::Buckets& theirs) {
 }
 
 void SyncPeer::onFrontier(const peerwire::Frontier& f) {
-  std::set<std::size_t> covered(f.buckets.begin(), f.buckets.end());
   for (const FeedTip& t : f.tips) peerHas_[t.feed] = std::max(peerHas_[t.feed], t.seq);
   frontierKnown_ = true;
-  // Every feed this node offers in a differing bucket that the peer holds
-  // less of is news for it.
+  // Every feed this node offers now that the peer holds less of is news for
+  // it: in the buckets that differed by what the peer listed, in the others
+  // by what this node held when it compared them (news that came in since
+  // was not tracked until now).
   Frontier mine = offeredFrontier(*node_.store, *node_.membership->view());
-  for (const auto& [feed, t] : mine.tips) {
-    if (!covered.count(peerwire::bucketOf(feed))) continue;
+  for (const auto& [feed, t] : mine.tips)
     if (t.seq > peerHas_[feed]) markNews(feed);
-  }
 }
 
 SyncPeer::Step SyncPeer::onEntries(const peerwire::Entries& e) {

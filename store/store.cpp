@@ -438,19 +438,18 @@ void Store::Impl::notifyTips(const std::vector<PublicKey>& feeds) const {
 }
 
 void Store::Impl::afterCommit(const std::vector<const Entry*>& stored) {
-  {
-    std::vector<PublicKey> feeds;
-    for (const Entry* e : stored)
-      if (feeds.empty() || feeds.back() != e->header.author) feeds.push_back(e->header.author);
-    std::sort(feeds.begin(), feeds.end());
-    feeds.erase(std::unique(feeds.begin(), feeds.end()), feeds.end());
-    notifyTips(feeds);
-  }
-  IngestPolicy* policy = policy_.load();
-  if (!policy) return;
-  if (auto m = policy->committed(stored))
-    // A failure leaves the previous state; the next change or open retries.
-    (void)applyModeration(*m);
+  if (IngestPolicy* policy = policy_.load())
+    if (auto m = policy->committed(stored))
+      // A failure leaves the previous state; the next change or open retries.
+      (void)applyModeration(*m);
+  // After the policy: a listener that judges the new tips sees the view
+  // these entries made.
+  std::vector<PublicKey> feeds;
+  for (const Entry* e : stored)
+    if (feeds.empty() || feeds.back() != e->header.author) feeds.push_back(e->header.author);
+  std::sort(feeds.begin(), feeds.end());
+  feeds.erase(std::unique(feeds.begin(), feeds.end()), feeds.end());
+  notifyTips(feeds);
 }
 
 Status Store::Impl::applyModeration(const Moderation& m) {
@@ -692,10 +691,10 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
       std::unique_lock lk(tipsMu_);
       tips_[author] = frozen;
     }
-    notifyTips({author});
     if (IngestPolicy* policy = policy_.load())
       if (auto m = policy->truncated(author, frozen.seq))
         (void)applyModeration(*m);  // a failure leaves the previous state; the next change retries
+    notifyTips({author});
     res.verdict = Verdict::fork;
     res.detail = "fork at seq " + std::to_string(e.header.seq) + " of feed " + author.shortHex() +
                  ": proof stored, feed truncated to seq " + std::to_string(frozen.seq) +

@@ -155,7 +155,7 @@ struct Counts {
 
 // Told the new tips of the feeds a batch moved (entries stored by publish or
 // ingest, or a feed truncated by a fork proof), on the writer thread, after
-// the batch is in the store. It must not block nor call the store's write
+// the batch is in the store and the policy has seen it. It must not block nor call the store's write
 // methods: hand the work to another thread.
 using TipListener = std::function<void(const std::vector<Tip>&)>;
 

@@ -3,7 +3,7 @@
 // ingested by the receiving store under its membership tracker, and the
 // stores' tip listeners drive live push, as the transport will.
 #include "tests/support/doctest.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/unit/federation/sync_nodes.hpp"
 
 #include <deque>
 #include <memory>
@@ -21,93 +21,8 @@ using peerwire::GoodbyeReason;
 
 namespace {
 
-using TempDir = civnet::test::TempDir;
-
-// A one-steward network: the steward's key signs admissions.
-struct Net {
-  PrivateKey steward = PrivateKey::generate();
-  record::Genesis genesis;
-  Net() {
-    genesis.name = "Sync test";
-    genesis.stewards.push_back(steward.publicKey());
-    genesis.threshold = 1;
-    genesis.createdAt = 1'700'000'000'000;
-    REQUIRE(genesis.sign(steward).ok());
-  }
-  Digest id() const { return genesis.networkId(); }
-};
-
-// A node: a store policed by a tracker, the organization it hosts (its
-// profile names the node), and the tips its store reported.
-struct Node {
-  TempDir dir;
-  PrivateKey nodeKey = PrivateKey::generate();
-  PrivateKey org = PrivateKey::generate();
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<federation::MembershipTracker> tracker;
-  federation::SyncNode sync;
-  std::mutex mu;
-  std::vector<store::Tip> news;
-
-  Node(const Net& net, const std::string& name) {
-    store::Options o;
-    o.createIfMissing = true;
-    auto s = store::Store::open(dir.path() / "store", o);
-    REQUIRE(s.ok());
-    store = std::move(s).value();
-    REQUIRE(store->setNetwork(net.id()).ok());
-    tracker = std::make_unique<federation::MembershipTracker>(net.genesis, *store);
-    REQUIRE(tracker->load().ok());
-    store->setPolicy(tracker.get());
-    store->setTipListener([this](const std::vector<store::Tip>& tips) {
-      std::lock_guard lk(mu);
-      news.insert(news.end(), tips.begin(), tips.end());
-    });
-    record::Profile p;
-    p.name = name;
-    p.nodes.push_back(record::HostingNode{nodeKey.publicKey(), {}});
-    REQUIRE(store->publish(org, static_cast<std::uint16_t>(record::Kind::profile), record::encodeProfile(p)).ok());
-    sync.store = store.get();
-    sync.membership = tracker.get();
-    sync.network = net.id();
-    sync.nodeKey = nodeKey.publicKey();
-    sync.software = "test " + name;
-    sync.hostedProfiles = [this] {
-      auto e = store->entryAt(org.publicKey(), 1);
-      return std::vector<Bytes>{record::encodeFrame(e->signedEntry)};
-    };
-  }
-  ~Node() {
-    store->setTipListener({});
-    store->setPolicy(nullptr);
-  }
-  std::vector<store::Tip> takeNews() {
-    std::lock_guard lk(mu);
-    return std::exchange(news, {});
-  }
-  record::Entry post(const std::string& title) {
-    record::Post p;
-    p.title = title;
-    auto e = store->publish(org, static_cast<std::uint16_t>(record::Kind::post), record::encodePost(p));
-    REQUIRE(e.ok());
-    return *e;
-  }
-  void admit(const Net& net, const PublicKey& feed) {
-    record::Admission a;
-    a.feed = feed;
-    a.name = "Org";
-    a.region = "Sahel";
-    REQUIRE(store->publish(net.steward, static_cast<std::uint16_t>(record::Kind::admission),
-                           record::encodeAdmission(a)).ok());
-  }
-  // Every (feed, seq, id) held, to compare stores.
-  std::vector<std::tuple<PublicKey, std::uint64_t, Digest>> held() const {
-    std::vector<std::tuple<PublicKey, std::uint64_t, Digest>> out;
-    for (const auto& e : store->scan(std::nullopt, 1'000'000, std::size_t(1) << 40))
-      out.emplace_back(e.header.author, e.header.seq, e.id);
-    return out;
-  }
-};
+using civnet::test::Net;
+using civnet::test::Node;
 
 // One link between two nodes: a SyncPeer on each side and the messages in
 // flight. `b` dials `a` (so b trusts a's configured key until it holds the

@@ -1,0 +1,762 @@
+// The peer network: TLS links, sessions and the peer manager (see
+// peer_network.hpp). Everything here runs on the one network thread, except
+// the ingest of runs (a worker thread) and the public methods, which post to
+// the network thread and wait for the answer.
+#include "peer_network.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "schemas/framing.hpp"
+
+namespace civnet::federation {
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+using Clock = std::chrono::steady_clock;
+namespace {
+
+constexpr auto kAsTuple = asio::as_tuple(use_awaitable);
+constexpr auto kShutdownGrace = std::chrono::seconds(2);
+
+std::string errorText(const boost::system::error_code& ec) {
+  if (ec == asio::error::eof) return "the peer closed the connection";
+  return ec.message();
+}
+
+// The Ed25519 key in the peer's certificate, if it presented one.
+std::optional<PublicKey> peerKeyOf(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (!cert) return std::nullopt;
+  std::optional<PublicKey> out;
+  EVP_PKEY* pk = X509_get0_pubkey(cert);
+  if (pk && EVP_PKEY_get_id(pk) == EVP_PKEY_ED25519) {
+    PublicKey k;
+    std::size_t len = k.bytes.size();
+    if (EVP_PKEY_get_raw_public_key(pk, k.bytes.data(), &len) == 1 && len == k.bytes.size()) out = k;
+  }
+  X509_free(cert);
+  return out;
+}
+
+std::uint32_t le32(const std::uint8_t* p) {
+  return std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24;
+}
+
+}  // namespace
+
+std::string PeerAddress::text() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Result<PeerAddress> parsePeerAddress(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return invalidArgument("peer address \"" + std::string(text.substr(0, 100)) + "\": " + why +
+                           " (give HOST:PORT, e.g. 192.0.2.7:" + std::to_string(kDefaultPeerPort) + ")");
+  };
+  PeerAddress a;
+  std::string_view port;
+  if (text.starts_with("[")) {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return bad("an IPv6 address needs the form [ADDRESS]:PORT");
+    a.host = std::string(text.substr(1, close - 1));
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad("no port");
+    a.host = std::string(text.substr(0, colon));
+    if (a.host.find(':') != std::string::npos) return bad("an IPv6 address must be in brackets");
+    port = text.substr(colon + 1);
+  }
+  if (a.host.empty()) return bad("no host");
+  unsigned value = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || p != port.data() + port.size() || port.empty() || value > 65535)
+    return bad("the port must be a number from 0 to 65535");
+  a.port = static_cast<std::uint16_t>(value);
+  return a;
+}
+
+namespace {
+
+struct Dialer;
+
+// One TLS link and its sync session.
+struct Conn {
+  Conn(asio::io_context& ioc, ssl::context& ctx, tcp::socket s)
+      : stream(std::move(s), ctx), wake(ioc), ping(ioc) {}
+  ssl::stream<tcp::socket> stream;
+  asio::steady_timer wake;  // the writer waits on it
+  asio::steady_timer ping;
+  bool outbound = false;
+  std::optional<PublicKey> configured;
+  std::string remote;  // address text
+  std::string remoteIp;
+  std::optional<PublicKey> peerKey;
+  std::unique_ptr<SyncPeer> sync;
+  std::deque<Bytes> queue;
+  bool announced = false;  // established and logged
+  bool closing = false;    // flush the queue, then close
+  bool closed = false;
+  Clock::time_point lastReceived = Clock::now();
+  std::string error;  // why the link ended, once it did
+};
+
+struct Dialer {
+  explicit Dialer(asio::io_context& ioc, PeerConfig c) : cfg(std::move(c)), timer(ioc) {}
+  PeerConfig cfg;
+  asio::steady_timer timer;
+  bool removed = false;
+  int failures = 0;
+  std::string state = "connecting";
+  std::string lastError;
+  std::string software;
+  SyncPeer::Counters last;
+};
+
+}  // namespace
+
+class PeerNetwork::Impl {
+ public:
+  Impl(SyncNode n, const PrivateKey& key, std::string certPem, NetworkOptions o, std::shared_ptr<spdlog::logger> l)
+      : node(std::move(n)), opt(std::move(o)), log(std::move(l)), self(key.publicKey()), forceClose(ioc) {
+    boost::system::error_code ec;
+    ctx.use_certificate_chain(asio::buffer(certPem), ec);
+    if (!ec) {
+      std::string pem = key.toPem();
+      ctx.use_private_key(asio::buffer(pem), ssl::context::pem, ec);
+      std::fill(pem.begin(), pem.end(), '\0');
+    }
+    if (ec) {
+      setupError = "loading the node's TLS certificate and key: " + ec.message();
+      return;
+    }
+    SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_TICKET);
+    SSL_CTX_set_max_early_data(ctx.native_handle(), 0);
+    ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    // Self-signed certificates: the key is checked after the handshake, so
+    // every chain is fine here (and this runs twice for one certificate).
+    ctx.set_verify_callback([](bool, ssl::verify_context&) { return true; });
+  }
+
+  SyncNode node;
+  NetworkOptions opt;
+  std::shared_ptr<spdlog::logger> log;
+  PublicKey self;
+  std::string setupError;
+
+  asio::io_context ioc;
+  ssl::context ctx{ssl::context::tlsv13};
+  asio::executor_work_guard<asio::io_context::executor_type> guard{ioc.get_executor()};
+  asio::thread_pool ingestPool{1};
+  std::thread thread;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<std::uint16_t> port;
+  asio::steady_timer forceClose;
+
+  std::map<PublicKey, std::shared_ptr<Dialer>> dialers;
+  std::set<std::shared_ptr<Conn>> conns;
+  struct Ban {
+    int forged = 0;
+    Clock::time_point until;
+  };
+  std::map<std::string, Ban> bans;
+  std::mt19937_64 rng{std::random_device{}()};
+  bool stopping = false;
+
+  std::mutex lifeMu;
+  bool running = false;
+  bool stopped = false;
+
+  // Runs `f` on the network thread and returns its result (directly when
+  // the thread is not running).
+  template <typename F>
+  auto onNetworkThread(F f) -> decltype(f()) {
+    {
+      std::lock_guard lk(lifeMu);
+      if (!running) return f();
+    }
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto fut = task.get_future();
+    asio::post(ioc, [&task] { task(); });
+    return fut.get();
+  }
+
+  std::string who(const Conn& c) const {
+    return c.peerKey ? "peer " + c.peerKey->shortHex() + " (" + c.remote + ")" : "peer at " + c.remote;
+  }
+
+  std::shared_ptr<Conn> liveWith(const PublicKey& key) const {
+    for (const auto& c : conns)
+      if (c->peerKey == key && !c->closed && c->announced) return c;
+    return nullptr;
+  }
+  std::size_t inbound() const {
+    return static_cast<std::size_t>(std::count_if(conns.begin(), conns.end(), [](const auto& c) { return !c->outbound; }));
+  }
+
+  void wakeDialer(const PublicKey& key) {
+    if (auto it = dialers.find(key); it != dialers.end()) it->second->timer.cancel();
+  }
+
+  void closeNow(Conn& c) {
+    if (c.closed) return;
+    c.closed = c.closing = true;
+    boost::system::error_code ec;
+    c.stream.lowest_layer().shutdown(tcp::socket::shutdown_both, ec);
+    c.stream.lowest_layer().close(ec);
+    c.wake.cancel();
+    c.ping.cancel();
+  }
+  void beginClose(Conn& c) {
+    c.closing = true;
+    c.wake.cancel();
+  }
+
+  void send(Conn& c, const peerwire::Message& m) {
+    if (c.closed) return;
+    if (c.queue.size() >= opt.maxQueuedMessages) {
+      c.error = "the peer does not read: " + std::to_string(c.queue.size()) + " messages are waiting for it";
+      log->warn("{}: dropped: {}", who(c), c.error);
+      closeNow(c);
+      return;
+    }
+    c.queue.push_back(peerwire::encode(m));
+    c.wake.cancel();
+  }
+
+  void countForged(Conn& c) {
+    if (c.outbound || c.remoteIp.empty()) return;
+    Ban& b = bans[c.remoteIp];
+    if (++b.forged >= opt.banAfterForged) {
+      b.until = Clock::now() + opt.banFor;
+      b.forged = 0;
+      log->warn("{}: sent forged input {} times: its address is refused for {} s", who(c), opt.banAfterForged,
+                opt.banFor.count());
+    }
+  }
+  bool banned(const std::string& ip) {
+    auto it = bans.find(ip);
+    return it != bans.end() && Clock::now() < it->second.until;
+  }
+
+  void onEstablished(const std::shared_ptr<Conn>& c) {
+    c->announced = true;
+    // At most one link per peer: the one the lower node key dialed stays.
+    for (const auto& other : conns) {
+      if (other == c || other->closing || !other->announced || other->peerKey != c->peerKey) continue;
+      auto dialedBy = [&](const Conn& x) { return x.outbound ? self : *x.peerKey; };
+      Conn& loser = dialedBy(*other) < dialedBy(*c) ? *c : *other;
+      loser.error = "a second link with the same peer; the one the lower node key dialed stays";
+      log->debug("{}: closing a duplicate link", who(loser));
+      send(loser, peerwire::Goodbye{peerwire::GoodbyeReason::normal, "duplicate link"});
+      beginClose(loser);
+    }
+    if (c->closing) return;
+    log->info("{} connected ({}, {})", who(*c), c->outbound ? "dialed by this node" : "dialed by the peer",
+              c->sync->peerSoftware());
+  }
+
+  awaitable<store::IngestResult> ingest(std::vector<record::SignedEntry> run) {
+    auto home = co_await asio::this_coro::executor;
+    co_await asio::post(asio::bind_executor(ingestPool, use_awaitable));
+    store::IngestResult r = node.store->ingest(std::move(run));
+    co_await asio::post(asio::bind_executor(home, use_awaitable));
+    co_return r;
+  }
+
+  awaitable<void> handle(std::shared_ptr<Conn> c, SyncPeer::Step step) {
+    if (!c->announced && c->sync->established()) onEstablished(c);
+    c->wake.cancel();  // a message may have given the writer something to push
+    for (const auto& m : step.send) send(*c, m);
+    if (!step.ingest.empty() && !c->closing) {
+      std::vector<record::SignedEntry> run = step.ingest;
+      store::IngestResult r = co_await ingest(std::move(step.ingest));
+      if (stopping || c->closed) co_return;
+      SyncPeer::Step after = c->sync->afterIngest(r, run);
+      co_await handle(c, std::move(after));
+    }
+    if (step.close) {
+      c->error = std::string("this node ended it: ") + peerwire::toString(step.close->reason) + ": " + step.close->detail;
+      if (step.close->reason == peerwire::GoodbyeReason::forged) countForged(*c);
+      log->warn("{}: refused: {}: {}", who(*c), peerwire::toString(step.close->reason), step.close->detail);
+      send(*c, *step.close);
+      beginClose(*c);
+    }
+    if (step.peerEnded) {
+      c->error = std::string("the peer ended it: ") + peerwire::toString(step.peerEnded->reason) + ": " +
+                 step.peerEnded->detail;
+      auto level = step.peerEnded->reason == peerwire::GoodbyeReason::normal ? spdlog::level::info : spdlog::level::warn;
+      log->log(level, "{}: said goodbye: {}: {}", who(*c), peerwire::toString(step.peerEnded->reason),
+               step.peerEnded->detail);
+      closeNow(*c);
+    }
+  }
+
+  void forged(Conn& c, const std::string& why) {
+    c.error = "this node ended it: forged: " + why;
+    log->warn("{}: refused: forged: {}", who(c), why);
+    countForged(c);
+    send(c, peerwire::Goodbye{peerwire::GoodbyeReason::forged, why});
+    beginClose(c);
+  }
+
+  awaitable<void> reader(std::shared_ptr<Conn> c) {
+    while (!c->closing) {
+      Bytes frame(8);
+      auto [e1, n1] = co_await asio::async_read(c->stream, asio::buffer(frame), kAsTuple);
+      if (e1) {
+        if (c->error.empty()) c->error = "connection lost: " + errorText(e1);
+        co_return;
+      }
+      auto size = record::frameSize(frame, peerwire::kMaxMessageBytes);
+      if (size.ok() && *size == 0) {
+        // The segment table goes on past the first word.
+        const std::size_t segments = std::size_t(le32(frame.data())) + 1;
+        const std::size_t tableBytes = (4 * (segments + 1) + 7) / 8 * 8;
+        frame.resize(tableBytes);
+        auto [e2, n2] = co_await asio::async_read(c->stream, asio::buffer(frame.data() + 8, tableBytes - 8), kAsTuple);
+        if (e2) {
+          if (c->error.empty()) c->error = "connection lost: " + errorText(e2);
+          co_return;
+        }
+        size = record::frameSize(frame, peerwire::kMaxMessageBytes);
+      }
+      if (!size.ok() || *size < frame.size()) {
+        forged(*c, size.ok() ? "an impossible frame" : size.status().message());
+        co_return;
+      }
+      const std::size_t have = frame.size();
+      frame.resize(*size);
+      if (*size > have) {
+        auto [e3, n3] = co_await asio::async_read(c->stream, asio::buffer(frame.data() + have, *size - have), kAsTuple);
+        if (e3) {
+          if (c->error.empty()) c->error = "connection lost: " + errorText(e3);
+          co_return;
+        }
+      }
+      c->lastReceived = Clock::now();
+      auto msg = peerwire::decode(frame);
+      if (!msg.ok()) {
+        forged(*c, msg.status().message());
+        co_return;
+      }
+      co_await handle(c, c->sync->onMessage(*msg));
+    }
+  }
+
+  awaitable<void> writer(std::shared_ptr<Conn> c) {
+    while (!c->closed) {
+      Bytes out;
+      if (!c->queue.empty()) {
+        out = std::move(c->queue.front());
+        c->queue.pop_front();
+      } else if (c->closing) {
+        break;
+      } else if (c->sync->established() && !stopping) {
+        if (auto e = c->sync->nextPush(opt.maxRunBytes)) out = peerwire::encode(*e);
+      }
+      if (out.empty()) {
+        c->wake.expires_at(Clock::time_point::max());
+        co_await c->wake.async_wait(kAsTuple);
+        continue;
+      }
+      auto [ec, n] = co_await asio::async_write(c->stream, asio::buffer(out), kAsTuple);
+      if (ec) {
+        if (c->error.empty()) c->error = "connection lost: " + errorText(ec);
+        break;
+      }
+    }
+    closeNow(*c);
+  }
+
+  awaitable<void> pinger(std::shared_ptr<Conn> c) {
+    std::uint64_t nonce = 0;
+    while (!c->closing) {
+      c->ping.expires_after(opt.pingInterval);
+      co_await c->ping.async_wait(kAsTuple);
+      if (c->closing) break;
+      if (Clock::now() - c->lastReceived > opt.deadAfter) {
+        c->error = "no message for " +
+                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opt.deadAfter).count()) +
+                   " s: the link is dead";
+        log->info("{}: {}", who(*c), c->error);
+        closeNow(*c);
+        break;
+      }
+      send(*c, peerwire::Ping{++nonce});
+    }
+  }
+
+  awaitable<void> runConn(std::shared_ptr<Conn> c) {
+    asio::steady_timer t(ioc);
+    t.expires_after(opt.handshakeTimeout);
+    t.async_wait([c](boost::system::error_code ec) {
+      if (!ec) {
+        boost::system::error_code ignored;
+        c->stream.lowest_layer().close(ignored);
+      }
+    });
+    auto [hec] = co_await c->stream.async_handshake(c->outbound ? ssl::stream_base::client : ssl::stream_base::server,
+                                                     kAsTuple);
+    t.cancel();
+    if (hec) {
+      c->error = "TLS handshake failed: " + errorText(hec);
+      log->info("{}: {}", who(*c), c->error);
+      closeNow(*c);
+      co_return;
+    }
+    c->peerKey = peerKeyOf(c->stream.native_handle());
+    if (!c->peerKey) {
+      c->error = "it presented no Ed25519 certificate";
+      log->warn("{}: refused: {}", who(*c), c->error);
+      closeNow(*c);
+      co_return;
+    }
+    if (c->outbound && c->configured && *c->configured != *c->peerKey) {
+      c->error = "it presented node key " + c->peerKey->hex() + ", not the configured " + c->configured->hex();
+      log->warn("peer at {}: refused: {}", c->remote, c->error);
+      send(*c, peerwire::Goodbye{peerwire::GoodbyeReason::notMember, "not the node key configured for this address"});
+      beginClose(*c);
+    }
+    c->sync = std::make_unique<SyncPeer>(node, *c->peerKey, c->configured);
+    conns.insert(c);
+    if (!c->closing) send(*c, c->sync->hello());
+    asio::co_spawn(ioc, writer(c), asio::detached);
+    if (!c->closing) {
+      asio::co_spawn(ioc, pinger(c), asio::detached);
+      co_await reader(c);
+    }
+    beginClose(*c);  // the writer flushes a goodbye, then closes
+    // Wait for the writer to finish, at most the grace period.
+    asio::steady_timer grace(ioc);
+    for (int i = 0; i < 20 && !c->closed; ++i) {
+      grace.expires_after(kShutdownGrace / 20);
+      co_await grace.async_wait(kAsTuple);
+    }
+    closeNow(*c);
+    conns.erase(c);
+    if (c->announced) log->info("{}: link ended: {}", who(*c), c->error);
+    if (auto it = dialers.find(*c->peerKey); it != dialers.end()) {
+      it->second->last = c->sync->counters();
+      it->second->software = c->sync->peerSoftware();
+      if (c->outbound || c->announced) it->second->lastError = c->error;
+      it->second->timer.cancel();  // a dialer waiting for this link to end
+    }
+    if (stopping && conns.empty()) forceClose.cancel();
+  }
+
+  awaitable<void> acceptLoop() {
+    while (!stopping) {
+      auto [ec, sock] = co_await acceptor->async_accept(kAsTuple);
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) break;
+        log->warn("accepting a peer connection failed: {}", ec.message());
+        asio::steady_timer pause(ioc);
+        pause.expires_after(std::chrono::milliseconds(100));
+        co_await pause.async_wait(kAsTuple);
+        continue;
+      }
+      boost::system::error_code rec;
+      auto ep = sock.remote_endpoint(rec);
+      std::string ip = rec ? std::string("?") : ep.address().to_string();
+      if (banned(ip)) {
+        log->debug("refused a connection from {}: banned for forged input", ip);
+        continue;  // the socket closes as it goes out of scope
+      }
+      if (inbound() >= opt.maxInbound) {
+        log->warn("refused a connection from {}: already {} inbound links", ip, opt.maxInbound);
+        continue;
+      }
+      auto c = std::make_shared<Conn>(ioc, ctx, std::move(sock));
+      c->remoteIp = ip;
+      c->remote = rec ? ip : PeerAddress{ip, ep.port()}.text();
+      asio::co_spawn(ioc, runConn(c), asio::detached);
+    }
+  }
+
+  std::chrono::milliseconds backoff(int failures) {
+    const double base = static_cast<double>(opt.backoffMin.count()) * std::pow(2.0, std::min(failures - 1, 20));
+    const double capped = std::min(base, static_cast<double>(opt.backoffMax.count()));
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    return std::chrono::milliseconds(static_cast<std::int64_t>(capped * jitter(rng)));
+  }
+
+  awaitable<void> dialLoop(std::shared_ptr<Dialer> d) {
+    while (!stopping && !d->removed) {
+      if (liveWith(d->cfg.key)) {  // linked (either way): wait until it ends
+        d->state = "connected";
+        d->timer.expires_at(Clock::time_point::max());
+        co_await d->timer.async_wait(kAsTuple);
+        continue;
+      }
+      d->state = "connecting";
+      bool established = false;
+      tcp::resolver resolver(ioc);
+      auto [rec, endpoints] =
+          co_await resolver.async_resolve(d->cfg.address.host, std::to_string(d->cfg.address.port), kAsTuple);
+      if (rec) {
+        d->lastError = "cannot resolve " + d->cfg.address.host + ": " + rec.message();
+      } else {
+        tcp::socket sock(ioc);
+        asio::steady_timer t(ioc);
+        t.expires_after(opt.handshakeTimeout);
+        t.async_wait([&sock](boost::system::error_code ec) {
+          if (!ec) {
+            boost::system::error_code ignored;
+            sock.close(ignored);
+          }
+        });
+        auto [cec, ep] = co_await asio::async_connect(sock, endpoints, kAsTuple);
+        t.cancel();
+        if (cec) {
+          d->lastError = "cannot connect to " + d->cfg.address.text() + ": " + errorText(cec);
+        } else if (!stopping && !d->removed) {
+          auto c = std::make_shared<Conn>(ioc, ctx, std::move(sock));
+          c->outbound = true;
+          c->configured = d->cfg.key;
+          c->remote = d->cfg.address.text();
+          co_await runConn(c);
+          established = c->announced;
+          d->lastError = c->error;
+          if (c->sync) {
+            d->last = c->sync->counters();
+            if (!c->sync->peerSoftware().empty()) d->software = c->sync->peerSoftware();
+          }
+        }
+      }
+      if (stopping || d->removed) break;
+      if (established) d->failures = 0;
+      if (liveWith(d->cfg.key)) continue;
+      ++d->failures;
+      auto wait = backoff(d->failures);
+      if (!established)
+        log->log(d->failures == 1 ? spdlog::level::info : spdlog::level::debug, "peer {} at {}: {}; redialing in {} ms",
+                 d->cfg.key.shortHex(), d->cfg.address.text(), d->lastError, wait.count());
+      d->state = "waiting";
+      d->timer.expires_after(wait);
+      co_await d->timer.async_wait(kAsTuple);
+    }
+  }
+
+  void startDialer(const PeerConfig& p) {
+    auto d = std::make_shared<Dialer>(ioc, p);
+    dialers[p.key] = d;
+    asio::co_spawn(ioc, dialLoop(d), asio::detached);
+  }
+
+  std::vector<PeerStatus> collect() const {
+    std::vector<PeerStatus> out;
+    std::set<PublicKey> seen;
+    for (const auto& [key, d] : dialers) {
+      PeerStatus s;
+      s.key = key;
+      s.address = d->cfg.address.text();
+      s.configured = true;
+      s.state = d->state;
+      s.software = d->software;
+      s.counters = d->last;
+      s.lastError = d->lastError;
+      if (auto c = liveWith(key)) {
+        s.state = "connected";
+        s.outbound = c->outbound;
+        s.inSync = c->sync->inSync();
+        s.software = c->sync->peerSoftware();
+        s.counters = c->sync->counters();
+      }
+      seen.insert(key);
+      out.push_back(std::move(s));
+    }
+    for (const auto& c : conns) {
+      if (!c->announced || c->closed || seen.count(*c->peerKey)) continue;
+      seen.insert(*c->peerKey);
+      PeerStatus s;
+      s.key = *c->peerKey;
+      s.address = c->remote;
+      s.state = "connected";
+      s.outbound = c->outbound;
+      s.inSync = c->sync->inSync();
+      s.software = c->sync->peerSoftware();
+      s.counters = c->sync->counters();
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  void onNews(const std::vector<store::Tip>& tips) {
+    for (const auto& c : conns) {
+      if (c->closing || !c->sync->established()) continue;
+      c->sync->onNews(tips);
+      c->wake.cancel();
+    }
+  }
+};
+
+PeerNetwork::PeerNetwork(SyncNode node, const PrivateKey& nodeKey, std::string certPem, NetworkOptions options,
+                         std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<Impl>(std::move(node), nodeKey, std::move(certPem), std::move(options), std::move(log))) {}
+
+PeerNetwork::~PeerNetwork() { stop(); }
+
+Status PeerNetwork::start() {
+  Impl& m = *impl_;
+  if (!m.setupError.empty()) return invalidArgument(m.setupError);
+  {
+    std::lock_guard lk(m.lifeMu);
+    if (m.running || m.stopped) return internalError("the peer network was started twice");
+  }
+  if (m.opt.listen) {
+    const std::string where = m.opt.listen->text();
+    boost::system::error_code ec;
+    tcp::resolver resolver(m.ioc);
+    auto endpoints = resolver.resolve(m.opt.listen->host, std::to_string(m.opt.listen->port),
+                                      tcp::resolver::passive, ec);
+    if (ec || endpoints.empty())
+      return invalidArgument("cannot listen for peers on " + where + ": " + (ec ? ec.message() : "no such address"));
+    tcp::endpoint ep = *endpoints.begin();
+    m.acceptor.emplace(m.ioc);
+    m.acceptor->open(ep.protocol(), ec);
+    if (!ec) m.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) m.acceptor->bind(ep, ec);
+    if (!ec) m.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      m.acceptor.reset();
+      return ioError("cannot listen for peers on " + where + ": " + ec.message());
+    }
+    m.port = m.acceptor->local_endpoint().port();
+    m.log->info("listening for peers on {}", PeerAddress{m.opt.listen->host, *m.port}.text());
+    asio::co_spawn(m.ioc, m.acceptLoop(), asio::detached);
+  }
+  for (const auto& p : m.opt.peers) m.startDialer(p);
+  m.node.store->setTipListener([&m](const std::vector<store::Tip>& tips) {
+    asio::post(m.ioc, [&m, tips] { m.onNews(tips); });
+  });
+  {
+    std::lock_guard lk(m.lifeMu);
+    m.running = true;
+  }
+  m.thread = std::thread([&m] { m.ioc.run(); });
+  return {};
+}
+
+void PeerNetwork::stop() {
+  Impl& m = *impl_;
+  {
+    std::lock_guard lk(m.lifeMu);
+    if (m.stopped) return;
+    m.stopped = true;
+    if (!m.running) return;
+  }
+  m.node.store->setTipListener({});
+  asio::post(m.ioc, [&m] {
+    m.stopping = true;
+    if (m.acceptor) {
+      boost::system::error_code ec;
+      m.acceptor->close(ec);
+    }
+    for (auto& [key, d] : m.dialers) {
+      d->removed = true;
+      d->timer.cancel();
+    }
+    for (const auto& c : std::vector<std::shared_ptr<Conn>>(m.conns.begin(), m.conns.end())) {
+      if (c->announced) m.send(*c, peerwire::Goodbye{peerwire::GoodbyeReason::normal, "the node is shutting down"});
+      if (c->error.empty()) c->error = "this node shut down";
+      m.beginClose(*c);
+      c->ping.cancel();
+      boost::system::error_code ec;
+      c->stream.lowest_layer().shutdown(tcp::socket::shutdown_receive, ec);
+    }
+    // A peer that does not read cannot hold the shutdown up.
+    m.forceClose.expires_after(kShutdownGrace);
+    m.forceClose.async_wait([&m](boost::system::error_code ec) {
+      if (ec) return;
+      for (const auto& c : m.conns) m.closeNow(*c);
+    });
+    if (m.conns.empty()) m.forceClose.cancel();
+  });
+  m.guard.reset();
+  m.thread.join();
+  m.ingestPool.join();
+  {
+    std::lock_guard lk(m.lifeMu);
+    m.running = false;
+  }
+}
+
+std::optional<std::uint16_t> PeerNetwork::listenPort() const { return impl_->port; }
+
+std::vector<PeerStatus> PeerNetwork::peers() const {
+  return impl_->onNetworkThread([this] { return impl_->collect(); });
+}
+
+Status PeerNetwork::addPeer(const PeerConfig& peer) {
+  return impl_->onNetworkThread([this, peer]() -> Status {
+    Impl& m = *impl_;
+    if (m.dialers.count(peer.key))
+      return alreadyExists("peer " + peer.key.hex() + " is already configured (at " +
+                           m.dialers.at(peer.key)->cfg.address.text() + ")");
+    if (peer.key == m.self) return invalidArgument("that is this node's own key");
+    m.startDialer(peer);
+    return {};
+  });
+}
+
+Status PeerNetwork::removePeer(const PublicKey& key) {
+  return impl_->onNetworkThread([this, key]() -> Status {
+    Impl& m = *impl_;
+    auto it = m.dialers.find(key);
+    if (it == m.dialers.end()) return notFound("no configured peer has node key " + key.hex());
+    it->second->removed = true;
+    it->second->timer.cancel();
+    m.dialers.erase(it);
+    if (auto c = m.liveWith(key)) {
+      c->error = "removed by the sysadmin";
+      m.send(*c, peerwire::Goodbye{peerwire::GoodbyeReason::normal, "the peer was removed"});
+      m.beginClose(*c);
+    }
+    return {};
+  });
+}
+
+void PeerNetwork::redialNow() {
+  impl_->onNetworkThread([this] {
+    for (auto& [key, d] : impl_->dialers) d->timer.cancel();
+    return 0;
+  });
+}
+
+}  // namespace civnet::federation

@@ -1,0 +1,220 @@
+// The peer network over real TLS on 127.0.0.1 (ephemeral ports), between
+// real stores in one process: nodes converge, push live, relay along a
+// line, redial after a refusal or a dropped link, keep one link per pair,
+// and refuse a peer that is not the one configured. Tests wait for a
+// condition (with a generous deadline), never for a fixed time.
+#include "tests/support/doctest.hpp"
+#include "tests/unit/federation/sync_nodes.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <thread>
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "federation/peer_network.hpp"
+
+using namespace civnet;
+using civnet::test::Net;
+using civnet::test::Node;
+using federation::PeerAddress;
+using federation::PeerConfig;
+using federation::PeerNetwork;
+
+namespace {
+
+// Silent, unless CIVNET_TEST_LOG is set (then every line on stderr).
+std::shared_ptr<spdlog::logger> quietLog() {
+  if (std::getenv("CIVNET_TEST_LOG")) {
+    auto l = std::make_shared<spdlog::logger>("net", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    l->set_level(spdlog::level::debug);
+    return l;
+  }
+  return std::make_shared<spdlog::logger>("net", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+federation::NetworkOptions fastOptions() {
+  federation::NetworkOptions o;
+  o.listen = PeerAddress{"127.0.0.1", 0};
+  o.backoffMin = std::chrono::milliseconds(20);
+  o.backoffMax = std::chrono::milliseconds(200);
+  o.maxRunBytes = 4096;  // many small runs
+  return o;
+}
+
+// A node's peer network, listening on an ephemeral port.
+std::unique_ptr<PeerNetwork> network(Node& n, federation::NetworkOptions o = fastOptions()) {
+  auto cert = makeSelfSignedCertPem(n.nodeKey, "civnet test node");
+  REQUIRE(cert.ok());
+  auto net = std::make_unique<PeerNetwork>(n.sync, n.nodeKey, *cert, std::move(o), quietLog());
+  Status s = net->start();
+  INFO(s.message());
+  REQUIRE(s.ok());
+  return net;
+}
+
+PeerConfig peerOf(Node& n, PeerNetwork& net) {
+  return PeerConfig{PeerAddress{"127.0.0.1", *net.listenPort()}, n.nodeKey.publicKey()};
+}
+
+// Waits until `done` holds (checking every 20 ms), at most 30 s.
+bool eventually(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+std::size_t connected(const PeerNetwork& net) {
+  std::size_t n = 0;
+  for (const auto& p : net.peers()) n += p.state == "connected";
+  return n;
+}
+
+}  // namespace
+
+TEST_SUITE("peer_network") {
+  TEST_CASE("a new node catches up with a hub over TLS, then entries flow both ways live") {
+    Net net;
+    Node hub(net, "Hub"), fresh(net, "Fresh");
+    hub.admit(net, hub.org.publicKey());
+    hub.admit(net, fresh.org.publicKey());
+    for (int i = 0; i < 30; ++i) hub.post("report " + std::to_string(i));
+    auto hubNet = network(hub);
+    auto o = fastOptions();
+    o.peers.push_back(peerOf(hub, *hubNet));
+    auto freshNet = network(fresh, o);
+
+    CHECK(eventually([&] { return fresh.held() == hub.held(); }));
+    record::Entry a = fresh.post("from the fresh node");
+    record::Entry b = hub.post("from the hub");
+    CHECK(eventually([&] { return hub.store->entryById(a.id).ok() && fresh.store->entryById(b.id).ok(); }));
+    CHECK(eventually([&] {
+      auto ps = freshNet->peers();
+      return ps.size() == 1 && ps[0].state == "connected" && ps[0].inSync;
+    }));
+    auto ps = freshNet->peers();
+    REQUIRE(ps.size() == 1);
+    CHECK(ps[0].key == hub.nodeKey.publicKey());
+    CHECK(ps[0].configured);
+    CHECK(ps[0].outbound);
+    CHECK(ps[0].software == "test Hub");
+    CHECK(ps[0].counters.entriesReceived == 30 + 1 + 2 + 1);  // posts, profile, admissions, live post
+    auto hs = hubNet->peers();
+    REQUIRE(hs.size() == 1);
+    CHECK_FALSE(hs[0].configured);
+    CHECK(hs[0].key == fresh.nodeKey.publicKey());
+    CHECK(hub.held() == fresh.held());
+  }
+
+  TEST_CASE("a line of four nodes converges through relays, the far nodes redialing until they are known") {
+    Net net;
+    Node n1(net, "One"), n2(net, "Two"), n3(net, "Three"), n4(net, "Four");
+    for (Node* n : {&n1, &n2, &n3, &n4}) n1.admit(net, n->org.publicKey());
+    auto net1 = network(n1);
+    auto o2 = fastOptions();
+    o2.peers.push_back(peerOf(n1, *net1));
+    auto net2 = network(n2, o2);
+    auto o3 = fastOptions();
+    o3.peers.push_back(peerOf(n2, *net2));
+    auto net3 = network(n3, o3);
+    auto o4 = fastOptions();
+    o4.peers.push_back(peerOf(n3, *net3));
+    auto net4 = network(n4, o4);
+    record::Entry far = n4.post("from the far end");
+    record::Entry near = n1.post("from the near end");
+    CHECK(eventually([&] { return n1.store->entryById(far.id).ok() && n4.store->entryById(near.id).ok(); }));
+    CHECK(eventually([&] { return n2.held() == n1.held() && n3.held() == n1.held() && n4.held() == n1.held(); }));
+    CHECK(federation::offeredFrontier(*n4.store, *n4.tracker->view()).top ==
+          federation::offeredFrontier(*n1.store, *n1.tracker->view()).top);
+  }
+
+  TEST_CASE("two nodes that dial each other keep one link") {
+    Net net;
+    Node a(net, "A"), b(net, "B");
+    a.admit(net, a.org.publicKey());
+    a.admit(net, b.org.publicKey());
+    // b must know the admissions before it can accept a: b dials first.
+    auto netA = network(a);
+    auto ob = fastOptions();
+    ob.peers.push_back(peerOf(a, *netA));
+    auto netB = network(b, ob);
+    REQUIRE(eventually([&] { return b.held() == a.held(); }));
+    REQUIRE(netA->addPeer(peerOf(b, *netB)).ok());
+    CHECK(netA->addPeer(peerOf(b, *netB)).code() == StatusCode::alreadyExists);
+    record::Entry e = a.post("after both dialed");
+    CHECK(eventually([&] { return b.store->entryById(e.id).ok(); }));
+    CHECK(eventually([&] { return connected(*netA) == 1 && connected(*netB) == 1; }));
+    CHECK(netA->peers().size() == 1);
+    CHECK(netB->peers().size() == 1);
+  }
+
+  TEST_CASE("a node redials after its peer went away, and catches up on what it missed") {
+    Net net;
+    Node hub(net, "Hub"), fresh(net, "Fresh");
+    hub.admit(net, hub.org.publicKey());
+    hub.admit(net, fresh.org.publicKey());
+    auto hubNet = network(hub);
+    const std::uint16_t port = *hubNet->listenPort();
+    auto o = fastOptions();
+    o.peers.push_back(peerOf(hub, *hubNet));
+    auto freshNet = network(fresh, o);
+    REQUIRE(eventually([&] { return fresh.held() == hub.held(); }));
+
+    hubNet->stop();
+    hubNet.reset();
+    record::Entry missed = hub.post("published while the link was down");
+    CHECK(eventually([&] { return connected(*freshNet) == 0; }));
+    auto again = fastOptions();
+    again.listen = PeerAddress{"127.0.0.1", port};
+    hubNet = network(hub, again);
+    CHECK(eventually([&] { return fresh.store->entryById(missed.id).ok(); }));
+    CHECK(eventually([&] { return fresh.held() == hub.held(); }));
+  }
+
+  TEST_CASE("a peer that presents another key than the one configured is refused, naming both") {
+    Net net;
+    Node hub(net, "Hub"), fresh(net, "Fresh");
+    hub.admit(net, hub.org.publicKey());
+    auto hubNet = network(hub);
+    auto o = fastOptions();
+    const PublicKey wrong = PrivateKey::generate().publicKey();
+    o.peers.push_back(PeerConfig{PeerAddress{"127.0.0.1", *hubNet->listenPort()}, wrong});
+    auto freshNet = network(fresh, o);
+    CHECK(eventually([&] {
+      auto ps = freshNet->peers();
+      return ps.size() == 1 && ps[0].lastError.find("not the configured " + wrong.hex()) != std::string::npos;
+    }));
+    CHECK(freshNet->peers()[0].lastError.find(hub.nodeKey.publicKey().hex()) != std::string::npos);
+    CHECK(fresh.store->counts().entries == 1);  // only its own profile
+  }
+
+  TEST_CASE("an address that is not HOST:PORT is refused, naming what is wrong") {
+    CHECK(federation::parsePeerAddress("10.0.0.1:7420")->text() == "10.0.0.1:7420");
+    CHECK(federation::parsePeerAddress("[::1]:7420")->text() == "[::1]:7420");
+    CHECK(federation::parsePeerAddress("hub.example.org:1")->host == "hub.example.org");
+    CHECK(federation::parsePeerAddress("10.0.0.1").status().message().find("no port") != std::string::npos);
+    CHECK(federation::parsePeerAddress("::1:7420").status().message().find("in brackets") != std::string::npos);
+    CHECK(federation::parsePeerAddress("h:70000").status().message().find("0 to 65535") != std::string::npos);
+    CHECK(federation::parsePeerAddress(":1").status().message().find("no host") != std::string::npos);
+  }
+
+  TEST_CASE("a port already in use is refused with the address and the reason") {
+    Net net;
+    Node a(net, "A"), b(net, "B");
+    auto netA = network(a);
+    auto o = fastOptions();
+    o.listen = PeerAddress{"127.0.0.1", *netA->listenPort()};
+    auto cert = makeSelfSignedCertPem(b.nodeKey, "b");
+    PeerNetwork second(b.sync, b.nodeKey, *cert, o, quietLog());
+    Status s = second.start();
+    CHECK_FALSE(s.ok());
+    CHECK(s.message().find("cannot listen for peers on 127.0.0.1:" + std::to_string(*netA->listenPort())) !=
+          std::string::npos);
+  }
+}
