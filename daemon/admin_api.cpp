@@ -17,6 +17,8 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/hosted_orgs.hpp"
+#include "daemon/peer_book.hpp"
+#include "federation/peer_network.hpp"
 #include "federation/membership.hpp"
 #include "federation/membership_tracker.hpp"
 #include "schemas/content.hpp"
@@ -618,6 +620,14 @@ ApiResponse AdminApi::handle(const ApiRequest& r) {
   if (path == "/v1/lift") return only(post, "POST", [&] { return lift(r); });
   if (path == "/v1/takedown") return only(post, "POST", [&] { return takedown(r); });
   if (path == "/v1/retract") return only(post, "POST", [&] { return retract(r); });
+  if (path == "/v1/peers") {
+    if (get) return listPeers();
+    return only(post, "GET, POST", [&] { return addPeer(r); });
+  }
+  if (path.starts_with("/v1/peers/"))
+    return only(r.method == "DELETE", "DELETE",
+                [&] { return removePeer(path.substr(std::string_view("/v1/peers/").size())); });
+  if (path == "/v1/sync") return only(post, "POST", [&] { return syncNow(); });
   if (path == "/v1/orgs") {
     if (get) return listOrgs();
     return only(post, "GET, POST", [&] { return addOrg(r); });
@@ -638,6 +648,18 @@ ApiResponse AdminApi::status() {
   o["frontier_digest"] = store_.frontierDigest().hex();
   o["organization"] = primary.name;
   o["hosted_orgs"] = orgs_.list().size();
+  if (services_.network) {
+    std::size_t connected = 0, inSync = 0;
+    for (const auto& p : services_.network->peers()) {
+      connected += p.state == "connected";
+      inSync += p.inSync;
+    }
+    auto port = services_.network->listenPort();
+    o["peers"] = json::object{{"listen_port", port ? json::value(*port) : json::value(nullptr)},
+                              {"configured", services_.peers ? services_.peers->all().size() : 0},
+                              {"connected", connected},
+                              {"in_sync", inSync}};
+  }
   o["network_name"] = info_.networkName;
   o["steward_key"] = info_.stewardKey ? json::value(info_.stewardKey->hex()) : json::value(nullptr);
   o["version"] = info_.version;
@@ -1454,6 +1476,89 @@ ApiResponse AdminApi::addOrg(const ApiRequest& r) {
                                         {"feed_key", added->org.feed.hex()},
                                         {"profile_id", added->profileId.hex()},
                                         {"state", state}});
+}
+
+namespace {
+ApiResponse noNetwork() { return AdminApi::errorResponse(503, "unavailable", "the peer network is not running"); }
+}  // namespace
+
+// Every peer: configured (civnetd.toml or added) and linked.
+ApiResponse AdminApi::listPeers() {
+  if (!services_.network) return noNetwork();
+  std::shared_ptr<const federation::MembershipView> v;
+  if (services_.membership) v = services_.membership->view();
+  json::array a;
+  for (const auto& p : services_.network->peers()) {
+    std::string source = "inbound";
+    if (services_.peers && services_.peers->inConfig(p.key)) source = "config";
+    else if (p.configured) source = "added";
+    a.push_back(json::object{{"key", p.key.hex()},
+                             {"address", p.address},
+                             {"source", source},
+                             {"state", p.state},
+                             {"outbound", p.outbound},
+                             {"in_sync", p.inSync},
+                             {"member_node", v ? json::value(v->memberNodes.count(p.key) > 0) : json::value(nullptr)},
+                             {"software", p.software},
+                             {"entries_sent", p.counters.entriesSent},
+                             {"entries_received", p.counters.entriesReceived},
+                             {"nacks_sent", p.counters.nacksSent},
+                             {"nacks_received", p.counters.nacksReceived},
+                             {"forged", p.counters.forged},
+                             {"last_error", p.lastError}});
+  }
+  auto port = services_.network->listenPort();
+  return jsonResponse(200, json::object{{"listen_port", port ? json::value(*port) : json::value(nullptr)},
+                                        {"peers", std::move(a)}});
+}
+
+// A peer to dial from now on, kept across restarts.
+ApiResponse AdminApi::addPeer(const ApiRequest& r) {
+  if (!services_.network || !services_.peers) return noNetwork();
+  auto o = parseObject(r.body, {"address", "key"});
+  if (!o.ok()) return fromStatus(o.status());
+  auto address = optString(*o, "address");
+  if (!address.ok()) return fromStatus(address.status());
+  if (!address.value()) return badRequest("\"address\" is required: HOST:PORT");
+  auto parsed = federation::parsePeerAddress(**address);
+  if (!parsed.ok()) return fromStatus(parsed.status());
+  auto key = hexField<PublicKey>(*o, "key");
+  if (!key.ok()) return fromStatus(key.status());
+  if (*key == info_.nodeKey) return badRequest("that is this node's own key");
+  federation::PeerConfig peer{*parsed, *key};
+  if (auto s = services_.peers->add(peer); !s.ok()) return fromStatus(s);
+  if (auto s = services_.network->addPeer(peer); !s.ok()) {
+    (void)services_.peers->remove(peer.key);
+    return fromStatus(s);
+  }
+  log_->info("peer {} at {} added", key->hex(), parsed->text());
+  return jsonResponse(201, json::object{{"key", key->hex()}, {"address", parsed->text()}});
+}
+
+ApiResponse AdminApi::removePeer(std::string_view keyText) {
+  if (!services_.network || !services_.peers) return noNetwork();
+  std::set<PublicKey> known;
+  for (const auto& p : services_.peers->all()) known.insert(p.key);
+  auto key = resolveKeyAmong(keyText, known, "the peer's node key");
+  if (!key.ok()) return fromStatus(key.status());
+  if (auto s = services_.peers->remove(*key); !s.ok()) return fromStatus(s);
+  (void)services_.network->removePeer(*key);
+  log_->info("peer {} removed", key->hex());
+  return jsonResponse(200, json::object{{"key", key->hex()}, {"removed", true}});
+}
+
+// Starts a sync round now: every peer waiting to be redialed is dialed.
+// Linked peers are in sync continuously; GET /v1/peers says when they are.
+ApiResponse AdminApi::syncNow() {
+  if (!services_.network) return noNetwork();
+  services_.network->redialNow();
+  std::size_t connected = 0, inSync = 0, total = 0;
+  for (const auto& p : services_.network->peers()) {
+    ++total;
+    connected += p.state == "connected";
+    inSync += p.inSync;
+  }
+  return jsonResponse(200, json::object{{"peers", total}, {"connected", connected}, {"in_sync", inSync}});
 }
 
 }  // namespace civnet::daemon

@@ -33,11 +33,15 @@
 
 namespace spdlog { class logger; }
 namespace civnet::store { class Store; }
-namespace civnet::federation { class MembershipTracker; }
+namespace civnet::federation {
+class MembershipTracker;
+class PeerNetwork;
+}
 
 namespace civnet::daemon {
 
 class HostedOrgs;
+class PeerBook;
 
 struct ApiRequest {
   std::string method;  // "GET", "POST", ...
@@ -78,6 +82,10 @@ struct MembershipServices {
   // The tracker installed as the store's policy, or nullptr: membership
   // endpoints then answer 503 "membership view not available".
   federation::MembershipTracker* membership = nullptr;
+  // The peer network and the peers it dials, or nullptr: peer endpoints
+  // then answer 503 "the peer network is not running".
+  federation::PeerNetwork* network = nullptr;
+  PeerBook* peers = nullptr;
 };
 
 class AdminApi {
@@ -122,6 +130,10 @@ class AdminApi {
   ApiResponse lift(const ApiRequest& r);
   ApiResponse takedown(const ApiRequest& r);
   ApiResponse retract(const ApiRequest& r);
+  ApiResponse listPeers();
+  ApiResponse addPeer(const ApiRequest& r);
+  ApiResponse removePeer(std::string_view key);
+  ApiResponse syncNow();
   ApiResponse listOrgs();
   ApiResponse addOrg(const ApiRequest& r);
   // Why this node may not act as a steward now (no key, no view, or a key

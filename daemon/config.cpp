@@ -8,6 +8,9 @@
 
 #include <toml++/toml.h>
 
+#include "federation/peer_network.hpp"
+#include "schemas/crypto.hpp"
+
 namespace civnet::daemon {
 namespace {
 
@@ -67,8 +70,8 @@ bool isLogLevel(const std::string& level) {
   return false;
 }
 
-std::string defaultConfigText() {
-  return R"(# civnetd configuration.
+std::string defaultConfigText(const std::string& peerListen) {
+  std::string text = R"(# civnetd configuration.
 #
 # Every setting below shows its default; a setting left out takes it.
 # Unknown keys are refused, so a typo is reported instead of ignored.
@@ -96,7 +99,28 @@ worker_threads = 2
 [store]
 # LevelDB block cache, in MiB. Between 1 and 4096.
 block_cache_mib = 32
+
+[net]
+# Where other nodes connect (mutual TLS 1.3), as HOST:PORT; 7420 is civnet's
+# port. "" listens nowhere (the node only dials). `civnetd run --peer-listen`
+# overrides it.
+listen = "@LISTEN@"
+# Seconds between pings on a quiet link; a link silent for three times this
+# long is dropped and redialed. Between 1 and 300.
+ping_interval_seconds = 10
+# Most links other nodes may open to this one. Between 1 and 1024.
+max_inbound_peers = 64
+
+# The peers this node dials, one [[peer]] each: its address and the node key
+# it must present (`civnetctl status` on that node shows it). Peers added
+# with `civnetctl peers add` are kept in the store, not here.
+#
+# [[peer]]
+# address = "hub.example.org:7420"
+# key = "3a06...d9aa"
 )";
+  text.replace(text.find("@LISTEN@"), 8, peerListen);
+  return text;
 }
 
 Result<Config> parseConfig(const std::string& text, const std::string& fileName) {
@@ -107,7 +131,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
     return invalidArgument(fileName + ":" + std::to_string(e.source().begin.line) + ": " +
                            std::string(e.description()));
   }
-  if (auto s = onlyKnownKeys(root, {"log", "admin", "store"}, fileName, ""); !s.ok()) return s;
+  if (auto s = onlyKnownKeys(root, {"log", "admin", "store", "net", "peer"}, fileName, ""); !s.ok()) return s;
 
   Config c;
   auto log = section(root, "log", fileName);
@@ -149,6 +173,51 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
     std::int64_t cache = static_cast<std::int64_t>(c.blockCacheMib);
     if (auto s = readInt(*t, "block_cache_mib", fileName, "store", 1, 4096, cache); !s.ok()) return s;
     c.blockCacheMib = static_cast<std::size_t>(cache);
+  }
+
+  auto net = section(root, "net", fileName);
+  if (!net.ok()) return net.status();
+  if (const toml::table* t = net.value()) {
+    if (auto s = onlyKnownKeys(*t, {"listen", "ping_interval_seconds", "max_inbound_peers"}, fileName, "net"); !s.ok())
+      return s;
+    if (const toml::node* n = t->get("listen")) {
+      auto v = n->value_exact<std::string>();
+      if (!v) return invalidArgument(where(fileName, n->source()) + ": [net] listen must be a string, HOST:PORT");
+      if (!v->empty())
+        if (auto a = federation::parsePeerAddress(*v); !a.ok())
+          return invalidArgument(where(fileName, n->source()) + ": [net] listen: " + a.status().message());
+      c.peerListen = *v;
+    }
+    std::int64_t ping = c.pingIntervalSeconds, inbound = c.maxInboundPeers;
+    if (auto s = readInt(*t, "ping_interval_seconds", fileName, "net", 1, 300, ping); !s.ok()) return s;
+    if (auto s = readInt(*t, "max_inbound_peers", fileName, "net", 1, 1024, inbound); !s.ok()) return s;
+    c.pingIntervalSeconds = static_cast<int>(ping);
+    c.maxInboundPeers = static_cast<int>(inbound);
+  }
+
+  if (const toml::node* p = root.get("peer")) {
+    const toml::array* arr = p->as_array();
+    if (!arr || !arr->is_array_of_tables())
+      return invalidArgument(where(fileName, p->source()) +
+                             ": peer must be written as [[peer]] tables with an address and a key");
+    for (const toml::node& item : *arr) {
+      const toml::table& t = *item.as_table();
+      if (auto s = onlyKnownKeys(t, {"address", "key"}, fileName, "[peer]"); !s.ok()) return s;
+      auto address = t["address"].value_exact<std::string>();
+      auto key = t["key"].value_exact<std::string>();
+      if (!address || !key)
+        return invalidArgument(where(fileName, item.source()) + ": [[peer]] needs address = \"HOST:PORT\" and key = "
+                                                               "\"the node key there\"");
+      if (auto a = federation::parsePeerAddress(*address); !a.ok())
+        return invalidArgument(where(fileName, item.source()) + ": [[peer]] " + a.status().message());
+      if (auto k = PublicKey::parseHex(*key, "[[peer]] key"); !k.ok())
+        return invalidArgument(where(fileName, item.source()) + ": " + k.status().message());
+      for (const auto& other : c.peers)
+        if (other.key == *key)
+          return invalidArgument(where(fileName, item.source()) + ": [[peer]] key " + key->substr(0, 12) +
+                                 " is given twice");
+      c.peers.push_back(Config::Peer{*address, *key});
+    }
   }
   return c;
 }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "schemas/status.hpp"
 
@@ -23,10 +24,22 @@ struct Config {
   int workerThreads = 2;                          // threads running store calls for the API
   // [store]
   std::size_t blockCacheMib = 32;
+  // [net]
+  std::string peerListen = "0.0.0.0:7420";  // HOST:PORT; "" listens nowhere
+  int pingIntervalSeconds = 10;              // a link silent 3x this long is dead
+  int maxInboundPeers = 64;
+  // [[peer]]: the peers this node dials (more are added with civnetctl
+  // peers add, kept in the store)
+  struct Peer {
+    std::string address;  // HOST:PORT, checked
+    std::string key;      // the node key there, 64 hex characters, checked
+  };
+  std::vector<Peer> peers;
 };
 
-// The commented file `civnetd init` writes; parses to Config{}.
-std::string defaultConfigText();
+// The commented file `civnetd init` writes; parses to Config{} but for
+// peerListen when one is given.
+std::string defaultConfigText(const std::string& peerListen = Config{}.peerListen);
 
 // Parses TOML text; `fileName` is used in error messages only.
 Result<Config> parseConfig(const std::string& text, const std::string& fileName);

@@ -26,6 +26,8 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
   init->add_option("--data-dir", cmd.dataDir, dataDirHelp);
   init->add_option("--org", cmd.org, "The organization this node hosts (default: the data dir's name)");
   init->add_option("--network", cmd.network, "Join the network of this genesis file");
+  init->add_option("--peer-listen", cmd.peerListen,
+                   "Where other nodes connect, HOST:PORT (kept in civnetd.toml; default 0.0.0.0:7420)");
   init->add_flag("--steward", cmd.steward,
                  "Also make a steward key (keys/steward.key) to give to the founders of a network");
 
@@ -58,6 +60,7 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
 
   auto* run = app.add_subcommand("run", "Run the node: serve the admin API until SIGINT or SIGTERM");
   run->add_option("--data-dir", cmd.dataDir, dataDirHelp);
+  run->add_option("--peer-listen", cmd.peerListen, "Where other nodes connect, HOST:PORT (overrides civnetd.toml)");
   run->add_option("--log-level", cmd.logLevel, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 

@@ -36,6 +36,7 @@ struct DaemonCommand {
   std::int64_t threshold = 0;           // genesisDraft: k, range checked by draftGenesis
   std::string file;                     // genesisSign, genesisCheck: the genesis file
   std::optional<std::string> logLevel;  // run
+  std::optional<std::string> peerListen;  // init (kept in the config), run (overrides it): HOST:PORT
   std::string helpText;                 // help, version: what to print
 };
 

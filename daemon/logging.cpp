@@ -17,7 +17,7 @@ Logs makeLogs(const std::string& level) {
     l->flush_on(spdlog::level::info);
     return l;
   };
-  return Logs{make("node"), make("admin"), make("store"), make("membership")};
+  return Logs{make("node"), make("admin"), make("store"), make("membership"), make("net")};
 }
 
 }  // namespace civnet::daemon

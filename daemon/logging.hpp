@@ -1,4 +1,4 @@
-// civnetd's loggers: one spdlog logger per category (node, admin, store),
+// civnetd's loggers: one spdlog logger per category (node, admin, store, membership, net),
 // all writing one line per event to stderr, created by main and passed down
 // (no registry, no globals). Never log a secret: keys appear as public hex.
 #pragma once
@@ -15,6 +15,7 @@ struct Logs {
   std::shared_ptr<spdlog::logger> admin;  // the admin API: requests, jobs
   std::shared_ptr<spdlog::logger> store;  // store events seen by the daemon
   std::shared_ptr<spdlog::logger> membership;  // the stewards' rules: the view, refusals
+  std::shared_ptr<spdlog::logger> net;         // peer links: connections, refusals, sync
 };
 
 // REQUIRES: isLogLevel(level).

@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
       case DaemonVerb::init: {
         InitOptions o{cmd->dataDir, cmd->org, std::nullopt};
         if (cmd->network) o.network = *cmd->network;
+        o.peerListen = cmd->peerListen;
         o.steward = cmd->steward;
         auto r = initNode(o);
         if (!r.ok()) return fail(r.status());
@@ -146,7 +147,7 @@ int main(int argc, char** argv) {
         return 0;
       }
       case DaemonVerb::run: {
-        auto s = runNode(RunOptions{cmd->dataDir, cmd->logLevel});
+        auto s = runNode(RunOptions{cmd->dataDir, cmd->logLevel, cmd->peerListen});
         if (!s.ok()) return fail(s);
         return 0;
       }

@@ -4,6 +4,9 @@
 
 #include <sys/stat.h>
 
+#include <fstream>
+#include <sstream>
+
 #include <spdlog/spdlog.h>
 
 #include "daemon/admin_api.hpp"
@@ -13,7 +16,10 @@
 #include "daemon/hosted_orgs.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/node_setup.hpp"
+#include "daemon/peer_book.hpp"
 #include "federation/membership_tracker.hpp"
+#include "federation/peer_network.hpp"
+#include "schemas/content.hpp"
 #include "schemas/genesis.hpp"
 #include "store/store.hpp"
 
@@ -38,6 +44,12 @@ Status runNode(const RunOptions& options) {
     if (!isLogLevel(*options.logLevel))
       return invalidArgument("--log-level must be one of trace, debug, info, warn, error, critical, off");
     config->logLevel = *options.logLevel;
+  }
+  if (options.peerListen) {
+    if (!options.peerListen->empty())
+      if (auto a = federation::parsePeerAddress(*options.peerListen); !a.ok())
+        return Status(a.status().code(), "--peer-listen: " + a.status().message());
+    config->peerListen = *options.peerListen;
   }
   Logs logs = makeLogs(config->logLevel);
 
@@ -118,6 +130,60 @@ Status runNode(const RunOptions& options) {
                           view->ignored.size());
   }
 
+  // Peers: those civnetd.toml names and those added at run time.
+  std::vector<federation::PeerConfig> configured;
+  for (const auto& p : config->peers)
+    configured.push_back(federation::PeerConfig{*federation::parsePeerAddress(p.address),
+                                                *PublicKey::parseHex(p.key, "a peer key")});
+  PeerBook book(*st, std::move(configured));
+  if (auto s = book.load(); !s.ok()) return s;
+  std::string certPem;
+  {
+    std::ifstream in(dir.nodeCert(), std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) return ioError("cannot read the node's TLS certificate " + dir.nodeCert().string());
+    certPem = text.str();
+  }
+  federation::SyncNode syncNode;
+  syncNode.store = st.get();
+  syncNode.membership = &tracker;
+  syncNode.network = *network;
+  syncNode.nodeKey = info.nodeKey;
+  syncNode.software = "civnetd " + info.version;
+  // Hello carries, for each feed hosted here, its latest profile naming this
+  // node, so a peer sees at once that this is a member node.
+  syncNode.hostedProfiles = [&orgs, &st, &keys, nodeKey = info.nodeKey] {
+    std::vector<Bytes> out;
+    std::vector<PublicKey> feeds;
+    for (const auto& o : orgs.list()) feeds.push_back(o.feed);
+    if (keys->steward) feeds.push_back(keys->steward->publicKey());
+    for (const PublicKey& f : feeds) {
+      store::Query q;
+      q.author = f;
+      q.kind = static_cast<std::uint16_t>(record::Kind::profile);
+      q.limit = 1;
+      for (const record::Entry& e : st->list(q))
+        if (e.signedEntry.content)
+          if (auto p = record::decodeProfile(*e.signedEntry.content); p.ok())
+            for (const auto& n : p->nodes)
+              if (n.nodeKey == nodeKey) {
+                out.push_back(record::encodeFrame(e.signedEntry));
+                break;
+              }
+    }
+    return out;
+  };
+  federation::NetworkOptions netOptions;
+  if (!config->peerListen.empty()) netOptions.listen = *federation::parsePeerAddress(config->peerListen);
+  netOptions.peers = book.all();
+  netOptions.pingInterval = std::chrono::seconds(config->pingIntervalSeconds);
+  netOptions.deadAfter = 3 * netOptions.pingInterval;
+  netOptions.maxInbound = static_cast<std::size_t>(config->maxInboundPeers);
+  federation::PeerNetwork peerNet(syncNode, keys->node, certPem, netOptions, logs.net);
+  if (auto s = peerNet.start(); !s.ok()) return s;
+  logs.net->info("{} peers to dial ({} from civnetd.toml)", netOptions.peers.size(), config->peers.size());
+
   Status served;
   {
     ApiLimits limits;
@@ -125,6 +191,8 @@ Status runNode(const RunOptions& options) {
     MembershipServices services;
     services.stewardKey = keys->steward ? &*keys->steward : nullptr;
     services.membership = &tracker;
+    services.network = &peerNet;
+    services.peers = &book;
     AdminApi api(*st, orgs, info, limits, logs.admin, services);
     ServerOptions so2;
     so2.socketPath = dir.adminSocket();
@@ -132,6 +200,7 @@ Status runNode(const RunOptions& options) {
     so2.workerThreads = config->workerThreads;
     served = serveAdmin(so2, api, logs.admin);
   }  // the API (and its job thread) ends before the store closes
+  peerNet.stop();  // says goodbye to the peers; no more ingests after this
   st->setPolicy(nullptr);
   st.reset();  // drains the writer while the tracker is still alive
   if (!served.ok()) return served;

@@ -17,6 +17,7 @@ namespace civnet::daemon {
 struct RunOptions {
   std::filesystem::path dataDir;
   std::optional<std::string> logLevel;  // overrides [log] level
+  std::optional<std::string> peerListen = std::nullopt;  // overrides [net] listen ("" listens nowhere)
 };
 
 // Blocks until the node has shut down. ok after a clean shutdown.

@@ -16,6 +16,7 @@
 #include <system_error>
 
 #include "daemon/config.hpp"
+#include "federation/peer_network.hpp"
 #include "schemas/content.hpp"
 #include "schemas/genesis.hpp"
 #include "store/store.hpp"
@@ -369,7 +370,10 @@ Result<InitReport> initNode(const InitOptions& options) {
   }
   // The key files are fsynced, their names in keys/ are not until this.
   if (auto s = sync.syncDir(d.keysDir()); !s.ok()) return s;
-  std::string config = defaultConfigText();
+  if (options.peerListen && !options.peerListen->empty())
+    if (auto a = federation::parsePeerAddress(*options.peerListen); !a.ok())
+      return Status(a.status().code(), "--peer-listen: " + a.status().message());
+  std::string config = options.peerListen ? defaultConfigText(*options.peerListen) : defaultConfigText();
   if (auto s = writeNewFile(d.config(), asBytes(config), 0644); !s.ok()) return s;
 
   {

@@ -46,6 +46,7 @@ struct InitOptions {
   std::optional<std::filesystem::path> network;  // a genesis file to join
   const DirSync* dirSync = nullptr;            // nullptr: systemDirSync()
   bool steward = false;                        // also make keys/steward.key
+  std::optional<std::string> peerListen = std::nullopt;  // [net] listen in the config written
 };
 
 struct InitReport {

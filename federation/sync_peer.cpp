@@ -194,8 +194,21 @@ SyncPeer::Step SyncPeer::onBuckets(const peerwire::Buckets& theirs) {
   return s;
 }
 
+bool SyncPeer::inSync() const {
+  if (!frontierKnown_ || !news_.empty()) return false;
+  for (const auto& [feed, seq] : peerListed_) {
+    if (notTaken_.count(feed)) continue;
+    auto tip = node_.store->tip(feed);
+    if (!tip || tip->seq < seq) return false;
+  }
+  return true;
+}
+
 void SyncPeer::onFrontier(const peerwire::Frontier& f) {
-  for (const FeedTip& t : f.tips) peerHas_[t.feed] = std::max(peerHas_[t.feed], t.seq);
+  for (const FeedTip& t : f.tips) {
+    peerHas_[t.feed] = std::max(peerHas_[t.feed], t.seq);
+    peerListed_[t.feed] = std::max(peerListed_[t.feed], t.seq);
+  }
   frontierKnown_ = true;
   // Every feed this node offers now that the peer holds less of is news for
   // it: in the buckets that differed by what the peer listed, in the others
@@ -241,7 +254,12 @@ SyncPeer::Step SyncPeer::onEntries(const peerwire::Entries& e) {
 SyncPeer::Step SyncPeer::afterIngest(const store::IngestResult& r, const std::vector<record::SignedEntry>& run) {
   Step s;
   counters_.entriesReceived += r.stored;
-  if (r.verdict == record::Verdict::accepted || r.verdict == record::Verdict::duplicate) return s;
+  if (r.verdict == record::Verdict::accepted || r.verdict == record::Verdict::duplicate) {
+    record::Entry first;
+    if (!notTaken_.empty() && !run.empty() && record::parseEntry(run.front(), first).ok())
+      notTaken_.erase(first.header.author);
+    return s;
+  }
   if (record::isForged(r.verdict)) {
     ++counters_.forged;
     return goodbye(GoodbyeReason::forged, std::string(record::toString(r.verdict)) + ": " + r.detail);
@@ -249,6 +267,7 @@ SyncPeer::Step SyncPeer::afterIngest(const store::IngestResult& r, const std::ve
   record::Entry first;
   if (run.empty() || !record::parseEntry(run.front(), first).ok()) return s;
   const PublicKey& feed = first.header.author;
+  notTaken_.insert(feed);
   auto tip = node_.store->tip(feed);
   peerwire::Nack n;
   n.feed = feed;

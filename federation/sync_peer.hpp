@@ -97,8 +97,9 @@ class SyncPeer {
   std::optional<peerwire::Entries> nextPush(std::size_t maxBytes);
 
   bool established() const { return established_; }
-  // The frontiers were exchanged and nothing is left to push.
-  bool inSync() const { return frontierKnown_ && news_.empty(); }
+  // The frontiers were exchanged, nothing is left to push, and this node
+  // holds what the peer's frontier listed (but what it refused).
+  bool inSync() const;
   const Counters& counters() const { return counters_; }
   const std::string& peerSoftware() const { return peerSoftware_; }
   const PublicKey& peerKey() const { return peerKey_; }
@@ -124,6 +125,8 @@ class SyncPeer {
   std::map<PublicKey, std::uint64_t> peerHas_;   // seq the peer is known to hold
   std::set<PublicKey> news_;                     // feeds the peer may lack
   std::map<PublicKey, std::uint64_t> refused_;   // feed -> this node's tip when the peer nacked it
+  std::map<PublicKey, std::uint64_t> peerListed_;  // the peer's frontier: what it will push
+  std::set<PublicKey> notTaken_;                 // feeds this node nacked
   Counters counters_;
 };
 

@@ -163,6 +163,19 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   retract->add_option("id", cmd.id, "The entry id, or its first 8 or more hex characters")->required();
   retract->add_option("--reason", cmd.reason, "Why (optional)");
 
+  auto* peers = app.add_subcommand("peers", "The nodes this node syncs with");
+  peers->require_subcommand(0, 1);
+  auto* peersList = peers->add_subcommand("list", "List the peers: key, address, state, entries sent and received");
+  auto* peersAdd = peers->add_subcommand("add", "Dial a peer from now on (kept across restarts)");
+  peersAdd->add_option("address", cmd.address, "HOST:PORT where it listens")->required();
+  peersAdd->add_option("key", cmd.key, "Its node key (64 hex characters; civnetctl status there shows it)")->required();
+  auto* peersRemove = peers->add_subcommand("remove", "Stop dialing a peer added with peers add");
+  peersRemove->add_option("key", cmd.key, "Its node key, or its first 8 or more hex characters")->required();
+  auto* sync = app.add_subcommand("sync", "Dial every peer now; with --wait, wait until all linked peers are in sync");
+  sync->add_flag("--wait", cmd.wait, "Show progress and exit 0 once every linked peer is in sync");
+  sync->add_option("--timeout", cmd.timeoutSeconds, "With --wait: give up (exit 1) after this many seconds (default 300)")
+      ->check(CLI::Range(1, 86400));
+
   auto* orgs = app.add_subcommand("orgs", "The organizations this node hosts");
   orgs->require_subcommand(0, 1);
   auto* orgsList = orgs->add_subcommand("list", "List the hosted organizations and their membership state");
@@ -228,11 +241,18 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   else if (retract->parsed()) cmd.verb = CtlVerb::retract;
   else if (stewardSet->parsed()) cmd.verb = CtlVerb::stewardSet;
   else if (orgsList->parsed()) cmd.verb = CtlVerb::orgsList;
+  else if (peersList->parsed()) cmd.verb = CtlVerb::peersList;
+  else if (peersAdd->parsed()) cmd.verb = CtlVerb::peersAdd;
+  else if (peersRemove->parsed()) cmd.verb = CtlVerb::peersRemove;
+  else if (sync->parsed()) cmd.verb = CtlVerb::sync;
   else if (orgsAdd->parsed()) cmd.verb = CtlVerb::orgsAdd;
   else if (entries->parsed())
     return invalidArgument("entries: give a command: entries list or entries show (see civnetctl entries --help)");
   else if (members->parsed())
     return invalidArgument("members: give a command: members list or members show (see civnetctl members --help)");
+  else if (peers->parsed())
+    return invalidArgument("peers: give a command: peers list, peers add HOST:PORT KEY or peers remove KEY "
+                           "(see civnetctl peers --help)");
   else if (orgs->parsed())
     return invalidArgument("orgs: give a command: orgs list or orgs add NAME (see civnetctl orgs --help)");
   else {
@@ -337,6 +357,15 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
       } else if (!isHex(cmd.id, 8, 64)) {
         return invalidArgument("takedown: the id must be an entry id or its first 8 to 64 hex characters");
       }
+      break;
+    case CtlVerb::peersAdd:
+      if (!isHex(cmd.key, 64, 64)) return invalidArgument("peers add: the key must be the whole node key (64 hex characters)");
+      if (cmd.address.find(':') == std::string::npos)
+        return invalidArgument("peers add: the address must be HOST:PORT, got \"" + cmd.address.substr(0, 80) + "\"");
+      break;
+    case CtlVerb::peersRemove:
+      if (!isHex(cmd.key, 8, 64))
+        return invalidArgument("peers remove: the key must be a node key or its first 8 to 64 hex characters");
       break;
     case CtlVerb::orgsAdd:
       if (cmd.name.empty()) return invalidArgument("orgs add: the name must not be empty");

@@ -17,6 +17,7 @@ namespace civnet::tools {
 enum class CtlVerb {
   help, status, feeds, publish, entriesList, entriesShow, verify, reindex, exportFile, importFile,
   membersList, membersShow, admit, revoke, lift, takedown, retract, stewardSet, orgsList, orgsAdd,
+  peersList, peersAdd, peersRemove, sync,
 };
 
 struct CtlCommand {
@@ -61,6 +62,10 @@ struct CtlCommand {
   std::vector<std::string> stewards;
   std::uint32_t threshold = 0;
   std::vector<std::string> pins;
+  // peers add: HOST:PORT (key in `key`); sync --wait
+  std::string address;
+  bool wait = false;
+  int timeoutSeconds = 300;  // sync --wait gives up after this
   // revoke, takedown (required), retract (optional)
   std::optional<std::string> reason;
   // takedown of an entry not held yet: --author KEY --seq N with the whole id

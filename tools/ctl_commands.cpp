@@ -78,6 +78,10 @@ class Ctl {
   int retract();
   int orgsList();
   int orgsAdd();
+  int peersList();
+  int peersAdd();
+  int peersRemove();
+  int sync();
   // POSTs `body` to `target` and prints the entry it published: the JSON
   // answer, or with `line(answer)` for people.
   int steward(const std::string& target, const json::object& body,
@@ -289,6 +293,10 @@ int Ctl::run() {
     case CtlVerb::retract: return retract();
     case CtlVerb::orgsList: return orgsList();
     case CtlVerb::orgsAdd: return orgsAdd();
+    case CtlVerb::peersList: return peersList();
+    case CtlVerb::peersAdd: return peersAdd();
+    case CtlVerb::peersRemove: return peersRemove();
+    case CtlVerb::sync: return sync();
     case CtlVerb::help: break;
   }
   return fail(kExitUsage, "no command given (see civnetctl --help)");
@@ -319,6 +327,14 @@ int Ctl::status() {
     out_ << fmt::format("{:<16} {}\n", "membership", str(m, "this_org_state"));
     out_ << fmt::format("{:<16} {} hidden, {} erased, {} attestations ignored\n", "moderation",
                         num(m, "hidden_count"), num(m, "erased_count"), num(m, "ignored_count"));
+  }
+  if (o.contains("peers") && o.at("peers").is_object()) {
+    const json::object& p = o.at("peers").as_object();
+    auto port = p.find("listen_port");
+    out_ << fmt::format("{:<16} {} linked, {} in sync, {} configured; {}\n", "peers", num(p, "connected"),
+                        num(p, "in_sync"), num(p, "configured"),
+                        port != p.end() && !port->value().is_null() ? "listening on port " + std::to_string(num(p, "listen_port"))
+                                                                     : std::string("not listening"));
   }
   return kExitOk;
 }
@@ -850,6 +866,94 @@ int Ctl::orgsAdd() {
   err_ << fmt::format("its membership: {}; send the feed key to the network's stewards, who admit it with:\n"
                       "  civnetctl admit {} --name \"{}\" --region REGION\n",
                       str(o, "state"), str(o, "feed_key"), str(o, "name"));
+  return kExitOk;
+}
+
+int Ctl::peersList() {
+  json::object o;
+  if (auto done = fetchOrPrint("GET", "/v1/peers", "", o)) return *done;
+  auto port = o.find("listen_port");
+  err_ << (port != o.end() && !port->value().is_null() ? fmt::format("listening for peers on port {}\n", num(o, "listen_port"))
+                                                       : std::string("not listening for peers\n"));
+  if (!o.contains("peers") || !o.at("peers").is_array() || o.at("peers").as_array().empty()) {
+    err_ << "no peers (add one with: civnetctl peers add HOST:PORT KEY)\n";
+    return kExitOk;
+  }
+  out_ << fmt::format("{:<12}  {:<21}  {:<7}  {:<10}  {:>8}  {:>8}  {}\n", "PEER", "ADDRESS", "SOURCE", "STATE", "SENT",
+                      "RECEIVED", "NOTE");
+  for (auto& v : o.at("peers").as_array()) {
+    if (!v.is_object()) continue;
+    const json::object& p = v.as_object();
+    std::string state = str(p, "state");
+    if (state == "connected" && flag(p, "in_sync")) state = "in sync";
+    std::string note = str(p, "last_error");
+    if (state != "waiting" && state != "connecting") note.clear();
+    if (num(p, "forged") > 0) note = fmt::format("{} forged; {}", num(p, "forged"), note);
+    out_ << fmt::format("{:<12}  {:<21}  {:<7}  {:<10}  {:>8}  {:>8}  {}\n", shortHex(str(p, "key")),
+                        clip(str(p, "address"), 21), str(p, "source"), state, num(p, "entries_sent"),
+                        num(p, "entries_received"), note);
+  }
+  return kExitOk;
+}
+
+int Ctl::peersAdd() {
+  json::object o;
+  Failure f;
+  if (!callJson("POST", "/v1/peers", json::serialize(json::object{{"address", cmd_.address}, {"key", cmd_.key}}), o, f))
+    return fail(f);
+  if (cmd_.json) printJson(o);
+  else out_ << fmt::format("added peer {} at {}; civnetd dials it now and after every restart\n", shortHex(str(o, "key")),
+                           str(o, "address"));
+  return kExitOk;
+}
+
+int Ctl::peersRemove() {
+  json::object o;
+  Failure f;
+  if (!callJson("DELETE", "/v1/peers/" + cmd_.key, "", o, f)) return fail(f);
+  if (cmd_.json) printJson(o);
+  else out_ << fmt::format("removed peer {}\n", shortHex(str(o, "key")));
+  return kExitOk;
+}
+
+int Ctl::sync() {
+  json::object o;
+  Failure f;
+  if (!callJson("POST", "/v1/sync", "", o, f)) return fail(f);
+  if (!cmd_.wait) {
+    if (cmd_.json) printJson(o);
+    else out_ << fmt::format("dialing every peer now: {} of {} linked, {} in sync\n", num(o, "connected"), num(o, "peers"),
+                             num(o, "in_sync"));
+    return kExitOk;
+  }
+  const bool bar = !cmd_.json && ::isatty(STDERR_FILENO);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cmd_.timeoutSeconds);
+  std::int64_t linked = 0, inSync = 0, total = 0;
+  json::object peers;
+  while (true) {
+    if (!callJson("GET", "/v1/peers", "", peers, f)) return fail(f);
+    linked = inSync = total = 0;
+    if (peers.contains("peers") && peers.at("peers").is_array())
+      for (auto& v : peers.at("peers").as_array()) {
+        if (!v.is_object()) continue;
+        ++total;
+        linked += str(v.as_object(), "state") == "connected";
+        inSync += str(v.as_object(), "state") == "connected" && flag(v.as_object(), "in_sync");
+      }
+    if (linked > 0 && inSync == linked) break;
+    if (bar) err_ << fmt::format("\rsync: {} of {} peers linked, {} in sync", linked, total, inSync) << std::flush;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      if (bar) err_ << "\n";
+      return fail(kExitFailed, linked == 0 ? fmt::format("no peer linked after {} s (civnetctl peers list says why)",
+                                                         cmd_.timeoutSeconds)
+                                           : fmt::format("not in sync after {} s: {} of {} linked peers in sync",
+                                                         cmd_.timeoutSeconds, inSync, linked));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling the node's state
+  }
+  if (bar) err_ << "\r\033[K";
+  if (cmd_.json) printJson(peers);
+  else out_ << fmt::format("in sync with {} linked peer{} (of {})\n", linked, linked == 1 ? "" : "s", total);
   return kExitOk;
 }
 

@@ -95,8 +95,10 @@ class Node:
     def civnetd(self, *args):
         return run([CIVNETD, *args])
 
-    def init(self, org=None, network=None, steward=False):
-        args = ["init", "--data-dir", self.data_dir]
+    def init(self, org=None, network=None, steward=False, peer_listen="127.0.0.1:0"):
+        """`civnetd init`; peers listen on loopback, on a port the system
+        picks (status shows it) unless one is given."""
+        args = ["init", "--data-dir", self.data_dir, "--peer-listen", peer_listen]
         if org:
             args += ["--org", org]
         if network:
@@ -198,3 +200,10 @@ class Node:
 
     def status(self):
         return self.ctl_json("status")
+
+    def peer_address(self):
+        """Where this running node listens for peers: 127.0.0.1:PORT."""
+        return f"127.0.0.1:{self.status()['peers']['listen_port']}"
+
+    def node_key(self):
+        return self.status()["node_key"]

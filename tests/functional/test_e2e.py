@@ -32,7 +32,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from civnet_node import (CAPNP, ENTRY_CAPNP, Node, genesis_check, genesis_draft,  # noqa: E402
-                         printed_value, run)
+                         printed_value, run, wait_until)
 
 def split_frames(data):
     """The frames of a stream of Cap'n Proto messages in standard framing."""
@@ -930,6 +930,122 @@ class Membership(StewardsTestCase):
         hub.start()
         self.assertEqual(len(hub.ctl_json("orgs", "list")["orgs"]), 3)
         self.assertOk(hub.ctl("publish", "--org", youth[:12], "--title", "Meeting", "--body", "Saturday"))
+
+
+
+class Federation(NodeTestCase):
+    """Real civnetd processes syncing over mutual TLS on 127.0.0.1: a
+    one-steward hub and two organizations' nodes that dial it."""
+
+    def hub_and_two(self):
+        hub = self.node("hub")
+        genesis = self.make_network(hub, "Sahel Network")
+        hub.start()
+        orgs = []
+        for name in ("River Women", "Youth Voices"):
+            n = self.node(name.split()[0].lower())
+            self.assertOk(n.init(org=name, network=genesis))
+            n.start()
+            self.assertOk(hub.ctl("admit", n.status()["feed_key"], "--name", name, "--region", "Sahel"))
+            self.assertOk(n.ctl("peers", "add", hub.peer_address(), hub.node_key()))
+            orgs.append(n)
+        return hub, orgs
+
+    def ids(self, node):
+        return sorted(e["id"] for e in node.ctl_json("entries", "list", "--limit", "1000")["entries"])
+
+    def test_three_nodes_converge_and_entries_relay_through_the_hub(self):
+        hub, (river, youth) = self.hub_and_two()
+        for n in (river, youth):
+            r = n.ctl("sync", "--wait", "--timeout", "60")
+            self.assertOk(r)
+            self.assertIn("in sync with 1 linked peer", r.out)
+        # Entries published on one organization's node reach the other
+        # through the hub, live.
+        r = river.ctl("publish", "--title", "Wells", "--body", "three new wells", "--tag", "water")
+        self.assertOk(r)
+        wells = r.out.strip()
+        r = youth.ctl("publish", "--title", "Meeting", "--body", "Saturday")
+        self.assertOk(r)
+        meeting = r.out.strip()
+
+        def converged():
+            digests = {n.status()["frontier_digest"] for n in (hub, river, youth)}
+            return len(digests) == 1
+        wait_until(converged, 60, "the three nodes to hold the same feeds")
+        self.assertEqual(youth.ctl_json("entries", "show", wells)["title"], "Wells")
+        self.assertEqual(river.ctl_json("entries", "show", meeting)["title"], "Meeting")
+        self.assertEqual(self.ids(hub), self.ids(river))
+        self.assertEqual(self.ids(hub), self.ids(youth))
+
+        peers = river.ctl_json("peers", "list")["peers"]
+        self.assertEqual(len(peers), 1)
+        self.assertEqual(peers[0]["key"], hub.node_key())
+        self.assertEqual(peers[0]["source"], "added")
+        self.assertEqual(peers[0]["state"], "connected")
+        self.assertTrue(peers[0]["member_node"])
+        self.assertGreater(peers[0]["entries_received"], 0)
+        self.assertEqual(len(hub.ctl_json("peers", "list")["peers"]), 2)
+        self.assertIn("connected (dialed by the peer", hub.log())
+        self.assertOk(youth.ctl("verify"))
+
+    def test_an_added_peer_is_kept_across_a_restart_and_redialed(self):
+        hub, (river, youth) = self.hub_and_two()
+        self.assertOk(river.ctl("sync", "--wait", "--timeout", "60"))
+        self.assertEqual(river.stop(), 0)
+        r = hub.ctl("publish", "--title", "While you were away", "--body", "news")
+        self.assertOk(r)
+        missed = r.out.strip()
+        river.start()
+        self.assertEqual([p["key"] for p in river.ctl_json("peers", "list")["peers"]], [hub.node_key()])
+        self.assertOk(river.ctl("sync", "--wait", "--timeout", "60"))
+        self.assertEqual(river.ctl_json("entries", "show", missed)["title"], "While you were away")
+        # Removing it ends the link, and it is not dialed after a restart.
+        self.assertOk(river.ctl("peers", "remove", hub.node_key()[:12]))
+        self.assertEqual(river.ctl_json("peers", "list")["peers"], [])
+        self.assertRefused(river.ctl("peers", "remove", hub.node_key()), "no peer")
+
+    def test_a_wrong_key_or_a_bad_address_is_refused_and_reported(self):
+        hub, (river, youth) = self.hub_and_two()
+        self.assertRefused(youth.ctl("peers", "add", "127.0.0.1:1", hub.node_key()), "already known")
+        self.assertRefused(youth.ctl("peers", "add", "nowhere", hub.node_key()), "HOST:PORT")
+        self.assertRefused(youth.ctl("peers", "add", "127.0.0.1:1", "abc"), "64 hex")
+        wrong = "ab" * 32
+        self.assertOk(river.ctl("peers", "add", hub.peer_address(), wrong))
+
+        def reported():
+            for p in river.ctl_json("peers", "list")["peers"]:
+                if p["key"] == wrong and "not the configured " + wrong in p["last_error"]:
+                    return True
+            return False
+        wait_until(reported, 60, "the wrong key to be reported")
+        self.assertIn("not the configured " + wrong, river.log())
+
+    def test_garbage_and_a_client_without_certificate_are_refused_and_the_hub_keeps_serving(self):
+        hub, (river, youth) = self.hub_and_two()
+        host, port = hub.peer_address().rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n" + bytes(range(256)) * 8)
+            try:
+                s.recv(100)
+            except OSError:
+                pass
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            try:
+                with ctx.wrap_socket(raw) as tls:
+                    tls.sendall(b"\x00" * 64)
+                    tls.recv(100)  # the server's alert shows here with TLS 1.3
+            except (ssl.SSLError, OSError):
+                pass
+        wait_until(lambda: hub.log().count("TLS handshake failed") >= 2, 30, "both refusals in the hub's log")
+        # The hub still serves its real peers.
+        self.assertOk(river.ctl("sync", "--wait", "--timeout", "60"))
+        self.assertOk(youth.ctl("sync", "--wait", "--timeout", "60"))
 
 
 if __name__ == "__main__":
