@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "daemon/data_dir.hpp"
+#include "daemon/config.hpp"
 #include "daemon/node_setup.hpp"
 #include "store/store.hpp"
 
@@ -119,6 +120,22 @@ TEST_SUITE("node_setup") {
     REQUIRE_FALSE(r.ok());
     CHECK(contains(r.status().message(), "is not valid UTF-8 text (byte offset 3)"));
     CHECK_FALSE(fs::exists(node));
+  }
+
+  TEST_CASE("init --peer-listen writes [net] listen; a bad address is refused and leaves nothing behind") {
+    TempDir tmp;
+    InitOptions o{tmp.path() / "n", "Org", std::nullopt};
+    o.peerListen = "127.0.0.1:7421";
+    REQUIRE(civnet::daemon::initNode(o).ok());
+    auto config = civnet::daemon::loadConfig(tmp.path() / "n" / "civnetd.toml");
+    REQUIRE(config.ok());
+    CHECK(config->peerListen == "127.0.0.1:7421");
+    InitOptions bad{tmp.path() / "m", "Org", std::nullopt};
+    bad.peerListen = "7421";
+    auto r = civnet::daemon::initNode(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(contains(r.status().message(), "--peer-listen: peer address \"7421\": no port"));
+    CHECK_FALSE(fs::exists(tmp.path() / "m"));
   }
 
   TEST_CASE("genesis makes the steward key and genesis.bin durable before the store names the network") {

@@ -147,6 +147,29 @@ TEST_SUITE("ctl_cli") {
     CHECK(contains(parseError({"--data-dir", "d", "orgs"}), "orgs list or orgs add NAME"));
   }
 
+  TEST_CASE("peers add takes HOST:PORT and a whole key; remove a key prefix; list nothing") {
+    CtlCommand c = parseOk({"--data-dir", "d", "peers", "add", "192.0.2.7:7420", kKey});
+    CHECK(c.verb == CtlVerb::peersAdd);
+    CHECK(c.address == "192.0.2.7:7420");
+    CHECK(c.key == kKey);
+    CHECK(contains(parseError({"--data-dir", "d", "peers", "add", "192.0.2.7:7420", "abc"}), "64 hex"));
+    CHECK(contains(parseError({"--data-dir", "d", "peers", "add", "192.0.2.7", kKey}), "HOST:PORT"));
+    CHECK(parseOk({"--data-dir", "d", "peers", "remove", "3a06d9aa"}).verb == CtlVerb::peersRemove);
+    CHECK(contains(parseError({"--data-dir", "d", "peers", "remove", "3a06"}), "8 to 64 hex"));
+    CHECK(parseOk({"--data-dir", "d", "peers", "list"}).verb == CtlVerb::peersList);
+    CHECK(contains(parseError({"--data-dir", "d", "peers"}), "peers list, peers add HOST:PORT KEY or peers remove KEY"));
+  }
+
+  TEST_CASE("sync takes --wait and a timeout") {
+    CtlCommand c = parseOk({"--data-dir", "d", "sync"});
+    CHECK(c.verb == CtlVerb::sync);
+    CHECK_FALSE(c.wait);
+    c = parseOk({"--data-dir", "d", "sync", "--wait", "--timeout", "30"});
+    CHECK(c.wait);
+    CHECK(c.timeoutSeconds == 30);
+    CHECK(contains(parseError({"--data-dir", "d", "sync", "--timeout", "0"}), "timeout"));
+  }
+
   TEST_CASE("publish takes the body from a file") {
     CtlCommand c = parseOk({"--data-dir", "d", "publish", "--title", "T", "--body-file", "post.md"});
     REQUIRE(c.bodyFile);

@@ -40,6 +40,16 @@ TEST_SUITE("daemon_cli") {
     CHECK(*c.network == "net.genesis");
   }
 
+  TEST_CASE("init and run take --peer-listen; without it nothing overrides the config") {
+    DaemonCommand i = parseOk({"init", "--data-dir", "n", "--peer-listen", "127.0.0.1:7421"});
+    REQUIRE(i.peerListen);
+    CHECK(*i.peerListen == "127.0.0.1:7421");
+    DaemonCommand r = parseOk({"run", "--data-dir", "n", "--peer-listen", ""});
+    REQUIRE(r.peerListen);
+    CHECK(r.peerListen->empty());
+    CHECK_FALSE(parseOk({"run", "--data-dir", "n"}).peerListen);
+  }
+
   TEST_CASE("init leaves the organization and network unset when not given") {
     DaemonCommand c = parseOk({"init", "--data-dir", "n"});
     CHECK_FALSE(c.org);

@@ -34,6 +34,41 @@ TEST_SUITE("daemon_config") {
     CHECK(r->blockCacheMib == d.blockCacheMib);
   }
 
+  TEST_CASE("[net] and [[peer]] give where to listen and whom to dial") {
+    const std::string key(64, 'a'), other(64, 'b');
+    auto r = parseConfig("[net]\nlisten = \"127.0.0.1:7500\"\nping_interval_seconds = 5\nmax_inbound_peers = 8\n"
+                         "[[peer]]\naddress = \"hub.example.org:7420\"\nkey = \"" + key + "\"\n"
+                         "[[peer]]\naddress = \"[::1]:7421\"\nkey = \"" + other + "\"\n",
+                         "civnetd.toml");
+    INFO(r.status().message());
+    REQUIRE(r.ok());
+    CHECK(r->peerListen == "127.0.0.1:7500");
+    CHECK(r->pingIntervalSeconds == 5);
+    CHECK(r->maxInboundPeers == 8);
+    REQUIRE(r->peers.size() == 2);
+    CHECK(r->peers[0].address == "hub.example.org:7420");
+    CHECK(r->peers[1].key == other);
+    CHECK(parseConfig("[net]\nlisten = \"\"\n", "c")->peerListen.empty());
+    CHECK(Config{}.peerListen == "0.0.0.0:7420");
+    CHECK(parseConfig(defaultConfigText("127.0.0.1:0"), "c")->peerListen == "127.0.0.1:0");
+  }
+
+  TEST_CASE("a bad listen address or peer is refused with its line and what is wrong") {
+    const std::string key(64, 'a');
+    CHECK(contains(parseError("[net]\nlisten = \"nowhere\"\n"), "civnetd.toml:2"));
+    CHECK(contains(parseError("[net]\nlisten = \"nowhere\"\n"), "no port"));
+    CHECK(contains(parseError("[net]\nlisten = 7420\n"), "must be a string"));
+    CHECK(contains(parseError("[[peer]]\naddress = \"h:1\"\n"), "needs address"));
+    CHECK(contains(parseError("[[peer]]\naddress = \"h\"\nkey = \"" + key + "\"\n"), "no port"));
+    CHECK(contains(parseError("[[peer]]\naddress = \"h:1\"\nkey = \"abc\"\n"), "[[peer]] key"));
+    CHECK(contains(parseError("[[peer]]\naddress = \"h:1\"\nkey = \"" + key + "\"\nport = 3\n"), "port"));
+    CHECK(contains(parseError("[[peer]]\naddress = \"h:1\"\nkey = \"" + key + "\"\n[[peer]]\naddress = \"g:2\"\nkey = \"" +
+                              key + "\"\n"),
+                   "given twice"));
+    CHECK(contains(parseError("peer = \"h:1\"\n"), "[[peer]] tables"));
+    CHECK(contains(parseError("[net]\nping_interval_seconds = 0\n"), "between 1 and 300"));
+  }
+
   TEST_CASE("an empty file gives the defaults") {
     auto r = parseConfig("", "civnetd.toml");
     REQUIRE(r.ok());
