@@ -5,6 +5,7 @@
 #   ./dev.sh test [ARGS]  install what is missing, build, run the tests; ARGS go
 #                         to `meson test` (e.g. a suite: ./dev.sh test --suite store)
 #   ./dev.sh build        install what is missing and build only
+#   ./dev.sh demo [--keep] a federation of three nodes on 127.0.0.1 that sync
 #
 # Works on a fresh Debian 12 machine (as root, or a user with sudo), and is
 # idempotent: a second run installs nothing and rebuilds only what changed.
@@ -182,7 +183,7 @@ EOF
 }
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -199,6 +200,11 @@ main() {
       install_packages
       build
       run_tests "$@"
+      ;;
+    demo)
+      install_packages
+      build
+      exec tools/demo-federation.sh "$@"
       ;;
     build)
       [[ $# -eq 0 ]] || die "build takes no arguments"
