@@ -526,6 +526,7 @@ class PeerNetwork::Impl {
       }
       d->state = "connecting";
       bool established = false;
+      Clock::time_point began;
       tcp::resolver resolver(ioc);
       auto [rec, endpoints] =
           co_await resolver.async_resolve(d->cfg.address.host, std::to_string(d->cfg.address.port), kAsTuple);
@@ -546,6 +547,7 @@ class PeerNetwork::Impl {
         if (cec) {
           d->lastError = "cannot connect to " + d->cfg.address.text() + ": " + errorText(cec);
         } else if (!stopping && !d->removed) {
+          began = Clock::now();
           auto c = std::make_shared<Conn>(ioc, ctx, std::move(sock));
           c->outbound = true;
           c->configured = d->cfg.key;
@@ -560,13 +562,15 @@ class PeerNetwork::Impl {
         }
       }
       if (stopping || d->removed) break;
-      if (established) d->failures = 0;
+      // A link that lived a while was a success; one the peer ended at once
+      // (it does not take this node as a member yet) counts as a failure,
+      // so the redials back off.
+      if (established && Clock::now() - began >= opt.pingInterval) d->failures = 0;
       if (liveWith(d->cfg.key)) continue;
       ++d->failures;
       auto wait = backoff(d->failures);
-      if (!established)
-        log->log(d->failures == 1 ? spdlog::level::info : spdlog::level::debug, "peer {} at {}: {}; redialing in {} ms",
-                 d->cfg.key.shortHex(), d->cfg.address.text(), d->lastError, wait.count());
+      log->log(d->failures == 1 ? spdlog::level::info : spdlog::level::debug, "peer {} at {}: {}; redialing in {} ms",
+               d->cfg.key.shortHex(), d->cfg.address.text(), d->lastError, wait.count());
       d->state = "waiting";
       d->timer.expires_after(wait);
       co_await d->timer.async_wait(kAsTuple);

@@ -201,6 +201,43 @@ class Node:
     def status(self):
         return self.ctl_json("status")
 
+    def api(self, method, path, body=None):
+        """One admin API request straight over the socket (no civnetctl
+        process), for tests that make many; (status, parsed JSON)."""
+        import http.client
+
+        class UnixConnection(http.client.HTTPConnection):
+            def __init__(self, path):
+                super().__init__("civnetd", timeout=COMMAND_TIMEOUT)
+                self.unix_path = path
+
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.settimeout(COMMAND_TIMEOUT)
+                self.sock.connect(self.unix_path)
+
+        conn = UnixConnection(self.socket)
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            return r.status, json.loads(r.read() or b"null")
+        finally:
+            conn.close()
+
+    def publish_many(self, count, body_bytes=2000, threads=8):
+        """Publishes `count` posts through the API from several threads at
+        once (so they share synced writes); returns their ids."""
+        import concurrent.futures
+        text = ("field notes on water, health and training. " * (body_bytes // 40 + 1))[:body_bytes]
+
+        def one(i):
+            status, reply = self.api("POST", "/v1/publish", {"title": f"Report {i}", "body": text})
+            assert status == 201, (status, reply)
+            return reply["id"]
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(one, range(count)))
+
     def peer_address(self):
         """Where this running node listens for peers: 127.0.0.1:PORT."""
         return f"127.0.0.1:{self.status()['peers']['listen_port']}"

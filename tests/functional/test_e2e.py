@@ -17,6 +17,7 @@ Run by meson (see meson.build), or by hand:
   CIVNET_ENTRY_CAPNP=schemas/entry.capnp python3 tests/functional/test_e2e.py -v
 """
 
+import hashlib
 import json
 import os
 import re
@@ -1046,6 +1047,68 @@ class Federation(NodeTestCase):
         # The hub still serves its real peers.
         self.assertOk(river.ctl("sync", "--wait", "--timeout", "60"))
         self.assertOk(youth.ctl("sync", "--wait", "--timeout", "60"))
+
+
+    def tips(self, node):
+        return {t["feed"]: (t["seq"], t["id"]) for t in node.ctl_json("feeds")["feeds"]}
+
+    def all_ids(self, node):
+        """Every entry id the node holds, from its export."""
+        path = os.path.join(self.workdir, f"{node.name}-{time.monotonic_ns()}.export")
+        self.assertOk(node.ctl("export", "--out", path))
+        with open(path, "rb") as f:
+            return sorted(hashlib.sha256(fr).hexdigest() for fr in split_frames(f.read()))
+
+    def test_a_node_killed_during_a_large_catch_up_converges_after_a_restart(self):
+        hub = self.node("hub")
+        genesis = self.make_network(hub, "Sahel Network")
+        hub.start()
+        hub.publish_many(3000)
+        late = self.node("late")
+        self.assertOk(late.init(org="Late Org", network=genesis))
+        late.start()
+        self.assertOk(hub.ctl("admit", late.status()["feed_key"], "--name", "Late Org", "--region", "Sahel"))
+        self.assertOk(late.ctl("peers", "add", hub.peer_address(), hub.node_key()))
+        # Killed as soon as the link is up: in the middle of taking 3000 entries.
+        wait_until(lambda: "connected (dialed by this node" in late.log(), 60, "the late node to link")
+        late.proc.send_signal(signal.SIGKILL)
+        self.assertEqual(late.wait_stopped(), -signal.SIGKILL)
+        late.start()
+        self.assertOk(late.ctl("sync", "--wait", "--timeout", "120"))
+        wait_until(lambda: late.status()["frontier_digest"] == hub.status()["frontier_digest"], 120,
+                   "the restarted node to hold what the hub holds")
+        self.assertEqual(self.tips(late), self.tips(hub))
+        self.assertEqual(self.all_ids(late), self.all_ids(hub))
+        self.assertEqual(late.status()["entries"], 3000 + ENTRIES_AFTER_GENESIS + 2)
+        self.assertOk(late.ctl("verify"))
+
+    def test_a_revoked_organizations_later_entries_never_spread(self):
+        hub, (river, youth) = self.hub_and_two()
+        for n in (river, youth):
+            self.assertOk(n.ctl("sync", "--wait", "--timeout", "60"))
+        feed = river.status()["feed_key"]
+        self.assertOk(river.ctl("publish", "--title", "Before", "--body", "fine"))
+        wait_until(lambda: self.tips(youth).get(feed, (0,))[0] == 2, 60, "river's post to reach youth")
+        # River's node goes offline; meanwhile the steward revokes it after
+        # seq 2, and river (not knowing yet) publishes two more entries.
+        self.assertEqual(river.stop(), 0)
+        self.assertOk(hub.ctl("revoke", feed, "--after-seq", "2", "--reason", "abuse of the network"))
+        wait_until(lambda: youth.ctl_json("members", "show", feed)["state"] == "revoked", 60,
+                   "the revocation to reach youth through the hub")
+        river.start("--peer-listen", "")
+        for title in ("After 1", "After 2"):
+            self.assertOk(river.ctl("publish", "--title", title, "--body", "should not spread"))
+        # River's node is no member node any more: the hub refuses the link,
+        # so nothing of river's reaches the network.
+        river_key = river.node_key()
+        wait_until(lambda: f"peer {river_key[:12]} " in hub.log().split("member -> revoked")[-1]
+                   and "refused: notMember" in hub.log().split("member -> revoked")[-1], 60,
+                   "the hub to refuse river's node after the revocation")
+        wait_until(lambda: "notMember" in river.ctl_json("peers", "list")["peers"][0]["last_error"], 60,
+                   "river's node to report the hub's refusal")
+        for n in (hub, youth):
+            self.assertEqual(self.tips(n)[feed][0], 2, n.name)
+        self.assertNotIn("should not spread", json.dumps(youth.ctl_json("entries", "list", "--limit", "1000")))
 
 
 if __name__ == "__main__":
