@@ -80,10 +80,8 @@ std::size_t connected(const PeerNetwork& net) {
 
 TEST_SUITE("peer_network") {
   TEST_CASE("a new node catches up with a hub over TLS, then entries flow both ways live") {
-    Net net;
-    Node hub(net, "Hub"), fresh(net, "Fresh");
-    hub.admit(net, hub.org.publicKey());
-    hub.admit(net, fresh.org.publicKey());
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
     for (int i = 0; i < 30; ++i) hub.post("report " + std::to_string(i));
     auto hubNet = network(hub);
     auto o = fastOptions();
@@ -155,10 +153,8 @@ TEST_SUITE("peer_network") {
   }
 
   TEST_CASE("a node redials after its peer went away, and catches up on what it missed") {
-    Net net;
-    Node hub(net, "Hub"), fresh(net, "Fresh");
-    hub.admit(net, hub.org.publicKey());
-    hub.admit(net, fresh.org.publicKey());
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
     auto hubNet = network(hub);
     const std::uint16_t port = *hubNet->listenPort();
     auto o = fastOptions();

@@ -105,4 +105,16 @@ struct Node {
   }
 };
 
+// A one-steward network with two nodes whose organizations the steward
+// (on the hub) has admitted.
+struct HubAndFresh {
+  Net net;
+  Node hub{net, "Hub"};
+  Node fresh{net, "Fresh"};
+  HubAndFresh() {
+    hub.admit(net, hub.org.publicKey());
+    hub.admit(net, fresh.org.publicKey());
+  }
+};
+
 }  // namespace civnet::test

@@ -115,11 +115,8 @@ Digest topOf(Node& n) { return federation::offeredFrontier(*n.store, *n.tracker-
 
 TEST_SUITE("sync_peer") {
   TEST_CASE("a new node catches up with a hub, stewards' feed first, and both end with the same frontier") {
-    Net net;
-    Node hub(net, "Hub");
-    Node fresh(net, "Fresh");
-    hub.admit(net, hub.org.publicKey());
-    hub.admit(net, fresh.org.publicKey());
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
     for (int i = 0; i < 40; ++i) hub.post("report " + std::to_string(i));
     Link link(hub, fresh);
     pump({&link}, 2048);  // small runs: many of them
@@ -139,11 +136,8 @@ TEST_SUITE("sync_peer") {
   }
 
   TEST_CASE("entries published while connected are pushed live, once, and never echoed back") {
-    Net net;
-    Node hub(net, "Hub");
-    Node fresh(net, "Fresh");
-    hub.admit(net, hub.org.publicKey());
-    hub.admit(net, fresh.org.publicKey());
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
     Link link(hub, fresh);
     pump({&link});
     const auto sentA = link.atA.counters().entriesSent, sentB = link.atB.counters().entriesSent;
@@ -215,11 +209,8 @@ TEST_SUITE("sync_peer") {
   }
 
   TEST_CASE("anything before hello, a second hello and a forged run end the session as forged") {
-    Net net;
-    Node hub(net, "Hub");
-    Node fresh(net, "Fresh");
-    hub.admit(net, hub.org.publicKey());
-    hub.admit(net, fresh.org.publicKey());
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
     SyncPeer early(hub.sync, fresh.nodeKey.publicKey(), std::nullopt);
     SyncPeer::Step s = early.onMessage(peerwire::Ping{1});
     REQUIRE(s.close);
@@ -252,11 +243,9 @@ TEST_SUITE("sync_peer") {
   }
 
   TEST_CASE("a run the receiver does not take gets a nack, and is not pushed again until the view changes") {
-    Net net;
-    Node hub(net, "Hub");
-    Node fresh(net, "Fresh");
-    hub.admit(net, hub.org.publicKey());
-    hub.admit(net, fresh.org.publicKey());
+    civnet::test::HubAndFresh f;
+    Net& net = f.net;
+    Node &hub = f.hub, &fresh = f.fresh;
     Link link(hub, fresh);
     pump({&link});
     // A third organization, not admitted, hosted on the fresh node: the hub
