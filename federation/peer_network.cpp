@@ -50,6 +50,7 @@ namespace {
 
 constexpr auto kAsTuple = asio::as_tuple(use_awaitable);
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
+constexpr int kMaxPingsPerInterval = 10;  // more from one peer is a flood
 
 std::string errorText(const boost::system::error_code& ec) {
   if (ec == asio::error::eof) return "the peer closed the connection";
@@ -133,6 +134,8 @@ struct Conn {
   bool closing = false;    // flush the queue, then close
   bool closed = false;
   Clock::time_point lastReceived = Clock::now();
+  Clock::time_point pingWindow = Clock::now();  // when the current count of pings began
+  int pingsInWindow = 0;
   std::string error;  // why the link ended, once it did
 };
 
@@ -374,6 +377,20 @@ class PeerNetwork::Impl {
       if (!msg.ok()) {
         forged(*c, msg.status().message());
         co_return;
+      }
+      if (std::holds_alternative<peerwire::Ping>(*msg)) {
+        // An honest peer pings once per interval; a flood costs a Pong each.
+        if (c->lastReceived - c->pingWindow > opt.pingInterval) {
+          c->pingWindow = c->lastReceived;
+          c->pingsInWindow = 0;
+        }
+        if (++c->pingsInWindow > kMaxPingsPerInterval) {
+          c->error = "this node ended it: overloaded: a flood of pings";
+          log->warn("{}: refused: a flood of pings ({} in one ping interval)", who(*c), c->pingsInWindow);
+          send(*c, peerwire::Goodbye{peerwire::GoodbyeReason::overloaded, "too many pings"});
+          beginClose(*c);
+          co_return;
+        }
       }
       co_await handle(c, c->sync->onMessage(*msg));
     }
