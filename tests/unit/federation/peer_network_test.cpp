@@ -15,7 +15,16 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
+
 #include "federation/peer_network.hpp"
+#include "schemas/framing.hpp"
 
 using namespace civnet;
 using civnet::test::Net;
@@ -23,6 +32,8 @@ using civnet::test::Node;
 using federation::PeerAddress;
 using federation::PeerConfig;
 using federation::PeerNetwork;
+using federation::SyncPeer;
+using peerwire::GoodbyeReason;
 
 namespace {
 
@@ -69,6 +80,55 @@ bool eventually(const std::function<bool()>& done) {
   }
   return done();
 }
+
+// A hand-driven peer: real TLS with its own certificate, then whatever
+// bytes a test wants to send, as a hostile peer could.
+class RawPeer {
+ public:
+  RawPeer(const PrivateKey& key, std::uint16_t port) {
+    auto cert = makeSelfSignedCertPem(key, "raw peer");
+    REQUIRE(cert.ok());
+    std::string pem = key.toPem();
+    ctx_.use_certificate_chain(boost::asio::buffer(*cert));
+    ctx_.use_private_key(boost::asio::buffer(pem), boost::asio::ssl::context::pem);
+    ctx_.set_verify_mode(boost::asio::ssl::verify_none);
+    // The stream takes the certificate from the context when it is made.
+    stream_.emplace(ioc_, ctx_);
+    boost::asio::ip::tcp::resolver r(ioc_);
+    boost::asio::connect(stream_->lowest_layer(), r.resolve("127.0.0.1", std::to_string(port)));
+    stream_->handshake(boost::asio::ssl::stream_base::client);
+  }
+  void sendBytes(const Bytes& b) { boost::asio::write(*stream_, boost::asio::buffer(b)); }
+  void send(const peerwire::Message& m) { sendBytes(peerwire::encode(m)); }
+  // The next message from the node, or nothing once it closed the link.
+  std::optional<peerwire::Message> read() {
+    boost::system::error_code ec;
+    Bytes head(8);
+    boost::asio::read(*stream_, boost::asio::buffer(head), ec);
+    if (ec) return std::nullopt;
+    auto size = record::frameSize(head, peerwire::kMaxMessageBytes);
+    REQUIRE(size.ok());
+    REQUIRE(*size >= 8);  // the node sends one-segment frames
+    Bytes frame = head;
+    frame.resize(*size);
+    boost::asio::read(*stream_, boost::asio::buffer(frame.data() + 8, *size - 8), ec);
+    if (ec) return std::nullopt;
+    auto m = peerwire::decode(frame);
+    REQUIRE(m.ok());
+    return *m;
+  }
+  // Reads until the node's Goodbye (or the end of the link).
+  std::optional<peerwire::Goodbye> goodbye() {
+    while (auto m = read())
+      if (auto* g = std::get_if<peerwire::Goodbye>(&*m)) return *g;
+    return std::nullopt;
+  }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::ssl::context ctx_{boost::asio::ssl::context::tlsv13};
+  std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> stream_;
+};
 
 std::size_t connected(const PeerNetwork& net) {
   std::size_t n = 0;
@@ -188,6 +248,75 @@ TEST_SUITE("peer_network") {
     }));
     CHECK(freshNet->peers()[0].lastError.find(hub.nodeKey.publicKey().hex()) != std::string::npos);
     CHECK(fresh.store->counts().entries == 1);  // only its own profile
+  }
+
+  TEST_CASE("a peer sending bytes that are not a frame, or a frame over 8 MiB, is dropped as forged") {
+    civnet::test::HubAndFresh f;
+    auto hubNet = network(f.hub);
+    {
+      RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
+      p.sendBytes(Bytes(64, 0xff));  // a segment table claiming 2^32 segments
+      auto g = p.goodbye();
+      REQUIRE(g);
+      CHECK(g->reason == GoodbyeReason::forged);
+      CHECK(g->detail.find("segments") != std::string::npos);
+    }
+    {
+      RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
+      // One segment of 2^27 words: a 1 GiB frame, refused from its first 8 bytes.
+      p.sendBytes(Bytes{0, 0, 0, 0, 0, 0, 0, 0x08});
+      auto g = p.goodbye();
+      REQUIRE(g);
+      CHECK(g->reason == GoodbyeReason::forged);
+      CHECK(g->detail.find("over the limit") != std::string::npos);
+    }
+    // The node goes on serving honest peers.
+    auto o = fastOptions();
+    o.peers.push_back(peerOf(f.hub, *hubNet));
+    auto freshNet = network(f.fresh, o);
+    CHECK(eventually([&] { return f.fresh.held() == f.hub.held(); }));
+  }
+
+  TEST_CASE("after hello, a flood of pings is dropped as overloaded and a forged run as forged") {
+    civnet::test::HubAndFresh f;
+    auto hubNet = network(f.hub);
+    const PublicKey hubKey = f.hub.nodeKey.publicKey();
+    {
+      RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
+      p.send(SyncPeer(f.fresh.sync, hubKey, std::nullopt).hello());
+      for (std::uint64_t i = 0; i < 50; ++i) p.send(peerwire::Ping{i});
+      auto g = p.goodbye();
+      REQUIRE(g);
+      CHECK(g->reason == GoodbyeReason::overloaded);
+    }
+    {
+      RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
+      p.send(SyncPeer(f.fresh.sync, hubKey, std::nullopt).hello());
+      record::SignedEntry forged = f.fresh.store->entryAt(f.fresh.org.publicKey(), 1)->signedEntry;
+      forged.signature.bytes[5] ^= 0x40;
+      p.send(peerwire::Entries{{record::encodeFrame(forged)}});
+      auto g = p.goodbye();
+      REQUIRE(g);
+      CHECK(g->reason == GoodbyeReason::forged);
+      CHECK(g->detail.find("badSignature") != std::string::npos);
+    }
+    CHECK_FALSE(f.hub.store->tip(f.fresh.org.publicKey()));
+    auto ps = hubNet->peers();
+    CHECK(ps.empty());  // neither link is up any more
+  }
+
+  TEST_CASE("an address that sends forged input again and again is refused for a while") {
+    civnet::test::HubAndFresh f;
+    auto o = fastOptions();
+    o.banAfterForged = 2;
+    auto hubNet = network(f.hub, o);
+    for (int i = 0; i < 2; ++i) {
+      RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
+      p.sendBytes(Bytes(64, 0xff));
+      REQUIRE(p.goodbye());
+    }
+    // Banned: the connection is closed at once, before any TLS.
+    CHECK_THROWS(RawPeer(f.fresh.nodeKey, *hubNet->listenPort()));
   }
 
   TEST_CASE("an address that is not HOST:PORT is refused, naming what is wrong") {
