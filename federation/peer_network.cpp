@@ -302,31 +302,53 @@ class PeerNetwork::Impl {
     co_return r;
   }
 
+  awaitable<store::IngestResult> applyProof(Bytes proof) {
+    auto home = co_await asio::this_coro::executor;
+    co_await asio::post(asio::bind_executor(ingestPool, use_awaitable));
+    store::IngestResult r = node.store->applyForkProof(proof);
+    co_await asio::post(asio::bind_executor(home, use_awaitable));
+    co_return r;
+  }
+
+  // Carries out what a session step asks for: messages to send, a run to
+  // ingest or a proof to apply (off this thread; their outcome is the next
+  // step), the end of the link.
   awaitable<void> handle(std::shared_ptr<Conn> c, SyncPeer::Step step) {
-    if (!c->announced && c->sync->established()) onEstablished(c);
-    c->wake.cancel();  // a message may have given the writer something to push
-    for (const auto& m : step.send) send(*c, m);
-    if (!step.ingest.empty() && !c->closing) {
-      std::vector<record::SignedEntry> run = step.ingest;
-      store::IngestResult r = co_await ingest(std::move(step.ingest));
-      if (stopping || c->closed) co_return;
-      SyncPeer::Step after = c->sync->afterIngest(r, run);
-      co_await handle(c, std::move(after));
-    }
-    if (step.close) {
-      c->error = std::string("this node ended it: ") + peerwire::toString(step.close->reason) + ": " + step.close->detail;
-      if (step.close->reason == peerwire::GoodbyeReason::forged) countForged(*c);
-      log->warn("{}: refused: {}: {}", who(*c), peerwire::toString(step.close->reason), step.close->detail);
-      send(*c, *step.close);
-      beginClose(*c);
-    }
-    if (step.peerEnded) {
-      c->error = std::string("the peer ended it: ") + peerwire::toString(step.peerEnded->reason) + ": " +
-                 step.peerEnded->detail;
-      auto level = step.peerEnded->reason == peerwire::GoodbyeReason::normal ? spdlog::level::info : spdlog::level::warn;
-      log->log(level, "{}: said goodbye: {}: {}", who(*c), peerwire::toString(step.peerEnded->reason),
-               step.peerEnded->detail);
-      closeNow(*c);
+    for (;;) {
+      if (!c->announced && c->sync->established()) onEstablished(c);
+      c->wake.cancel();  // a message may have given the writer something to push
+      for (const auto& m : step.send) send(*c, m);
+      std::optional<SyncPeer::Step> next;
+      if (!step.ingest.empty() && !c->closing) {
+        std::vector<record::SignedEntry> run = step.ingest;
+        store::IngestResult r = co_await ingest(std::move(step.ingest));
+        if (stopping || c->closed) co_return;
+        next = c->sync->afterIngest(r, run);
+      } else if (step.forkProof && !c->closing) {
+        store::IngestResult r = co_await applyProof(std::move(*step.forkProof));
+        if (stopping || c->closed) co_return;
+        if (r.verdict == record::Verdict::accepted) log->warn("{}: {}", who(*c), r.detail);
+        next = c->sync->afterForkProof(r);
+      }
+      if (step.close) {
+        c->error = std::string("this node ended it: ") + peerwire::toString(step.close->reason) + ": " +
+                   step.close->detail;
+        if (step.close->reason == peerwire::GoodbyeReason::forged) countForged(*c);
+        log->warn("{}: refused: {}: {}", who(*c), peerwire::toString(step.close->reason), step.close->detail);
+        send(*c, *step.close);
+        beginClose(*c);
+      }
+      if (step.peerEnded) {
+        c->error = std::string("the peer ended it: ") + peerwire::toString(step.peerEnded->reason) + ": " +
+                   step.peerEnded->detail;
+        auto level =
+            step.peerEnded->reason == peerwire::GoodbyeReason::normal ? spdlog::level::info : spdlog::level::warn;
+        log->log(level, "{}: said goodbye: {}: {}", who(*c), peerwire::toString(step.peerEnded->reason),
+                 step.peerEnded->detail);
+        closeNow(*c);
+      }
+      if (!next) co_return;
+      step = std::move(*next);
     }
   }
 

@@ -103,13 +103,17 @@ SyncPeer::Step SyncPeer::onMessage(const peerwire::Message& m) {
         } else if constexpr (std::is_same_v<T, peerwire::Nack>) {
           onNack(x);
           return {};
+        } else if constexpr (std::is_same_v<T, peerwire::ForkProof>) {
+          Step s;
+          s.forkProof = x.proof;
+          return s;
         } else if constexpr (std::is_same_v<T, peerwire::Ping>) {
           Step s;
           s.send.push_back(peerwire::Pong{x.nonce});
           return s;
         } else {
           // Pong keeps the link alive (the transport notes it); WantContent
-          // and ForkProof are not acted on yet.
+          // is not acted on yet.
           return {};
         }
       },
@@ -195,19 +199,35 @@ SyncPeer::Step SyncPeer::onBuckets(const peerwire::Buckets& theirs) {
 }
 
 bool SyncPeer::inSync() const {
-  if (!frontierKnown_ || !news_.empty()) return false;
+  if (!frontierKnown_ || !news_.empty() || !proofsToSend_.empty()) return false;
   for (const auto& [feed, seq] : peerListed_) {
     if (notTaken_.count(feed)) continue;
     auto tip = node_.store->tip(feed);
+    if (tip && tip->frozen) continue;  // past a fork nothing is taken
     if (!tip || tip->seq < seq) return false;
   }
   return true;
+}
+
+void SyncPeer::offerProof(const PublicKey& feed) {
+  if (!proofsSent_.count(feed)) proofsToSend_.insert(feed);
 }
 
 void SyncPeer::onFrontier(const peerwire::Frontier& f) {
   for (const FeedTip& t : f.tips) {
     peerHas_[t.feed] = std::max(peerHas_[t.feed], t.seq);
     peerListed_[t.feed] = std::max(peerListed_[t.feed], t.seq);
+    auto tip = node_.store->tip(t.feed);
+    if (tip && tip->frozen && !t.frozen) offerProof(t.feed);
+    // Another entry than ours at a seq we hold: a fork. Push ours there, so
+    // the peer proves it (and freezes the feed), and gossips the proof back.
+    if (tip && tip->seq >= t.seq && t.seq > 0) {
+      auto mine = node_.store->entryAt(t.feed, t.seq);
+      if (mine.ok() && mine->id != t.id) {
+        peerHas_[t.feed] = t.seq - 1;
+        markNews(t.feed);
+      }
+    }
   }
   frontierKnown_ = true;
   // Every feed this node offers now that the peer holds less of is news for
@@ -306,11 +326,29 @@ void SyncPeer::onNews(const std::vector<store::Tip>& tips) {
     for (const auto& [feed, t] : offeredFrontier(*node_.store, *view).tips)
       if (t.seq > peerHas_[feed]) news_.insert(feed);
   }
-  for (const store::Tip& t : tips) markNews(t.feed);
+  for (const store::Tip& t : tips) {
+    if (t.frozen) offerProof(t.feed);
+    markNews(t.feed);
+  }
 }
 
-std::optional<peerwire::Entries> SyncPeer::nextPush(std::size_t maxBytes) {
+SyncPeer::Step SyncPeer::afterForkProof(const store::IngestResult& r) {
+  if (record::isForged(r.verdict) || r.verdict == record::Verdict::wrongNetwork) {
+    ++counters_.forged;
+    return goodbye(GoodbyeReason::forged, std::string("fork proof: ") + record::toString(r.verdict) + ": " + r.detail);
+  }
+  return {};
+}
+
+std::optional<peerwire::Message> SyncPeer::nextPush(std::size_t maxBytes) {
   if (!established_ || !frontierKnown_) return std::nullopt;
+  while (!proofsToSend_.empty()) {
+    const PublicKey feed = *proofsToSend_.begin();
+    proofsToSend_.erase(proofsToSend_.begin());
+    proofsSent_.insert(feed);
+    auto proofs = node_.store->forkProofs(feed);
+    if (!proofs.empty()) return peerwire::Message(peerwire::ForkProof{std::move(proofs.front())});
+  }
   auto view = node_.membership->view();
   while (!news_.empty()) {
     auto pick = std::find_if(news_.begin(), news_.end(), [&](const PublicKey& f) { return view->isSteward(f); });
@@ -340,7 +378,7 @@ std::optional<peerwire::Entries> SyncPeer::nextPush(std::size_t maxBytes) {
     }
     counters_.entriesSent += out.frames.size();
     if (has >= until) news_.erase(feed);
-    return out;
+    return peerwire::Message(std::move(out));
   }
   return std::nullopt;
 }

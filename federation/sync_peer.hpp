@@ -73,6 +73,9 @@ class SyncPeer {
     std::optional<peerwire::Goodbye> close;
     // Set when the peer said goodbye: close without answering.
     std::optional<peerwire::Goodbye> peerEnded;
+    // A fork proof to apply to the store (Store::applyForkProof), off the
+    // network thread; then call afterForkProof().
+    std::optional<Bytes> forkProof;
   };
   struct Counters {
     std::uint64_t entriesSent = 0;
@@ -90,11 +93,14 @@ class SyncPeer {
   Step onMessage(const peerwire::Message& m);
   // After the run onMessage asked for was ingested.
   Step afterIngest(const store::IngestResult& r, const std::vector<record::SignedEntry>& run);
+  // After the fork proof onMessage asked for was applied.
+  Step afterForkProof(const store::IngestResult& r);
   // New tips in this node's store (local or relayed).
   void onNews(const std::vector<store::Tip>& tips);
-  // The next run to push, at most about `maxBytes` (at least one entry), or
-  // nothing when the peer lacks nothing this node offers.
-  std::optional<peerwire::Entries> nextPush(std::size_t maxBytes);
+  // What to push next: a fork proof the peer lacks, or the next run (at
+  // most about `maxBytes`, at least one entry); nothing when the peer lacks
+  // nothing this node offers.
+  std::optional<peerwire::Message> nextPush(std::size_t maxBytes);
 
   bool established() const { return established_; }
   // The frontiers were exchanged, nothing is left to push, and this node
@@ -112,6 +118,7 @@ class SyncPeer {
   void onNack(const peerwire::Nack& n);
   bool peerIsMember(const peerwire::Hello& h, const MembershipView& view, std::string& why) const;
   void markNews(const PublicKey& feed);
+  void offerProof(const PublicKey& feed);
   static Step goodbye(peerwire::GoodbyeReason r, std::string detail);
 
   const SyncNode& node_;
@@ -127,6 +134,8 @@ class SyncPeer {
   std::map<PublicKey, std::uint64_t> refused_;   // feed -> this node's tip when the peer nacked it
   std::map<PublicKey, std::uint64_t> peerListed_;  // the peer's frontier: what it will push
   std::set<PublicKey> notTaken_;                 // feeds this node nacked
+  std::set<PublicKey> proofsToSend_;             // frozen feeds whose proof the peer may lack
+  std::set<PublicKey> proofsSent_;
   Counters counters_;
 };
 

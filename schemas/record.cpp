@@ -316,7 +316,7 @@ Bytes encodeForkProof(const SignedEntry& a, const SignedEntry& b) {
   return toBytes(capnp::messageToFlatArray(mb));
 }
 
-Check verifyForkProof(ByteView proof, PublicKey& author, std::uint64_t& seq) {
+Check verifyForkProof(ByteView proof, PublicKey& author, std::uint64_t& seq, Digest* network) {
   try {
     if (proof.size() % 8 != 0 || proof.size() > 4 * kMaxHeaderBytes)
       return fail(Verdict::malformed, "fork proof has the wrong size");
@@ -340,6 +340,7 @@ Check verifyForkProof(ByteView proof, PublicKey& author, std::uint64_t& seq) {
       return fail(Verdict::badSignature, "a fork proof's header signature does not verify");
     author = a.header.author;
     seq = a.header.seq;
+    if (network) *network = a.header.network;
     return {};
   } catch (const kj::Exception& e) {
     return fail(Verdict::malformed,

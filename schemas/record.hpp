@@ -158,6 +158,6 @@ Check decodeFrame(ByteView frame, SignedEntry& out);
 Bytes encodeForkProof(const SignedEntry& a, const SignedEntry& b);
 // Decodes and fully checks a proof (both signatures, same network, author
 // and seq, different ids). On success fills `author` and `seq`.
-Check verifyForkProof(ByteView proof, PublicKey& author, std::uint64_t& seq);
+Check verifyForkProof(ByteView proof, PublicKey& author, std::uint64_t& seq, Digest* network = nullptr);
 
 }  // namespace civnet::record

@@ -180,9 +180,15 @@ class Store::Impl {
     std::function<void(std::uint64_t, std::uint64_t)> progress;
     std::promise<Status> done;
   };
+  struct ForkProofReq {
+    Bytes proof;
+    PublicKey author;
+    std::uint64_t seq = 0;
+    std::promise<IngestResult> done;
+  };
   using Request = std::variant<std::unique_ptr<PublishReq>, std::unique_ptr<IngestReq>,
                                std::unique_ptr<MetaReq>, std::unique_ptr<ModerationReq>,
-                               std::unique_ptr<ReindexReq>>;
+                               std::unique_ptr<ReindexReq>, std::unique_ptr<ForkProofReq>>;
 
   // Hands a request whose answer is a Status to the writer and waits for it.
   template <typename R>
@@ -212,6 +218,12 @@ class Store::Impl {
 
   void writerLoop();
   IngestResult applyIngest(IngestReq& req);
+  IngestResult applyForkProofReq(ForkProofReq& req);
+  // Stores `proof` (of a fork at `seq`), truncates the feed before `seq` and
+  // freezes it, in one batch; then tells the policy and the listener.
+  IngestResult truncateAndFreeze(const PublicKey& author, std::uint64_t seq, ByteView proof, const Tip& tip);
+  // The lowest seq at which a fork proof for `author` is held.
+  std::optional<std::uint64_t> lowestForkProof(const PublicKey& author) const;
   Status applyMeta(MetaReq& req);
   // Writer thread only.
   Status applyModeration(const Moderation& m);
@@ -396,6 +408,8 @@ void Store::Impl::writerLoop() {
         (*mod)->done.set_value(applyModeration((*mod)->moderation));
       } else if (auto* re = std::get_if<std::unique_ptr<ReindexReq>>(&r)) {
         (*re)->done.set_value(applyReindex(**re));
+      } else if (auto* fp = std::get_if<std::unique_ptr<ForkProofReq>>(&r)) {
+        (*fp)->done.set_value(applyForkProofReq(**fp));
       }
     }
     if (!publishes.empty()) applyPublishes(publishes);
@@ -571,6 +585,109 @@ Status Store::Impl::applyModeration(const Moderation& m) {
   return {};
 }
 
+std::optional<std::uint64_t> Store::Impl::lowestForkProof(const PublicKey& author) const {
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+  const std::string prefix = keys::feedPrefix(keys::kForkProof, author);
+  it->Seek(prefix);
+  if (!it->Valid() || !it->key().starts_with(prefix) || it->key().size() != prefix.size() + 8) return std::nullopt;
+  return keys::getU64(std::string_view(it->key().data(), it->key().size()), prefix.size());
+}
+
+IngestResult Store::Impl::truncateAndFreeze(const PublicKey& author, std::uint64_t seq, ByteView proof,
+                                           const Tip& tip) {
+  IngestResult res;
+  leveldb::WriteBatch forkBatch;
+  forkBatch.Put(keys::forkProofKey(author, seq),
+                leveldb::Slice(reinterpret_cast<const char*>(proof.data()), proof.size()));
+  // Truncate to seq-1 and freeze: every node holding the proof converges.
+  for (std::uint64_t s2 = seq; s2 <= tip.seq; ++s2) {
+    std::string v2;
+    if (db_->Get({}, keys::entryKey(author, s2), &v2).ok() && v2.size() >= 96) {
+      Digest id2;
+      Digest::fromView(keys::viewOf(std::string_view(v2).substr(0, 32)), id2);
+      forkBatch.Delete(keys::idKey(id2));
+      record::Header h2;
+      if (record::decodeHeader(keys::viewOf(std::string_view(v2).substr(96)), h2).ok()) {
+        std::string c2;
+        bool have = db_->Get({}, keys::contentKey(author, s2), &c2).ok();
+        for (const auto& row : indexRows(h2, have ? &c2 : nullptr)) forkBatch.Delete(row);
+      }
+    }
+    forkBatch.Delete(keys::entryKey(author, s2));
+    forkBatch.Delete(keys::contentKey(author, s2));
+  }
+  Tip frozen = tip;
+  frozen.feed = author;
+  frozen.frozen = true;
+  if (tip.seq >= seq) {
+    frozen.seq = seq - 1;
+    frozen.id = Digest{};
+    frozen.timestamp = 0;
+    if (frozen.seq > 0) {
+      std::string v3;
+      if (db_->Get({}, keys::entryKey(author, frozen.seq), &v3).ok() && v3.size() >= 96) {
+        Digest::fromView(keys::viewOf(std::string_view(v3).substr(0, 32)), frozen.id);
+        record::Header h3;
+        if (record::decodeHeader(keys::viewOf(std::string_view(v3).substr(96)), h3).ok())
+          frozen.timestamp = h3.timestamp;
+      }
+    }
+  }
+  // A feed not held at all keeps no tip: the proof alone freezes it (its
+  // entries before the fork are taken when they come).
+  const bool tipRow = frozen.seq > 0;
+  if (tipRow) forkBatch.Put(keys::tipKey(author), encodeTip(frozen));
+  else forkBatch.Delete(keys::tipKey(author));
+  auto s3 = db_->Write({}, &forkBatch);
+  if (!s3.ok()) {
+    res.verdict = Verdict::storeFailed;
+    res.detail = "fork at seq " + std::to_string(seq) + " of feed " + author.shortHex() +
+                 ": storing the proof failed: " + s3.ToString();
+    return res;
+  }
+  {
+    std::unique_lock lk(tipsMu_);
+    if (tipRow) tips_[author] = frozen;
+    else tips_.erase(author);
+  }
+  if (tip.seq >= seq)
+    if (IngestPolicy* policy = policy_.load())
+      if (auto m = policy->truncated(author, frozen.seq))
+        (void)applyModeration(*m);  // a failure leaves the previous state; the next change retries
+  notifyTips({author});
+  res.verdict = Verdict::fork;
+  res.detail = "fork at seq " + std::to_string(seq) + " of feed " + author.shortHex() + ": proof stored, feed " +
+               (tip.seq >= seq ? "truncated to seq " + std::to_string(frozen.seq) + " and frozen" : "frozen");
+  return res;
+}
+
+IngestResult Store::Impl::applyForkProofReq(ForkProofReq& req) {
+  std::string held;
+  if (db_->Get({}, keys::forkProofKey(req.author, req.seq), &held).ok()) {
+    IngestResult res;
+    res.verdict = Verdict::duplicate;
+    res.detail = "this fork proof is held already";
+    return res;
+  }
+  Tip tip;
+  tip.feed = req.author;
+  if (auto t = tipOf(req.author)) tip = *t;
+  if (auto lowest = lowestForkProof(req.author); lowest && *lowest < req.seq) {
+    // Frozen before this seq already: the proof adds nothing but is kept.
+    leveldb::WriteBatch b;
+    b.Put(keys::forkProofKey(req.author, req.seq),
+          leveldb::Slice(reinterpret_cast<const char*>(req.proof.data()), req.proof.size()));
+    IngestResult res;
+    auto s = db_->Write({}, &b);
+    res.verdict = s.ok() ? Verdict::duplicate : Verdict::storeFailed;
+    res.detail = s.ok() ? "the feed is frozen at an earlier fork" : s.ToString();
+    return res;
+  }
+  IngestResult res = truncateAndFreeze(req.author, req.seq, req.proof, tip);
+  if (res.verdict == Verdict::fork) res.verdict = Verdict::accepted;
+  return res;
+}
+
 IngestResult Store::Impl::applyIngest(IngestReq& req) {
   IngestResult res;
   auto& run = req.run;
@@ -578,9 +695,14 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
   Tip tip;
   tip.feed = author;
   if (auto t = tipOf(author)) tip = *t;
-  if (tip.frozen) {
+  // A fork proof freezes a feed: nothing at or past the forked seq is taken
+  // again, entries before it still are (a proof may arrive before the feed).
+  std::optional<std::uint64_t> forkedAt;
+  if (tip.frozen || tip.seq == 0) forkedAt = lowestForkProof(author);
+  if (tip.frozen && !forkedAt) forkedAt = tip.seq + 1;
+  if (forkedAt && run.front().header.seq >= *forkedAt) {
     res.verdict = Verdict::frozen;
-    res.detail = "feed " + author.shortHex() + " is frozen by a fork proof";
+    res.detail = "feed " + author.shortHex() + " is frozen by a fork proof at seq " + std::to_string(*forkedAt);
     return res;
   }
 
@@ -646,62 +768,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
         return res;
       }
     }
-    leveldb::WriteBatch forkBatch;
-    forkBatch.Put(keys::forkProofKey(author, e.header.seq),
-                  leveldb::Slice(reinterpret_cast<const char*>(proof.data()), proof.size()));
-    // Truncate to seq-1 and freeze: every node holding the proof converges.
-    for (std::uint64_t s2 = e.header.seq; s2 <= tip.seq; ++s2) {
-      std::string v2;
-      if (db_->Get({}, keys::entryKey(author, s2), &v2).ok() && v2.size() >= 96) {
-        Digest id2;
-        Digest::fromView(keys::viewOf(std::string_view(v2).substr(0, 32)), id2);
-        forkBatch.Delete(keys::idKey(id2));
-        record::Header h2;
-        if (record::decodeHeader(keys::viewOf(std::string_view(v2).substr(96)), h2).ok()) {
-          std::string c2;
-          bool have = db_->Get({}, keys::contentKey(author, s2), &c2).ok();
-          for (const auto& row : indexRows(h2, have ? &c2 : nullptr)) forkBatch.Delete(row);
-        }
-      }
-      forkBatch.Delete(keys::entryKey(author, s2));
-      forkBatch.Delete(keys::contentKey(author, s2));
-    }
-    Tip frozen;
-    frozen.feed = author;
-    frozen.frozen = true;
-    frozen.seq = e.header.seq - 1;
-    if (frozen.seq > 0) {
-      std::string v3;
-      if (db_->Get({}, keys::entryKey(author, frozen.seq), &v3).ok() && v3.size() >= 96) {
-        Digest::fromView(keys::viewOf(std::string_view(v3).substr(0, 32)), frozen.id);
-        record::Header h3;
-        if (record::decodeHeader(keys::viewOf(std::string_view(v3).substr(96)), h3).ok())
-          frozen.timestamp = h3.timestamp;
-      }
-    }
-    forkBatch.Put(keys::tipKey(author), encodeTip(frozen));
-    auto s3 = db_->Write({}, &forkBatch);
-    if (!s3.ok()) {
-      res.verdict = Verdict::storeFailed;
-      res.detail = "fork detected at seq " + std::to_string(e.header.seq) +
-                   " but storing the proof failed: " + s3.ToString();
-      return res;
-    }
-    {
-      std::unique_lock lk(tipsMu_);
-      tips_[author] = frozen;
-    }
-    if (IngestPolicy* policy = policy_.load())
-      if (auto m = policy->truncated(author, frozen.seq))
-        (void)applyModeration(*m);  // a failure leaves the previous state; the next change retries
-    notifyTips({author});
-    res.verdict = Verdict::fork;
-    res.detail = "fork at seq " + std::to_string(e.header.seq) + " of feed " + author.shortHex() +
-                 ": proof stored, feed truncated to seq " + std::to_string(frozen.seq) +
-                 " and frozen";
-    res.duplicates = 0;
-    res.contentFilled = 0;
-    return res;
+    return truncateAndFreeze(author, e.header.seq, proof, tip);
   }
 
   // New entries: connect the first to the held tip.
@@ -733,6 +800,12 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
     const std::int64_t limit = clock_->nowMs() + record::kMaxFutureSkewMs;
     IngestPolicy* policy = policy_.load();
     for (std::size_t k = i; k < run.size(); ++k) {
+      if (forkedAt && run[k].header.seq >= *forkedAt) {
+        end = k;
+        cut = Verdict::frozen;
+        cutDetail = "feed " + author.shortHex() + " is frozen by a fork proof at seq " + std::to_string(*forkedAt);
+        break;
+      }
       if (run[k].header.timestamp > limit) {
         end = k;
         cut = Verdict::futureTimestamp;
@@ -770,6 +843,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
     if (end > i) {
       Tip nt;
       nt.feed = author;
+      nt.frozen = forkedAt.has_value();
       nt.seq = run[end - 1].header.seq;
       nt.id = run[end - 1].id;
       nt.timestamp = run[end - 1].header.timestamp;
@@ -1286,6 +1360,34 @@ Stats Store::stats() const {
   std::lock_guard lk(impl_->queueMu_);
   st.queued = impl_->queue_.size();
   return st;
+}
+
+IngestResult Store::applyForkProof(const Bytes& proof) {
+  auto req = std::make_unique<Impl::ForkProofReq>();
+  Digest net;
+  record::Check c = record::verifyForkProof(proof, req->author, req->seq, &net);
+  IngestResult res;
+  if (!c.ok()) {
+    res.verdict = c.verdict;
+    res.detail = "fork proof: " + c.detail;
+    return res;
+  }
+  auto mine = network();
+  if (!mine || net != *mine) {
+    res.verdict = Verdict::wrongNetwork;
+    res.detail = "fork proof of feed " + req->author.shortHex() + " is of network " + net.shortHex();
+    return res;
+  }
+  req->proof = proof;
+  auto fut = req->done.get_future();
+  fut = impl_->submit(std::move(req), std::move(fut));
+  try {
+    return fut.get();
+  } catch (const std::future_error&) {
+    res.verdict = Verdict::noNetwork;
+    res.detail = "the store is closing";
+    return res;
+  }
 }
 
 std::vector<Bytes> Store::forkProofs(const PublicKey& feed) const {

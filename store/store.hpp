@@ -208,6 +208,14 @@ class Store {
   // one WriteBatch; a refused run writes nothing.
   IngestResult ingest(std::vector<record::SignedEntry> run);
 
+  // A fork proof from elsewhere (two valid entries of one feed at one seq,
+  // record::verifyForkProof). Stores it and freezes the feed: what this node
+  // holds at and past the forked seq is truncated, as when it meets the
+  // fork itself, and entries before that seq are still taken. accepted if
+  // it changed something, duplicate if the proof was held, otherwise why it
+  // was refused (forged or of another network).
+  IngestResult applyForkProof(const Bytes& proof);
+
   // --- reads (thread-safe) ---
   Result<record::Entry> entryById(const Digest& id) const;
   // The full id of the one entry whose id starts with `hexPrefix` (8 to 64

@@ -57,6 +57,10 @@ void deliver(SyncPeer& to, Node& node, std::deque<peerwire::Message>& replies, s
     for (auto& x : after.send) s.send.push_back(std::move(x));
     if (after.close) s.close = after.close;
   }
+  if (s.forkProof) {
+    SyncPeer::Step after = to.afterForkProof(node.store->applyForkProof(*s.forkProof));
+    if (after.close) s.close = after.close;
+  }
   for (auto& x : s.send) replies.push_back(std::move(x));
   if (s.close) {
     replies.push_back(*s.close);
@@ -281,5 +285,74 @@ TEST_SUITE("sync_peer") {
     pump({&link});
     CHECK(hub.store->tip(pending.publicKey())->seq == 1);
     CHECK(hub.held() == fresh.held());
+  }
+
+  TEST_CASE("a fork met on one node is proven there, the proof travels, and both end truncated and frozen alike") {
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
+    // A third organization whose key signed two different entries at seq 3
+    // (a stolen key, or a node restored from an old copy): the hub holds
+    // one branch, the fresh node the other.
+    PrivateKey x = PrivateKey::generate();
+    hub.admit(f.net, x.publicKey());
+    auto entry = [&](std::uint64_t seq, const Digest& prev, const std::string& title) {
+      record::Header h;
+      h.network = f.net.id();
+      h.author = x.publicKey();
+      h.seq = seq;
+      h.prev = prev;
+      h.timestamp = 1'700'000'000'000 + static_cast<std::int64_t>(seq);
+      h.kind = static_cast<std::uint16_t>(record::Kind::post);
+      record::Post p;
+      p.title = title;
+      return record::makeEntry(x, h, record::encodePost(p));
+    };
+    record::Entry e1 = entry(1, Digest{}, "one"), e2 = entry(2, e1.id, "two");
+    record::Entry a3 = entry(3, e2.id, "three, as the hub has it"), b3 = entry(3, e2.id, "three, the other branch");
+    REQUIRE(hub.store->ingest({e1.signedEntry, e2.signedEntry, a3.signedEntry}).stored == 3);
+    Link first(hub, fresh);
+    pump({&first});  // the fresh node takes the admissions, then x up to a3
+    REQUIRE(fresh.store->entryAt(x.publicKey(), 3)->id == a3.id);
+
+    // Another node met the other branch: it holds the stewards' feed (so x
+    // is a member there) and x 1, 2 and b3.
+    Node late(f.net, "Late");
+    hub.admit(f.net, late.org.publicKey());
+    std::vector<record::SignedEntry> stewardFeed;
+    for (const auto& e : hub.store->feedRange(f.net.steward.publicKey(), 1, 100)) stewardFeed.push_back(e.signedEntry);
+    REQUIRE(late.store->ingest(stewardFeed).verdict == record::Verdict::accepted);
+    REQUIRE(late.store->ingest({e1.signedEntry, e2.signedEntry, b3.signedEntry}).stored == 3);
+
+    // Linked to the hub: each sees the other's seq 3, the one that receives
+    // the other branch proves the fork, and the proof reaches every node.
+    Link toLate(hub, late);
+    pump({&first, &toLate});
+    for (Node* n : {&hub, &fresh, &late}) {
+      INFO(n->sync.software);
+      auto t = n->store->tip(x.publicKey());
+      REQUIRE(t);
+      CHECK(t->seq == 2);
+      CHECK(t->frozen);
+      CHECK(n->store->forkProofs(x.publicKey()).size() == 1);
+      CHECK_FALSE(n->store->entryById(a3.id).ok());
+      CHECK_FALSE(n->store->entryById(b3.id).ok());
+    }
+    CHECK(fresh.held() == hub.held());
+    CHECK(late.held() == hub.held());
+    CHECK(topOf(fresh) == topOf(hub));
+    CHECK(topOf(late) == topOf(hub));
+    // Frozen: the feed takes nothing at or past the fork, on any node.
+    CHECK(fresh.store->ingest({b3.signedEntry}).verdict == record::Verdict::frozen);
+  }
+
+  TEST_CASE("a fork proof of another network, or one that does not verify, ends the session as forged") {
+    civnet::test::HubAndFresh f;
+    Link link(f.hub, f.fresh);
+    pump({&link});
+    SyncPeer::Step s = link.atA.onMessage(peerwire::ForkProof{Bytes(64, 7)});
+    REQUIRE(s.forkProof);
+    SyncPeer::Step after = link.atA.afterForkProof(f.hub.store->applyForkProof(*s.forkProof));
+    REQUIRE(after.close);
+    CHECK(after.close->reason == GoodbyeReason::forged);
   }
 }

@@ -651,6 +651,56 @@ TEST_SUITE("store_ingest") {
     CHECK(st->verify().ok());
   }
 
+  TEST_CASE("a fork proof from elsewhere truncates and freezes a feed held past the fork, and only freezes one held less far") {
+    TempDir a, b, c;
+    auto proven = openStore(a.path());
+    Feed f;
+    f.appendMany(5);
+    REQUIRE(proven->ingest(f.run(1, 5)).verdict == Verdict::accepted);
+    Feed clone;
+    clone.key = std::move(f.key);
+    f.key = PrivateKey::generate();
+    clone.entries.assign(f.entries.begin(), f.entries.begin() + 2);
+    clone.time = f.entries[1].header.timestamp;
+    clone.append({"other"});
+    REQUIRE(proven->ingest(clone.run(1, 3)).verdict == Verdict::fork);
+    const Bytes proof = proven->forkProofs(clone.key.publicKey()).at(0);
+    const PublicKey x = clone.key.publicKey();
+
+    // A store holding the feed up to 5: truncated to 2 and frozen, once.
+    auto ahead = openStore(b.path());
+    REQUIRE(ahead->ingest(f.run(1, 5)).verdict == Verdict::accepted);
+    CHECK(ahead->applyForkProof(proof).verdict == Verdict::accepted);
+    CHECK(ahead->tip(x)->seq == 2);
+    CHECK(ahead->tip(x)->frozen);
+    CHECK(ahead->applyForkProof(proof).verdict == Verdict::duplicate);
+    CHECK(ahead->verify().ok());
+
+    // A store that does not hold the feed yet: frozen, but entries before
+    // the fork are still taken, and nothing at or past it.
+    auto behind = openStore(c.path());
+    CHECK(behind->applyForkProof(proof).verdict == Verdict::accepted);
+    CHECK_FALSE(behind->tip(x));
+    CHECK(behind->ingest(f.run(1, 1)).verdict == Verdict::accepted);
+    CHECK(behind->tip(x)->frozen);
+    store::IngestResult rest = behind->ingest(f.run(2, 4));
+    CHECK(rest.verdict == Verdict::frozen);
+    CHECK(rest.stored == 1);
+    CHECK(behind->tip(x)->seq == 2);
+    CHECK(rest.detail.find("frozen by a fork proof at seq 3") != std::string::npos);
+
+    // Bytes that are not a proof, or a proof of another network, change nothing.
+    CHECK(record::isForged(behind->applyForkProof(Bytes(64, 1)).verdict));
+    TempDir d;
+    store::Options o;
+    o.createIfMissing = true;
+    auto elsewhere = store::Store::open(d.path() / "store", o);
+    REQUIRE(elsewhere.ok());
+    REQUIRE((*elsewhere)->setNetwork(sha256(asBytes("another network"))).ok());
+    CHECK((*elsewhere)->applyForkProof(proof).verdict == Verdict::wrongNetwork);
+    CHECK((*elsewhere)->forkProofs(x).empty());
+  }
+
   TEST_CASE("a fork is not declared when the held entry's own signature does not verify") {
     TempDir dir;
     auto st = openStore(dir.path());
