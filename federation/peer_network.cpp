@@ -50,7 +50,8 @@ namespace {
 
 constexpr auto kAsTuple = asio::as_tuple(use_awaitable);
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
-constexpr int kMaxPingsPerInterval = 10;  // more from one peer is a flood
+constexpr int kMaxPingsPerSecond = 10;  // more from one peer is a flood
+constexpr std::size_t kMaxQueuedBytes = 32 * 1024 * 1024;  // unread by a peer: it is dropped
 
 std::string errorText(const boost::system::error_code& ec) {
   if (ec == asio::error::eof) return "the peer closed the connection";
@@ -136,6 +137,8 @@ struct Conn {
   Clock::time_point lastReceived = Clock::now();
   Clock::time_point pingWindow = Clock::now();  // when the current count of pings began
   int pingsInWindow = 0;
+  std::size_t queuedBytes = 0;
+  bool busy = false;  // a run or proof is being applied: the reader is waiting on the store
   std::string error;  // why the link ended, once it did
 };
 
@@ -169,6 +172,8 @@ class PeerNetwork::Impl {
       return;
     }
     SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx.native_handle(), 0);  // no TLS 1.3 session tickets either
+    SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_OFF);
     SSL_CTX_set_max_early_data(ctx.native_handle(), 0);
     ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
     // Self-signed certificates: the key is checked after the handshake, so
@@ -193,6 +198,7 @@ class PeerNetwork::Impl {
 
   std::map<PublicKey, std::shared_ptr<Dialer>> dialers;
   std::set<std::shared_ptr<Conn>> conns;
+  std::set<std::shared_ptr<Conn>> handshaking;  // not in conns yet
   struct Ban {
     int forged = 0;
     Clock::time_point until;
@@ -228,8 +234,11 @@ class PeerNetwork::Impl {
       if (c->peerKey == key && !c->closed && c->announced) return c;
     return nullptr;
   }
+  // Inbound links, those still in their TLS handshake included.
   std::size_t inbound() const {
-    return static_cast<std::size_t>(std::count_if(conns.begin(), conns.end(), [](const auto& c) { return !c->outbound; }));
+    auto in = [](const auto& c) { return !c->outbound && !c->closed; };
+    return static_cast<std::size_t>(std::count_if(conns.begin(), conns.end(), in) +
+                                    std::count_if(handshaking.begin(), handshaking.end(), in));
   }
 
   void wakeDialer(const PublicKey& key) {
@@ -252,13 +261,15 @@ class PeerNetwork::Impl {
 
   void send(Conn& c, const peerwire::Message& m) {
     if (c.closed) return;
-    if (c.queue.size() >= opt.maxQueuedMessages) {
-      c.error = "the peer does not read: " + std::to_string(c.queue.size()) + " messages are waiting for it";
+    if (c.queue.size() >= opt.maxQueuedMessages || c.queuedBytes > kMaxQueuedBytes) {
+      c.error = "the peer does not read: " + std::to_string(c.queue.size()) + " messages (" +
+                std::to_string(c.queuedBytes) + " bytes) are waiting for it";
       log->warn("{}: dropped: {}", who(c), c.error);
       closeNow(c);
       return;
     }
     c.queue.push_back(peerwire::encode(m));
+    c.queuedBytes += c.queue.back().size();
     c.wake.cancel();
   }
 
@@ -321,11 +332,17 @@ class PeerNetwork::Impl {
       std::optional<SyncPeer::Step> next;
       if (!step.ingest.empty() && !c->closing) {
         std::vector<record::SignedEntry> run = step.ingest;
+        c->busy = true;
         store::IngestResult r = co_await ingest(std::move(step.ingest));
+        c->busy = false;
+        c->lastReceived = Clock::now();  // the link was alive while the store worked
         if (stopping || c->closed) co_return;
         next = c->sync->afterIngest(r, run);
       } else if (step.forkProof && !c->closing) {
+        c->busy = true;
         store::IngestResult r = co_await applyProof(std::move(*step.forkProof));
+        c->busy = false;
+        c->lastReceived = Clock::now();
         if (stopping || c->closed) co_return;
         if (r.verdict == record::Verdict::accepted) log->warn("{}: {}", who(*c), r.detail);
         next = c->sync->afterForkProof(r);
@@ -396,19 +413,28 @@ class PeerNetwork::Impl {
       }
       c->lastReceived = Clock::now();
       auto msg = peerwire::decode(frame);
+      if (!msg.ok() && msg.status().code() == StatusCode::unsupported) {
+        // A newer peer's message: not forged, but this node cannot go on.
+        c->error = "this node ended it: unknownMessage: " + msg.status().message();
+        log->warn("{}: {}", who(*c), c->error);
+        send(*c, peerwire::Goodbye{peerwire::GoodbyeReason::unknownMessage, msg.status().message()});
+        beginClose(*c);
+        co_return;
+      }
       if (!msg.ok()) {
         forged(*c, msg.status().message());
         co_return;
       }
       if (std::holds_alternative<peerwire::Ping>(*msg)) {
-        // An honest peer pings once per interval; a flood costs a Pong each.
-        if (c->lastReceived - c->pingWindow > opt.pingInterval) {
+        // An honest peer pings once per interval (at least a second); a
+        // flood costs a Pong each.
+        if (c->lastReceived - c->pingWindow > std::chrono::seconds(1)) {
           c->pingWindow = c->lastReceived;
           c->pingsInWindow = 0;
         }
-        if (++c->pingsInWindow > kMaxPingsPerInterval) {
+        if (++c->pingsInWindow > kMaxPingsPerSecond) {
           c->error = "this node ended it: overloaded: a flood of pings";
-          log->warn("{}: refused: a flood of pings ({} in one ping interval)", who(*c), c->pingsInWindow);
+          log->warn("{}: refused: a flood of pings ({} in a second)", who(*c), c->pingsInWindow);
           send(*c, peerwire::Goodbye{peerwire::GoodbyeReason::overloaded, "too many pings"});
           beginClose(*c);
           co_return;
@@ -424,6 +450,7 @@ class PeerNetwork::Impl {
       if (!c->queue.empty()) {
         out = std::move(c->queue.front());
         c->queue.pop_front();
+        c->queuedBytes -= out.size();
       } else if (c->closing) {
         break;
       } else if (c->sync->established() && !stopping) {
@@ -449,7 +476,7 @@ class PeerNetwork::Impl {
       c->ping.expires_after(opt.pingInterval);
       co_await c->ping.async_wait(kAsTuple);
       if (c->closing) break;
-      if (Clock::now() - c->lastReceived > opt.deadAfter) {
+      if (!c->busy && Clock::now() - c->lastReceived > opt.deadAfter) {
         c->error = "no message for " +
                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opt.deadAfter).count()) +
                    " s: the link is dead";
@@ -470,9 +497,15 @@ class PeerNetwork::Impl {
         c->stream.lowest_layer().close(ignored);
       }
     });
+    handshaking.insert(c);
     auto [hec] = co_await c->stream.async_handshake(c->outbound ? ssl::stream_base::client : ssl::stream_base::server,
                                                      kAsTuple);
+    handshaking.erase(c);
     t.cancel();
+    if (stopping) {
+      closeNow(*c);
+      co_return;
+    }
     if (hec) {
       c->error = "TLS handshake failed: " + errorText(hec);
       log->info("{}: {}", who(*c), c->error);
@@ -494,6 +527,15 @@ class PeerNetwork::Impl {
     }
     c->sync = std::make_unique<SyncPeer>(node, *c->peerKey, c->configured);
     conns.insert(c);
+    // A peer has as long to send an acceptable Hello as to finish TLS.
+    t.expires_after(opt.handshakeTimeout);
+    t.async_wait([this, c](boost::system::error_code ec) {
+      if (ec || c->announced || c->closed) return;
+      c->error = "no acceptable hello within " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opt.handshakeTimeout).count()) + " s";
+      log->info("{}: {}", who(*c), c->error);
+      closeNow(*c);
+    });
     if (!c->closing) send(*c, c->sync->hello());
     asio::co_spawn(ioc, writer(c), asio::detached);
     if (!c->closing) {
@@ -507,6 +549,7 @@ class PeerNetwork::Impl {
       grace.expires_after(kShutdownGrace / 20);
       co_await grace.async_wait(kAsTuple);
     }
+    t.cancel();
     closeNow(*c);
     conns.erase(c);
     if (c->announced) log->info("{}: link ended: {}", who(*c), c->error);
@@ -522,6 +565,7 @@ class PeerNetwork::Impl {
   awaitable<void> acceptLoop() {
     while (!stopping) {
       auto [ec, sock] = co_await acceptor->async_accept(kAsTuple);
+      if (stopping) break;
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) break;
         log->warn("accepting a peer connection failed: {}", ec.message());
@@ -572,22 +616,22 @@ class PeerNetwork::Impl {
       if (rec) {
         d->lastError = "cannot resolve " + d->cfg.address.host + ": " + rec.message();
       } else {
-        tcp::socket sock(ioc);
+        auto sock = std::make_shared<tcp::socket>(ioc);
         asio::steady_timer t(ioc);
         t.expires_after(opt.handshakeTimeout);
-        t.async_wait([&sock](boost::system::error_code ec) {
+        t.async_wait([sock](boost::system::error_code ec) {
           if (!ec) {
             boost::system::error_code ignored;
-            sock.close(ignored);
+            sock->close(ignored);
           }
         });
-        auto [cec, ep] = co_await asio::async_connect(sock, endpoints, kAsTuple);
+        auto [cec, ep] = co_await asio::async_connect(*sock, endpoints, kAsTuple);
         t.cancel();
         if (cec) {
           d->lastError = "cannot connect to " + d->cfg.address.text() + ": " + errorText(cec);
         } else if (!stopping && !d->removed) {
           began = Clock::now();
-          auto c = std::make_shared<Conn>(ioc, ctx, std::move(sock));
+          auto c = std::make_shared<Conn>(ioc, ctx, std::move(*sock));
           c->outbound = true;
           c->configured = d->cfg.key;
           c->remote = d->cfg.address.text();
@@ -735,6 +779,8 @@ void PeerNetwork::stop() {
       d->removed = true;
       d->timer.cancel();
     }
+    for (const auto& c : std::vector<std::shared_ptr<Conn>>(m.handshaking.begin(), m.handshaking.end()))
+      m.closeNow(*c);
     for (const auto& c : std::vector<std::shared_ptr<Conn>>(m.conns.begin(), m.conns.end())) {
       if (c->announced) m.send(*c, peerwire::Goodbye{peerwire::GoodbyeReason::normal, "the node is shutting down"});
       if (c->error.empty()) c->error = "this node shut down";

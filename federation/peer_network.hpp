@@ -11,7 +11,8 @@
 // Threads: one network thread runs every socket, timer and session; runs
 // are ingested on one worker thread, so the network thread never waits for
 // the store. The store's tip listener posts news to the network thread.
-// Public methods may be called from any thread.
+// Public methods may be called from any thread, but not while stop() runs
+// (the admin API that calls them is stopped first).
 //
 // The peer manager dials each configured peer, and after a link ends redials
 // with exponential backoff and jitter. A dead link is noticed by pings. At

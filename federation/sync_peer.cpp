@@ -13,6 +13,7 @@ using peerwire::FeedTip;
 using peerwire::GoodbyeReason;
 
 constexpr std::size_t kMaxRunEntries = 4096;
+constexpr std::size_t kMaxHelloProfiles = 16;  // checked of a Hello's profiles
 
 // What this node offers of one feed: its tip if the view takes it, else the
 // chain up to a suspension or revocation pin, else nothing.
@@ -96,8 +97,7 @@ SyncPeer::Step SyncPeer::onMessage(const peerwire::Message& m) {
         } else if constexpr (std::is_same_v<T, peerwire::Buckets>) {
           return onBuckets(x);
         } else if constexpr (std::is_same_v<T, peerwire::Frontier>) {
-          onFrontier(x);
-          return {};
+          return onFrontier(x);
         } else if constexpr (std::is_same_v<T, peerwire::Entries>) {
           return onEntries(x);
         } else if constexpr (std::is_same_v<T, peerwire::Nack>) {
@@ -122,11 +122,10 @@ SyncPeer::Step SyncPeer::onMessage(const peerwire::Message& m) {
 
 bool SyncPeer::peerIsMember(const peerwire::Hello& h, const MembershipView& view, std::string& why) const {
   if (view.memberNodes.count(peerKey_)) return true;
-  for (const Bytes& frame : h.profiles) {
+  for (std::size_t i = 0; i < h.profiles.size() && i < kMaxHelloProfiles; ++i) {
     record::SignedEntry se;
     record::Entry e;
-    if (!record::decodeFrame(frame, se).ok() || !record::parseEntry(se, e).ok() || !record::verifySignature(e))
-      continue;
+    if (!record::decodeFrame(h.profiles[i], se).ok() || !record::parseEntry(se, e).ok()) continue;
     if (e.header.network != node_.network || e.header.kind != static_cast<std::uint16_t>(record::Kind::profile) ||
         !e.signedEntry.content)
       continue;
@@ -134,6 +133,13 @@ bool SyncPeer::peerIsMember(const peerwire::Hello& h, const MembershipView& view
     const bool member = view.isSteward(e.header.author) ||
                         (f != view.feeds.end() && f->second.state == MemberState::member);
     if (!member) continue;
+    // Only the feed's latest profile standing counts: an older one (which
+    // may name a node the organization has since dropped) or an erased one
+    // proves nothing.
+    if (auto own = view.profiles.find(e.header.author); own != view.profiles.end() && e.header.seq < own->second.entry.seq)
+      continue;
+    if (view.erased.count(record::EntryRef{e.header.author, e.header.seq, e.id})) continue;
+    if (!record::verifySignature(e)) continue;  // last: the costly check
     auto p = record::decodeProfile(*e.signedEntry.content);
     if (!p.ok()) continue;
     for (const auto& n : p->nodes)
@@ -174,10 +180,13 @@ SyncPeer::Step SyncPeer::onHello(const peerwire::Hello& h) {
   peerwire::Buckets b;
   b.hashes.assign(mine.buckets.begin(), mine.buckets.end());
   s.send.push_back(std::move(b));
+  bucketsSent_ = std::move(mine);
   return s;
 }
 
 SyncPeer::Step SyncPeer::onBuckets(const peerwire::Buckets& theirs) {
+  if (bucketsReceived_) return goodbye(GoodbyeReason::forged, "a second buckets message");
+  bucketsReceived_ = true;
   Frontier mine = offeredFrontier(*node_.store, *node_.membership->view());
   peerwire::Frontier f;
   for (std::size_t b = 0; b < peerwire::kBuckets; ++b) {
@@ -192,7 +201,6 @@ SyncPeer::Step SyncPeer::onBuckets(const peerwire::Buckets& theirs) {
       f.tips.push_back(t);
     }
   }
-  sentFrontier_ = std::move(mine);
   Step s;
   s.send.push_back(std::move(f));
   return s;
@@ -213,8 +221,17 @@ void SyncPeer::offerProof(const PublicKey& feed) {
   if (!proofsSent_.count(feed)) proofsToSend_.insert(feed);
 }
 
-void SyncPeer::onFrontier(const peerwire::Frontier& f) {
+SyncPeer::Step SyncPeer::onFrontier(const peerwire::Frontier& f) {
+  // A frontier answers this node's Buckets, once.
+  if (!bucketsSent_ || frontierReceived_) return goodbye(GoodbyeReason::forged, "a frontier this node did not ask for");
+  frontierReceived_ = true;
+  std::set<std::size_t> listed(f.buckets.begin(), f.buckets.end());
+  // The buckets the peer did not list matched what this node offered when
+  // it sent its Buckets: the peer holds those tips.
+  for (const auto& [feed, t] : bucketsSent_->tips)
+    if (!listed.count(peerwire::bucketOf(feed))) peerHas_[feed] = std::max(peerHas_[feed], t.seq);
   for (const FeedTip& t : f.tips) {
+    if (!listed.count(peerwire::bucketOf(t.feed))) continue;  // not what it said it lists
     peerHas_[t.feed] = std::max(peerHas_[t.feed], t.seq);
     peerListed_[t.feed] = std::max(peerListed_[t.feed], t.seq);
     auto tip = node_.store->tip(t.feed);
@@ -237,6 +254,8 @@ void SyncPeer::onFrontier(const peerwire::Frontier& f) {
   Frontier mine = offeredFrontier(*node_.store, *node_.membership->view());
   for (const auto& [feed, t] : mine.tips)
     if (t.seq > peerHas_[feed]) markNews(feed);
+  bucketsSent_.reset();  // no longer needed
+  return {};
 }
 
 SyncPeer::Step SyncPeer::onEntries(const peerwire::Entries& e) {
@@ -301,15 +320,25 @@ SyncPeer::Step SyncPeer::afterIngest(const store::IngestResult& r, const std::ve
 }
 
 void SyncPeer::onNack(const peerwire::Nack& n) {
+  if (!pushed_.count(n.feed)) return;  // a Nack names a feed this node sent
   ++counters_.nacksReceived;
   peerHas_[n.feed] = n.myTip;
+  news_.erase(n.feed);
+  // Deferred, or the peer's own trouble: offered again with the feed's next
+  // news. Otherwise not until this node's view changes, or the feed grows.
+  if (n.verdict == record::toString(record::Verdict::futureTimestamp) ||
+      n.verdict == record::toString(record::Verdict::storeFailed))
+    return;
   auto tip = node_.store->tip(n.feed);
   refused_[n.feed] = tip ? tip->seq : 0;
-  news_.erase(n.feed);
 }
 
 void SyncPeer::markNews(const PublicKey& feed) {
-  if (refused_.count(feed)) return;
+  if (auto r = refused_.find(feed); r != refused_.end()) {
+    auto tip = node_.store->tip(feed);
+    if (!tip || tip->seq <= r->second) return;
+    refused_.erase(r);  // the feed grew since: offer it once more
+  }
   news_.insert(feed);
 }
 
@@ -364,7 +393,8 @@ std::optional<peerwire::Message> SyncPeer::nextPush(std::size_t maxBytes) {
     }
     peerwire::Entries out;
     std::size_t bytes = 0;
-    for (const record::Entry& e : node_.store->feedRange(feed, has + 1, kMaxRunEntries)) {
+    pushed_.insert(feed);
+    for (const record::Entry& e : node_.store->feedRange(feed, has + 1, kMaxRunEntries, maxBytes)) {
       if (e.header.seq > until || e.header.seq != has + 1) break;
       Bytes frame = record::encodeFrame(e.signedEntry);
       if (!out.frames.empty() && bytes + frame.size() > maxBytes) break;

@@ -113,7 +113,7 @@ class SyncPeer {
  private:
   Step onHello(const peerwire::Hello& h);
   Step onBuckets(const peerwire::Buckets& b);
-  void onFrontier(const peerwire::Frontier& f);
+  Step onFrontier(const peerwire::Frontier& f);
   Step onEntries(const peerwire::Entries& e);
   void onNack(const peerwire::Nack& n);
   bool peerIsMember(const peerwire::Hello& h, const MembershipView& view, std::string& why) const;
@@ -128,7 +128,6 @@ class SyncPeer {
   bool established_ = false;
   bool frontierKnown_ = false;
   std::string peerSoftware_;
-  Frontier sentFrontier_;                        // what this node offered when it sent its buckets
   std::map<PublicKey, std::uint64_t> peerHas_;   // seq the peer is known to hold
   std::set<PublicKey> news_;                     // feeds the peer may lack
   std::map<PublicKey, std::uint64_t> refused_;   // feed -> this node's tip when the peer nacked it
@@ -136,6 +135,10 @@ class SyncPeer {
   std::set<PublicKey> notTaken_;                 // feeds this node nacked
   std::set<PublicKey> proofsToSend_;             // frozen feeds whose proof the peer may lack
   std::set<PublicKey> proofsSent_;
+  std::set<PublicKey> pushed_;                   // feeds this node sent runs of (a Nack must name one)
+  std::optional<Frontier> bucketsSent_;          // what this node offered when it sent its Buckets
+  bool bucketsReceived_ = false;
+  bool frontierReceived_ = false;
   Counters counters_;
 };
 

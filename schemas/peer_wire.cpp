@@ -26,6 +26,10 @@ capnp::Data::Reader dataOf(const FixedBytes<N, Tag>& b) {
 struct Bad {
   std::string what;
 };
+// A message kind added after this version.
+struct Unknown {
+  unsigned which;
+};
 
 template <typename T>
 T fixed(capnp::Data::Reader in, const char* what) {
@@ -187,7 +191,7 @@ Message read(wire::PeerMessage::Reader r) {
       return Goodbye{fromWire(o.getReason()), text(o.getDetail(), "goodbye detail")};
     }
   }
-  throw Bad{"unknown message kind " + std::to_string(static_cast<unsigned>(r.which()))};
+  throw Unknown{static_cast<unsigned>(r.which())};
 }
 
 }  // namespace
@@ -236,6 +240,9 @@ Result<Message> decode(ByteView frame) {
     return read(reader.getRoot<wire::PeerMessage>());
   } catch (const Bad& b) {
     return invalidArgument("peer message: " + b.what);
+  } catch (const Unknown& u) {
+    return Status(StatusCode::unsupported, "peer message of a kind this version does not know (" +
+                                               std::to_string(u.which) + ")");
   } catch (const kj::Exception& e) {
     return invalidArgument("peer message does not decode: " + record::detail::decodeError(e));
   }

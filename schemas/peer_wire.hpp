@@ -86,7 +86,9 @@ using Message = std::variant<Hello, Buckets, Frontier, Entries, Nack, WantConten
 // "hello", "entries", ... for logs and counters.
 const char* messageName(const Message& m);
 
-// One frame: segment table and segments.
+// One frame: segment table and segments. decode(): unsupported for a kind
+// of message this version does not know (a newer peer's), invalidArgument
+// for anything malformed.
 Bytes encode(const Message& m);
 Result<Message> decode(ByteView frame);
 

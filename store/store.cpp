@@ -1236,17 +1236,20 @@ Result<Entry> Store::entryAt(const PublicKey& feed, std::uint64_t seq) const {
   return impl_->readEntry(feed, seq);
 }
 
-std::vector<Entry> Store::feedRange(const PublicKey& feed, std::uint64_t from,
-                                    std::size_t maxEntries) const {
+std::vector<Entry> Store::feedRange(const PublicKey& feed, std::uint64_t from, std::size_t maxEntries,
+                                    std::size_t maxBytes) const {
   std::vector<Entry> out;
+  std::size_t bytes = 0;
   std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
   std::string prefix = keys::feedPrefix(keys::kEntry, feed);
   for (it->Seek(keys::entryKey(feed, from));
-       it->Valid() && it->key().starts_with(prefix) && out.size() < maxEntries; it->Next()) {
+       it->Valid() && it->key().starts_with(prefix) && out.size() < maxEntries && bytes < maxBytes; it->Next()) {
     if (it->value().size() < 96) continue;
     out.push_back(impl_->entryFromRow(std::string_view(it->key().data(), it->key().size()),
                                       std::string_view(it->value().data(), it->value().size()),
                                       true, nullptr));
+    const auto& se = out.back().signedEntry;
+    bytes += se.header.size() + se.signature.bytes.size() + (se.content ? se.content->size() : 0);
   }
   return out;
 }

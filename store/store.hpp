@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <memory>
@@ -223,9 +224,10 @@ class Store {
   // does; invalidArgument when the prefix is malformed or matches several.
   Result<Digest> resolveId(std::string_view hexPrefix) const;
   Result<record::Entry> entryAt(const PublicKey& feed, std::uint64_t seq) const;
-  // Entries of one feed from seq `from` (inclusive), at most `maxEntries`.
-  std::vector<record::Entry> feedRange(const PublicKey& feed, std::uint64_t from,
-                                       std::size_t maxEntries) const;
+  // Entries of one feed from seq `from` (inclusive), at most `maxEntries`
+  // and about `maxBytes` of headers and content (at least one entry).
+  std::vector<record::Entry> feedRange(const PublicKey& feed, std::uint64_t from, std::size_t maxEntries,
+                                       std::size_t maxBytes = std::numeric_limits<std::size_t>::max()) const;
   // Entries in feed order after `after` (from the start when absent), at
   // most `maxEntries` and about `maxBytes` (at least one entry is returned).
   std::vector<record::Entry> scan(const std::optional<Position>& after, std::size_t maxEntries,
