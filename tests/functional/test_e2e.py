@@ -938,10 +938,13 @@ class Federation(NodeTestCase):
     """Real civnetd processes syncing over mutual TLS on 127.0.0.1: a
     one-steward hub and two organizations' nodes that dial it."""
 
-    def hub_and_two(self):
+    def hub_and_two(self, hub_port=None):
+        """A one-steward hub (on `hub_port` if given) and two organizations'
+        nodes, admitted by it and dialing it."""
         hub = self.node("hub")
         genesis = self.make_network(hub, "Sahel Network")
-        hub.start()
+        self.hub_args = ["--peer-listen", f"127.0.0.1:{hub_port}"] if hub_port else []
+        hub.start(*self.hub_args)
         orgs = []
         for name in ("River Women", "Youth Voices"):
             n = self.node(name.split()[0].lower())
@@ -1110,6 +1113,39 @@ class Federation(NodeTestCase):
             self.assertEqual(self.tips(n)[feed][0], 2, n.name)
         self.assertNotIn("should not spread", json.dumps(youth.ctl_json("entries", "list", "--limit", "1000")))
 
+
+    def test_a_node_restored_from_an_old_copy_forks_its_feed_and_every_node_ends_frozen_alike(self):
+        with socket.socket() as probe:  # a port for the hub that stays the same across its restart
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        hub, (river, youth) = self.hub_and_two(hub_port=port)
+        for n in (river, youth):
+            self.assertOk(n.ctl("sync", "--wait", "--timeout", "60"))
+        feed = river.status()["feed_key"]
+        # A backup of river's whole data dir, taken while it is stopped.
+        self.assertEqual(river.stop(), 0)
+        copy = self.node("restored")
+        shutil.copytree(river.data_dir, copy.data_dir, symlinks=True)
+        river.start()
+        self.assertOk(river.ctl("publish", "--title", "After the backup", "--body", "one branch"))
+        wait_until(lambda: self.tips(youth)[feed][0] == 2, 60, "river's post to reach youth")
+        self.assertEqual(river.stop(), 0)
+        # The old copy comes back while the hub is away, and publishes: a
+        # second entry at seq 2. Then the hub returns.
+        self.assertEqual(hub.stop(), 0)
+        copy.start()
+        self.assertOk(copy.ctl("publish", "--title", "From the old copy", "--body", "the other branch"))
+        hub.start(*self.hub_args)
+
+        def frozen_at_1(n):
+            mine = [x for x in n.ctl_json("feeds")["feeds"] if x["feed"] == feed]
+            return len(mine) == 1 and mine[0]["seq"] == 1 and mine[0]["frozen"]
+        for n in (hub, youth, copy):
+            wait_until(lambda: frozen_at_1(n), 60, f"{n.name} to hold the feed truncated and frozen")
+        self.assertIn("fork at seq 2 of feed " + feed[:12], hub.log() + youth.log() + copy.log())
+        self.assertRefused(copy.ctl("publish", "--title", "x", "--body", "y"), "frozen by a fork proof")
+        for n in (hub, youth, copy):
+            self.assertOk(n.ctl("verify"))
 
 if __name__ == "__main__":
     unittest.main()
