@@ -1114,6 +1114,32 @@ class Federation(NodeTestCase):
         self.assertNotIn("should not spread", json.dumps(youth.ctl_json("entries", "list", "--limit", "1000")))
 
 
+    def test_a_hub_hosting_two_organizations_relays_both(self):
+        hub, (river, youth) = self.hub_and_two()
+        keys = []
+        for name in ("Farmers Coop", "Health Workers"):
+            r = hub.ctl("orgs", "add", name)
+            self.assertOk(r)
+            key = printed_value(r.out, "feed key")
+            self.assertOk(hub.ctl("admit", key, "--name", name, "--region", "Sahel"))
+            self.assertOk(hub.ctl("publish", "--org", name, "--title", f"News from {name}", "--body", "hosted"))
+            keys.append(key)
+        for n in (river, youth):
+            for key in keys:
+                wait_until(lambda: self.tips(n).get(key, (0,))[0] == 2, 60, f"{n.name} to hold {key[:12]}")
+            titles = {e["title"] for e in n.ctl_json("entries", "list", "--kind", "post")["entries"]}
+            self.assertTrue({"News from Farmers Coop", "News from Health Workers"} <= titles, titles)
+
+    def test_openssl_s_client_without_a_certificate_is_refused(self):
+        hub, _ = self.hub_and_two()
+        if shutil.which("openssl") is None:
+            self.skipTest("openssl is not installed")
+        r = subprocess.run(["openssl", "s_client", "-connect", hub.peer_address(), "-tls1_3", "-quiet"],
+                           input="hello\n", capture_output=True, text=True, timeout=30)
+        self.assertNotIn("hello", r.stdout)
+        wait_until(lambda: "TLS handshake failed: peer did not return a certificate" in hub.log(), 30,
+                   "the hub to log the refusal")
+
     def test_a_node_restored_from_an_old_copy_forks_its_feed_and_every_node_ends_frozen_alike(self):
         with socket.socket() as probe:  # a port for the hub that stays the same across its restart
             probe.bind(("127.0.0.1", 0))

@@ -192,6 +192,28 @@ TEST_SUITE("peer_network") {
           federation::offeredFrontier(*n1.store, *n1.tracker->view()).top);
   }
 
+  TEST_CASE("a star: three nodes publishing at once through one hub all end with every entry") {
+    Net net;
+    Node hub(net, "Hub"), a(net, "A"), b(net, "B"), c(net, "C");
+    for (Node* n : {&hub, &a, &b, &c}) hub.admit(net, n->org.publicKey());
+    auto hubNet = network(hub);
+    std::vector<std::unique_ptr<PeerNetwork>> leaves;
+    for (Node* n : {&a, &b, &c}) {
+      auto o = fastOptions();
+      o.peers.push_back(peerOf(hub, *hubNet));
+      leaves.push_back(network(*n, o));
+    }
+    // Each leaf publishes while linked; so does the hub.
+    std::vector<std::thread> writers;
+    for (Node* n : {&hub, &a, &b, &c})
+      writers.emplace_back([n] {
+        for (int i = 0; i < 20; ++i) n->post(n->sync.software + " post " + std::to_string(i));
+      });
+    for (auto& w : writers) w.join();
+    CHECK(eventually([&] { return a.held() == hub.held() && b.held() == hub.held() && c.held() == hub.held(); }));
+    CHECK(hub.store->counts().entries == 4 + 4 + 4 * 20);  // admissions, profiles, posts
+  }
+
   TEST_CASE("two nodes that dial each other keep one link") {
     Net net;
     Node a(net, "A"), b(net, "B");
