@@ -1487,6 +1487,19 @@ ApiResponse AdminApi::listPeers() {
   if (!services_.network) return noNetwork();
   std::shared_ptr<const federation::MembershipView> v;
   if (services_.membership) v = services_.membership->view();
+  // Which organizations a node hosts: those whose latest profile names it.
+  auto hostedBy = [&](const PublicKey& node) {
+    json::array names;
+    if (!v) return names;
+    for (const auto& [feed, own] : v->profiles)
+      for (const auto& n : own.profile.nodes)
+        if (n.nodeKey == node) {
+          auto m = v->feeds.find(feed);
+          names.emplace_back(m != v->feeds.end() && m->second.details ? m->second.details->name : own.profile.name);
+          break;
+        }
+    return names;
+  };
   json::array a;
   for (const auto& p : services_.network->peers()) {
     std::string source = "inbound";
@@ -1499,6 +1512,7 @@ ApiResponse AdminApi::listPeers() {
                              {"outbound", p.outbound},
                              {"in_sync", p.inSync},
                              {"member_node", v ? json::value(v->memberNodes.count(p.key) > 0) : json::value(nullptr)},
+                             {"organizations", hostedBy(p.key)},
                              {"software", p.software},
                              {"entries_sent", p.counters.entriesSent},
                              {"entries_received", p.counters.entriesReceived},

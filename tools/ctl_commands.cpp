@@ -879,8 +879,8 @@ int Ctl::peersList() {
     err_ << "no peers (add one with: civnetctl peers add HOST:PORT KEY)\n";
     return kExitOk;
   }
-  out_ << fmt::format("{:<12}  {:<21}  {:<7}  {:<10}  {:>8}  {:>8}  {}\n", "PEER", "ADDRESS", "SOURCE", "STATE", "SENT",
-                      "RECEIVED", "NOTE");
+  out_ << fmt::format("{:<12}  {:<24}  {:<21}  {:<7}  {:<10}  {:>8}  {:>8}  {}\n", "PEER", "ORGANIZATION", "ADDRESS",
+                      "SOURCE", "STATE", "SENT", "RECEIVED", "NOTE");
   for (auto& v : o.at("peers").as_array()) {
     if (!v.is_object()) continue;
     const json::object& p = v.as_object();
@@ -889,9 +889,10 @@ int Ctl::peersList() {
     std::string note = str(p, "last_error");
     if (state != "waiting" && state != "connecting") note.clear();
     if (num(p, "forged") > 0) note = fmt::format("{} forged; {}", num(p, "forged"), note);
-    out_ << fmt::format("{:<12}  {:<21}  {:<7}  {:<10}  {:>8}  {:>8}  {}\n", shortHex(str(p, "key")),
-                        clip(str(p, "address"), 21), str(p, "source"), state, num(p, "entries_sent"),
-                        num(p, "entries_received"), note);
+    std::string orgs = joinList(p, "organizations");
+    out_ << fmt::format("{:<12}  {:<24}  {:<21}  {:<7}  {:<10}  {:>8}  {:>8}  {}\n", shortHex(str(p, "key")),
+                        clip(orgs.empty() ? "-" : orgs, 24), clip(str(p, "address"), 21), str(p, "source"), state,
+                        num(p, "entries_sent"), num(p, "entries_received"), note);
   }
   return kExitOk;
 }

@@ -988,6 +988,8 @@ class Federation(NodeTestCase):
         self.assertEqual(peers[0]["source"], "added")
         self.assertEqual(peers[0]["state"], "connected")
         self.assertTrue(peers[0]["member_node"])
+        self.assertEqual(peers[0]["organizations"], ["Org hub"])
+        self.assertIn("Org hub", river.ctl("peers", "list").out)
         self.assertGreater(peers[0]["entries_received"], 0)
         self.assertEqual(len(hub.ctl_json("peers", "list")["peers"]), 2)
         self.assertIn("connected (dialed by the peer", hub.log())
