@@ -139,6 +139,7 @@ struct Conn {
   int pingsInWindow = 0;
   std::size_t queuedBytes = 0;
   bool busy = false;  // a run or proof is being applied: the reader is waiting on the store
+  std::optional<Clock::time_point> writing;  // since when the current write waits for the peer
   std::string error;  // why the link ended, once it did
 };
 
@@ -461,7 +462,9 @@ class PeerNetwork::Impl {
         co_await c->wake.async_wait(kAsTuple);
         continue;
       }
+      c->writing = Clock::now();
       auto [ec, n] = co_await asio::async_write(c->stream, asio::buffer(out), kAsTuple);
+      c->writing.reset();
       if (ec) {
         if (c->error.empty()) c->error = "connection lost: " + errorText(ec);
         break;
@@ -476,6 +479,14 @@ class PeerNetwork::Impl {
       c->ping.expires_after(opt.pingInterval);
       co_await c->ping.async_wait(kAsTuple);
       if (c->closing) break;
+      if (c->writing && Clock::now() - *c->writing > opt.deadAfter) {
+        c->error = "the peer does not read: one message has waited " +
+                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - *c->writing).count()) +
+                   " s to be taken";
+        log->warn("{}: dropped: {}", who(*c), c->error);
+        closeNow(*c);
+        break;
+      }
       if (!c->busy && Clock::now() - c->lastReceived > opt.deadAfter) {
         c->error = "no message for " +
                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opt.deadAfter).count()) +

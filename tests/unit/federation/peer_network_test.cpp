@@ -9,9 +9,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <sstream>
 #include <thread>
 
 #include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -57,10 +59,11 @@ federation::NetworkOptions fastOptions() {
 }
 
 // A node's peer network, listening on an ephemeral port.
-std::unique_ptr<PeerNetwork> network(Node& n, federation::NetworkOptions o = fastOptions()) {
+std::unique_ptr<PeerNetwork> network(Node& n, federation::NetworkOptions o = fastOptions(),
+                                     std::shared_ptr<spdlog::logger> log = quietLog()) {
   auto cert = makeSelfSignedCertPem(n.nodeKey, "civnet test node");
   REQUIRE(cert.ok());
-  auto net = std::make_unique<PeerNetwork>(n.sync, n.nodeKey, *cert, std::move(o), quietLog());
+  auto net = std::make_unique<PeerNetwork>(n.sync, n.nodeKey, *cert, std::move(o), std::move(log));
   Status s = net->start();
   INFO(s.message());
   REQUIRE(s.ok());
@@ -326,6 +329,43 @@ TEST_SUITE("peer_network") {
     }
     CHECK_FALSE(f.hub.store->tip(f.fresh.org.publicKey()));
     CHECK(eventually([&] { return hubNet->peers().empty(); }));  // neither link stays up
+  }
+
+  TEST_CASE("a peer that stops reading is dropped; the node does not hold more for it than the socket takes") {
+    civnet::test::HubAndFresh f;
+    const std::string big(60'000, 'x');
+    for (int i = 0; i < 300; ++i) {  // about 18 MB: more than the socket buffers hold
+      record::Post p;
+      p.title = "big " + std::to_string(i);
+      p.body = big;
+      REQUIRE(f.hub.store->publish(f.hub.org, static_cast<std::uint16_t>(record::Kind::post), record::encodePost(p)).ok());
+    }
+    auto o = fastOptions();
+    o.pingInterval = std::chrono::milliseconds(100);
+    o.deadAfter = std::chrono::milliseconds(300);
+    std::ostringstream logged;
+    auto log = std::make_shared<spdlog::logger>("net", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
+    auto hubNet = network(f.hub, o, log);
+    RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
+    p.send(SyncPeer(f.fresh.sync, f.hub.nodeKey.publicKey(), std::nullopt).hello());
+    // It answers the hub's Buckets with a frontier holding nothing (so the
+    // hub pushes it everything), and then reads nothing, while still pinging
+    // as if alive.
+    peerwire::Frontier nothing;
+    for (std::size_t b = 0; b < peerwire::kBuckets; ++b) nothing.buckets.push_back(static_cast<std::uint8_t>(b));
+    p.send(nothing);
+    CHECK(eventually([&] {
+      try {
+        p.send(peerwire::Ping{1});
+      } catch (const std::exception&) {
+        return true;  // the hub closed the link
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a ping rate an honest peer may use
+      return false;
+    }));
+    CHECK(eventually([&] { return hubNet->peers().empty(); }));
+    hubNet->stop();
+    CHECK(logged.str().find("dropped: the peer does not read") != std::string::npos);
   }
 
   TEST_CASE("an address that sends forged input again and again is refused for a while") {
