@@ -37,6 +37,7 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "federation/membership_tracker.hpp"
 #include "schemas/framing.hpp"
 
 namespace civnet::federation {
@@ -51,6 +52,7 @@ namespace {
 constexpr auto kAsTuple = asio::as_tuple(use_awaitable);
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
 constexpr int kMaxPingsPerSecond = 10;  // more from one peer is a flood
+constexpr std::ptrdiff_t kMaxHandshakesPerAddress = 8;  // TLS handshakes in progress from one IP
 constexpr std::size_t kMaxQueuedBytes = 32 * 1024 * 1024;  // unread by a peer: it is dropped
 
 std::string errorText(const boost::system::error_code& ec) {
@@ -592,6 +594,12 @@ class PeerNetwork::Impl {
         log->debug("refused a connection from {}: banned for forged input", ip);
         continue;  // the socket closes as it goes out of scope
       }
+      const auto fromHere = std::count_if(handshaking.begin(), handshaking.end(),
+                                          [&](const auto& h) { return h->remoteIp == ip; });
+      if (fromHere >= kMaxHandshakesPerAddress) {
+        log->warn("refused a connection from {}: {} TLS handshakes from it are in progress", ip, fromHere);
+        continue;
+      }
       if (inbound() >= opt.maxInbound) {
         log->warn("refused a connection from {}: already {} inbound links", ip, opt.maxInbound);
         continue;
@@ -716,9 +724,15 @@ class PeerNetwork::Impl {
   }
 
   void onNews(const std::vector<store::Tip>& tips) {
+    // A steward's news may change the view: every session re-reads what
+    // this node offers, computed once here for all of them.
+    auto view = node.membership->view();
+    std::optional<Frontier> offered;
+    if (std::any_of(tips.begin(), tips.end(), [&](const store::Tip& t) { return view->isSteward(t.feed); }))
+      offered = offeredFrontier(*node.store, *view);
     for (const auto& c : conns) {
       if (c->closing || !c->sync->established()) continue;
-      c->sync->onNews(tips);
+      c->sync->onNews(tips, offered ? &*offered : nullptr);
       c->wake.cancel();
     }
   }

@@ -342,7 +342,7 @@ void SyncPeer::markNews(const PublicKey& feed) {
   news_.insert(feed);
 }
 
-void SyncPeer::onNews(const std::vector<store::Tip>& tips) {
+void SyncPeer::onNews(const std::vector<store::Tip>& tips, const Frontier* offered) {
   if (!frontierKnown_) return;  // the frontier exchange covers them
   auto view = node_.membership->view();
   const bool viewMayChange = std::any_of(tips.begin(), tips.end(), [&](const store::Tip& t) {
@@ -352,7 +352,9 @@ void SyncPeer::onNews(const std::vector<store::Tip>& tips) {
     // A steward's news may admit a feed, or be what the peer lacked to take
     // what it refused: offer every feed the peer may lack again.
     refused_.clear();
-    for (const auto& [feed, t] : offeredFrontier(*node_.store, *view).tips)
+    std::optional<Frontier> computed;
+    if (!offered) offered = &computed.emplace(offeredFrontier(*node_.store, *view));
+    for (const auto& [feed, t] : offered->tips)
       if (t.seq > peerHas_[feed]) news_.insert(feed);
   }
   for (const store::Tip& t : tips) {

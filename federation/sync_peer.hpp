@@ -95,8 +95,9 @@ class SyncPeer {
   Step afterIngest(const store::IngestResult& r, const std::vector<record::SignedEntry>& run);
   // After the fork proof onMessage asked for was applied.
   Step afterForkProof(const store::IngestResult& r);
-  // New tips in this node's store (local or relayed).
-  void onNews(const std::vector<store::Tip>& tips);
+  // New tips in this node's store (local or relayed). `offered`, when
+  // given, is offeredFrontier() now (computed once for all sessions).
+  void onNews(const std::vector<store::Tip>& tips, const Frontier* offered = nullptr);
   // What to push next: a fork proof the peer lacks, or the next run (at
   // most about `maxBytes`, at least one entry); nothing when the peer lacks
   // nothing this node offers.

@@ -165,7 +165,11 @@ TEST_SUITE("peer_network") {
     CHECK(ps[0].configured);
     CHECK(ps[0].outbound);
     CHECK(ps[0].software == "test Hub");
-    CHECK(ps[0].counters.entriesReceived == 30 + 1 + 2 + 1);  // posts, profile, admissions, live post
+    // Counted once the network thread has heard back from the store, a moment
+    // after the entry is readable.
+    CHECK(eventually([&] {
+      return freshNet->peers()[0].counters.entriesReceived == 30 + 1 + 2 + 1;  // posts, profile, admissions, live post
+    }));
     auto hs = hubNet->peers();
     REQUIRE(hs.size() == 1);
     CHECK_FALSE(hs[0].configured);
