@@ -202,6 +202,21 @@ class Store::Impl {
     }
   }
 
+  // The same for a request whose answer is an IngestResult.
+  template <typename R>
+  IngestResult ingestRoundTrip(std::unique_ptr<R> req) {
+    auto fut = req->done.get_future();
+    fut = submit(std::move(req), std::move(fut));
+    try {
+      return fut.get();
+    } catch (const std::future_error&) {
+      IngestResult res;
+      res.verdict = Verdict::noNetwork;
+      res.detail = "the store is closing";
+      return res;
+    }
+  }
+
   template <typename R, typename Fut>
   Fut submit(std::unique_ptr<R> req, Fut fut) {
     {
@@ -1179,15 +1194,7 @@ IngestResult Store::ingest(std::vector<SignedEntry> run) {
     res.detail = c.detail;
     return res;
   }
-  auto fut = req->done.get_future();
-  fut = impl_->submit(std::move(req), std::move(fut));
-  try {
-    return fut.get();
-  } catch (const std::future_error&) {
-    res.verdict = Verdict::noNetwork;
-    res.detail = "the store is closing";
-    return res;
-  }
+  return impl_->ingestRoundTrip(std::move(req));
 }
 
 Result<Entry> Store::entryById(const Digest& id) const {
@@ -1382,15 +1389,7 @@ IngestResult Store::applyForkProof(const Bytes& proof) {
     return res;
   }
   req->proof = proof;
-  auto fut = req->done.get_future();
-  fut = impl_->submit(std::move(req), std::move(fut));
-  try {
-    return fut.get();
-  } catch (const std::future_error&) {
-    res.verdict = Verdict::noNetwork;
-    res.detail = "the store is closing";
-    return res;
-  }
+  return impl_->ingestRoundTrip(std::move(req));
 }
 
 std::vector<Bytes> Store::forkProofs(const PublicKey& feed) const {
