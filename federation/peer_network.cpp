@@ -498,6 +498,7 @@ class PeerNetwork::Impl {
         break;
       }
       send(*c, peerwire::Ping{++nonce});
+      if (c->sync->established()) c->sync->retryDeferred();  // the writer is woken by the ping
     }
   }
 

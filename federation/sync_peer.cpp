@@ -327,10 +327,17 @@ void SyncPeer::onNack(const peerwire::Nack& n) {
   // Deferred, or the peer's own trouble: offered again with the feed's next
   // news. Otherwise not until this node's view changes, or the feed grows.
   if (n.verdict == record::toString(record::Verdict::futureTimestamp) ||
-      n.verdict == record::toString(record::Verdict::storeFailed))
+      n.verdict == record::toString(record::Verdict::storeFailed)) {
+    deferred_.insert(n.feed);
     return;
+  }
   auto tip = node_.store->tip(n.feed);
   refused_[n.feed] = tip ? tip->seq : 0;
+}
+
+void SyncPeer::retryDeferred() {
+  for (const PublicKey& feed : deferred_) markNews(feed);
+  deferred_.clear();
 }
 
 void SyncPeer::markNews(const PublicKey& feed) {

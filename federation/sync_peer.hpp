@@ -103,6 +103,10 @@ class SyncPeer {
   // nothing this node offers.
   std::optional<peerwire::Message> nextPush(std::size_t maxBytes);
 
+  // Offers again the feeds the peer deferred (a futureTimestamp or
+  // storeFailed Nack); the transport calls it now and then.
+  void retryDeferred();
+
   bool established() const { return established_; }
   // The frontiers were exchanged, nothing is left to push, and this node
   // holds what the peer's frontier listed (but what it refused).
@@ -137,6 +141,7 @@ class SyncPeer {
   std::set<PublicKey> proofsToSend_;             // frozen feeds whose proof the peer may lack
   std::set<PublicKey> proofsSent_;
   std::set<PublicKey> pushed_;                   // feeds this node sent runs of (a Nack must name one)
+  std::set<PublicKey> deferred_;                 // feeds the peer deferred: offered again by retryDeferred()
   std::optional<Frontier> bucketsSent_;          // what this node offered when it sent its Buckets
   bool bucketsReceived_ = false;
   bool frontierReceived_ = false;

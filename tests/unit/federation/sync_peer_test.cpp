@@ -289,6 +289,26 @@ TEST_SUITE("sync_peer") {
     CHECK(hub.held() == fresh.held());
   }
 
+  TEST_CASE("a run the peer deferred is offered again when the transport retries, not before") {
+    civnet::test::HubAndFresh f;
+    Link link(f.hub, f.fresh);
+    pump({&link});
+    record::Entry later = f.fresh.post("stamped ahead, as the hub's clock saw it");
+    link.atB.onNews(f.fresh.takeNews());
+    REQUIRE(link.atB.nextPush(1 << 20));  // the fresh node pushes it...
+    // ...and the hub answers that it defers it (its clock was behind).
+    peerwire::Nack defer{f.fresh.org.publicKey(), later.header.seq, later.header.seq - 1,
+                         record::toString(record::Verdict::futureTimestamp), "deferred"};
+    CHECK_FALSE(link.atB.onMessage(defer).close);
+    CHECK(link.atB.counters().nacksReceived == 1);
+    CHECK_FALSE(link.atB.nextPush(1 << 20));
+    link.atB.retryDeferred();
+    auto again = link.atB.nextPush(1 << 20);
+    REQUIRE(again);
+    REQUIRE(std::holds_alternative<peerwire::Entries>(*again));
+    CHECK(std::get<peerwire::Entries>(*again).frames.size() == 1);
+  }
+
   TEST_CASE("a fork met on one node is proven there, the proof travels, and both end truncated and frozen alike") {
     civnet::test::HubAndFresh f;
     Node &hub = f.hub, &fresh = f.fresh;
