@@ -1223,6 +1223,12 @@ ApiResponse AdminApi::revoke(const ApiRequest& r) {
   // holds before signing, so the revocation names an entry that exists.
   auto tip = store_.tip(*feed);
   const std::uint64_t held = tip ? tip->seq : 0;
+  // A key nobody here has seen is more likely a typo than a feed to revoke
+  // before its first entry: that takes an explicit after_seq 0.
+  if (!tip && !v->feeds.count(*feed) && !after->has_value())
+    return conflict("this node knows nothing of feed " + feed->shortHex() +
+                    " (no entry held, no steward acted on it): check the key; to revoke it before its first "
+                    "entry anyway, give after_seq 0");
   const std::uint64_t pinSeq = after->value_or(held);
   if (pinSeq > held)
     return conflict("this node holds feed " + feed->shortHex() + " only up to seq " + std::to_string(held) +

@@ -619,6 +619,18 @@ TEST_SUITE("admin_api") {
     CHECK(f.call("POST", "/v1/revoke", R"({"feed_key":")" + org.publicKey().hex() + R"("})").status == 400);  // no reason
   }
 
+  TEST_CASE("revoke of a key this node knows nothing of takes an explicit after_seq 0") {
+    MemberFixture f(1, 1);
+    const std::string typo = civnet::PrivateKey::generate().publicKey().hex();
+    ApiResponse r = f.call("POST", "/v1/revoke", R"({"feed_key":")" + typo + R"(","reason":"stolen key"})");
+    CHECK(r.status == 409);
+    CHECK(errorMessage(r).find("knows nothing of feed " + typo.substr(0, 12)) != std::string::npos);
+    CHECK_FALSE(f.store->tip(f.stewards[0].publicKey()));  // nothing signed
+    json::object ok =
+        f.callJson("POST", "/v1/revoke", R"({"feed_key":")" + typo + R"(","after_seq":0,"reason":"stolen key"})", 201);
+    CHECK(ok.at("pin_seq").to_number<std::uint64_t>() == 0);
+  }
+
   TEST_CASE("one steward's revocation suspends at its pin when k = 2, and its lift restores the feed") {
     MemberFixture f(3, 2);
     civnet::PrivateKey org = civnet::PrivateKey::generate();
