@@ -1510,6 +1510,7 @@ ApiResponse AdminApi::listPeers() {
   for (const auto& p : services_.network->peers()) {
     std::string source = "inbound";
     if (services_.peers && services_.peers->inConfig(p.key)) source = "config";
+    else if (p.discovered) source = "member";
     else if (p.configured) source = "added";
     a.push_back(json::object{{"key", p.key.hex()},
                              {"address", p.address},

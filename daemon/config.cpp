@@ -110,6 +110,15 @@ listen = "@LISTEN@"
 ping_interval_seconds = 10
 # Most links other nodes may open to this one. Between 1 and 1024.
 max_inbound_peers = 64
+# The address other nodes should dial to reach this one, HOST:PORT, put in
+# the profiles of the organizations it hosts (published at start when it
+# changes). "" advertises none.
+advertise = ""
+# Also dial member nodes at the addresses their profiles advertise, up to
+# max_outbound_peers links dialed by this node (configured peers included;
+# those are always dialed). Between 1 and 256.
+dial_members = true
+max_outbound_peers = 8
 
 # The peers this node dials, one [[peer]] each: its address and the node key
 # it must present (`civnetctl status` on that node shows it). Peers added
@@ -178,8 +187,27 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
   auto net = section(root, "net", fileName);
   if (!net.ok()) return net.status();
   if (const toml::table* t = net.value()) {
-    if (auto s = onlyKnownKeys(*t, {"listen", "ping_interval_seconds", "max_inbound_peers"}, fileName, "net"); !s.ok())
+    if (auto s = onlyKnownKeys(*t, {"listen", "ping_interval_seconds", "max_inbound_peers", "advertise", "dial_members",
+                                     "max_outbound_peers"},
+                               fileName, "net");
+        !s.ok())
       return s;
+    if (const toml::node* n = t->get("advertise")) {
+      auto v = n->value_exact<std::string>();
+      if (!v) return invalidArgument(where(fileName, n->source()) + ": [net] advertise must be a string, HOST:PORT");
+      if (!v->empty())
+        if (auto a = federation::parsePeerAddress(*v); !a.ok())
+          return invalidArgument(where(fileName, n->source()) + ": [net] advertise: " + a.status().message());
+      c.advertise = *v;
+    }
+    if (const toml::node* n = t->get("dial_members")) {
+      auto v = n->value_exact<bool>();
+      if (!v) return invalidArgument(where(fileName, n->source()) + ": [net] dial_members must be true or false");
+      c.dialMembers = *v;
+    }
+    std::int64_t outbound = c.maxOutboundPeers;
+    if (auto s = readInt(*t, "max_outbound_peers", fileName, "net", 1, 256, outbound); !s.ok()) return s;
+    c.maxOutboundPeers = static_cast<int>(outbound);
     if (const toml::node* n = t->get("listen")) {
       auto v = n->value_exact<std::string>();
       if (!v) return invalidArgument(where(fileName, n->source()) + ": [net] listen must be a string, HOST:PORT");

@@ -28,6 +28,9 @@ struct Config {
   std::string peerListen = "0.0.0.0:7420";  // HOST:PORT; "" listens nowhere
   int pingIntervalSeconds = 10;              // a link silent 3x this long is dead
   int maxInboundPeers = 64;
+  std::string advertise;       // HOST:PORT other nodes should dial, put in this node's profiles; "" none
+  bool dialMembers = true;     // dial member nodes at the addresses their profiles advertise
+  int maxOutboundPeers = 8;    // links this node dials, configured peers included
   // [[peer]]: the peers this node dials (more are added with civnetctl
   // peers add, kept in the store)
   struct Peer {

@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -108,6 +109,32 @@ Status runNode(const RunOptions& options) {
     if (auto s = orgs.load(notes); !s.ok()) return s.withContext("loading the hosted organizations");
     for (const auto& n : notes) logs.node->warn("{}", n);
   }
+  // The address other nodes should dial goes into the profiles of the
+  // organizations hosted here: a new profile when it changed.
+  for (const auto& org : orgs.list()) {
+    store::Query q;
+    q.author = org.feed;
+    q.kind = static_cast<std::uint16_t>(record::Kind::profile);
+    q.limit = 1;
+    record::Profile p;
+    p.name = org.name;
+    for (const record::Entry& e : st->list(q))
+      if (e.signedEntry.content)
+        if (auto old = record::decodeProfile(*e.signedEntry.content); old.ok()) p = std::move(old).value();
+    const std::vector<std::string> want =
+        config->advertise.empty() ? std::vector<std::string>{} : std::vector<std::string>{config->advertise};
+    auto self = std::find_if(p.nodes.begin(), p.nodes.end(),
+                             [&](const record::HostingNode& n) { return n.nodeKey == info.nodeKey; });
+    if (self != p.nodes.end() && self->addresses == want) continue;
+    if (self == p.nodes.end()) self = p.nodes.insert(p.nodes.end(), record::HostingNode{info.nodeKey, {}});
+    self->addresses = want;
+    auto e = st->publish(*orgs.key(org.feed), static_cast<std::uint16_t>(record::Kind::profile), record::encodeProfile(p));
+    if (e.ok())
+      logs.node->info("organization \"{}\": published a profile advertising {}", org.name,
+                      want.empty() ? std::string("no address") : want.front());
+    else
+      logs.node->warn("organization \"{}\": could not publish its profile: {}", org.name, e.status().message());
+  }
   const HostedOrgs::Org primary = orgs.primary();
   logs.node->info("node key {}, organization \"{}\" feed {}", info.nodeKey.hex(), primary.name,
                   primary.feed.hex());
@@ -180,6 +207,8 @@ Status runNode(const RunOptions& options) {
   netOptions.pingInterval = std::chrono::seconds(config->pingIntervalSeconds);
   netOptions.deadAfter = 3 * netOptions.pingInterval;
   netOptions.maxInbound = static_cast<std::size_t>(config->maxInboundPeers);
+  netOptions.dialMembers = config->dialMembers;
+  netOptions.maxOutbound = static_cast<std::size_t>(config->maxOutboundPeers);
   federation::PeerNetwork peerNet(syncNode, keys->node, certPem, netOptions, logs.net);
   if (auto s = peerNet.start(); !s.ok()) return s;
   logs.net->info("{} peers to dial ({} from civnetd.toml)", netOptions.peers.size(), config->peers.size());

@@ -155,6 +155,7 @@ struct Dialer {
   std::string lastError;
   std::string software;
   SyncPeer::Counters last;
+  bool discovered = false;  // found in a member's profile, not configured
 };
 
 }  // namespace
@@ -198,6 +199,7 @@ class PeerNetwork::Impl {
   std::optional<tcp::acceptor> acceptor;
   std::optional<std::uint16_t> port;
   asio::steady_timer forceClose;
+  asio::steady_timer discoverTimer{ioc};
 
   std::map<PublicKey, std::shared_ptr<Dialer>> dialers;
   std::set<std::shared_ptr<Conn>> conns;
@@ -680,10 +682,48 @@ class PeerNetwork::Impl {
     }
   }
 
-  void startDialer(const PeerConfig& p) {
+  void startDialer(const PeerConfig& p, bool discovered = false) {
     auto d = std::make_shared<Dialer>(ioc, p);
+    d->discovered = discovered;
     dialers[p.key] = d;
     asio::co_spawn(ioc, dialLoop(d), asio::detached);
+  }
+
+  // Dials member nodes at the addresses their profiles advertise, while
+  // fewer than maxOutbound dialers run; forgets discovered ones that are no
+  // longer member nodes.
+  void discover() {
+    auto view = node.membership->view();
+    for (auto it = dialers.begin(); it != dialers.end();) {
+      if (it->second->discovered && !view->memberNodes.count(it->first)) {
+        it->second->removed = true;
+        it->second->timer.cancel();
+        it = dialers.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const auto& [feed, own] : view->profiles) {
+      auto m = view->feeds.find(feed);
+      const bool member = view->isSteward(feed) || (m != view->feeds.end() && m->second.state == MemberState::member);
+      if (!member) continue;
+      for (const auto& n : own.profile.nodes) {
+        if (dialers.size() >= opt.maxOutbound) return;
+        if (n.nodeKey == self || n.addresses.empty() || dialers.count(n.nodeKey) || liveWith(n.nodeKey)) continue;
+        auto address = parsePeerAddress(n.addresses.front());
+        if (!address.ok()) continue;
+        log->info("dialing member node {} at {}, which its profile advertises", n.nodeKey.shortHex(), address->text());
+        startDialer(PeerConfig{*address, n.nodeKey}, true);
+      }
+    }
+  }
+
+  awaitable<void> discoverLoop() {
+    while (!stopping) {
+      discover();
+      discoverTimer.expires_after(opt.discoverInterval);
+      co_await discoverTimer.async_wait(kAsTuple);
+    }
   }
 
   std::vector<PeerStatus> collect() const {
@@ -693,7 +733,8 @@ class PeerNetwork::Impl {
       PeerStatus s;
       s.key = key;
       s.address = d->cfg.address.text();
-      s.configured = true;
+      s.configured = !d->discovered;
+      s.discovered = d->discovered;
       s.state = d->state;
       s.software = d->software;
       s.counters = d->last;
@@ -775,6 +816,7 @@ Status PeerNetwork::start() {
     asio::co_spawn(m.ioc, m.acceptLoop(), asio::detached);
   }
   for (const auto& p : m.opt.peers) m.startDialer(p);
+  if (m.opt.dialMembers) asio::co_spawn(m.ioc, m.discoverLoop(), asio::detached);
   m.node.store->setTipListener([&m](const std::vector<store::Tip>& tips) {
     asio::post(m.ioc, [&m, tips] { m.onNews(tips); });
   });
@@ -797,6 +839,7 @@ void PeerNetwork::stop() {
   m.node.store->setTipListener({});
   asio::post(m.ioc, [&m] {
     m.stopping = true;
+    m.discoverTimer.cancel();
     if (m.acceptor) {
       boost::system::error_code ec;
       m.acceptor->close(ec);

@@ -67,6 +67,11 @@ struct NetworkOptions {
   std::size_t maxRunBytes = 256 * 1024;  // one Entries message, about
   std::size_t maxQueuedMessages = 1024;  // a peer that reads none of these is dropped
   std::size_t maxInbound = 64;
+  // Also dial member nodes at the addresses their organizations' profiles
+  // advertise, while fewer than maxOutbound links are dialed by this node.
+  bool dialMembers = false;
+  std::size_t maxOutbound = 8;
+  std::chrono::milliseconds discoverInterval{10'000};
   int banAfterForged = 3;
   std::chrono::seconds banFor{600};
 };
@@ -74,7 +79,8 @@ struct NetworkOptions {
 struct PeerStatus {
   PublicKey key;
   std::string address;     // configured, or where an inbound link came from
-  bool configured = false;
+  bool configured = false;  // configured or added by the sysadmin
+  bool discovered = false;  // dialed at an address a member profile advertises
   bool outbound = false;   // the live link was dialed by this node
   std::string state;       // connected, connecting, waiting (to redial), idle (linked the other way)
   bool inSync = false;     // connected and nothing left to push either way this node knows of

@@ -1132,6 +1132,27 @@ class Federation(NodeTestCase):
             titles = {e["title"] for e in n.ctl_json("entries", "list", "--kind", "post")["entries"]}
             self.assertTrue({"News from Farmers Coop", "News from Health Workers"} <= titles, titles)
 
+    def test_an_advertised_address_reaches_the_profile_and_members_dial_it(self):
+        hub, (river, youth) = self.hub_and_two()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.assertEqual(river.stop(), 0)
+        river.set_config("listen", f'"127.0.0.1:{port}"')
+        river.set_config("advertise", f'"127.0.0.1:{port}"')
+        river.start()
+        self.assertIn(f"published a profile advertising 127.0.0.1:{port}", river.log())
+        feed = river.status()["feed_key"]
+
+        def advertised(n):
+            p = n.ctl_json("members", "show", feed)["profile"]
+            return p is not None and any(x["addresses"] == [f"127.0.0.1:{port}"] for x in p["nodes"])
+        wait_until(lambda: advertised(hub), 60, "the hub to hold river's new profile")
+        # Youth knows only the hub, and dials river at the advertised address.
+        wait_until(lambda: any(p["key"] == river.node_key() and p["source"] == "member" and p["state"] == "connected"
+                               for p in youth.ctl_json("peers", "list")["peers"]), 60,
+                   "youth to dial river at its advertised address")
+
     def test_openssl_s_client_without_a_certificate_is_refused(self):
         hub, _ = self.hub_and_two()
         if shutil.which("openssl") is None:

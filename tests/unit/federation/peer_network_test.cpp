@@ -221,6 +221,32 @@ TEST_SUITE("peer_network") {
     CHECK(hub.store->counts().entries == 4 + 4 + 4 * 20);  // admissions, profiles, posts
   }
 
+  TEST_CASE("a node dials a member node at the address its profile advertises") {
+    Net net;
+    Node hub(net, "Hub"), b(net, "B"), c(net, "C");
+    for (Node* n : {&hub, &b, &c}) hub.admit(net, n->org.publicKey());
+    auto hubNet = network(hub);
+    auto ob = fastOptions();
+    ob.peers.push_back(peerOf(hub, *hubNet));
+    auto netB = network(b, ob);
+    // B's organization advertises where B listens.
+    record::Profile p;
+    p.name = "B";
+    p.nodes.push_back(record::HostingNode{b.nodeKey.publicKey(), {"127.0.0.1:" + std::to_string(*netB->listenPort())}});
+    REQUIRE(b.store->publish(b.org, static_cast<std::uint16_t>(record::Kind::profile), record::encodeProfile(p)).ok());
+    // C knows only the hub, and dials members it learns of.
+    auto oc = fastOptions();
+    oc.peers.push_back(peerOf(hub, *hubNet));
+    oc.dialMembers = true;
+    oc.discoverInterval = std::chrono::milliseconds(50);
+    auto netC = network(c, oc);
+    CHECK(eventually([&] {
+      for (const auto& ps : netC->peers())
+        if (ps.key == b.nodeKey.publicKey() && ps.discovered && ps.state == "connected") return true;
+      return false;
+    }));
+  }
+
   TEST_CASE("two nodes that dial each other keep one link") {
     Net net;
     Node a(net, "A"), b(net, "B");

@@ -53,6 +53,20 @@ TEST_SUITE("daemon_config") {
     CHECK(parseConfig(defaultConfigText("127.0.0.1:0"), "c")->peerListen == "127.0.0.1:0");
   }
 
+  TEST_CASE("[net] advertise, dial_members and max_outbound_peers") {
+    auto r = parseConfig("[net]\nadvertise = \"hub.example.org:7420\"\ndial_members = false\nmax_outbound_peers = 3\n", "c");
+    INFO(r.status().message());
+    REQUIRE(r.ok());
+    CHECK(r->advertise == "hub.example.org:7420");
+    CHECK_FALSE(r->dialMembers);
+    CHECK(r->maxOutboundPeers == 3);
+    CHECK(Config{}.advertise.empty());
+    CHECK(Config{}.dialMembers);
+    CHECK(contains(parseError("[net]\nadvertise = \"hub\"\n"), "[net] advertise"));
+    CHECK(contains(parseError("[net]\ndial_members = 1\n"), "true or false"));
+    CHECK(contains(parseError("[net]\nmax_outbound_peers = 0\n"), "between 1 and 256"));
+  }
+
   TEST_CASE("a bad listen address or peer is refused with its line and what is wrong") {
     const std::string key(64, 'a');
     CHECK(contains(parseError("[net]\nlisten = \"nowhere\"\n"), "civnetd.toml:2"));
