@@ -969,7 +969,7 @@ ApiResponse AdminApi::import(const ApiRequest& r) {
   for (auto& run : runs) ingestRun(std::move(run), false);
   auto again = std::move(retry);
   for (auto& run : again) ingestRun(std::move(run), true);
-  log_->info("import: {} entries: {} stored, {} duplicates, {} refused ({} runs)", entries.size(), stored,
+  log_->info("import: {} entries: {} stored, {} duplicates, {} refused (runs refused: {})", entries.size(), stored,
              duplicates, refusedEntries, refusedList.size());
   return jsonResponse(200, json::object{{"entries", entries.size()},
                                         {"stored", stored},
@@ -1361,7 +1361,7 @@ ApiResponse AdminApi::takedown(const ApiRequest& r) {
     }
   }
   if (held && federation::isAttestationKind(held->header.kind))
-    return conflict("entry " + target.id.shortHex() + " is " + record::kindName(held->header.kind) +
+    return conflict("entry " + target.id.shortHex() + " is of kind " + record::kindName(held->header.kind) +
                     ", an attestation: takedowns cannot target attestations");
 
   std::lock_guard lock(stewardMu_);
@@ -1403,7 +1403,8 @@ ApiResponse AdminApi::retract(const ApiRequest& r) {
                              " is not an entry of an organization this node hosts (its author is " +
                              h.author.shortHex() + ")");
   if (federation::isAttestationKind(h.kind) || h.kind == static_cast<std::uint16_t>(record::Kind::retraction))
-    return conflict("entry " + id->shortHex() + " is " + record::kindName(h.kind) + ", which cannot be retracted");
+    return conflict("entry " + id->shortHex() + " is of kind " + record::kindName(h.kind) +
+                    ", which cannot be retracted");
   if (store_.isErased(h.author, h.seq)) return conflict("entry " + id->shortHex() + " is already erased");
   const record::EntryRef target{h.author, h.seq, *id};
   // Checked in the feed itself too, so a node whose view is not loaded

@@ -178,8 +178,8 @@ void MembershipTracker::logChanges(const MembershipView& before, const Membershi
     changeLog_("feed " + feed.shortHex() + name + ": " + toString(was) + " -> " + toString(m.state));
   }
   if (after.hidden.size() != before.hidden.size() || after.erased.size() != before.erased.size())
-    changeLog_("moderation: " + std::to_string(after.hidden.size()) + " entries hidden, " +
-               std::to_string(after.erased.size()) + " erased");
+    changeLog_("moderation: hidden " + std::to_string(after.hidden.size()) + ", erased " +
+               std::to_string(after.erased.size()));
 }
 
 store::Moderation MembershipTracker::moderation() const {

@@ -704,7 +704,7 @@ int Ctl::membersList() {
     err_ << "no members\n";
     return kExitOk;
   }
-  out_ << fmt::format("{:<12}  {:<30}  {:<20}  {:<9}  {:<8}  {}\n", "FEED", "ORGANIZATION", "REGION", "STATE",
+  out_ << fmt::format("{:<12}  {:<30}  {:<20}  {:<14}  {:<8}  {}\n", "FEED", "ORGANIZATION", "REGION", "STATE",
                       "ADMITTED", "LABELS");
   for (auto& v : o.at("members").as_array()) {
     if (!v.is_object()) continue;
@@ -712,7 +712,7 @@ int Ctl::membersList() {
     std::string state = str(m, "state");
     if (state == "suspended" || state == "revoked")
       state += " @" + numOrDash(m, state == "revoked" ? "revoked_after" : "suspended_after");
-    out_ << fmt::format("{:<12}  {:<30}  {:<20}  {:<9}  {:<8}  {}\n", shortHex(str(m, "feed_key")),
+    out_ << fmt::format("{:<12}  {:<30}  {:<20}  {:<14}  {:<8}  {}\n", shortHex(str(m, "feed_key")),
                         clip(str(m, "name"), 30), clip(str(m, "region"), 20), state,
                         fmt::format("{}/{}", listSize(m, "admitted_by"), k), joinList(m, "labels"));
   }
@@ -729,9 +729,7 @@ int Ctl::membersShow() {
   if (!str(m, "country").empty()) row("country", str(m, "country"));
   row("labels", joinList(m, "labels"));
   row("focus areas", joinList(m, "focus_areas"));
-  std::string state = str(m, "state");
-  if (flag(m, "steward")) state += " (a steward's feed)";
-  row("state", state);
+  row("state", flag(m, "steward") ? std::string("steward (a feed of the steward set in force)") : str(m, "state"));
   row("admitted by", fmt::format("{} of k = {}: {}", listSize(m, "admitted_by"), num(m, "threshold"),
                                  joinList(m, "admitted_by", true)));
   auto exp = m.find("expires_at");

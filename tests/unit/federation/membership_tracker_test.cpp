@@ -512,6 +512,6 @@ TEST_SUITE("membership_tracker") {
     const std::string feed = org.key.publicKey().shortHex();
     CHECK(lines[0] == "feed " + feed + " (\"Org\"): none -> pending");
     CHECK(lines[1] == "feed " + feed + " (\"Org\"): pending -> member");
-    CHECK(lines[2] == "moderation: 1 entries hidden, 0 erased");
+    CHECK(lines[2] == "moderation: hidden 1, erased 0");
   }
 }
