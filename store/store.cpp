@@ -190,31 +190,28 @@ class Store::Impl {
                                std::unique_ptr<MetaReq>, std::unique_ptr<ModerationReq>,
                                std::unique_ptr<ReindexReq>, std::unique_ptr<ForkProofReq>>;
 
-  // Hands a request whose answer is a Status to the writer and waits for it.
-  template <typename R>
-  Status roundTrip(std::unique_ptr<R> req) {
+  // Hands a request to the writer and waits for its answer; `closing` is
+  // the answer when the store closes before taking it.
+  template <typename R, typename Answer>
+  Answer roundTrip(std::unique_ptr<R> req, Answer closing) {
     auto fut = req->done.get_future();
     fut = submit(std::move(req), std::move(fut));
     try {
       return fut.get();
     } catch (const std::future_error&) {
-      return unavailable("the store is closing");
+      return closing;
     }
   }
-
-  // The same for a request whose answer is an IngestResult.
+  template <typename R>
+  Status roundTrip(std::unique_ptr<R> req) {
+    return roundTrip(std::move(req), unavailable("the store is closing"));
+  }
   template <typename R>
   IngestResult ingestRoundTrip(std::unique_ptr<R> req) {
-    auto fut = req->done.get_future();
-    fut = submit(std::move(req), std::move(fut));
-    try {
-      return fut.get();
-    } catch (const std::future_error&) {
-      IngestResult res;
-      res.verdict = Verdict::noNetwork;
-      res.detail = "the store is closing";
-      return res;
-    }
+    IngestResult closing;
+    closing.verdict = Verdict::noNetwork;
+    closing.detail = "the store is closing";
+    return roundTrip(std::move(req), std::move(closing));
   }
 
   template <typename R, typename Fut>
