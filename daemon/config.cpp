@@ -38,6 +38,20 @@ Status readInt(const toml::table& t, std::string_view key, const std::string& fi
 }
 
 // Refuses any key of `t` not in `known`.
+// A [net] HOST:PORT string ("" allowed: none).
+Status readAddress(const toml::table& t, std::string_view key, const std::string& file, std::string& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return {};
+  auto v = n->value_exact<std::string>();
+  if (!v)
+    return invalidArgument(where(file, n->source()) + ": [net] " + std::string(key) + " must be a string, HOST:PORT");
+  if (!v->empty())
+    if (auto a = federation::parsePeerAddress(*v); !a.ok())
+      return invalidArgument(where(file, n->source()) + ": [net] " + std::string(key) + ": " + a.status().message());
+  out = *v;
+  return {};
+}
+
 Status onlyKnownKeys(const toml::table& t, std::initializer_list<std::string_view> known,
                      const std::string& file, const std::string& section) {
   for (auto&& [k, v] : t) {
@@ -192,14 +206,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
                                fileName, "net");
         !s.ok())
       return s;
-    if (const toml::node* n = t->get("advertise")) {
-      auto v = n->value_exact<std::string>();
-      if (!v) return invalidArgument(where(fileName, n->source()) + ": [net] advertise must be a string, HOST:PORT");
-      if (!v->empty())
-        if (auto a = federation::parsePeerAddress(*v); !a.ok())
-          return invalidArgument(where(fileName, n->source()) + ": [net] advertise: " + a.status().message());
-      c.advertise = *v;
-    }
+    if (auto st = readAddress(*t, "advertise", fileName, c.advertise); !st.ok()) return st;
     if (const toml::node* n = t->get("dial_members")) {
       auto v = n->value_exact<bool>();
       if (!v) return invalidArgument(where(fileName, n->source()) + ": [net] dial_members must be true or false");
@@ -208,14 +215,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
     std::int64_t outbound = c.maxOutboundPeers;
     if (auto s = readInt(*t, "max_outbound_peers", fileName, "net", 1, 256, outbound); !s.ok()) return s;
     c.maxOutboundPeers = static_cast<int>(outbound);
-    if (const toml::node* n = t->get("listen")) {
-      auto v = n->value_exact<std::string>();
-      if (!v) return invalidArgument(where(fileName, n->source()) + ": [net] listen must be a string, HOST:PORT");
-      if (!v->empty())
-        if (auto a = federation::parsePeerAddress(*v); !a.ok())
-          return invalidArgument(where(fileName, n->source()) + ": [net] listen: " + a.status().message());
-      c.peerListen = *v;
-    }
+    if (auto st = readAddress(*t, "listen", fileName, c.peerListen); !st.ok()) return st;
     std::int64_t ping = c.pingIntervalSeconds, inbound = c.maxInboundPeers;
     if (auto s = readInt(*t, "ping_interval_seconds", fileName, "net", 1, 300, ping); !s.ok()) return s;
     if (auto s = readInt(*t, "max_inbound_peers", fileName, "net", 1, 1024, inbound); !s.ok()) return s;
