@@ -97,6 +97,18 @@ struct Feed {
   }
 };
 
+// The same key, signing a different seq 3 after `f`'s first two entries (a
+// cloned key). `f` keeps its entries as they were signed, under a new key.
+Feed forkAt3(Feed& f) {
+  Feed clone;
+  clone.key = std::move(f.key);
+  f.key = PrivateKey::generate();
+  clone.entries.assign(f.entries.begin(), f.entries.begin() + 2);
+  clone.time = f.entries[1].header.timestamp;
+  clone.append({"other"});
+  return clone;
+}
+
 }  // namespace
 
 TEST_SUITE("store") {
@@ -622,12 +634,7 @@ TEST_SUITE("store_ingest") {
     f.appendMany(5);
     REQUIRE(st->ingest(f.run(1, 5)).verdict == Verdict::accepted);
     // The same key signs a different seq 3 (a cloned key).
-    Feed clone;
-    clone.key = std::move(f.key);
-    f.key = PrivateKey::generate();  // f's own entries stay as they were signed
-    clone.entries.assign(f.entries.begin(), f.entries.begin() + 2);
-    clone.time = f.entries[1].header.timestamp;
-    clone.append({"other"});
+    Feed clone = forkAt3(f);
     auto r = st->ingest(clone.run(1, 3));
     CHECK(r.verdict == Verdict::fork);
     auto tip = st->tip(clone.key.publicKey());
@@ -657,12 +664,7 @@ TEST_SUITE("store_ingest") {
     Feed f;
     f.appendMany(5);
     REQUIRE(proven->ingest(f.run(1, 5)).verdict == Verdict::accepted);
-    Feed clone;
-    clone.key = std::move(f.key);
-    f.key = PrivateKey::generate();
-    clone.entries.assign(f.entries.begin(), f.entries.begin() + 2);
-    clone.time = f.entries[1].header.timestamp;
-    clone.append({"other"});
+    Feed clone = forkAt3(f);
     REQUIRE(proven->ingest(clone.run(1, 3)).verdict == Verdict::fork);
     const Bytes proof = proven->forkProofs(clone.key.publicKey()).at(0);
     const PublicKey x = clone.key.publicKey();
