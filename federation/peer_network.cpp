@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -310,18 +311,12 @@ class PeerNetwork::Impl {
               c->sync->peerSoftware());
   }
 
-  awaitable<store::IngestResult> ingest(std::vector<record::SignedEntry> run) {
+  // Runs a store write (an ingest, a fork proof) on the worker thread and
+  // comes back to the network thread with its result.
+  awaitable<store::IngestResult> onWorker(std::function<store::IngestResult()> work) {
     auto home = co_await asio::this_coro::executor;
     co_await asio::post(asio::bind_executor(ingestPool, use_awaitable));
-    store::IngestResult r = node.store->ingest(std::move(run));
-    co_await asio::post(asio::bind_executor(home, use_awaitable));
-    co_return r;
-  }
-
-  awaitable<store::IngestResult> applyProof(Bytes proof) {
-    auto home = co_await asio::this_coro::executor;
-    co_await asio::post(asio::bind_executor(ingestPool, use_awaitable));
-    store::IngestResult r = node.store->applyForkProof(proof);
+    store::IngestResult r = work();
     co_await asio::post(asio::bind_executor(home, use_awaitable));
     co_return r;
   }
@@ -336,16 +331,15 @@ class PeerNetwork::Impl {
       for (const auto& m : step.send) send(*c, m);
       std::optional<SyncPeer::Step> next;
       if (!step.ingest.empty() && !c->closing) {
-        std::vector<record::SignedEntry> run = step.ingest;
         c->busy = true;
-        store::IngestResult r = co_await ingest(std::move(step.ingest));
+        store::IngestResult r = co_await onWorker([&] { return node.store->ingest(step.ingest); });
         c->busy = false;
         c->lastReceived = Clock::now();  // the link was alive while the store worked
         if (stopping || c->closed) co_return;
-        next = c->sync->afterIngest(r, run);
+        next = c->sync->afterIngest(r, step.ingest);
       } else if (step.forkProof && !c->closing) {
         c->busy = true;
-        store::IngestResult r = co_await applyProof(std::move(*step.forkProof));
+        store::IngestResult r = co_await onWorker([&] { return node.store->applyForkProof(*step.forkProof); });
         c->busy = false;
         c->lastReceived = Clock::now();
         if (stopping || c->closed) co_return;
