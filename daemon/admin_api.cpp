@@ -560,6 +560,21 @@ unsigned httpStatusFor(StatusCode code) {
   return 500;
 }
 
+namespace {
+struct PeerCounts {
+  std::size_t total = 0, connected = 0, inSync = 0;
+};
+PeerCounts countPeers(const std::vector<federation::PeerStatus>& peers) {
+  PeerCounts n;
+  for (const auto& p : peers) {
+    ++n.total;
+    n.connected += p.state == "connected";
+    n.inSync += p.inSync;
+  }
+  return n;
+}
+}  // namespace
+
 ApiResponse AdminApi::errorResponse(unsigned status, std::string_view code, std::string_view message) {
   return jsonResponse(status, json::object{{"error", json::object{{"code", code}, {"message", message}}}});
 }
@@ -649,16 +664,12 @@ ApiResponse AdminApi::status() {
   o["organization"] = primary.name;
   o["hosted_orgs"] = orgs_.list().size();
   if (services_.network) {
-    std::size_t connected = 0, inSync = 0;
-    for (const auto& p : services_.network->peers()) {
-      connected += p.state == "connected";
-      inSync += p.inSync;
-    }
+    const PeerCounts n = countPeers(services_.network->peers());
     auto port = services_.network->listenPort();
     o["peers"] = json::object{{"listen_port", port ? json::value(*port) : json::value(nullptr)},
                               {"configured", services_.peers ? services_.peers->all().size() : 0},
-                              {"connected", connected},
-                              {"in_sync", inSync}};
+                              {"connected", n.connected},
+                              {"in_sync", n.inSync}};
   }
   o["network_name"] = info_.networkName;
   o["steward_key"] = info_.stewardKey ? json::value(info_.stewardKey->hex()) : json::value(nullptr);
@@ -1574,13 +1585,8 @@ ApiResponse AdminApi::removePeer(std::string_view keyText) {
 ApiResponse AdminApi::syncNow() {
   if (!services_.network) return noNetwork();
   services_.network->redialNow();
-  std::size_t connected = 0, inSync = 0, total = 0;
-  for (const auto& p : services_.network->peers()) {
-    ++total;
-    connected += p.state == "connected";
-    inSync += p.inSync;
-  }
-  return jsonResponse(200, json::object{{"peers", total}, {"connected", connected}, {"in_sync", inSync}});
+  const PeerCounts n = countPeers(services_.network->peers());
+  return jsonResponse(200, json::object{{"peers", n.total}, {"connected", n.connected}, {"in_sync", n.inSync}});
 }
 
 }  // namespace civnet::daemon

@@ -38,8 +38,7 @@ std::string lowered(std::string_view s) {
   return out;
 }
 
-fs::path orgsDir(const DataDir& d) { return d.hostedOrgsDir(); }
-fs::path orgKeyPath(const DataDir& d, const PublicKey& feed) { return orgsDir(d) / (feed.hex() + ".key"); }
+fs::path orgKeyPath(const DataDir& d, const PublicKey& feed) { return d.hostedOrgsDir() / (feed.hex() + ".key"); }
 
 }  // namespace
 
@@ -57,7 +56,7 @@ HostedOrgs::HostedOrgs(DataDir dir, store::Store& store, PrivateKey primary, std
 HostedOrgs::~HostedOrgs() = default;
 
 Status HostedOrgs::load(std::vector<std::string>& notes) {
-  const fs::path d = orgsDir(dir_);
+  const fs::path d = dir_.hostedOrgsDir();
   std::error_code ec;
   if (!fs::exists(d, ec)) return {};
   std::vector<fs::path> files;
@@ -165,7 +164,7 @@ Result<HostedOrgs::Added> HostedOrgs::add(const std::string& name) {
                              h.org.feed.hex() + ")");
   }
 
-  const fs::path d = orgsDir(dir_);
+  const fs::path d = dir_.hostedOrgsDir();
   std::error_code ec;
   if (!fs::exists(d, ec)) {
     if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST)

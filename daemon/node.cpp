@@ -30,6 +30,23 @@
 
 namespace civnet::daemon {
 
+namespace {
+
+// A feed's latest profile entry this node holds, decoded.
+std::optional<std::pair<record::Entry, record::Profile>> latestProfile(const store::Store& st, const PublicKey& feed) {
+  store::Query q;
+  q.author = feed;
+  q.kind = static_cast<std::uint16_t>(record::Kind::profile);
+  q.limit = 1;
+  for (record::Entry& e : st.list(q))
+    if (e.signedEntry.content)
+      if (auto p = record::decodeProfile(*e.signedEntry.content); p.ok())
+        return std::make_pair(std::move(e), std::move(p).value());
+  return std::nullopt;
+}
+
+}  // namespace
+
 Status runNode(const RunOptions& options) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -112,15 +129,9 @@ Status runNode(const RunOptions& options) {
   // The address other nodes should dial goes into the profiles of the
   // organizations hosted here: a new profile when it changed.
   for (const auto& org : orgs.list()) {
-    store::Query q;
-    q.author = org.feed;
-    q.kind = static_cast<std::uint16_t>(record::Kind::profile);
-    q.limit = 1;
     record::Profile p;
     p.name = org.name;
-    for (const record::Entry& e : st->list(q))
-      if (e.signedEntry.content)
-        if (auto old = record::decodeProfile(*e.signedEntry.content); old.ok()) p = std::move(old).value();
+    if (auto latest = latestProfile(*st, org.feed)) p = latest->second;
     const std::vector<std::string> want =
         config->advertise.empty() ? std::vector<std::string>{} : std::vector<std::string>{config->advertise};
     auto self = std::find_if(p.nodes.begin(), p.nodes.end(),
@@ -185,20 +196,13 @@ Status runNode(const RunOptions& options) {
     std::vector<PublicKey> feeds;
     for (const auto& o : orgs.list()) feeds.push_back(o.feed);
     if (keys->steward) feeds.push_back(keys->steward->publicKey());
-    for (const PublicKey& f : feeds) {
-      store::Query q;
-      q.author = f;
-      q.kind = static_cast<std::uint16_t>(record::Kind::profile);
-      q.limit = 1;
-      for (const record::Entry& e : st->list(q))
-        if (e.signedEntry.content)
-          if (auto p = record::decodeProfile(*e.signedEntry.content); p.ok())
-            for (const auto& n : p->nodes)
-              if (n.nodeKey == nodeKey) {
-                out.push_back(record::encodeFrame(e.signedEntry));
-                break;
-              }
-    }
+    for (const PublicKey& f : feeds)
+      if (auto latest = latestProfile(*st, f))
+        for (const auto& n : latest->second.nodes)
+          if (n.nodeKey == nodeKey) {
+            out.push_back(record::encodeFrame(latest->first.signedEntry));
+            break;
+          }
     return out;
   };
   federation::NetworkOptions netOptions;

@@ -45,11 +45,6 @@ bool PeerBook::inConfig(const PublicKey& key) const {
   return std::any_of(config_.begin(), config_.end(), [&](const auto& p) { return p.key == key; });
 }
 
-bool PeerBook::known(const PublicKey& key) const {
-  std::lock_guard lk(mu_);
-  return inConfig(key) || std::any_of(added_.begin(), added_.end(), [&](const auto& p) { return p.key == key; });
-}
-
 Status PeerBook::saveLocked() const {
   std::string text;
   for (const auto& p : added_) text += p.key.hex() + " " + p.address.text() + "\n";

@@ -27,7 +27,6 @@ class PeerBook {
 
   std::vector<federation::PeerConfig> all() const;
   bool inConfig(const PublicKey& key) const;
-  bool known(const PublicKey& key) const;
   // Keeps a peer added at run time (synced). alreadyExists if its key is known.
   Status add(const federation::PeerConfig& peer);
   // Forgets a peer added at run time. notFound if unknown; refused (naming
