@@ -1537,6 +1537,9 @@ ApiResponse AdminApi::listPeers() {
                              {"entries_received", p.counters.entriesReceived},
                              {"nacks_sent", p.counters.nacksSent},
                              {"nacks_received", p.counters.nacksReceived},
+                             {"refused_again", p.counters.refusedAgain},
+                             {"content_sent", p.counters.contentSent},
+                             {"content_received", p.counters.contentReceived},
                              {"forged", p.counters.forged},
                              {"last_error", p.lastError}});
   }

@@ -14,6 +14,10 @@ using peerwire::GoodbyeReason;
 
 constexpr std::size_t kMaxRunEntries = 4096;
 constexpr std::size_t kMaxHelloProfiles = 16;  // checked of a Hello's profiles
+// Missing content: at most this many entries asked of one peer per link,
+// and at most this many asked by it waiting for an answer.
+constexpr std::size_t kMaxAskedPerLink = 65536;
+constexpr std::size_t kMaxContentAsked = 65536;
 
 // What this node offers of one feed: its tip if the view takes it, else the
 // chain up to a suspension or revocation pin, else nothing.
@@ -107,14 +111,15 @@ SyncPeer::Step SyncPeer::onMessage(const peerwire::Message& m) {
           Step s;
           s.forkProof = x.proof;
           return s;
+        } else if constexpr (std::is_same_v<T, peerwire::WantContent>) {
+          onWantContent(x);
+          return {};
         } else if constexpr (std::is_same_v<T, peerwire::Ping>) {
           Step s;
           s.send.push_back(peerwire::Pong{x.nonce});
           return s;
         } else {
-          // Pong keeps the link alive (the transport notes it); WantContent
-          // is not acted on yet.
-          return {};
+          return {};  // Pong: it keeps the link alive (the transport notes it)
         }
       },
       m);
@@ -207,7 +212,9 @@ SyncPeer::Step SyncPeer::onBuckets(const peerwire::Buckets& theirs) {
 }
 
 bool SyncPeer::inSync() const {
-  if (!frontierKnown_ || !news_.empty() || !proofsToSend_.empty()) return false;
+  if (!frontierKnown_ || !news_.empty() || !proofsToSend_.empty() || !wantsToSend_.empty() ||
+      !contentAsked_.empty())
+    return false;
   for (const auto& [feed, seq] : peerListed_) {
     if (notTaken_.count(feed)) continue;
     auto tip = node_.store->tip(feed);
@@ -293,6 +300,7 @@ SyncPeer::Step SyncPeer::onEntries(const peerwire::Entries& e) {
 SyncPeer::Step SyncPeer::afterIngest(const store::IngestResult& r, const std::vector<record::SignedEntry>& run) {
   Step s;
   counters_.entriesReceived += r.stored;
+  counters_.contentReceived += r.contentFilled;
   if (r.verdict == record::Verdict::accepted || r.verdict == record::Verdict::duplicate) {
     record::Entry first;
     if (!notTaken_.empty() && !run.empty() && record::parseEntry(run.front(), first).ok())
@@ -306,7 +314,10 @@ SyncPeer::Step SyncPeer::afterIngest(const store::IngestResult& r, const std::ve
   record::Entry first;
   if (run.empty() || !record::parseEntry(run.front(), first).ok()) return s;
   const PublicKey& feed = first.header.author;
-  notTaken_.insert(feed);
+  // A feed nacked before on this link: the peer sent it again. Honest peers
+  // do so only when their own view changed since, so this is counted (and
+  // shown per peer), not punished.
+  if (!notTaken_.insert(feed).second) ++counters_.refusedAgain;
   auto tip = node_.store->tip(feed);
   peerwire::Nack n;
   n.feed = feed;
@@ -378,6 +389,96 @@ SyncPeer::Step SyncPeer::afterForkProof(const store::IngestResult& r) {
   return {};
 }
 
+void SyncPeer::onWantContent(const peerwire::WantContent& w) {
+  // Past the cap the rest is not answered; the peer asks again on its next link.
+  auto& seqs = contentAsked_[w.feed];
+  for (std::uint64_t seq : w.seqs) {
+    if (contentAskedCount_ >= kMaxContentAsked) break;
+    if (seq > 0 && seqs.insert(seq).second) ++contentAskedCount_;
+  }
+  if (seqs.empty()) contentAsked_.erase(w.feed);
+}
+
+void SyncPeer::askForMissingContent() {
+  const std::uint64_t generation = node_.store->missingContentGeneration();
+  if (missingLookedAt_ == generation) return;
+  missingLookedAt_ = generation;
+  // Each missing entry the peer holds is asked of it once per link.
+  std::map<PublicKey, std::vector<std::uint64_t>> ask;
+  std::optional<store::Position> after;
+  while (asked_.size() < kMaxAskedPerLink) {
+    auto page = node_.store->missingContent(after, 4096);
+    for (const store::Position& p : page) {
+      if (asked_.size() >= kMaxAskedPerLink) break;
+      auto has = peerHas_.find(p.feed);
+      if (has == peerHas_.end() || has->second < p.seq) continue;
+      if (asked_.insert({p.feed, p.seq}).second) ask[p.feed].push_back(p.seq);
+    }
+    if (page.size() < 4096) break;
+    after = page.back();
+  }
+  for (auto& [feed, seqs] : ask)
+    for (std::size_t i = 0; i < seqs.size(); i += peerwire::kMaxWantSeqs) {
+      peerwire::WantContent w;
+      w.feed = feed;
+      w.seqs.assign(seqs.begin() + static_cast<std::ptrdiff_t>(i),
+                    seqs.begin() + static_cast<std::ptrdiff_t>(std::min(seqs.size(), i + peerwire::kMaxWantSeqs)));
+      wantsToSend_.push_back(std::move(w));
+    }
+}
+
+std::optional<peerwire::Message> SyncPeer::nextContent(std::size_t maxBytes) {
+  // Content asked for that was missing here too: answered once it arrives.
+  const std::uint64_t generation = node_.store->missingContentGeneration();
+  if (!unanswered_.empty() && unansweredAt_ != generation) {
+    for (auto& [feed, seqs] : unanswered_) contentAsked_[feed].merge(seqs);
+    unanswered_.clear();
+  }
+  unansweredAt_ = generation;
+  auto view = node_.membership->view();
+  while (!contentAsked_.empty()) {
+    auto it = contentAsked_.begin();
+    const PublicKey feed = it->first;
+    std::set<std::uint64_t>& seqs = it->second;
+    if (seqs.empty()) {
+      contentAsked_.erase(it);
+      continue;
+    }
+    // Only what this node offers: not past a suspension or revocation pin.
+    auto tip = node_.store->tip(feed);
+    std::optional<FeedTip> offered = tip ? offeredTip(*view, *tip) : std::nullopt;
+    const std::uint64_t until = offered ? offered->seq : 0;
+    const std::uint64_t first = *seqs.begin();
+    peerwire::Entries out;
+    std::size_t bytes = 0;
+    // A run of consecutive asked entries this node holds the content of.
+    if (first <= until) {
+      for (const record::Entry& e : node_.store->feedRange(feed, first, kMaxRunEntries, maxBytes)) {
+        if (e.header.seq > until || !seqs.count(e.header.seq) || !e.signedEntry.content) break;
+        Bytes frame = record::encodeFrame(e.signedEntry);
+        if (!out.frames.empty() && bytes + frame.size() > maxBytes) break;
+        bytes += frame.size();
+        out.frames.push_back(std::move(frame));
+        seqs.erase(e.header.seq);
+        --contentAskedCount_;
+      }
+    }
+    if (out.frames.empty()) {
+      // Missing here too: kept until it arrives. Not held, erased or not
+      // offered: not answered.
+      seqs.erase(first);
+      if (first <= until && !node_.store->isErased(feed, first) && node_.store->entryAt(feed, first).ok())
+        unanswered_[feed].insert(first);
+      else
+        --contentAskedCount_;
+      continue;
+    }
+    counters_.contentSent += out.frames.size();
+    return peerwire::Message(std::move(out));
+  }
+  return std::nullopt;
+}
+
 std::optional<peerwire::Message> SyncPeer::nextPush(std::size_t maxBytes) {
   if (!established_ || !frontierKnown_) return std::nullopt;
   while (!proofsToSend_.empty()) {
@@ -387,6 +488,13 @@ std::optional<peerwire::Message> SyncPeer::nextPush(std::size_t maxBytes) {
     auto proofs = node_.store->forkProofs(feed);
     if (!proofs.empty()) return peerwire::Message(peerwire::ForkProof{std::move(proofs.front())});
   }
+  askForMissingContent();
+  if (!wantsToSend_.empty()) {
+    peerwire::Message m(std::move(wantsToSend_.back()));
+    wantsToSend_.pop_back();
+    return m;
+  }
+  if (auto m = nextContent(maxBytes)) return m;
   auto view = node_.membership->view();
   while (!news_.empty()) {
     auto pick = std::find_if(news_.begin(), news_.end(), [&](const PublicKey& f) { return view->isSteward(f); });

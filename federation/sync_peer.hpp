@@ -16,7 +16,11 @@
 //   4. Live: every new tip (onNews) the peer lacks is pushed the same way.
 //      What the peer holds is tracked per feed: what it listed, what it
 //      sent, what was pushed to it, so nothing is sent twice or echoed back.
-//   5. A run this node does not take gets a Nack; the feed is not pushed to
+//   5. Content this node holds entries without (it came without it, and
+//      nothing erased it here) is asked of peers that hold those entries
+//      (WantContent); a peer answers with runs of the entries it holds the
+//      content of, which fill it in.
+//   6. A run this node does not take gets a Nack; the feed is not pushed to
 //      a peer that refused it again until this node's view changes. Forged
 //      input (a run that does not verify, a malformed message) ends the
 //      session with Goodbye(forged).
@@ -83,6 +87,9 @@ class SyncPeer {
     std::uint64_t nacksSent = 0;
     std::uint64_t nacksReceived = 0;
     std::uint64_t forged = 0;  // forged runs or messages from this peer
+    std::uint64_t refusedAgain = 0;  // runs nacked again: the peer resent a feed after its Nack
+    std::uint64_t contentSent = 0;      // entries sent for their content (WantContent)
+    std::uint64_t contentReceived = 0;  // entries whose missing content this peer sent
   };
 
   // `configuredKey`: the key the sysadmin configured for this address when
@@ -98,9 +105,10 @@ class SyncPeer {
   // New tips in this node's store (local or relayed). `offered`, when
   // given, is offeredFrontier() now (computed once for all sessions).
   void onNews(const std::vector<store::Tip>& tips, const Frontier* offered = nullptr);
-  // What to push next: a fork proof the peer lacks, or the next run (at
-  // most about `maxBytes`, at least one entry); nothing when the peer lacks
-  // nothing this node offers.
+  // What to push next: a fork proof the peer lacks, a WantContent for
+  // content this node lacks and the peer may hold, the content the peer
+  // asked for, or the next run (at most about `maxBytes`, at least one
+  // entry); nothing when the peer lacks nothing this node offers.
   std::optional<peerwire::Message> nextPush(std::size_t maxBytes);
 
   // Offers again the feeds the peer deferred (a futureTimestamp or
@@ -121,6 +129,9 @@ class SyncPeer {
   Step onFrontier(const peerwire::Frontier& f);
   Step onEntries(const peerwire::Entries& e);
   void onNack(const peerwire::Nack& n);
+  void onWantContent(const peerwire::WantContent& w);
+  void askForMissingContent();
+  std::optional<peerwire::Message> nextContent(std::size_t maxBytes);
   bool peerIsMember(const peerwire::Hello& h, const MembershipView& view, std::string& why) const;
   void markNews(const PublicKey& feed);
   void offerProof(const PublicKey& feed);
@@ -145,6 +156,16 @@ class SyncPeer {
   std::optional<Frontier> bucketsSent_;          // what this node offered when it sent its Buckets
   bool bucketsReceived_ = false;
   bool frontierReceived_ = false;
+  // Missing content: what this node asked the peer for, what it still has
+  // to ask, and the store's missingContentGeneration() when it last looked.
+  std::set<std::pair<PublicKey, std::uint64_t>> asked_;
+  std::vector<peerwire::WantContent> wantsToSend_;
+  std::optional<std::uint64_t> missingLookedAt_;
+  // Content the peer asked for, per feed, and what of it was missing here
+  // too (answered once it arrives); at most kMaxContentAsked seqs in all.
+  std::map<PublicKey, std::set<std::uint64_t>> contentAsked_, unanswered_;
+  std::optional<std::uint64_t> unansweredAt_;
+  std::size_t contentAskedCount_ = 0;
   Counters counters_;
 };
 

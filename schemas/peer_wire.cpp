@@ -14,7 +14,6 @@ namespace {
 
 constexpr std::size_t kMaxTextBytes = 1000;
 constexpr std::size_t kMaxProfiles = 256;
-constexpr std::size_t kMaxWantSeqs = 4096;
 
 capnp::Data::Reader dataOf(ByteView b) { return capnp::Data::Reader(b.data(), b.size()); }
 template <std::size_t N, typename Tag>

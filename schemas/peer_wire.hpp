@@ -24,6 +24,8 @@ inline constexpr std::uint16_t kVersionMax = 1;
 // Feeds are grouped into buckets by the top 6 bits of their key.
 inline constexpr std::size_t kBuckets = 64;
 inline constexpr std::size_t kMaxMessageBytes = record::kMaxFrameBytes;
+// At most this many seqs in one WantContent.
+inline constexpr std::size_t kMaxWantSeqs = 4096;
 
 inline std::size_t bucketOf(const PublicKey& feed) { return feed.bytes[0] >> 2; }
 

@@ -8,6 +8,8 @@
 //   d + author + seq          -> id of the erasing entry (tombstone; later issues)
 //   x + author + seq          -> encoded ForkProof
 //   q + author + seq          -> why an entry is held back (later issues)
+//   w + author + seq          -> ""   content missing: neither held nor erased
+//                                     (asked of peers with WantContent)
 //   l + logpos(8)             -> author + seq + id   (arrival log, local order)
 //   i + t + time(8) + author + seq              -> ""   by timestamp
 //   i + k + kind(2) + time + author + seq       -> ""   by kind
@@ -35,6 +37,7 @@ inline constexpr char kTip = 't';
 inline constexpr char kTombstone = 'd';
 inline constexpr char kForkProof = 'x';
 inline constexpr char kHeld = 'q';
+inline constexpr char kWanted = 'w';
 inline constexpr char kLog = 'l';
 inline constexpr char kIndex = 'i';
 inline constexpr char kMeta = 'm';
@@ -85,6 +88,7 @@ inline std::string feedPrefix(char table, const PublicKey& author) {
 inline std::string entryKey(const PublicKey& a, std::uint64_t seq) { return feedPos(kEntry, a, seq); }
 inline std::string contentKey(const PublicKey& a, std::uint64_t seq) { return feedPos(kContent, a, seq); }
 inline std::string tombstoneKey(const PublicKey& a, std::uint64_t seq) { return feedPos(kTombstone, a, seq); }
+inline std::string wantedKey(const PublicKey& a, std::uint64_t seq) { return feedPos(kWanted, a, seq); }
 inline std::string forkProofKey(const PublicKey& a, std::uint64_t seq) { return feedPos(kForkProof, a, seq); }
 inline std::string tipKey(const PublicKey& a) { return feedPrefix(kTip, a); }
 inline std::string idKey(const Digest& id) {

@@ -50,6 +50,9 @@ class SystemClock final : public Clock {
 constexpr std::string_view kMetaSchemaVersion = "schema_version";
 constexpr std::string_view kMetaNetwork = "network";
 constexpr std::string_view kMetaIndexCursor = "index_cursor";
+// Set once the w rows (missing content) cover every entry: stores made
+// before they existed get them at their next open.
+constexpr std::string_view kMetaWantedRows = "wanted_rows";
 constexpr std::size_t kTipValueSize = 8 + 32 + 8 + 1;
 constexpr std::uint8_t kTipFrozen = 1;
 constexpr std::size_t kIndexStep = 2048;  // log rows indexed per batch
@@ -235,6 +238,8 @@ class Store::Impl {
   // freezes it, in one batch; then tells the policy and the listener.
   IngestResult truncateAndFreeze(const PublicKey& author, std::uint64_t seq, ByteView proof, const Tip& tip);
   // The lowest seq at which a fork proof for `author` is held.
+  // Writes the w rows of a store made before they existed (once).
+  Status addWantedRows();
   std::optional<std::uint64_t> lowestForkProof(const PublicKey& author) const;
   Status applyMeta(MetaReq& req);
   // Writer thread only.
@@ -283,6 +288,7 @@ class Store::Impl {
   // Arrival log positions: next to assign (writer only), last committed,
   // and last indexed (readers wait for indexed >= committed).
   std::atomic<std::uint64_t> syncedWrites_{0}, published_{0}, ingested_{0};
+  std::atomic<std::uint64_t> missingGeneration_{0};
   std::uint64_t nextLog_ = 1;
   std::atomic<std::uint64_t> committedLog_{0};
   mutable std::mutex indexMu_;
@@ -356,6 +362,8 @@ Status Store::Impl::open() {
       return corruption("store " + dir_.string() + " holds a malformed network id");
     network_ = id;
   }
+
+  if (Status st = addWantedRows(); !st.ok()) return st;
 
   // Tips into memory.
   {
@@ -506,6 +514,7 @@ Status Store::Impl::applyModeration(const Moderation& m) {
         if (std::find(kept.begin(), kept.end(), row) == kept.end()) b.Delete(row);
     }
     b.Delete(keys::contentKey(ref.author, ref.seq));
+    b.Delete(keys::wantedKey(ref.author, ref.seq));
     b.Put(keys::tombstoneKey(ref.author, ref.seq), "erased");
   }
 
@@ -525,7 +534,7 @@ Status Store::Impl::applyModeration(const Moderation& m) {
           for (const auto& row : indexRows(h, have ? &content : nullptr)) b.Delete(row);
         }
       }
-      for (char table : {keys::kEntry, keys::kContent, keys::kTombstone, keys::kHeld})
+      for (char table : {keys::kEntry, keys::kContent, keys::kTombstone, keys::kHeld, keys::kWanted})
         b.Delete(keys::feedPos(table, feed, seq));
     }
     Tip nt;
@@ -597,6 +606,31 @@ Status Store::Impl::applyModeration(const Moderation& m) {
   return {};
 }
 
+Status Store::Impl::addWantedRows() {
+  std::string v;
+  if (db_->Get({}, keys::metaKey(kMetaWantedRows), &v).ok()) return {};
+  leveldb::WriteBatch b;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+  const std::string prefix(1, keys::kEntry);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (k.size() != 41) continue;
+    PublicKey feed;
+    PublicKey::fromView(keys::viewOf(k.substr(1, 32)), feed);
+    const std::uint64_t seq = keys::getU64(k, 33);
+    std::string dummy;
+    if (db_->Get({}, keys::contentKey(feed, seq), &dummy).ok() || db_->Get({}, keys::tombstoneKey(feed, seq), &dummy).ok())
+      continue;
+    b.Put(keys::wantedKey(feed, seq), "");
+  }
+  if (!it->status().ok()) return fromLevelDb(it->status(), "listing entries without content");
+  b.Put(keys::metaKey(kMetaWantedRows), "1");
+  leveldb::WriteOptions wo;
+  wo.sync = true;
+  if (auto s = db_->Write(wo, &b); !s.ok()) return fromLevelDb(s, "recording entries without content");
+  return {};
+}
+
 std::optional<std::uint64_t> Store::Impl::lowestForkProof(const PublicKey& author) const {
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
   const std::string prefix = keys::feedPrefix(keys::kForkProof, author);
@@ -627,6 +661,7 @@ IngestResult Store::Impl::truncateAndFreeze(const PublicKey& author, std::uint64
     }
     forkBatch.Delete(keys::entryKey(author, s2));
     forkBatch.Delete(keys::contentKey(author, s2));
+    forkBatch.Delete(keys::wantedKey(author, s2));
   }
   Tip frozen = tip;
   frozen.feed = author;
@@ -746,6 +781,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
           const Bytes& c = *e.signedEntry.content;
           batch.Put(keys::contentKey(author, e.header.seq),
                     leveldb::Slice(reinterpret_cast<const char*>(c.data()), c.size()));
+          batch.Delete(keys::wantedKey(author, e.header.seq));
           putLogRow(batch, e, logPos++);  // its tags and replies can be indexed now
           filled.push_back(&e);
           ++res.contentFilled;
@@ -849,7 +885,12 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
       // A takedown (or retraction) may arrive before its target.
       const bool erase = desired_.erased.count(ref) > 0;
       putEntryRows(batch, e, logPos++, !erase);
-      if (erase) batch.Put(keys::tombstoneKey(author, e.header.seq), "erased");
+      if (erase) {
+        batch.Put(keys::tombstoneKey(author, e.header.seq), "erased");
+      } else if (!e.signedEntry.content) {
+        batch.Put(keys::wantedKey(author, e.header.seq), "");
+        ++res.contentMissing;
+      }
       if (desired_.hidden.count(ref)) batch.Put(keys::feedPos(keys::kHeld, author, e.header.seq), "takedown");
     }
     if (end > i) {
@@ -878,6 +919,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
       tips_[author] = tip;
     }
     ingested_ += res.stored;
+    if (res.contentMissing > 0 || res.contentFilled > 0) ++missingGeneration_;
     nextLog_ = logPos;
     committedLog_ = nextLog_ - 1;
     // The policy hears of content that arrived late too (an attestation's
@@ -1388,6 +1430,29 @@ IngestResult Store::applyForkProof(const Bytes& proof) {
   req->proof = proof;
   return impl_->ingestRoundTrip(std::move(req));
 }
+
+std::vector<Position> Store::missingContent(const std::optional<Position>& after, std::size_t max) const {
+  std::vector<Position> out;
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  const std::string prefix(1, keys::kWanted);
+  if (after) {
+    it->Seek(keys::wantedKey(after->feed, after->seq));
+    if (it->Valid() && it->key() == keys::wantedKey(after->feed, after->seq)) it->Next();
+  } else {
+    it->Seek(prefix);
+  }
+  for (; it->Valid() && it->key().starts_with(prefix) && out.size() < max; it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (k.size() != 41) continue;
+    Position p;
+    PublicKey::fromView(keys::viewOf(k.substr(1, 32)), p.feed);
+    p.seq = keys::getU64(k, 33);
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::uint64_t Store::missingContentGeneration() const { return impl_->missingGeneration_; }
 
 std::vector<Bytes> Store::forkProofs(const PublicKey& feed) const {
   std::vector<Bytes> out;

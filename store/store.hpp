@@ -127,6 +127,7 @@ struct IngestResult {
   std::uint64_t stored = 0;
   std::uint64_t duplicates = 0;
   std::uint64_t contentFilled = 0;  // entries whose missing content arrived
+  std::uint64_t contentMissing = 0; // entries stored without content (not erased here)
   std::string detail;               // one line naming what was wrong
 };
 
@@ -241,6 +242,14 @@ class Store {
   // entry whose publish() or ingest() returned before the call.
   std::vector<record::Entry> list(const Query& q) const;
   Stats stats() const;
+  // Entries held whose content is missing (it came neither with them nor
+  // since, and no takedown or retraction erased it), in feed order after
+  // `after`, at most `max`. Peers are asked for it (WantContent).
+  std::vector<Position> missingContent(const std::optional<Position>& after, std::size_t max) const;
+  // Grows each time an entry is stored without its content, and each time
+  // missing content arrives: a sync session that saw another value looks
+  // again at what it lacks (missingContent()) and at what a peer asked for.
+  std::uint64_t missingContentGeneration() const;
   // Fork proofs held for `feed` (encoded ForkProof messages).
   std::vector<Bytes> forkProofs(const PublicKey& feed) const;
 

@@ -22,6 +22,7 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "schemas/framing.hpp"
 #include "schemas/record.hpp"
@@ -884,9 +885,12 @@ int Ctl::peersList() {
     const json::object& p = v.as_object();
     std::string state = str(p, "state");
     if (state == "connected" && flag(p, "in_sync")) state = "in sync";
-    std::string note = str(p, "last_error");
-    if (state != "waiting" && state != "connecting") note.clear();
-    if (num(p, "forged") > 0) note = fmt::format("{} forged; {}", num(p, "forged"), note);
+    std::vector<std::string> notes;
+    if (num(p, "forged") > 0) notes.push_back(fmt::format("{} forged", num(p, "forged")));
+    if (num(p, "refused_again") > 0) notes.push_back(fmt::format("{} resent after a nack", num(p, "refused_again")));
+    if ((state == "waiting" || state == "connecting") && !str(p, "last_error").empty())
+      notes.push_back(str(p, "last_error"));
+    const std::string note = fmt::format("{}", fmt::join(notes, "; "));
     std::string orgs = joinList(p, "organizations");
     out_ << fmt::format("{:<12}  {:<24}  {:<21}  {:<7}  {:<10}  {:>8}  {:>8}  {}\n", shortHex(str(p, "key")),
                         clip(orgs.empty() ? "-" : orgs, 24), clip(str(p, "address"), 21), str(p, "source"), state,

@@ -276,6 +276,13 @@ TEST_SUITE("sync_peer") {
     CHECK(nack.verdict == "notMember");
     CHECK(nack.myTip == 0);
     CHECK(link.atA.counters().nacksSent == 1);
+    CHECK(link.atA.counters().refusedAgain == 0);
+    // Sent again after the Nack: refused again, and counted as such.
+    SyncPeer::Step again = link.atA.onMessage(peerwire::Entries{{record::encodeFrame(first->signedEntry)}});
+    REQUIRE(again.ingest.size() == 1);
+    CHECK(link.atA.afterIngest(hub.store->ingest(again.ingest), again.ingest).send.size() == 1);
+    CHECK(link.atA.counters().refusedAgain == 1);
+    CHECK(link.atA.counters().nacksSent == 2);
     // The fresh node never pushed that feed (it offers no feed that is not
     // a member's), so it takes no notice of the Nack.
     CHECK_FALSE(link.atB.onMessage(nack).close);
@@ -287,6 +294,60 @@ TEST_SUITE("sync_peer") {
     pump({&link});
     CHECK(hub.store->tip(pending.publicKey())->seq == 1);
     CHECK(hub.held() == fresh.held());
+  }
+
+  TEST_CASE("content a node holds entries without is asked of its peers and filled by those that hold it") {
+    civnet::test::HubAndFresh f;
+    Net& net = f.net;
+    Node &hub = f.hub, &fresh = f.fresh;
+    Node far(net, "Far");  // a third organization's node, admitted on the hub
+    hub.admit(net, far.org.publicKey());
+    for (int i = 0; i < 3; ++i) far.post("far report " + std::to_string(i));
+    const PublicKey farFeed = far.org.publicKey();
+    auto runOf = [](Node& n, const PublicKey& feed) {
+      std::vector<record::SignedEntry> run;
+      for (const auto& e : n.store->feedRange(feed, 1, 100)) run.push_back(e.signedEntry);
+      return run;
+    };
+    // The hub holds the far feed (profile and 3 posts) without seq 3's
+    // content; the fresh node holds the stewards' feed, and the far feed
+    // without any content.
+    auto onHub = runOf(far, farFeed);
+    REQUIRE(onHub.size() == 4);
+    onHub[2].content.reset();
+    REQUIRE(hub.store->ingest(onHub).verdict == record::Verdict::accepted);
+    REQUIRE(fresh.store->ingest(runOf(hub, net.steward.publicKey())).verdict == record::Verdict::accepted);
+    auto headersOnly = runOf(far, farFeed);
+    for (auto& se : headersOnly) se.content.reset();
+    REQUIRE(fresh.store->ingest(headersOnly).contentMissing == 4);
+
+    Link link(hub, fresh);
+    pump({&link});
+    CHECK_FALSE(link.closed());
+    // The hub sent what it holds the content of; seq 3 is still missing.
+    CHECK(link.atA.counters().contentSent == 3);
+    CHECK(link.atB.counters().contentReceived == 3);
+    for (std::uint64_t seq : {1, 2, 4})
+      CHECK(fresh.store->entryAt(farFeed, seq)->signedEntry.content == far.store->entryAt(farFeed, seq)->signedEntry.content);
+    auto missing = fresh.store->missingContent(std::nullopt, 10);
+    REQUIRE(missing.size() == 1);
+    CHECK(missing[0].seq == 3);
+    CHECK(hub.store->missingContent(std::nullopt, 10).size() == 1);
+    CHECK(link.atA.inSync());
+    CHECK(link.atB.inSync());
+
+    // The far node holds it (and the stewards' feed, so it offers its own
+    // feed): linked with the fresh node, it fills it in.
+    REQUIRE(far.store->ingest(runOf(hub, net.steward.publicKey())).verdict == record::Verdict::accepted);
+    Link second(fresh, far);
+    pump({&link, &second});
+    CHECK_FALSE(second.closed());
+    CHECK(fresh.store->entryAt(farFeed, 3)->signedEntry.content == far.store->entryAt(farFeed, 3)->signedEntry.content);
+    CHECK(fresh.store->missingContent(std::nullopt, 10).empty());
+    CHECK(second.atA.counters().contentReceived == 1);
+    // ...and the fresh node answers, now, what the hub asked of it before.
+    CHECK(hub.store->missingContent(std::nullopt, 10).empty());
+    CHECK(hub.store->entryAt(farFeed, 3)->signedEntry.content.has_value());
   }
 
   TEST_CASE("a run the peer deferred is offered again when the transport retries, not before") {

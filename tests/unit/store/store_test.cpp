@@ -758,13 +758,49 @@ TEST_SUITE("store_ingest") {
     f.appendMany(3);
     auto headersOnly = f.run(1, 3);
     for (auto& se : headersOnly) se.content.reset();
-    REQUIRE(st->ingest(headersOnly).verdict == Verdict::accepted);
+    const auto generation = st->missingContentGeneration();
+    auto stored = st->ingest(headersOnly);
+    REQUIRE(stored.verdict == Verdict::accepted);
+    CHECK(stored.contentMissing == 3);
+    CHECK(st->missingContentGeneration() > generation);
     CHECK_FALSE(st->entryAt(f.key.publicKey(), 2)->signedEntry.content.has_value());
+    // Listed as missing, in feed order, from a position on.
+    auto seqsOf = [](const std::vector<store::Position>& ps) {
+      std::vector<std::uint64_t> out;
+      for (const auto& p : ps) out.push_back(p.seq);
+      return out;
+    };
+    CHECK(seqsOf(st->missingContent(std::nullopt, 10)) == std::vector<std::uint64_t>{1, 2, 3});
+    CHECK(seqsOf(st->missingContent(store::Position{f.key.publicKey(), 1}, 10)) == std::vector<std::uint64_t>{2, 3});
+    CHECK(seqsOf(st->missingContent(std::nullopt, 1)) == std::vector<std::uint64_t>{1});
     auto r = st->ingest(f.run(1, 3));
     CHECK(r.verdict == Verdict::accepted);
     CHECK(r.contentFilled == 3);
     CHECK(st->entryAt(f.key.publicKey(), 2)->signedEntry.content.has_value());
+    CHECK(st->missingContent(std::nullopt, 10).empty());
     CHECK(st->verify().ok());
+  }
+
+  TEST_CASE("content erased here is neither missing nor taken when it arrives") {
+    TempDir dir;
+    auto st = openStore(dir.path());
+    Feed f;
+    f.appendMany(2);
+    auto headersOnly = f.run(1, 2);
+    for (auto& se : headersOnly) se.content.reset();
+    REQUIRE(st->ingest(headersOnly).verdict == Verdict::accepted);
+    store::Moderation m;
+    m.erased.insert(record::EntryRef{f.key.publicKey(), 2, f.entries[1].id});
+    REQUIRE(st->applyModeration(m).ok());
+    auto missing = st->missingContent(std::nullopt, 10);
+    REQUIRE(missing.size() == 1);
+    CHECK(missing[0].seq == 1);
+    // The content of the erased entry is dropped; the other one's is filled.
+    auto r = st->ingest(f.run(1, 2));
+    CHECK(r.contentFilled == 1);
+    CHECK_FALSE(st->entryAt(f.key.publicKey(), 2)->signedEntry.content.has_value());
+    CHECK(st->isErased(f.key.publicKey(), 2));
+    CHECK(st->missingContent(std::nullopt, 10).empty());
   }
 
   TEST_CASE("entries of kinds this node does not know are stored and read back unchanged") {
