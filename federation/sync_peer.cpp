@@ -18,6 +18,8 @@ constexpr std::size_t kMaxHelloProfiles = 16;  // checked of a Hello's profiles
 // and at most this many asked by it waiting for an answer.
 constexpr std::size_t kMaxAskedPerLink = 65536;
 constexpr std::size_t kMaxContentAsked = 65536;
+// A peer's frontier (all its parts) lists at most this many feeds.
+constexpr std::size_t kMaxFrontierFeeds = std::size_t{1} << 20;
 
 // What this node offers of one feed: its tip if the view takes it, else the
 // chain up to a suspension or revocation pin, else nothing.
@@ -206,13 +208,14 @@ SyncPeer::Step SyncPeer::onBuckets(const peerwire::Buckets& theirs) {
       f.tips.push_back(t);
     }
   }
-  Step s;
-  s.send.push_back(std::move(f));
-  return s;
+  // Sent by nextPush, in parts: a large frontier would not fit one frame.
+  frontierOut_ = std::move(f);
+  frontierOutAt_ = 0;
+  return {};
 }
 
 bool SyncPeer::inSync() const {
-  if (!frontierKnown_ || !news_.empty() || !proofsToSend_.empty() || !wantsToSend_.empty() ||
+  if (!frontierKnown_ || frontierOut_ || !news_.empty() || !proofsToSend_.empty() || !wantsToSend_.empty() ||
       !contentAsked_.empty())
     return false;
   for (const auto& [feed, seq] : peerListed_) {
@@ -229,14 +232,23 @@ void SyncPeer::offerProof(const PublicKey& feed) {
 }
 
 SyncPeer::Step SyncPeer::onFrontier(const peerwire::Frontier& f) {
-  // A frontier answers this node's Buckets, once.
-  if (!bucketsSent_ || frontierReceived_) return goodbye(GoodbyeReason::forged, "a frontier this node did not ask for");
-  frontierReceived_ = true;
-  std::set<std::size_t> listed(f.buckets.begin(), f.buckets.end());
-  // The buckets the peer did not list matched what this node offered when
-  // it sent its Buckets: the peer holds those tips.
-  for (const auto& [feed, t] : bucketsSent_->tips)
-    if (!listed.count(peerwire::bucketOf(feed))) peerHas_[feed] = std::max(peerHas_[feed], t.seq);
+  const std::set<std::size_t>& listed = frontierListed_;
+  if (!frontierParts_) {
+    // A frontier answers this node's Buckets, once.
+    if (!bucketsSent_ || frontierReceived_) return goodbye(GoodbyeReason::forged, "a frontier this node did not ask for");
+    frontierReceived_ = true;
+    frontierParts_ = true;
+    frontierListed_.insert(f.buckets.begin(), f.buckets.end());
+    // The buckets the peer did not list matched what this node offered when
+    // it sent its Buckets: the peer holds those tips.
+    for (const auto& [feed, t] : bucketsSent_->tips)
+      if (!listed.count(peerwire::bucketOf(feed))) peerHas_[feed] = std::max(peerHas_[feed], t.seq);
+  } else if (!f.buckets.empty()) {
+    return goodbye(GoodbyeReason::forged, "a later part of a frontier lists buckets");
+  }
+  frontierTips_ += f.tips.size();
+  if (frontierTips_ > kMaxFrontierFeeds)
+    return goodbye(GoodbyeReason::forged, "a frontier of more than " + std::to_string(kMaxFrontierFeeds) + " feeds");
   for (const FeedTip& t : f.tips) {
     if (!listed.count(peerwire::bucketOf(t.feed))) continue;  // not what it said it lists
     peerHas_[t.feed] = std::max(peerHas_[t.feed], t.seq);
@@ -253,6 +265,9 @@ SyncPeer::Step SyncPeer::onFrontier(const peerwire::Frontier& f) {
       }
     }
   }
+  if (f.more) return {};
+  frontierParts_ = false;
+  frontierListed_.clear();
   frontierKnown_ = true;
   // Every feed this node offers now that the peer holds less of is news for
   // it: in the buckets that differed by what the peer listed, in the others
@@ -480,7 +495,19 @@ std::optional<peerwire::Message> SyncPeer::nextContent(std::size_t maxBytes) {
 }
 
 std::optional<peerwire::Message> SyncPeer::nextPush(std::size_t maxBytes) {
-  if (!established_ || !frontierKnown_) return std::nullopt;
+  if (!established_) return std::nullopt;
+  if (frontierOut_) {  // the next part of this node's frontier
+    peerwire::Frontier part;
+    if (frontierOutAt_ == 0) part.buckets = std::move(frontierOut_->buckets);
+    const std::size_t n = std::min(std::max<std::size_t>(node_.frontierPartTips, 1), frontierOut_->tips.size() - frontierOutAt_);
+    part.tips.assign(frontierOut_->tips.begin() + static_cast<std::ptrdiff_t>(frontierOutAt_),
+                     frontierOut_->tips.begin() + static_cast<std::ptrdiff_t>(frontierOutAt_ + n));
+    frontierOutAt_ += n;
+    part.more = frontierOutAt_ < frontierOut_->tips.size();
+    if (!part.more) frontierOut_.reset();
+    return peerwire::Message(std::move(part));
+  }
+  if (!frontierKnown_) return std::nullopt;
   while (!proofsToSend_.empty()) {
     const PublicKey feed = *proofsToSend_.begin();
     proofsToSend_.erase(proofsToSend_.begin());

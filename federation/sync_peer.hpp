@@ -56,6 +56,9 @@ struct SyncNode {
   // Framed SignedEntry: the latest profile of each feed this node hosts
   // that names this node (sent in Hello).
   std::function<std::vector<Bytes>()> hostedProfiles;
+  // At most this many tips in one Frontier message (a larger frontier goes
+  // in parts).
+  std::size_t frontierPartTips = peerwire::kMaxFrontierPartTips;
 };
 
 // The frontier this node offers: the tips of its member feeds (capped at a
@@ -156,6 +159,14 @@ class SyncPeer {
   std::optional<Frontier> bucketsSent_;          // what this node offered when it sent its Buckets
   bool bucketsReceived_ = false;
   bool frontierReceived_ = false;
+  // The frontier this node sends (in parts, by nextPush), and how far.
+  std::optional<peerwire::Frontier> frontierOut_;
+  std::size_t frontierOutAt_ = 0;
+  // The peer's frontier while its parts arrive: the buckets it lists, and
+  // how many tips came.
+  bool frontierParts_ = false;
+  std::set<std::size_t> frontierListed_;
+  std::size_t frontierTips_ = 0;
   // Missing content: what this node asked the peer for, what it still has
   // to ask, and the store's missingContentGeneration() when it last looked.
   std::set<std::pair<PublicKey, std::uint64_t>> asked_;

@@ -100,6 +100,7 @@ struct Encoder {
       tl[i].setId(dataOf(x.tips[i].id));
       tl[i].setFrozen(x.tips[i].frozen);
     }
+    o.setMore(x.more);
   }
   void operator()(const Entries& x) {
     auto l = b.initEntries().initEntries(static_cast<unsigned>(x.frames.size()));
@@ -161,6 +162,7 @@ Message read(wire::PeerMessage::Reader r) {
       for (auto t : o.getTips())
         x.tips.push_back(FeedTip{fixed<PublicKey>(t.getFeed(), "frontier feed"), t.getSeq(),
                                  fixed<Digest>(t.getId(), "frontier id"), t.getFrozen()});
+      x.more = o.getMore();
       return x;
     }
     case wire::PeerMessage::ENTRIES: {

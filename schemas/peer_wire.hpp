@@ -50,7 +50,10 @@ struct FeedTip {
 struct Frontier {
   std::vector<std::uint8_t> buckets;
   std::vector<FeedTip> tips;
+  bool more = false;  // another part follows
 };
+// At most this many tips in one Frontier part (about 3 MiB encoded).
+inline constexpr std::size_t kMaxFrontierPartTips = 32768;
 struct Entries {
   std::vector<Bytes> frames;  // framed SignedEntry, one feed, oldest first
 };

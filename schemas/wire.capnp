@@ -55,10 +55,13 @@ struct FeedTip {
 }
 
 # The tips of the feeds in the buckets whose hashes differed (member feeds
-# only), so each side learns what the other lacks.
+# only), so each side learns what the other lacks. A large frontier is sent
+# in parts: the first lists every bucket it covers, the later ones list
+# none, and each but the last has `more` set.
 struct Frontier {
   buckets @0 :List(UInt8);     # the buckets this frontier covers
   tips @1 :List(FeedTip);
+  more @2 :Bool;               # another part follows
 }
 
 # A contiguous run of one feed, oldest first; bounded in bytes.

@@ -34,6 +34,7 @@ struct Link {
   SyncPeer atB;  // b's session with a
   std::deque<peerwire::Message> toA, toB;
   std::optional<peerwire::Goodbye> closedByA, closedByB;
+  int frontiersToA = 0, frontiersToB = 0;  // Frontier messages (parts) delivered
 
   Link(Node& a_, Node& b_)
       : a(a_), b(b_), atA(a.sync, b.nodeKey.publicKey(), std::nullopt),
@@ -82,12 +83,14 @@ void pump(std::vector<Link*> links, std::size_t maxRunBytes = 64 * 1024) {
       while (!l->toA.empty() && !l->closed()) {
         auto m = std::move(l->toA.front());
         l->toA.pop_front();
+        l->frontiersToA += std::holds_alternative<peerwire::Frontier>(m);
         deliver(l->atA, l->a, l->toB, l->closedByA, m);
         moved = true;
       }
       while (!l->toB.empty() && !l->closed()) {
         auto m = std::move(l->toB.front());
         l->toB.pop_front();
+        l->frontiersToB += std::holds_alternative<peerwire::Frontier>(m);
         deliver(l->atB, l->b, l->toA, l->closedByB, m);
         moved = true;
       }
@@ -137,6 +140,67 @@ TEST_SUITE("sync_peer") {
     CHECK(link.atA.counters().entriesSent == 41 + 2);  // the org feed and the two admissions
     CHECK(link.atB.counters().entriesReceived == 43);
     CHECK(link.atB.counters().nacksSent == 0);
+  }
+
+  TEST_CASE("a frontier larger than a part goes in several parts, and the sync is the same") {
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
+    // Twelve more admitted organizations on the hub, each with a post.
+    for (int i = 0; i < 12; ++i) {
+      PrivateKey org = PrivateKey::generate();
+      record::Post p;
+      p.title = "from org " + std::to_string(i);
+      REQUIRE(hub.store->publish(org, static_cast<std::uint16_t>(record::Kind::post), record::encodePost(p)).ok());
+      hub.admit(f.net, org.publicKey());
+    }
+    hub.sync.frontierPartTips = 2;
+    fresh.sync.frontierPartTips = 2;
+    Link link(hub, fresh);
+    pump({&link});
+    CHECK_FALSE(link.closed());
+    CHECK(link.frontiersToB >= 5);  // the hub's 14 or so listed feeds, 2 a part
+    CHECK(link.frontiersToA >= 1);
+    CHECK(link.atA.inSync());
+    CHECK(link.atB.inSync());
+    CHECK(fresh.held() == hub.held());
+    CHECK(topOf(fresh) == topOf(hub));
+  }
+
+  TEST_CASE("a later frontier part that lists buckets is forged") {
+    civnet::test::HubAndFresh f;
+    f.hub.post("so that the two frontiers differ");
+    Link link(f.hub, f.fresh);
+    // Deliver the hellos and the buckets by hand, then a forged second part.
+    for (int i = 0; i < 2; ++i) {
+      while (!link.toA.empty()) {
+        auto m = link.toA.front();
+        link.toA.pop_front();
+        deliver(link.atA, link.a, link.toB, link.closedByA, m);
+      }
+      while (!link.toB.empty()) {
+        auto m = link.toB.front();
+        link.toB.pop_front();
+        deliver(link.atB, link.b, link.toA, link.closedByB, m);
+      }
+    }
+    REQUIRE_FALSE(link.closed());
+    CHECK(link.atA.onMessage(peerwire::Frontier{{1}, {}, true}).close == std::nullopt);
+    auto second = link.atA.onMessage(peerwire::Frontier{{2}, {}, false});
+    REQUIRE(second.close);
+    CHECK(second.close->reason == GoodbyeReason::forged);
+    CHECK(second.close->detail == "a later part of a frontier lists buckets");
+
+    // Once in sync, a new link's hellos carry equal digests: no Buckets is
+    // sent, so a Frontier is one nobody asked for.
+    Link synced(f.hub, f.fresh);
+    pump({&synced});
+    Link again(f.hub, f.fresh);
+    pump({&again});
+    CHECK(again.frontiersToA == 0);
+    CHECK(again.frontiersToB == 0);
+    auto unasked = again.atA.onMessage(peerwire::Frontier{{}, {}, false});
+    REQUIRE(unasked.close);
+    CHECK(unasked.close->detail == "a frontier this node did not ask for");
   }
 
   TEST_CASE("entries published while connected are pushed live, once, and never echoed back") {
