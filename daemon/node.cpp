@@ -127,26 +127,41 @@ Status runNode(const RunOptions& options) {
     for (const auto& n : notes) logs.node->warn("{}", n);
   }
   // The address other nodes should dial goes into the profiles of the
-  // organizations hosted here: a new profile when it changed.
-  for (const auto& org : orgs.list()) {
+  // organizations hosted here, and of the steward's feed when this node is
+  // a steward's (so other nodes take it as a member node even before its
+  // organization is admitted): a new profile when it is not named there, or
+  // its address changed.
+  const HostedOrgs::Org primary = orgs.primary();
+  auto advertise = [&](const PublicKey& feed, const PrivateKey& key, const std::string& name, const std::string& what) {
     record::Profile p;
-    p.name = org.name;
-    if (auto latest = latestProfile(*st, org.feed)) p = latest->second;
+    p.name = name;
+    if (auto latest = latestProfile(*st, feed)) p = latest->second;
     const std::vector<std::string> want =
         config->advertise.empty() ? std::vector<std::string>{} : std::vector<std::string>{config->advertise};
     auto self = std::find_if(p.nodes.begin(), p.nodes.end(),
                              [&](const record::HostingNode& n) { return n.nodeKey == info.nodeKey; });
-    if (self != p.nodes.end() && self->addresses == want) continue;
+    if (self != p.nodes.end() && self->addresses == want) return;
     if (self == p.nodes.end()) self = p.nodes.insert(p.nodes.end(), record::HostingNode{info.nodeKey, {}});
     self->addresses = want;
-    auto e = st->publish(*orgs.key(org.feed), static_cast<std::uint16_t>(record::Kind::profile), record::encodeProfile(p));
+    auto e = st->publish(key, static_cast<std::uint16_t>(record::Kind::profile), record::encodeProfile(p));
     if (e.ok())
-      logs.node->info("organization \"{}\": published a profile advertising {}", org.name,
+      logs.node->info("{}: published a profile advertising {}", what,
                       want.empty() ? std::string("no address") : want.front());
     else
-      logs.node->warn("organization \"{}\": could not publish its profile: {}", org.name, e.status().message());
+      logs.node->warn("{}: could not publish its profile: {}", what, e.status().message());
+  };
+  for (const auto& org : orgs.list())
+    advertise(org.feed, *orgs.key(org.feed), org.name, "organization \"" + org.name + "\"");
+  if (steward) {
+    // Needed only while no admitted organization's profile names this node
+    // (stewards of a new network, before they admit each other's
+    // organizations); kept up to date once published.
+    auto latest = latestProfile(*st, *info.stewardKey);
+    const bool named = latest && std::any_of(latest->second.nodes.begin(), latest->second.nodes.end(),
+                                             [&](const record::HostingNode& n) { return n.nodeKey == info.nodeKey; });
+    if (named || !tracker.view()->memberNodes.count(info.nodeKey))
+      advertise(*info.stewardKey, *keys->steward, primary.name + " (steward)", "steward feed");
   }
-  const HostedOrgs::Org primary = orgs.primary();
   logs.node->info("node key {}, organization \"{}\" feed {}", info.nodeKey.hex(), primary.name,
                   primary.feed.hex());
   for (const auto& org : orgs.list())

@@ -157,6 +157,7 @@ struct Dialer {
   std::string software;
   SyncPeer::Counters last;
   bool discovered = false;  // found in a member's profile, not configured
+  std::weak_ptr<Conn> conn;  // the link it dialed, from the TLS handshake on
 };
 
 }  // namespace
@@ -651,6 +652,7 @@ class PeerNetwork::Impl {
           c->outbound = true;
           c->configured = d->cfg.key;
           c->remote = d->cfg.address.text();
+          d->conn = c;
           co_await runConn(c);
           established = c->announced;
           d->lastError = c->error;
@@ -676,6 +678,25 @@ class PeerNetwork::Impl {
     }
   }
 
+  // Stops dialing a peer and ends its link: one being set up (TLS, hello)
+  // at once, an established one with a goodbye.
+  std::map<PublicKey, std::shared_ptr<Dialer>>::iterator dropDialer(
+      std::map<PublicKey, std::shared_ptr<Dialer>>::iterator it, const std::string& why, const std::string& goodbye) {
+    Dialer& d = *it->second;
+    d.removed = true;
+    d.timer.cancel();
+    if (auto c = d.conn.lock(); c && !c->announced) {
+      c->error = why;
+      closeNow(*c);
+    }
+    if (auto c = liveWith(it->first)) {
+      c->error = why;
+      send(*c, peerwire::Goodbye{peerwire::GoodbyeReason::normal, goodbye});
+      beginClose(*c);
+    }
+    return dialers.erase(it);
+  }
+
   void startDialer(const PeerConfig& p, bool discovered = false) {
     auto d = std::make_shared<Dialer>(ioc, p);
     d->discovered = discovered;
@@ -690,9 +711,7 @@ class PeerNetwork::Impl {
     auto view = node.membership->view();
     for (auto it = dialers.begin(); it != dialers.end();) {
       if (it->second->discovered && !view->memberNodes.count(it->first)) {
-        it->second->removed = true;
-        it->second->timer.cancel();
-        it = dialers.erase(it);
+        it = dropDialer(it, "no longer a member node", "the peer is no longer a member node here");
       } else {
         ++it;
       }
@@ -892,14 +911,7 @@ Status PeerNetwork::removePeer(const PublicKey& key) {
     Impl& m = *impl_;
     auto it = m.dialers.find(key);
     if (it == m.dialers.end()) return notFound("no configured peer has node key " + key.hex());
-    it->second->removed = true;
-    it->second->timer.cancel();
-    m.dialers.erase(it);
-    if (auto c = m.liveWith(key)) {
-      c->error = "removed by the sysadmin";
-      m.send(*c, peerwire::Goodbye{peerwire::GoodbyeReason::normal, "the peer was removed"});
-      m.beginClose(*c);
-    }
+    m.dropDialer(it, "removed by the sysadmin", "the peer was removed");
     return {};
   });
 }

@@ -692,8 +692,22 @@ class SeveralStewards(StewardsTestCase):
             self.assertEqual(st["network_id"], network_id)
             self.assertEqual(st["network_name"], "Sahel Network")
             self.assertEqual(st["steward_key"], key)
-            self.assertEqual((st["feeds"], st["entries"]), (1, 1))  # its first profile
+            # Its organization's first profile, and its steward feed's: no
+            # organization is admitted yet, so that one makes it a member node.
+            self.assertEqual((st["feeds"], st["entries"]), (2, 2))
             self.assertIn("steward of this network", n.log())
+            self.assertIn("steward feed: published a profile", n.log())
+
+        # So two stewards peer at once, before they admit each other's
+        # organizations: each takes the other as a member node by the
+        # profile of its steward feed.
+        s1, s2 = stewards[0], stewards[1]
+        self.assertOk(s2.ctl("peers", "add", s1.peer_address(), s1.node_key()))
+        self.assertOk(s2.ctl("sync", "--wait", "--timeout", "60"))
+        [peer] = s2.ctl_json("peers", "list")["peers"]
+        self.assertEqual((peer["key"], peer["state"], peer["in_sync"]), (s1.node_key(), "connected", True))
+        self.assertEqual(peer["organizations"], ["Org s1 (steward)"])
+        self.assertEqual(s2.status()["feeds"], 3)  # its two, and s1's steward feed (not s1's organization)
 
         # An organization's node joins the finished network and is no steward.
         org = self.node("org")

@@ -6,6 +6,9 @@
 #include "tests/support/doctest.hpp"
 #include "tests/unit/federation/sync_nodes.hpp"
 
+#include <sys/socket.h>
+
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -396,6 +399,50 @@ TEST_SUITE("peer_network") {
     CHECK(eventually([&] { return hubNet->peers().empty(); }));
     hubNet->stop();
     CHECK(logged.str().find("dropped: the peer does not read") != std::string::npos);
+  }
+
+  TEST_CASE("a link on which nothing arrives for three ping intervals is closed as dead") {
+    civnet::test::HubAndFresh f;
+    auto o = fastOptions();
+    o.pingInterval = std::chrono::milliseconds(100);
+    o.deadAfter = std::chrono::milliseconds(300);
+    std::ostringstream logged;
+    auto log = std::make_shared<spdlog::logger>("net", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
+    auto hubNet = network(f.hub, o, log);
+    RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
+    p.send(SyncPeer(f.fresh.sync, f.hub.nodeKey.publicKey(), std::nullopt).hello());
+    // It reads what the hub sends (buckets, pings) but never answers.
+    std::size_t pings = 0;
+    while (auto m = p.read()) pings += std::holds_alternative<peerwire::Ping>(*m);
+    CHECK(pings >= 1);
+    CHECK(eventually([&] { return hubNet->peers().empty(); }));
+    hubNet->stop();
+    CHECK(logged.str().find("the link is dead") != std::string::npos);
+  }
+
+  TEST_CASE("removing a peer ends a dial still in its TLS handshake") {
+    civnet::test::HubAndFresh f;
+    auto o = fastOptions();
+    o.handshakeTimeout = std::chrono::hours(1);  // only the removal can end it
+    auto hubNet = network(f.hub, o);
+    // A listener that takes the connection and never answers the TLS hello.
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor silent(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    const PeerConfig cfg{PeerAddress{"127.0.0.1", silent.local_endpoint().port()}, f.fresh.nodeKey.publicKey()};
+    REQUIRE(hubNet->addPeer(cfg).ok());
+    boost::asio::ip::tcp::socket sock(ioc);
+    silent.accept(sock);
+    std::array<char, 512> buf{};
+    REQUIRE(sock.read_some(boost::asio::buffer(buf)) > 0);  // the ClientHello: the hub is in its handshake
+    REQUIRE(hubNet->removePeer(cfg.key).ok());
+    // The hub closes the connection: recv() sees its end (0), not the
+    // receive timeout that bounds the wait (-1).
+    timeval tv{30, 0};
+    REQUIRE(::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+    ssize_t n = 1;
+    while (n > 0) n = ::recv(sock.native_handle(), buf.data(), buf.size(), 0);
+    CHECK(n == 0);
+    CHECK(hubNet->peers().empty());
   }
 
   TEST_CASE("an address that sends forged input again and again is refused for a while") {
