@@ -288,18 +288,20 @@ SyncPeer::Step SyncPeer::onEntries(const peerwire::Entries& e) {
   PublicKey author;
   std::uint64_t firstSeq = 0;
   for (std::size_t i = 0; i < e.frames.size(); ++i) {
+    // Only the frame and the header here: the store's chain rule checks
+    // the rest (ids, content hashes, the signature) once, off this thread.
     record::SignedEntry se;
-    record::Entry parsed;
+    record::Header header;
     record::Check c = record::decodeFrame(e.frames[i], se);
-    if (c.ok()) c = record::parseEntry(se, parsed);
+    if (c.ok()) c = record::decodeHeader(se.header, header);
     if (!c.ok()) {
       ++counters_.forged;
       return goodbye(GoodbyeReason::forged, "entry " + std::to_string(i + 1) + " of a run: " + c.describe());
     }
     if (i == 0) {
-      author = parsed.header.author;
-      firstSeq = parsed.header.seq;
-    } else if (parsed.header.author != author || parsed.header.seq != firstSeq + i) {
+      author = header.author;
+      firstSeq = header.seq;
+    } else if (header.author != author || header.seq != firstSeq + i) {
       ++counters_.forged;
       return goodbye(GoodbyeReason::forged, "a run must hold consecutive entries of one feed");
     }
