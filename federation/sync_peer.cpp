@@ -254,7 +254,9 @@ SyncPeer::Step SyncPeer::onFrontier(const peerwire::Frontier& f) {
     peerHas_[t.feed] = std::max(peerHas_[t.feed], t.seq);
     peerListed_[t.feed] = std::max(peerListed_[t.feed], t.seq);
     auto tip = node_.store->tip(t.feed);
-    if (tip && tip->frozen && !t.frozen) offerProof(t.feed);
+    // The peer holds the feed unfrozen, or frozen but past this node's
+    // fork (it met a later one): this node's proof truncates it alike.
+    if (tip && tip->frozen && (!t.frozen || t.seq > tip->seq)) offerProof(t.feed);
     // Another entry than ours at a seq we hold: a fork. Push ours there, so
     // the peer proves it (and freezes the feed), and gossips the proof back.
     if (tip && tip->seq >= t.seq && t.seq > 0) {
@@ -331,6 +333,8 @@ SyncPeer::Step SyncPeer::afterIngest(const store::IngestResult& r, const std::ve
   record::Entry first;
   if (run.empty() || !record::parseEntry(run.front(), first).ok()) return s;
   const PublicKey& feed = first.header.author;
+  // The peer pushed a feed frozen here past the fork: it lacks the proof.
+  if (r.verdict == record::Verdict::frozen) offerProof(feed);
   // A feed nacked before on this link: the peer sent it again. Honest peers
   // do so only when their own view changed since, so this is counted (and
   // shown per peer), not punished.

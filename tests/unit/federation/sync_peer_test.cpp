@@ -492,6 +492,58 @@ TEST_SUITE("sync_peer") {
     CHECK(fresh.store->ingest({b3.signedEntry}).verdict == record::Verdict::frozen);
   }
 
+  TEST_CASE("two nodes that froze one feed at different forks both end truncated before the lower one") {
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
+    PrivateKey x = PrivateKey::generate();
+    hub.admit(f.net, x.publicKey());
+    auto entry = [&](std::uint64_t seq, const Digest& prev, const std::string& title) {
+      record::Header h;
+      h.network = f.net.id();
+      h.author = x.publicKey();
+      h.seq = seq;
+      h.prev = prev;
+      h.timestamp = 1'700'000'000'000 + static_cast<std::int64_t>(seq);
+      h.kind = static_cast<std::uint16_t>(record::Kind::post);
+      record::Post p;
+      p.title = title;
+      return record::makeEntry(x, h, record::encodePost(p));
+    };
+    std::vector<record::Entry> chain;
+    for (std::uint64_t seq = 1; seq <= 6; ++seq)
+      chain.push_back(entry(seq, seq == 1 ? Digest{} : chain.back().id, "entry " + std::to_string(seq)));
+    std::vector<record::SignedEntry> all;
+    for (const auto& e : chain) all.push_back(e.signedEntry);
+    // The hub met a fork at seq 5 (frozen at 4), the fresh node one at seq 3
+    // (frozen at 2).
+    REQUIRE(hub.store->ingest(all).stored == 6);
+    REQUIRE(hub.store->ingest({entry(5, chain[3].id, "five, another branch").signedEntry}).verdict ==
+            record::Verdict::fork);
+    std::vector<record::SignedEntry> stewardFeed;
+    for (const auto& e : hub.store->feedRange(f.net.steward.publicKey(), 1, 100)) stewardFeed.push_back(e.signedEntry);
+    REQUIRE(fresh.store->ingest(stewardFeed).verdict == record::Verdict::accepted);
+    REQUIRE(fresh.store->ingest({all.begin(), all.begin() + 4}).stored == 4);
+    REQUIRE(fresh.store->ingest({entry(3, chain[1].id, "three, another branch").signedEntry}).verdict ==
+            record::Verdict::fork);
+    REQUIRE(hub.store->tip(x.publicKey())->seq == 4);
+    REQUIRE(fresh.store->tip(x.publicKey())->seq == 2);
+
+    Link link(hub, fresh);
+    pump({&link});
+    CHECK_FALSE(link.closed());
+    for (Node* n : {&hub, &fresh}) {
+      INFO(n->sync.software);
+      auto t = n->store->tip(x.publicKey());
+      REQUIRE(t);
+      CHECK(t->seq == 2);
+      CHECK(t->frozen);
+    }
+    CHECK(fresh.held() == hub.held());
+    CHECK(topOf(fresh) == topOf(hub));
+    CHECK(link.atA.inSync());
+    CHECK(link.atB.inSync());
+  }
+
   TEST_CASE("a fork proof of another network, or one that does not verify, ends the session as forged") {
     civnet::test::HubAndFresh f;
     Link link(f.hub, f.fresh);
