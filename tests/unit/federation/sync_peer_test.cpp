@@ -310,6 +310,51 @@ TEST_SUITE("sync_peer") {
     CHECK(clean.atA.counters().forged == 1);
   }
 
+  TEST_CASE("a run with a gap gets a nack, one whose links are broken inside ends the session as forged") {
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
+    PrivateKey y = PrivateKey::generate();
+    hub.admit(f.net, y.publicKey());
+    auto entry = [&](std::uint64_t seq, const Digest& prev) {
+      record::Header h;
+      h.network = f.net.id();
+      h.author = y.publicKey();
+      h.seq = seq;
+      h.prev = prev;
+      h.timestamp = 1'700'000'000'000 + static_cast<std::int64_t>(seq);
+      h.kind = static_cast<std::uint16_t>(record::Kind::post);
+      record::Post p;
+      p.title = "entry " + std::to_string(seq);
+      return record::makeEntry(y, h, record::encodePost(p));
+    };
+    record::Entry y1 = entry(1, Digest{}), y2 = entry(2, y1.id), y3 = entry(3, y2.id);
+    Link link(hub, fresh);
+    pump({&link});
+    auto push = [&](std::vector<record::Entry> run) {
+      peerwire::Entries m;
+      for (const auto& e : run) m.frames.push_back(record::encodeFrame(e.signedEntry));
+      SyncPeer::Step s = link.atA.onMessage(m);
+      REQUIRE(s.ingest.size() == run.size());
+      return link.atA.afterIngest(hub.store->ingest(s.ingest), s.ingest);
+    };
+    // Seqs 2 and 3 while the hub holds nothing of y: not acceptable here.
+    SyncPeer::Step gap = push({y2, y3});
+    CHECK_FALSE(gap.close);
+    REQUIRE(gap.send.size() == 1);
+    REQUIRE(std::holds_alternative<peerwire::Nack>(gap.send[0]));
+    CHECK(std::get<peerwire::Nack>(gap.send[0]).verdict == "gap");
+    CHECK(std::get<peerwire::Nack>(gap.send[0]).myTip == 0);
+    // Seq 2 linked to something else than seq 1 inside one run: forged.
+    Digest elsewhere;
+    elsewhere.bytes[0] = 7;
+    SyncPeer::Step broken = push({y1, entry(2, elsewhere)});
+    REQUIRE(broken.close);
+    CHECK(broken.close->reason == GoodbyeReason::forged);
+    CHECK(broken.close->detail.find("badLink") != std::string::npos);
+    CHECK_FALSE(hub.store->tip(y.publicKey()));
+    CHECK(link.atA.counters().forged == 1);
+  }
+
   TEST_CASE("a run the receiver does not take gets a nack, and is not pushed again until the view changes") {
     civnet::test::HubAndFresh f;
     Net& net = f.net;
