@@ -413,9 +413,11 @@ SyncPeer::Step SyncPeer::afterForkProof(const store::IngestResult& r) {
 void SyncPeer::onWantContent(const peerwire::WantContent& w) {
   // Past the cap the rest is not answered; the peer asks again on its next link.
   auto& seqs = contentAsked_[w.feed];
+  auto waiting = unanswered_.find(w.feed);  // asked before, and still missing here
   for (std::uint64_t seq : w.seqs) {
     if (contentAskedCount_ >= kMaxContentAsked) break;
-    if (seq > 0 && seqs.insert(seq).second) ++contentAskedCount_;
+    if (seq == 0 || (waiting != unanswered_.end() && waiting->second.count(seq))) continue;
+    if (seqs.insert(seq).second) ++contentAskedCount_;
   }
   if (seqs.empty()) contentAsked_.erase(w.feed);
 }
@@ -456,6 +458,7 @@ std::optional<peerwire::Message> SyncPeer::nextContent(std::size_t maxBytes) {
     unanswered_.clear();
   }
   unansweredAt_ = generation;
+  if (contentAsked_.empty()) return std::nullopt;
   auto view = node_.membership->view();
   while (!contentAsked_.empty()) {
     auto it = contentAsked_.begin();

@@ -237,9 +237,9 @@ class Store::Impl {
   // Stores `proof` (of a fork at `seq`), truncates the feed before `seq` and
   // freezes it, in one batch; then tells the policy and the listener.
   IngestResult truncateAndFreeze(const PublicKey& author, std::uint64_t seq, ByteView proof, const Tip& tip);
-  // The lowest seq at which a fork proof for `author` is held.
   // Writes the w rows of a store made before they existed (once).
   Status addWantedRows();
+  // The lowest seq at which a fork proof for `author` is held.
   std::optional<std::uint64_t> lowestForkProof(const PublicKey& author) const;
   Status applyMeta(MetaReq& req);
   // Writer thread only.
