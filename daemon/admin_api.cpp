@@ -326,21 +326,21 @@ std::string lower(std::string_view s) {
 // The key `text` names among `candidates`: all 64 hex characters, or a
 // prefix of 8 to 63 that starts exactly one of them.
 Result<PublicKey> resolveKeyAmong(std::string_view text, const std::set<PublicKey>& candidates,
-                                  std::string_view what) {
+                                  std::string_view what, std::string_view noun = "feed") {
   if (text.size() < 8 || text.size() > 64 || !isHexText(text))
-    return invalidArgument(std::string(what) + " must be a feed key or its first 8 to 64 hex characters, got \"" +
-                           std::string(text.substr(0, 80)) + "\"");
+    return invalidArgument(std::string(what) + " must be a " + std::string(noun) +
+                           " key or its first 8 to 64 hex characters, got \"" + std::string(text.substr(0, 80)) + "\"");
   if (text.size() == 64) return PublicKey::parseHex(text, what);
   std::string prefix = lower(text);
   std::optional<PublicKey> found;
   for (const PublicKey& k : candidates) {
     if (!k.hex().starts_with(prefix)) continue;
     if (found)
-      return invalidArgument(std::string(what) + " " + prefix +
-                             " is ambiguous: several feeds start with it; give more characters");
+      return invalidArgument(std::string(what) + " " + prefix + " is ambiguous: several " + std::string(noun) +
+                             " keys start with it; give more characters");
     found = k;
   }
-  if (!found) return notFound("no feed known to this node starts with " + prefix);
+  if (!found) return notFound("no " + std::string(noun) + " key known to this node starts with " + prefix);
   return *found;
 }
 
@@ -1197,6 +1197,16 @@ ApiResponse AdminApi::admit(const ApiRequest& r) {
   if (auto it = v->feeds.find(a.feed); it != v->feeds.end() && it->second.state == federation::MemberState::revoked)
     return conflict("feed " + a.feed.shortHex() +
                     " is revoked; a revoked key is never re-admitted: the organization needs a new feed key");
+  // A node key given for a feed key: a mistake the peers' refusals (which
+  // name the node key) invite.
+  const bool nodeKey = a.feed == info_.nodeKey || v->memberNodes.count(a.feed) ||
+                       std::any_of(v->profiles.begin(), v->profiles.end(), [&](const auto& p) {
+                         return std::any_of(p.second.profile.nodes.begin(), p.second.profile.nodes.end(),
+                                            [&](const record::HostingNode& n) { return n.nodeKey == a.feed; });
+                       });
+  if (nodeKey && !store_.tip(a.feed))
+    return badRequest(a.feed.hex() + " is a node key, not an organization's feed key: admit the feed key (the "
+                      "\"feed key\" line of civnetctl status, or civnetctl orgs list, on that node)");
   auto e = store_.publish(*services_.stewardKey, static_cast<std::uint16_t>(record::Kind::admission),
                           record::encodeAdmission(a));
   if (!e.ok()) {
@@ -1208,7 +1218,17 @@ ApiResponse AdminApi::admit(const ApiRequest& r) {
   const char* state = federation::toString(m == after->feeds.end() ? federation::MemberState::none : m->second.state);
   log_->info("steward admission of {} (\"{}\", {}): entry {} seq {}; the feed is now {}", a.feed.shortHex(), a.name,
              a.region, e->id.shortHex(), e->header.seq, state);
-  return publishedResponse(*e, json::object{{"feed_key", a.feed.hex()}, {"state", state}});
+  json::object extra{{"feed_key", a.feed.hex()}, {"state", state}};
+  // Another feed admitted under the same name may be a typo'd key.
+  for (const auto& [other, fm] : after->feeds)
+    if (other != a.feed && fm.details && lower(fm.details->name) == lower(a.name) &&
+        fm.state != federation::MemberState::revoked) {
+      extra["note"] = "feed " + other.shortHex() + " is admitted under the name \"" + fm.details->name +
+                      "\" too: if this key was a mistake, revoke it (civnetctl revoke " + a.feed.shortHex() +
+                      " --after-seq 0)";
+      break;
+    }
+  return publishedResponse(*e, std::move(extra));
 }
 
 ApiResponse AdminApi::revoke(const ApiRequest& r) {
@@ -1556,7 +1576,10 @@ ApiResponse AdminApi::addPeer(const ApiRequest& r) {
   auto address = optString(*o, "address");
   if (!address.ok()) return fromStatus(address.status());
   if (!address.value()) return badRequest("\"address\" is required: HOST:PORT");
-  auto parsed = federation::parsePeerAddress(**address);
+  if (auto k = optString(*o, "key"); k.ok() && *k && (**address).size() == 64 && isHexText(**address) &&
+      (**k).find(':') != std::string::npos)
+    return badRequest("the address comes first, then the node key: civnetctl peers add HOST:PORT KEY");
+  auto parsed = federation::parseDialAddress(**address);
   if (!parsed.ok()) return fromStatus(parsed.status());
   auto key = hexField<PublicKey>(*o, "key");
   if (!key.ok()) return fromStatus(key.status());
@@ -1575,7 +1598,7 @@ ApiResponse AdminApi::removePeer(std::string_view keyText) {
   if (!services_.network || !services_.peers) return noNetwork();
   std::set<PublicKey> known;
   for (const auto& p : services_.peers->all()) known.insert(p.key);
-  auto key = resolveKeyAmong(keyText, known, "the peer's node key");
+  auto key = resolveKeyAmong(keyText, known, "the peer's node key", "configured peer's node");
   if (!key.ok()) return fromStatus(key.status());
   if (auto s = services_.peers->remove(*key); !s.ok()) return fromStatus(s);
   (void)services_.network->removePeer(*key);

@@ -130,8 +130,9 @@ max_inbound_peers = 64
 advertise = ""
 # Also dial member nodes at the addresses their profiles advertise, up to
 # max_outbound_peers links dialed by this node (configured peers included;
-# those are always dialed). Between 1 and 256.
+# those are always dialed).
 dial_members = true
+# Between 1 and 256.
 max_outbound_peers = 8
 
 # The peers this node dials, one [[peer]] each: its address and the node key
@@ -236,7 +237,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
       if (!address || !key)
         return invalidArgument(where(fileName, item.source()) + ": [[peer]] needs address = \"HOST:PORT\" and key = "
                                                                "\"the node key there\"");
-      if (auto a = federation::parsePeerAddress(*address); !a.ok())
+      if (auto a = federation::parseDialAddress(*address); !a.ok())
         return invalidArgument(where(fileName, item.source()) + ": [[peer]] " + a.status().message());
       if (auto k = PublicKey::parseHex(*key, "[[peer]] key"); !k.ok())
         return invalidArgument(where(fileName, item.source()) + ": " + k.status().message());

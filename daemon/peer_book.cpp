@@ -53,9 +53,14 @@ Status PeerBook::saveLocked() const {
 
 Status PeerBook::add(const federation::PeerConfig& peer) {
   std::lock_guard lk(mu_);
-  if (inConfig(peer.key) ||
-      std::any_of(added_.begin(), added_.end(), [&](const auto& p) { return p.key == peer.key; }))
-    return alreadyExists("peer " + peer.key.hex() + " is already known");
+  if (inConfig(peer.key))
+    return alreadyExists("peer " + peer.key.shortHex() + " is in civnetd.toml already (a [[peer]] there)");
+  if (auto old = std::find_if(added_.begin(), added_.end(), [&](const auto& p) { return p.key == peer.key; });
+      old != added_.end())
+    return alreadyExists("peer " + peer.key.shortHex() + " was added already, at " + old->address.text() +
+                         (old->address == peer.address ? std::string()
+                                                       : ": to change its address, civnetctl peers remove " +
+                                                             peer.key.shortHex() + " first"));
   added_.push_back(peer);
   if (auto s = saveLocked(); !s.ok()) {
     added_.pop_back();

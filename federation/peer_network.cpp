@@ -102,7 +102,9 @@ Result<PeerAddress> parsePeerAddress(std::string_view text) {
     port = text.substr(close + 2);
   } else {
     auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) return bad("no port");
+    if (colon == std::string_view::npos)
+      return bad(!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos ? "no host"
+                                                                                                   : "no port");
     a.host = std::string(text.substr(0, colon));
     if (a.host.find(':') != std::string::npos) return bad("an IPv6 address must be in brackets");
     port = text.substr(colon + 1);
@@ -113,6 +115,14 @@ Result<PeerAddress> parsePeerAddress(std::string_view text) {
   if (ec != std::errc() || p != port.data() + port.size() || port.empty() || value > 65535)
     return bad("the port must be a number from 0 to 65535");
   a.port = static_cast<std::uint16_t>(value);
+  return a;
+}
+
+Result<PeerAddress> parseDialAddress(std::string_view text) {
+  auto a = parsePeerAddress(text);
+  if (a.ok() && a->port == 0)
+    return invalidArgument("peer address \"" + std::string(text.substr(0, 100)) +
+                           "\": port 0 cannot be dialed; give the port the peer listens on");
   return a;
 }
 

@@ -50,6 +50,8 @@ struct PeerAddress {
 // "host:port" or "[v6]:port"; the port is required. invalidArgument naming
 // what is wrong otherwise.
 Result<PeerAddress> parsePeerAddress(std::string_view text);
+// An address to dial: as parsePeerAddress, and port 0 is refused.
+Result<PeerAddress> parseDialAddress(std::string_view text);
 
 struct PeerConfig {
   PeerAddress address;

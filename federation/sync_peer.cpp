@@ -152,10 +152,31 @@ bool SyncPeer::peerIsMember(const peerwire::Hello& h, const MembershipView& view
     for (const auto& n : p->nodes)
       if (n.nodeKey == peerKey_) return true;
   }
-  if (configuredKey_ && *configuredKey_ == peerKey_ && !holdsStewardFeeds(*node_.store, view)) return true;
+  const bool judging = holdsStewardFeeds(*node_.store, view);
+  if (configuredKey_ && *configuredKey_ == peerKey_ && !judging) return true;
+  if (!judging) {
+    why = "node key " + peerKey_.hex() +
+          " is not known here as a member node's: this node holds no steward's feed yet, so it takes only the "
+          "peers it dials itself with their configured keys (civnetctl peers add)";
+    return false;
+  }
+  // The feeds the peer says it hosts (unchecked: a hint for the sysadmins).
+  std::set<std::string> hosts;
+  for (std::size_t i = 0; i < h.profiles.size() && i < kMaxHelloProfiles; ++i) {
+    record::SignedEntry se;
+    record::Header ph;
+    if (record::decodeFrame(h.profiles[i], se).ok() && record::decodeHeader(se.header, ph).ok())
+      hosts.insert(ph.author.hex());
+  }
   why = "node key " + peerKey_.hex() +
-        " is not a member node's: no profile of a member or steward feed names it (in this node's view or in its "
-        "hello)";
+        " is not a member node's: no profile of an admitted organization or of a steward names it";
+  if (!hosts.empty()) {
+    why += "; it says it hosts feed";
+    why += hosts.size() > 1 ? "s " : " ";
+    bool first = true;
+    for (const auto& f : hosts) why += (first ? "" : ", ") + f, first = false;
+    why += ", which stewards admit with: civnetctl admit FEED_KEY";
+  }
   return false;
 }
 

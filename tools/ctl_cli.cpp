@@ -359,6 +359,8 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
       }
       break;
     case CtlVerb::peersAdd:
+      if (isHex(cmd.address, 64, 64) && cmd.key.find(':') != std::string::npos)
+        return invalidArgument("peers add: the address comes first, then the node key: civnetctl peers add HOST:PORT KEY");
       if (!isHex(cmd.key, 64, 64)) return invalidArgument("peers add: the key must be the whole node key (64 hex characters)");
       if (cmd.address.find(':') == std::string::npos)
         return invalidArgument("peers add: the address must be HOST:PORT, got \"" + cmd.address.substr(0, 80) + "\"");

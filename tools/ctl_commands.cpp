@@ -774,8 +774,10 @@ int Ctl::admit() {
   body["focus_areas"] = std::move(focus);
   if (cmd_.expiresAt) body["expires_at"] = *cmd_.expiresAt;
   return steward("/v1/admit", body, [&](const json::object& o) {
-    return fmt::format("admitted {} (\"{}\"): entry {} seq {}; the feed is now {}", shortHex(cmd_.key), cmd_.name,
-                       shortHex(str(o, "id")), num(o, "seq"), str(o, "state"));
+    std::string line = fmt::format("admitted {} (\"{}\"): entry {} seq {}; the feed is now {}", shortHex(cmd_.key),
+                                   cmd_.name, shortHex(str(o, "id")), num(o, "seq"), str(o, "state"));
+    if (!str(o, "note").empty()) line += "\nnote: " + str(o, "note");
+    return line;
   });
 }
 
@@ -872,7 +874,7 @@ int Ctl::peersList() {
   json::object o;
   if (auto done = fetchOrPrint("GET", "/v1/peers", "", o)) return *done;
   auto port = o.find("listen_port");
-  err_ << (port != o.end() && !port->value().is_null() ? fmt::format("listening for peers on port {}\n", num(o, "listen_port"))
+  out_ << (port != o.end() && !port->value().is_null() ? fmt::format("listening for peers on port {}\n", num(o, "listen_port"))
                                                        : std::string("not listening for peers\n"));
   if (!o.contains("peers") || !o.at("peers").is_array() || o.at("peers").as_array().empty()) {
     err_ << "no peers (add one with: civnetctl peers add HOST:PORT KEY)\n";
@@ -957,6 +959,15 @@ int Ctl::sync() {
   if (bar) err_ << "\r\033[K";
   if (cmd_.json) printJson(peers);
   else out_ << fmt::format("in sync with {} linked peer{} (of {})\n", linked, linked == 1 ? "" : "s", total);
+  // Configured peers that are not linked: in sync with the others only.
+  for (auto& v : peers.at("peers").as_array()) {
+    if (!v.is_object()) continue;
+    const json::object& p = v.as_object();
+    const std::string source = str(p, "source");
+    if (str(p, "state") == "connected" || (source != "config" && source != "added")) continue;
+    err_ << fmt::format("note: peer {} at {} is not linked ({}){}\n", shortHex(str(p, "key")), str(p, "address"),
+                        str(p, "state"), str(p, "last_error").empty() ? "" : ": " + str(p, "last_error"));
+  }
   return kExitOk;
 }
 

@@ -12,7 +12,7 @@
 # entries; the script waits until every node holds every entry (the two
 # organizations' entries reach each other through the hub) and prints what
 # each holds. Without --keep it then stops the nodes; with --keep they run
-# on (stop them with: pkill -f 'civnetd run --data-dir demo-federation').
+# on (stop them with: kill $(cat demo-federation/*.pid)).
 # Only 127.0.0.1 is used. Needs the binaries in build/ (./dev.sh build).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
@@ -32,7 +32,7 @@ field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 if pgrep -f "civnetd run --data-dir $DEMO/" >/dev/null; then
   echo "demo: nodes of an earlier demo are still running; stop them first:" >&2
-  echo "  pkill -f 'civnetd run --data-dir $DEMO'" >&2
+  echo "  kill $(pgrep -f "civnetd run --data-dir $DEMO/" | tr '\n' ' ')" >&2
   exit 1
 fi
 rm -rf "$DEMO"
@@ -99,7 +99,7 @@ done
 
 for n in hub river youth; do
   echo
-  echo "--- $n: $(ctl "$n" status --json | field '["entries"]') entries, frontier $(ctl "$n" status --json | field '["frontier_digest"][:12]')"
+  echo "--- $n: $(ctl "$n" status --json | field '["entries"]') entries (posts, and the profiles and admissions), frontier $(ctl "$n" status --json | field '["frontier_digest"][:12]')"
   ctl "$n" entries list --kind post
 done
 echo
@@ -108,5 +108,5 @@ echo
 say "converged: the three nodes hold the same entries (logs in $DEMO/*.log)"
 if $KEEP; then
   say "the nodes keep running; try: $C --data-dir $DEMO/youth publish --title Hi --body there"
-  say "stop them with: pkill -f 'civnetd run --data-dir $DEMO'"
+  say "stop them with: kill $(cat "$DEMO"/*.pid | tr '\n' ' ')(each stops cleanly on SIGTERM)"
 fi

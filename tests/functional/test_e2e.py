@@ -1027,9 +1027,18 @@ class Federation(NodeTestCase):
 
     def test_a_wrong_key_or_a_bad_address_is_refused_and_reported(self):
         hub, (river, youth) = self.hub_and_two()
-        self.assertRefused(youth.ctl("peers", "add", "127.0.0.1:1", hub.node_key()), "already known")
+        self.assertRefused(youth.ctl("peers", "add", "127.0.0.1:1", hub.node_key()), "was added already, at",
+                           "peers remove")
         self.assertRefused(youth.ctl("peers", "add", "nowhere", hub.node_key()), "HOST:PORT")
         self.assertRefused(youth.ctl("peers", "add", "127.0.0.1:1", "abc"), "64 hex")
+        self.assertRefused(youth.ctl("peers", "add", "127.0.0.1:0", "cd" * 32), "port 0 cannot be dialed")
+        self.assertRefused(youth.ctl("peers", "add", hub.node_key(), "127.0.0.1:1"), "the address comes first")
+        self.assertRefused(youth.ctl("peers", "remove", "0123456789ab"), "no configured peer's node key")
+        # A steward given a node key where a feed key belongs (the hub
+        # knows youth's node key from youth's profile once they synced).
+        self.assertOk(youth.ctl("sync", "--wait", "--timeout", "60"))
+        self.assertRefused(hub.ctl("admit", youth.node_key(), "--name", "Youth", "--region", "Sahel"),
+                           "is a node key, not an organization's feed key")
         wrong = "ab" * 32
         self.assertOk(river.ctl("peers", "add", hub.peer_address(), wrong))
 
@@ -1040,6 +1049,11 @@ class Federation(NodeTestCase):
             return False
         wait_until(reported, 60, "the wrong key to be reported")
         self.assertIn("not the configured " + wrong, river.log())
+        # In sync with the hub, and the peer that is not linked is named.
+        r = river.ctl("sync", "--wait", "--timeout", "60")
+        self.assertOk(r)
+        self.assertIn("in sync with 1 linked peer (of 2)", r.out)
+        self.assertIn(f"note: peer {wrong[:12]} at {hub.peer_address()} is not linked", r.err)
 
     def test_garbage_and_a_client_without_certificate_are_refused_and_the_hub_keeps_serving(self):
         hub, (river, youth) = self.hub_and_two()
