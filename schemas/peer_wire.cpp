@@ -140,9 +140,12 @@ Message read(wire::PeerMessage::Reader r) {
       h.network = fixed<Digest>(o.getNetwork(), "hello.network");
       h.software = text(o.getSoftware(), "hello.software");
       h.topDigest = fixed<Digest>(o.getTopDigest(), "hello.topDigest");
-      if (o.getProfiles().size() > kMaxProfiles)
+      // Each get of a list counts against the traversal limit (about the
+      // frame's size): every list is read once.
+      auto profiles = o.getProfiles();
+      if (profiles.size() > kMaxProfiles)
         throw Bad{"hello carries more than " + std::to_string(kMaxProfiles) + " profiles"};
-      for (auto p : o.getProfiles()) h.profiles.push_back(bytes(p));
+      for (auto p : profiles) h.profiles.push_back(bytes(p));
       return h;
     }
     case wire::PeerMessage::BUCKETS: {
@@ -179,9 +182,10 @@ Message read(wire::PeerMessage::Reader r) {
       auto o = r.getWantContent();
       WantContent x;
       x.feed = fixed<PublicKey>(o.getFeed(), "wantContent feed");
-      if (o.getSeqs().size() > kMaxWantSeqs)
+      auto seqs = o.getSeqs();
+      if (seqs.size() > kMaxWantSeqs)
         throw Bad{"wantContent asks for more than " + std::to_string(kMaxWantSeqs) + " entries"};
-      for (auto s : o.getSeqs()) x.seqs.push_back(s);
+      for (auto s : seqs) x.seqs.push_back(s);
       return x;
     }
     case wire::PeerMessage::FORK_PROOF: return ForkProof{bytes(r.getForkProof())};

@@ -72,6 +72,20 @@ TEST_SUITE("peer_wire") {
     CHECK(n2.myTip == 3);
     CHECK(n2.verdict == "notMember");
     CHECK(roundTrip<WantContent>(WantContent{feed, {2, 5}}).seqs == std::vector<std::uint64_t>{2, 5});
+    // The largest lists a message may hold decode (each list is read once,
+    // within the traversal limit the frame's size sets).
+    WantContent most{feed, {}};
+    for (std::uint64_t i = 1; i <= peerwire::kMaxWantSeqs; ++i) most.seqs.push_back(i);
+    CHECK(roundTrip<WantContent>(most).seqs == most.seqs);
+    Hello full;
+    full.network = digestOf("net");
+    for (int i = 0; i < 256; ++i) full.profiles.push_back(Bytes(8, static_cast<std::uint8_t>(i)));
+    CHECK(roundTrip<Hello>(full).profiles == full.profiles);
+    Frontier wide{{1}, {}, true};
+    for (std::size_t i = 0; i < peerwire::kMaxFrontierPartTips; ++i) wide.tips.push_back(FeedTip{feed, i, digestOf("id"), false});
+    Frontier wide2 = roundTrip<Frontier>(wide);
+    CHECK(wide2.tips.size() == wide.tips.size());
+    CHECK(wide2.more);
     CHECK(roundTrip<ForkProof>(ForkProof{Bytes(8, 1)}).proof == Bytes(8, 1));
     CHECK(roundTrip<Ping>(Ping{42}).nonce == 42);
     CHECK(roundTrip<Pong>(Pong{43}).nonce == 43);
