@@ -528,7 +528,7 @@ class PeerNetwork::Impl {
       co_return;
     }
     if (hec) {
-      c->error = "TLS handshake failed: " + errorText(hec);
+      if (!c->closed) c->error = "TLS handshake failed: " + errorText(hec);  // else: closed here, saying why
       log->info("{}: {}", who(*c), c->error);
       closeNow(*c);
       co_return;
@@ -699,11 +699,12 @@ class PeerNetwork::Impl {
       c->error = why;
       closeNow(*c);
     }
-    if (auto c = liveWith(it->first)) {
-      c->error = why;
-      send(*c, peerwire::Goodbye{peerwire::GoodbyeReason::normal, goodbye});
-      beginClose(*c);
-    }
+    for (const auto& c : conns)  // a duplicate link may be closing already
+      if (c->peerKey == it->first && c->announced && !c->closing) {
+        c->error = why;
+        send(*c, peerwire::Goodbye{peerwire::GoodbyeReason::normal, goodbye});
+        beginClose(*c);
+      }
     return dialers.erase(it);
   }
 

@@ -14,12 +14,14 @@ using peerwire::GoodbyeReason;
 
 constexpr std::size_t kMaxRunEntries = 4096;
 constexpr std::size_t kMaxHelloProfiles = 16;  // checked of a Hello's profiles
-// Missing content: at most this many entries asked of one peer per link,
-// and at most this many asked by it waiting for an answer.
+// Missing content: at most this many entries asked of a peer and not filled
+// yet, found among at most kMaxMissingScan missing entries; at most
+// kMaxContentAsked entries a peer asked for on one link are looked at.
 constexpr std::size_t kMaxAskedPerLink = 65536;
+constexpr std::size_t kMaxMissingScan = 262144;
 constexpr std::size_t kMaxContentAsked = 65536;
 // A peer's frontier (all its parts) lists at most this many feeds.
-constexpr std::size_t kMaxFrontierFeeds = std::size_t{1} << 20;
+constexpr std::size_t kMaxFrontierFeeds = 262144;
 
 // What this node offers of one feed: its tip if the view takes it, else the
 // chain up to a suspension or revocation pin, else nothing.
@@ -201,7 +203,10 @@ SyncPeer::Step SyncPeer::onHello(const peerwire::Hello& h) {
   Step s;
   if (mine.top == h.topDigest) {
     // In sync: the peer holds what this node offers.
-    for (const auto& [feed, t] : mine.tips) peerHas_[feed] = std::max(peerHas_[feed], t.seq);
+    for (const auto& [feed, t] : mine.tips) {
+      peerHas_[feed] = std::max(peerHas_[feed], t.seq);
+      peerOffered_[feed] = t.seq;
+    }
     frontierKnown_ = true;
     return s;
   }
@@ -263,7 +268,10 @@ SyncPeer::Step SyncPeer::onFrontier(const peerwire::Frontier& f) {
     // The buckets the peer did not list matched what this node offered when
     // it sent its Buckets: the peer holds those tips.
     for (const auto& [feed, t] : bucketsSent_->tips)
-      if (!listed.count(peerwire::bucketOf(feed))) peerHas_[feed] = std::max(peerHas_[feed], t.seq);
+      if (!listed.count(peerwire::bucketOf(feed))) {
+        peerHas_[feed] = std::max(peerHas_[feed], t.seq);
+        peerOffered_[feed] = t.seq;
+      }
   } else if (!f.buckets.empty()) {
     return goodbye(GoodbyeReason::forged, "a later part of a frontier lists buckets");
   }
@@ -274,6 +282,7 @@ SyncPeer::Step SyncPeer::onFrontier(const peerwire::Frontier& f) {
     if (!listed.count(peerwire::bucketOf(t.feed))) continue;  // not what it said it lists
     peerHas_[t.feed] = std::max(peerHas_[t.feed], t.seq);
     peerListed_[t.feed] = std::max(peerListed_[t.feed], t.seq);
+    peerOffered_[t.feed] = t.seq;
     auto tip = node_.store->tip(t.feed);
     // The peer holds the feed unfrozen, or frozen but past this node's
     // fork (it met a later one): this node's proof truncates it alike.
@@ -432,35 +441,44 @@ SyncPeer::Step SyncPeer::afterForkProof(const store::IngestResult& r) {
 }
 
 void SyncPeer::onWantContent(const peerwire::WantContent& w) {
-  // Past the cap the rest is not answered; the peer asks again on its next link.
-  auto& seqs = contentAsked_[w.feed];
-  auto waiting = unanswered_.find(w.feed);  // asked before, and still missing here
+  // Each entry is looked at once per link (asking again gets nothing), and
+  // at most kMaxContentAsked in all: the rest is not answered.
+  std::set<std::uint64_t>* seqs = nullptr;
   for (std::uint64_t seq : w.seqs) {
-    if (contentAskedCount_ >= kMaxContentAsked) break;
-    if (seq == 0 || (waiting != unanswered_.end() && waiting->second.count(seq))) continue;
-    if (seqs.insert(seq).second) ++contentAskedCount_;
+    if (contentSeen_.size() >= kMaxContentAsked) break;
+    if (seq == 0 || !contentSeen_.insert({w.feed, seq}).second) continue;
+    if (!seqs) seqs = &contentAsked_[w.feed];
+    seqs->insert(seq);
   }
-  if (seqs.empty()) contentAsked_.erase(w.feed);
 }
 
 void SyncPeer::askForMissingContent() {
   const std::uint64_t generation = node_.store->missingContentGeneration();
   if (missingLookedAt_ == generation) return;
   missingLookedAt_ = generation;
-  // Each missing entry the peer holds is asked of it once per link.
+  // Each missing entry the peer's frontier says it holds is asked of it
+  // once per link; what was asked and has arrived since is forgotten.
+  std::set<std::pair<PublicKey, std::uint64_t>> asked;
   std::map<PublicKey, std::vector<std::uint64_t>> ask;
   std::optional<store::Position> after;
-  while (asked_.size() < kMaxAskedPerLink) {
+  for (std::size_t scanned = 0; scanned < kMaxMissingScan;) {
     auto page = node_.store->missingContent(after, 4096);
+    scanned += page.size();
     for (const store::Position& p : page) {
-      if (asked_.size() >= kMaxAskedPerLink) break;
-      auto has = peerHas_.find(p.feed);
-      if (has == peerHas_.end() || has->second < p.seq) continue;
-      if (asked_.insert({p.feed, p.seq}).second) ask[p.feed].push_back(p.seq);
+      if (asked_.count({p.feed, p.seq})) {
+        asked.insert({p.feed, p.seq});
+        continue;
+      }
+      if (asked.size() >= kMaxAskedPerLink) continue;
+      auto has = peerOffered_.find(p.feed);
+      if (has == peerOffered_.end() || has->second < p.seq) continue;
+      asked.insert({p.feed, p.seq});
+      ask[p.feed].push_back(p.seq);
     }
     if (page.size() < 4096) break;
     after = page.back();
   }
+  asked_ = std::move(asked);
   for (auto& [feed, seqs] : ask)
     for (std::size_t i = 0; i < seqs.size(); i += peerwire::kMaxWantSeqs) {
       peerwire::WantContent w;
@@ -472,7 +490,8 @@ void SyncPeer::askForMissingContent() {
 }
 
 std::optional<peerwire::Message> SyncPeer::nextContent(std::size_t maxBytes) {
-  // Content asked for that was missing here too: answered once it arrives.
+  // Content asked for that was missing here too: looked at again once the
+  // store's missing content changed.
   const std::uint64_t generation = node_.store->missingContentGeneration();
   if (!unanswered_.empty() && unansweredAt_ != generation) {
     for (auto& [feed, seqs] : unanswered_) contentAsked_[feed].merge(seqs);
@@ -489,35 +508,33 @@ std::optional<peerwire::Message> SyncPeer::nextContent(std::size_t maxBytes) {
       contentAsked_.erase(it);
       continue;
     }
-    // Only what this node offers: not past a suspension or revocation pin.
+    // Only what this node offers: not past a suspension or revocation pin
+    // (a feed is held from seq 1 to its tip).
     auto tip = node_.store->tip(feed);
     std::optional<FeedTip> offered = tip ? offeredTip(*view, *tip) : std::nullopt;
     const std::uint64_t until = offered ? offered->seq : 0;
     const std::uint64_t first = *seqs.begin();
-    peerwire::Entries out;
-    std::size_t bytes = 0;
-    // A run of consecutive asked entries this node holds the content of.
-    if (first <= until) {
-      for (const record::Entry& e : node_.store->feedRange(feed, first, kMaxRunEntries, maxBytes)) {
-        if (e.header.seq > until || !seqs.count(e.header.seq) || !e.signedEntry.content) break;
-        Bytes frame = record::encodeFrame(e.signedEntry);
-        if (!out.frames.empty() && bytes + frame.size() > maxBytes) break;
-        bytes += frame.size();
-        out.frames.push_back(std::move(frame));
-        seqs.erase(e.header.seq);
-        --contentAskedCount_;
-      }
-    }
-    if (out.frames.empty()) {
-      // Missing here too: kept until it arrives. Not held, erased or not
-      // offered: not answered.
-      seqs.erase(first);
-      if (first <= until && !node_.store->isErased(feed, first) && node_.store->entryAt(feed, first).ok())
-        unanswered_[feed].insert(first);
-      else
-        --contentAskedCount_;
+    seqs.erase(seqs.begin());
+    if (first > until || node_.store->isErased(feed, first)) continue;  // not answered
+    if (node_.store->isContentMissing(feed, first)) {
+      unanswered_[feed].insert(first);  // answered once it arrives
       continue;
     }
+    // A run of the consecutive asked entries from `first` this node holds
+    // the content of.
+    std::size_t n = 1;
+    while (n < kMaxRunEntries && first + n <= until && seqs.count(first + n)) ++n;
+    peerwire::Entries out;
+    std::size_t bytes = 0;
+    for (const record::Entry& e : node_.store->feedRange(feed, first, n, maxBytes)) {
+      if (e.header.seq >= first + n || !e.signedEntry.content) break;
+      Bytes frame = record::encodeFrame(e.signedEntry);
+      if (!out.frames.empty() && bytes + frame.size() > maxBytes) break;
+      bytes += frame.size();
+      out.frames.push_back(std::move(frame));
+      if (e.header.seq != first) seqs.erase(e.header.seq);
+    }
+    if (out.frames.empty()) continue;
     counters_.contentSent += out.frames.size();
     return peerwire::Message(std::move(out));
   }

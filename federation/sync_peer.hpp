@@ -167,16 +167,21 @@ class SyncPeer {
   bool frontierParts_ = false;
   std::set<std::size_t> frontierListed_;
   std::size_t frontierTips_ = 0;
-  // Missing content: what this node asked the peer for, what it still has
-  // to ask, and the store's missingContentGeneration() when it last looked.
+  // What the peer's frontier says it holds (its runs may lack content, so
+  // what it sent does not count): missing content is asked of it by this.
+  std::map<PublicKey, std::uint64_t> peerOffered_;
+  // Missing content: what this node asked the peer for and is still
+  // missing, what it still has to ask, and the store's
+  // missingContentGeneration() when it last looked.
   std::set<std::pair<PublicKey, std::uint64_t>> asked_;
   std::vector<peerwire::WantContent> wantsToSend_;
   std::optional<std::uint64_t> missingLookedAt_;
   // Content the peer asked for, per feed, and what of it was missing here
-  // too (answered once it arrives); at most kMaxContentAsked seqs in all.
+  // too (answered once it arrives); every entry it ever asked for on this
+  // link (at most kMaxContentAsked), so none is answered twice.
   std::map<PublicKey, std::set<std::uint64_t>> contentAsked_, unanswered_;
   std::optional<std::uint64_t> unansweredAt_;
-  std::size_t contentAskedCount_ = 0;
+  std::set<std::pair<PublicKey, std::uint64_t>> contentSeen_;
   Counters counters_;
 };
 

@@ -50,9 +50,6 @@ class SystemClock final : public Clock {
 constexpr std::string_view kMetaSchemaVersion = "schema_version";
 constexpr std::string_view kMetaNetwork = "network";
 constexpr std::string_view kMetaIndexCursor = "index_cursor";
-// Set once the w rows (missing content) cover every entry: stores made
-// before they existed get them at their next open.
-constexpr std::string_view kMetaWantedRows = "wanted_rows";
 constexpr std::size_t kTipValueSize = 8 + 32 + 8 + 1;
 constexpr std::uint8_t kTipFrozen = 1;
 constexpr std::size_t kIndexStep = 2048;  // log rows indexed per batch
@@ -237,7 +234,8 @@ class Store::Impl {
   // Stores `proof` (of a fork at `seq`), truncates the feed before `seq` and
   // freezes it, in one batch; then tells the policy and the listener.
   IngestResult truncateAndFreeze(const PublicKey& author, std::uint64_t seq, ByteView proof, const Tip& tip);
-  // Writes the w rows of a store made before they existed (once).
+  // Schema version 1 to 2: writes the w rows of the entries held without
+  // content, in one synced batch with the new version.
   Status addWantedRows();
   // The lowest seq at which a fork proof for `author` is held.
   std::optional<std::uint64_t> lowestForkProof(const PublicKey& author) const;
@@ -353,6 +351,9 @@ Status Store::Impl::open() {
       return unsupported("store " + dir_.string() + " was written by a newer civnet (schema version " +
                          std::to_string(ver) + "; this build reads up to " +
                          std::to_string(kSchemaVersion) + "): upgrade civnetd");
+    // Version 2 added the w rows (missing content).
+    if (ver < 2)
+      if (Status st = addWantedRows(); !st.ok()) return st;
   }
 
   s = db_->Get({}, keys::metaKey(kMetaNetwork), &v);
@@ -362,8 +363,6 @@ Status Store::Impl::open() {
       return corruption("store " + dir_.string() + " holds a malformed network id");
     network_ = id;
   }
-
-  if (Status st = addWantedRows(); !st.ok()) return st;
 
   // Tips into memory.
   {
@@ -607,8 +606,6 @@ Status Store::Impl::applyModeration(const Moderation& m) {
 }
 
 Status Store::Impl::addWantedRows() {
-  std::string v;
-  if (db_->Get({}, keys::metaKey(kMetaWantedRows), &v).ok()) return {};
   leveldb::WriteBatch b;
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
   const std::string prefix(1, keys::kEntry);
@@ -624,7 +621,7 @@ Status Store::Impl::addWantedRows() {
     b.Put(keys::wantedKey(feed, seq), "");
   }
   if (!it->status().ok()) return fromLevelDb(it->status(), "listing entries without content");
-  b.Put(keys::metaKey(kMetaWantedRows), "1");
+  b.Put(keys::metaKey(kMetaSchemaVersion), "2");
   leveldb::WriteOptions wo;
   wo.sync = true;
   if (auto s = db_->Write(wo, &b); !s.ok()) return fromLevelDb(s, "recording entries without content");
@@ -783,8 +780,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
                     leveldb::Slice(reinterpret_cast<const char*>(c.data()), c.size()));
           batch.Delete(keys::wantedKey(author, e.header.seq));
           putLogRow(batch, e, logPos++);  // its tags and replies can be indexed now
-          filled.push_back(&e);
-          ++res.contentFilled;
+          filled.push_back(&e);  // counted once written
         }
       }
       continue;
@@ -906,7 +902,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
     res.stored = end - i;
   }
 
-  if (res.stored > 0 || res.contentFilled > 0) {
+  if (res.stored > 0 || !filled.empty()) {
     auto s = db_->Write({}, &batch);  // replicated data: no sync, it can be fetched again
     if (!s.ok()) {
       res = IngestResult{};
@@ -919,6 +915,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
       tips_[author] = tip;
     }
     ingested_ += res.stored;
+    res.contentFilled = filled.size();
     if (res.contentMissing > 0 || res.contentFilled > 0) ++missingGeneration_;
     nextLog_ = logPos;
     committedLog_ = nextLog_ - 1;
@@ -1180,6 +1177,11 @@ std::optional<std::string> Store::hiddenReason(const PublicKey& feed, std::uint6
 bool Store::isErased(const PublicKey& feed, std::uint64_t seq) const {
   std::string v;
   return impl_->db_->Get({}, keys::tombstoneKey(feed, seq), &v).ok();
+}
+
+bool Store::isContentMissing(const PublicKey& feed, std::uint64_t seq) const {
+  std::string v;
+  return impl_->db_->Get({}, keys::wantedKey(feed, seq), &v).ok();
 }
 
 std::optional<Digest> Store::network() const {

@@ -82,7 +82,7 @@ class IngestPolicy {
 
 // The on-disk layout version this build writes. Opening a store written
 // with a higher version is refused.
-inline constexpr std::uint32_t kSchemaVersion = 1;
+inline constexpr std::uint32_t kSchemaVersion = 2;  // 2: w rows (missing content)
 
 struct Options {
   bool createIfMissing = false;
@@ -192,6 +192,8 @@ class Store {
   std::optional<std::string> hiddenReason(const PublicKey& feed, std::uint64_t seq) const;
   // True if the entry's content was erased (a tombstone is held).
   bool isErased(const PublicKey& feed, std::uint64_t seq) const;
+  // True if the entry is held without its content, and nothing erased it.
+  bool isContentMissing(const PublicKey& feed, std::uint64_t seq) const;
 
   // --- writes (thread-safe; serialised through the writer thread) ---
 

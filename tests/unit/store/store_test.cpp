@@ -781,6 +781,40 @@ TEST_SUITE("store_ingest") {
     CHECK(st->verify().ok());
   }
 
+  TEST_CASE("a schema version 1 store gets its missing-content rows at its next open") {
+    TempDir dir;
+    Feed f;
+    f.appendMany(2);
+    {
+      auto st = openStore(dir.path());
+      auto headersOnly = f.run(1, 2);
+      headersOnly[1].content.reset();
+      REQUIRE(st->ingest(headersOnly).contentMissing == 1);
+    }
+    {  // as version 1 left it: no w rows
+      leveldb::DB* db = nullptr;
+      REQUIRE(leveldb::DB::Open({}, (dir.path() / "store").string(), &db).ok());
+      REQUIRE(db->Delete({}, std::string(1, 'w') + std::string(reinterpret_cast<const char*>(f.key.publicKey().bytes.data()), 32) +
+                                 std::string("\0\0\0\0\0\0\0\2", 8)).ok());
+      REQUIRE(db->Put({}, "mschema_version", "1").ok());
+      delete db;
+    }
+    store::Options o;
+    auto st = store::Store::open(dir.path() / "store", o);
+    REQUIRE(st.ok());
+    auto missing = (*st)->missingContent(std::nullopt, 10);
+    REQUIRE(missing.size() == 1);
+    CHECK(missing[0].seq == 2);
+    CHECK(missing[0].feed == f.key.publicKey());
+    st->reset();
+    leveldb::DB* db = nullptr;
+    REQUIRE(leveldb::DB::Open({}, (dir.path() / "store").string(), &db).ok());
+    std::string version;
+    REQUIRE(db->Get({}, "mschema_version", &version).ok());
+    CHECK(version == "2");
+    delete db;
+  }
+
   TEST_CASE("content erased here is neither missing nor taken when it arrives") {
     TempDir dir;
     auto st = openStore(dir.path());
