@@ -457,6 +457,16 @@ TEST_SUITE("sync_peer") {
     // ...and the fresh node answers, now, what the hub asked of it before.
     CHECK(hub.store->missingContent(std::nullopt, 10).empty());
     CHECK(hub.store->entryAt(farFeed, 3)->signedEntry.content.has_value());
+
+    // An entry is answered once per link: asking again gets nothing.
+    const peerwire::WantContent again{hub.org.publicKey(), {1}};
+    CHECK_FALSE(link.atA.onMessage(again).close);
+    auto answer = link.atA.nextPush(1 << 20);
+    REQUIRE(answer);
+    REQUIRE(std::holds_alternative<peerwire::Entries>(*answer));
+    CHECK(std::get<peerwire::Entries>(*answer).frames.size() == 1);
+    CHECK_FALSE(link.atA.onMessage(again).close);
+    CHECK_FALSE(link.atA.nextPush(1 << 20));
   }
 
   TEST_CASE("a run the peer deferred is offered again when the transport retries, not before") {
