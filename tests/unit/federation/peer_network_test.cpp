@@ -73,6 +73,19 @@ std::unique_ptr<PeerNetwork> network(Node& n, federation::NetworkOptions o = fas
   return net;
 }
 
+// Pings every 100 ms: a link is dead after 300 ms without a message.
+federation::NetworkOptions fastPings() {
+  auto o = fastOptions();
+  o.pingInterval = std::chrono::milliseconds(100);
+  o.deadAfter = std::chrono::milliseconds(300);
+  return o;
+}
+
+// A logger writing to `out`, for a test to read what the node logged.
+std::shared_ptr<spdlog::logger> loggingTo(std::ostringstream& out) {
+  return std::make_shared<spdlog::logger>("net", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+}
+
 PeerConfig peerOf(Node& n, PeerNetwork& net) {
   return PeerConfig{PeerAddress{"127.0.0.1", *net.listenPort()}, n.nodeKey.publicKey()};
 }
@@ -373,12 +386,8 @@ TEST_SUITE("peer_network") {
       p.body = big;
       REQUIRE(f.hub.store->publish(f.hub.org, static_cast<std::uint16_t>(record::Kind::post), record::encodePost(p)).ok());
     }
-    auto o = fastOptions();
-    o.pingInterval = std::chrono::milliseconds(100);
-    o.deadAfter = std::chrono::milliseconds(300);
     std::ostringstream logged;
-    auto log = std::make_shared<spdlog::logger>("net", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
-    auto hubNet = network(f.hub, o, log);
+    auto hubNet = network(f.hub, fastPings(), loggingTo(logged));
     RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
     p.send(SyncPeer(f.fresh.sync, f.hub.nodeKey.publicKey(), std::nullopt).hello());
     // It answers the hub's Buckets with a frontier holding nothing (so the
@@ -403,12 +412,8 @@ TEST_SUITE("peer_network") {
 
   TEST_CASE("a link on which nothing arrives for three ping intervals is closed as dead") {
     civnet::test::HubAndFresh f;
-    auto o = fastOptions();
-    o.pingInterval = std::chrono::milliseconds(100);
-    o.deadAfter = std::chrono::milliseconds(300);
     std::ostringstream logged;
-    auto log = std::make_shared<spdlog::logger>("net", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
-    auto hubNet = network(f.hub, o, log);
+    auto hubNet = network(f.hub, fastPings(), loggingTo(logged));
     RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
     p.send(SyncPeer(f.fresh.sync, f.hub.nodeKey.publicKey(), std::nullopt).hello());
     // It reads what the hub sends (buckets, pings) but never answers.

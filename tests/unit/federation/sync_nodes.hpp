@@ -105,6 +105,29 @@ struct Node {
   }
 };
 
+// A post at `seq` of `key`'s feed linked to `prev`, made by hand (so a test
+// can fork a feed or break its links), stamped at a fixed time plus seq.
+inline record::Entry postAt(const Net& net, const PrivateKey& key, std::uint64_t seq, const Digest& prev,
+                            const std::string& title) {
+  record::Header h;
+  h.network = net.id();
+  h.author = key.publicKey();
+  h.seq = seq;
+  h.prev = prev;
+  h.timestamp = 1'700'000'000'000 + static_cast<std::int64_t>(seq);
+  h.kind = static_cast<std::uint16_t>(record::Kind::post);
+  record::Post p;
+  p.title = title;
+  return record::makeEntry(key, h, record::encodePost(p));
+}
+
+// Every entry a node holds of one feed, as a run to ingest elsewhere.
+inline std::vector<record::SignedEntry> runOf(const Node& n, const PublicKey& feed) {
+  std::vector<record::SignedEntry> run;
+  for (const auto& e : n.store->feedRange(feed, 1, 100'000)) run.push_back(e.signedEntry);
+  return run;
+}
+
 // A one-steward network with two nodes whose organizations the steward
 // (on the hub) has admitted.
 struct HubAndFresh {

@@ -316,16 +316,7 @@ TEST_SUITE("sync_peer") {
     PrivateKey y = PrivateKey::generate();
     hub.admit(f.net, y.publicKey());
     auto entry = [&](std::uint64_t seq, const Digest& prev) {
-      record::Header h;
-      h.network = f.net.id();
-      h.author = y.publicKey();
-      h.seq = seq;
-      h.prev = prev;
-      h.timestamp = 1'700'000'000'000 + static_cast<std::int64_t>(seq);
-      h.kind = static_cast<std::uint16_t>(record::Kind::post);
-      record::Post p;
-      p.title = "entry " + std::to_string(seq);
-      return record::makeEntry(y, h, record::encodePost(p));
+      return civnet::test::postAt(f.net, y, seq, prev, "entry " + std::to_string(seq));
     };
     record::Entry y1 = entry(1, Digest{}), y2 = entry(2, y1.id), y3 = entry(3, y2.id);
     Link link(hub, fresh);
@@ -413,11 +404,7 @@ TEST_SUITE("sync_peer") {
     hub.admit(net, far.org.publicKey());
     for (int i = 0; i < 3; ++i) far.post("far report " + std::to_string(i));
     const PublicKey farFeed = far.org.publicKey();
-    auto runOf = [](Node& n, const PublicKey& feed) {
-      std::vector<record::SignedEntry> run;
-      for (const auto& e : n.store->feedRange(feed, 1, 100)) run.push_back(e.signedEntry);
-      return run;
-    };
+    using civnet::test::runOf;
     // The hub holds the far feed (profile and 3 posts) without seq 3's
     // content; the fresh node holds the stewards' feed, and the far feed
     // without any content.
@@ -498,16 +485,7 @@ TEST_SUITE("sync_peer") {
     PrivateKey x = PrivateKey::generate();
     hub.admit(f.net, x.publicKey());
     auto entry = [&](std::uint64_t seq, const Digest& prev, const std::string& title) {
-      record::Header h;
-      h.network = f.net.id();
-      h.author = x.publicKey();
-      h.seq = seq;
-      h.prev = prev;
-      h.timestamp = 1'700'000'000'000 + static_cast<std::int64_t>(seq);
-      h.kind = static_cast<std::uint16_t>(record::Kind::post);
-      record::Post p;
-      p.title = title;
-      return record::makeEntry(x, h, record::encodePost(p));
+      return civnet::test::postAt(f.net, x, seq, prev, title);
     };
     record::Entry e1 = entry(1, Digest{}, "one"), e2 = entry(2, e1.id, "two");
     record::Entry a3 = entry(3, e2.id, "three, as the hub has it"), b3 = entry(3, e2.id, "three, the other branch");
@@ -520,8 +498,7 @@ TEST_SUITE("sync_peer") {
     // is a member there) and x 1, 2 and b3.
     Node late(f.net, "Late");
     hub.admit(f.net, late.org.publicKey());
-    std::vector<record::SignedEntry> stewardFeed;
-    for (const auto& e : hub.store->feedRange(f.net.steward.publicKey(), 1, 100)) stewardFeed.push_back(e.signedEntry);
+    const auto stewardFeed = civnet::test::runOf(hub, f.net.steward.publicKey());
     REQUIRE(late.store->ingest(stewardFeed).verdict == record::Verdict::accepted);
     REQUIRE(late.store->ingest({e1.signedEntry, e2.signedEntry, b3.signedEntry}).stored == 3);
 
@@ -553,16 +530,7 @@ TEST_SUITE("sync_peer") {
     PrivateKey x = PrivateKey::generate();
     hub.admit(f.net, x.publicKey());
     auto entry = [&](std::uint64_t seq, const Digest& prev, const std::string& title) {
-      record::Header h;
-      h.network = f.net.id();
-      h.author = x.publicKey();
-      h.seq = seq;
-      h.prev = prev;
-      h.timestamp = 1'700'000'000'000 + static_cast<std::int64_t>(seq);
-      h.kind = static_cast<std::uint16_t>(record::Kind::post);
-      record::Post p;
-      p.title = title;
-      return record::makeEntry(x, h, record::encodePost(p));
+      return civnet::test::postAt(f.net, x, seq, prev, title);
     };
     std::vector<record::Entry> chain;
     for (std::uint64_t seq = 1; seq <= 6; ++seq)
@@ -574,8 +542,7 @@ TEST_SUITE("sync_peer") {
     REQUIRE(hub.store->ingest(all).stored == 6);
     REQUIRE(hub.store->ingest({entry(5, chain[3].id, "five, another branch").signedEntry}).verdict ==
             record::Verdict::fork);
-    std::vector<record::SignedEntry> stewardFeed;
-    for (const auto& e : hub.store->feedRange(f.net.steward.publicKey(), 1, 100)) stewardFeed.push_back(e.signedEntry);
+    const auto stewardFeed = civnet::test::runOf(hub, f.net.steward.publicKey());
     REQUIRE(fresh.store->ingest(stewardFeed).verdict == record::Verdict::accepted);
     REQUIRE(fresh.store->ingest({all.begin(), all.begin() + 4}).stored == 4);
     REQUIRE(fresh.store->ingest({entry(3, chain[1].id, "three, another branch").signedEntry}).verdict ==

@@ -95,6 +95,12 @@ struct Feed {
     for (auto s = from; s <= to; ++s) r.push_back(entries[s - 1].signedEntry);
     return r;
   }
+  // The same run as it travels when its sender erased every content.
+  std::vector<SignedEntry> headers(std::uint64_t from, std::uint64_t to) const {
+    auto r = run(from, to);
+    for (auto& se : r) se.content.reset();
+    return r;
+  }
 };
 
 // The same key, signing a different seq 3 after `f`'s first two entries (a
@@ -739,9 +745,7 @@ TEST_SUITE("store_ingest") {
     auto st = openStore(dir.path());
     Feed f;
     f.append({"late"});
-    auto headerOnly = f.run(1, 1);
-    headerOnly[0].content.reset();
-    REQUIRE(st->ingest(headerOnly).verdict == Verdict::accepted);
+    REQUIRE(st->ingest(f.headers(1, 1)).verdict == Verdict::accepted);
     store::Query q;
     q.tag = "late";
     CHECK(st->list(q).empty());
@@ -756,10 +760,8 @@ TEST_SUITE("store_ingest") {
     auto st = openStore(dir.path());
     Feed f;
     f.appendMany(3);
-    auto headersOnly = f.run(1, 3);
-    for (auto& se : headersOnly) se.content.reset();
     const auto generation = st->missingContentGeneration();
-    auto stored = st->ingest(headersOnly);
+    auto stored = st->ingest(f.headers(1, 3));
     REQUIRE(stored.verdict == Verdict::accepted);
     CHECK(stored.contentMissing == 3);
     CHECK(st->missingContentGeneration() > generation);
@@ -820,9 +822,7 @@ TEST_SUITE("store_ingest") {
     auto st = openStore(dir.path());
     Feed f;
     f.appendMany(2);
-    auto headersOnly = f.run(1, 2);
-    for (auto& se : headersOnly) se.content.reset();
-    REQUIRE(st->ingest(headersOnly).verdict == Verdict::accepted);
+    REQUIRE(st->ingest(f.headers(1, 2)).verdict == Verdict::accepted);
     store::Moderation m;
     m.erased.insert(record::EntryRef{f.key.publicKey(), 2, f.entries[1].id});
     REQUIRE(st->applyModeration(m).ok());
