@@ -14,7 +14,9 @@
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -293,6 +295,41 @@ Result<std::string> makeSelfSignedCertPem(const PrivateKey& key, const std::stri
 
 void randomBytes(std::span<std::uint8_t> out) {
   if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) fatal("RAND_bytes");
+}
+
+Result<Bytes> scrypt(std::string_view password, ByteView salt, std::uint64_t n, std::uint32_t r, std::uint32_t p,
+                     std::size_t outLen) {
+  if (n < 2 || (n & (n - 1)) != 0) return invalidArgument("scrypt: N must be a power of 2, got " + std::to_string(n));
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "SCRYPT", nullptr);
+  if (!kdf) return internalError("scrypt: OpenSSL has no SCRYPT KDF");
+  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
+  EVP_KDF_free(kdf);
+  if (!ctx) return internalError("scrypt: cannot make a KDF context");
+  std::string pw(password);
+  Bytes s(salt.begin(), salt.end());
+  uint64_t nn = n;
+  uint32_t rr = r, pp = p;
+  // Room for the largest memory the cost parameters ask (OpenSSL's default
+  // cap is 32 MiB).
+  uint64_t maxmem = 128 * nn * rr * pp + 1024 * 1024;
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, pw.data(), pw.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, s.data(), s.size()),
+      OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &nn),
+      OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &rr),
+      OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &pp),
+      OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
+      OSSL_PARAM_construct_end()};
+  Bytes out(outLen);
+  const int ok = EVP_KDF_derive(ctx, out.data(), out.size(), params);
+  EVP_KDF_CTX_free(ctx);
+  OPENSSL_cleanse(pw.data(), pw.size());
+  if (ok != 1) return internalError("scrypt failed: " + opensslError());
+  return out;
+}
+
+bool constantTimeEqual(ByteView a, ByteView b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace civnet

@@ -127,4 +127,13 @@ Result<std::string> makeSelfSignedCertPem(const PrivateKey& key, const std::stri
 // Fills `out` with cryptographically secure random bytes.
 void randomBytes(std::span<std::uint8_t> out);
 
+// scrypt (RFC 7914) through OpenSSL's KDF interface: `outLen` bytes derived
+// from `password` and `salt` with cost N (a power of 2), block size r and
+// parallelism p. Uses about 128 * N * r bytes of memory.
+Result<Bytes> scrypt(std::string_view password, ByteView salt, std::uint64_t n, std::uint32_t r, std::uint32_t p,
+                     std::size_t outLen);
+
+// Equal bytes, compared in time that does not depend on where they differ.
+bool constantTimeEqual(ByteView a, ByteView b);
+
 }  // namespace civnet

@@ -463,3 +463,24 @@ TEST_CASE("the self-signed certificate carries the node key as its public key") 
 }  // TEST_SUITE
 }  // namespace
 }  // namespace civnet
+
+TEST_CASE("scrypt gives the RFC 7914 test vectors, and refuses a cost that is not a power of 2") {
+  using namespace civnet;
+  auto asBytes = [](std::string_view s) { return Bytes(s.begin(), s.end()); };
+  auto a = scrypt("", {}, 16, 1, 1, 64);
+  REQUIRE(a.ok());
+  CHECK(toHex(*a) ==
+        "77d6576238657b203b19ca42c18a0497f16b4844e3074ae8dfdffa3fede21442fcd0069ded0948f8326a753a0fc81f17e8d3e0fb2e0d36"
+        "28cf35e20c38d18906");
+  auto b = scrypt("password", asBytes("NaCl"), 1024, 8, 16, 64);
+  REQUIRE(b.ok());
+  CHECK(toHex(*b) ==
+        "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d"
+        "8360cbdfa2cc0640");
+  auto bad = scrypt("password", asBytes("NaCl"), 1000, 8, 1, 32);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("power of 2") != std::string::npos);
+  CHECK(constantTimeEqual(*b, *b));
+  CHECK_FALSE(constantTimeEqual(*a, *b));
+  CHECK_FALSE(constantTimeEqual(*a, ByteView(a->data(), 63)));
+}
