@@ -15,6 +15,8 @@
 //   i + k + kind(2) + time + author + seq       -> ""   by kind
 //   i + g + len(2) + tag + time + author + seq  -> ""   by tag (posts)
 //   i + r + author + seq + time + author + seq  -> ""   replies to an entry
+//   a + handle                -> a member account (daemon/accounts)
+//   s + token hash            -> a member session (daemon/accounts)
 //   m + name                  -> node metadata (schema version, network,
 //                                index cursor, ...)
 //

@@ -176,6 +176,10 @@ class Store::Impl {
     Moderation moderation;
     std::promise<Status> done;
   };
+  struct LocalReq {
+    std::vector<LocalWrite> writes;
+    std::promise<Status> done;
+  };
   struct ReindexReq {
     std::function<void(std::uint64_t, std::uint64_t)> progress;
     std::promise<Status> done;
@@ -188,7 +192,8 @@ class Store::Impl {
   };
   using Request = std::variant<std::unique_ptr<PublishReq>, std::unique_ptr<IngestReq>,
                                std::unique_ptr<MetaReq>, std::unique_ptr<ModerationReq>,
-                               std::unique_ptr<ReindexReq>, std::unique_ptr<ForkProofReq>>;
+                               std::unique_ptr<ReindexReq>, std::unique_ptr<ForkProofReq>,
+                               std::unique_ptr<LocalReq>>;
 
   // Hands a request to the writer and waits for its answer; `closing` is
   // the answer when the store closes before taking it.
@@ -429,6 +434,17 @@ void Store::Impl::writerLoop() {
         (*re)->done.set_value(applyReindex(**re));
       } else if (auto* fp = std::get_if<std::unique_ptr<ForkProofReq>>(&r)) {
         (*fp)->done.set_value(applyForkProofReq(**fp));
+      } else if (auto* local = std::get_if<std::unique_ptr<LocalReq>>(&r)) {
+        leveldb::WriteBatch b;
+        for (const LocalWrite& w : (*local)->writes) {
+          const std::string k = std::string(1, static_cast<char>(w.table)) + w.key;
+          if (w.value) b.Put(k, *w.value);
+          else b.Delete(k);
+        }
+        leveldb::WriteOptions wo;
+        wo.sync = true;
+        auto s = db_->Write(wo, &b);
+        (*local)->done.set_value(s.ok() ? Status{} : fromLevelDb(s, "writing accounts or sessions"));
       }
     }
     if (!publishes.empty()) applyPublishes(publishes);
@@ -1585,6 +1601,27 @@ VerifyReport Store::verify(const std::function<bool(std::uint64_t, std::uint64_t
   if (progress) progress(r.entries, total);
   db->ReleaseSnapshot(snap);
   return r;
+}
+
+std::optional<std::string> Store::getLocal(LocalTable table, std::string_view key) const {
+  std::string v;
+  if (impl_->db_->Get({}, std::string(1, static_cast<char>(table)) + std::string(key), &v).ok()) return v;
+  return std::nullopt;
+}
+
+std::vector<std::pair<std::string, std::string>> Store::listLocal(LocalTable table, std::string_view prefix) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string start = std::string(1, static_cast<char>(table)) + std::string(prefix);
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next())
+    out.emplace_back(std::string(it->key().data() + 1, it->key().size() - 1), it->value().ToString());
+  return out;
+}
+
+Status Store::writeLocal(std::vector<LocalWrite> writes) {
+  auto req = std::make_unique<Impl::LocalReq>();
+  req->writes = std::move(writes);
+  return impl_->roundTrip(std::move(req));
 }
 
 std::optional<std::string> Store::getMeta(const std::string& name) const {

@@ -161,6 +161,14 @@ struct Counts {
 // methods: hand the work to another thread.
 using TipListener = std::function<void(const std::vector<Tip>&)>;
 
+// Node-local rows that are never replicated: member accounts and sessions.
+enum class LocalTable : char { account = 'a', session = 's' };
+struct LocalWrite {
+  LocalTable table = LocalTable::account;
+  std::string key;
+  std::optional<std::string> value;  // nullopt: delete the row
+};
+
 class Store {
  public:
   // Opens (or with createIfMissing, creates) the store in `dir`. Refuses a
@@ -266,6 +274,13 @@ class Store {
   // on the writer thread, so writes wait meanwhile. `progress(done, total)`
   // is called between steps (arrival-log positions).
   Status reindex(const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+
+  // --- node-local rows (accounts, sessions) ---
+  std::optional<std::string> getLocal(LocalTable table, std::string_view key) const;
+  // The rows of `table` whose key starts with `prefix`, in key order.
+  std::vector<std::pair<std::string, std::string>> listLocal(LocalTable table, std::string_view prefix = {}) const;
+  // Applies `writes` in one synced batch, in order.
+  Status writeLocal(std::vector<LocalWrite> writes);
 
   // --- node metadata (small values kept with the store) ---
   std::optional<std::string> getMeta(const std::string& name) const;

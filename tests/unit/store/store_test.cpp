@@ -856,6 +856,38 @@ TEST_SUITE("store_ingest") {
   }
 }
 
+TEST_SUITE("store_local") {
+  TEST_CASE("node-local rows are written in one batch, listed by prefix, deleted, and kept across a reopen") {
+    TempDir dir;
+    {
+      auto st = openStore(dir.path());
+      REQUIRE(st->writeLocal({{store::LocalTable::account, "amina", "a"},
+                              {store::LocalTable::account, "ali", "b"},
+                              {store::LocalTable::account, "bo", "c"},
+                              {store::LocalTable::session, "amina", "session"}})
+                  .ok());
+      CHECK(st->getLocal(store::LocalTable::account, "ali") == "b");
+      CHECK(st->getLocal(store::LocalTable::session, "ali") == std::nullopt);
+      auto as = st->listLocal(store::LocalTable::account, "a");
+      REQUIRE(as.size() == 2);
+      CHECK(as[0] == std::make_pair(std::string("ali"), std::string("b")));
+      CHECK(as[1] == std::make_pair(std::string("amina"), std::string("a")));
+      CHECK(st->listLocal(store::LocalTable::account).size() == 3);
+      REQUIRE(st->writeLocal({{store::LocalTable::account, "bo", std::nullopt}}).ok());
+      CHECK(st->getLocal(store::LocalTable::account, "bo") == std::nullopt);
+      // Not entries: the store still holds none, and verifies.
+      CHECK(st->counts().entries == 0);
+      CHECK(st->verify().ok());
+    }
+    store::Options o;
+    auto st = store::Store::open(dir.path() / "store", o);
+    REQUIRE(st.ok());
+    CHECK((*st)->getLocal(store::LocalTable::account, "amina") == "a");
+    CHECK((*st)->listLocal(store::LocalTable::account).size() == 2);
+    CHECK((*st)->getLocal(store::LocalTable::session, "amina") == "session");
+  }
+}
+
 TEST_SUITE("store_durability") {
   TEST_CASE("every acknowledged publish survives kill -9 and the store still verifies") {
     TempDir dir;
