@@ -217,6 +217,8 @@ Result<std::optional<std::string>> Accounts::add(std::string_view handle, std::s
                                                   bool admin, std::optional<std::string> password) {
   if (auto s = checkHandle(handle); !s.ok()) return s;
   if (auto s = checkName(name); !s.ok()) return s;
+  if (store_.getLocal(store::LocalTable::account, handle))  // before the costly hash; checked again below
+    return alreadyExists("an account with handle \"" + std::string(handle) + "\" exists already");
   const bool generated = !password;
   if (generated) password = generatePassword();
   else if (auto s = checkNewPassword(*password, handle, name); !s.ok()) return s;

@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "daemon/accounts.hpp"
 #include "daemon/hosted_orgs.hpp"
 #include "daemon/peer_book.hpp"
 #include "federation/peer_network.hpp"
@@ -647,6 +648,12 @@ ApiResponse AdminApi::handle(const ApiRequest& r) {
     if (get) return listOrgs();
     return only(post, "GET, POST", [&] { return addOrg(r); });
   }
+  if (path == "/v1/accounts") {
+    if (get) return listAccounts();
+    return only(post, "GET, POST", [&] { return addAccount(r); });
+  }
+  if (path.starts_with("/v1/accounts/"))
+    return only(post, "POST", [&] { return accountAction(path.substr(std::string_view("/v1/accounts/").size()), r); });
   return errorResponse(404, "not_found", "no such endpoint: " + std::string(path.substr(0, 200)));
 }
 
@@ -1566,6 +1573,101 @@ ApiResponse AdminApi::listPeers() {
   auto port = services_.network->listenPort();
   return jsonResponse(200, json::object{{"listen_port", port ? json::value(*port) : json::value(nullptr)},
                                         {"peers", std::move(a)}});
+}
+
+namespace {
+ApiResponse noAccounts() { return AdminApi::errorResponse(503, "unavailable", "accounts are not available"); }
+
+json::object accountJson(const Account& a, const HostedOrgs& orgs) {
+  auto org = orgs.find(a.org.hex());
+  return json::object{{"handle", a.handle},
+                      {"name", a.name},
+                      {"org", a.org.hex()},
+                      {"org_name", org.ok() ? json::value(org->name) : json::value(nullptr)},
+                      {"admin", a.admin},
+                      {"disabled", a.disabled},
+                      {"must_change_password", a.mustChangePassword},
+                      {"created_at", isoTime(a.createdAt)},
+                      {"password_changed_at", isoTime(a.passwordChangedAt)}};
+}
+
+// An optional password from a request body (the generated one otherwise).
+Result<std::optional<std::string>> passwordField(const json::object& o) {
+  auto pw = optString(o, "password");
+  if (!pw.ok()) return pw.status();
+  return *pw;
+}
+}  // namespace
+
+ApiResponse AdminApi::listAccounts() {
+  if (!services_.accounts) return noAccounts();
+  json::array a;
+  for (const Account& acc : services_.accounts->list()) a.push_back(accountJson(acc, orgs_));
+  return jsonResponse(200, json::object{{"accounts", std::move(a)}});
+}
+
+// A member account of a hosted organization; its first password is
+// generated (and in this answer only) unless the request gives one.
+ApiResponse AdminApi::addAccount(const ApiRequest& r) {
+  if (!services_.accounts) return noAccounts();
+  auto o = parseObject(r.body, {"handle", "name", "org", "admin", "password"});
+  if (!o.ok()) return fromStatus(o.status());
+  auto handle = optString(*o, "handle");
+  if (!handle.ok()) return fromStatus(handle.status());
+  if (!*handle) return badRequest("\"handle\" is required");
+  auto name = textField(*o, "name", true, 200);
+  if (!name.ok()) return fromStatus(name.status());
+  auto orgName = optString(*o, "org");
+  if (!orgName.ok()) return fromStatus(orgName.status());
+  auto org = *orgName ? orgs_.find(**orgName) : Result<HostedOrgs::Org>(orgs_.primary());
+  if (!org.ok()) return fromStatus(org.status());
+  bool admin = false;
+  if (auto it = o->find("admin"); it != o->end() && !it->value().is_null()) {
+    if (!it->value().is_bool()) return badRequest("\"admin\" must be true or false");
+    admin = it->value().as_bool();
+  }
+  auto password = passwordField(*o);
+  if (!password.ok()) return fromStatus(password.status());
+  auto added = services_.accounts->add(**handle, *name, org->feed, admin, std::move(*password));
+  if (!added.ok()) return fromStatus(added.status());
+  log_->info("account {} added ({} of \"{}\"{})", **handle, admin ? "an admin" : "a member", org->name,
+             added->has_value() ? ", password generated" : "");
+  auto a = services_.accounts->get(**handle);
+  if (!a.ok()) return fromStatus(a.status());
+  json::object out = accountJson(*a, orgs_);
+  if (added->has_value()) out["password"] = **added;
+  return jsonResponse(201, out);
+}
+
+// POST /v1/accounts/{handle}/disable, /v1/accounts/{handle}/reset
+ApiResponse AdminApi::accountAction(std::string_view rest, const ApiRequest& r) {
+  if (!services_.accounts) return noAccounts();
+  const auto slash = rest.find('/');
+  const std::string handle(rest.substr(0, slash));
+  const std::string_view action = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  if (action == "disable") {
+    if (auto s = services_.accounts->disable(handle); !s.ok()) return fromStatus(s);
+    log_->info("account {} disabled", handle);
+  } else if (action == "reset") {
+    auto o = parseObject(r.body.empty() ? std::string_view("{}") : std::string_view(r.body), {"password"});
+    if (!o.ok()) return fromStatus(o.status());
+    auto password = passwordField(*o);
+    if (!password.ok()) return fromStatus(password.status());
+    auto reset = services_.accounts->reset(handle, std::move(*password));
+    if (!reset.ok()) return fromStatus(reset.status());
+    log_->info("account {}: password reset{}", handle, reset->has_value() ? " (generated)" : "");
+    auto a = services_.accounts->get(handle);
+    if (!a.ok()) return fromStatus(a.status());
+    json::object out = accountJson(*a, orgs_);
+    if (reset->has_value()) out["password"] = **reset;
+    return jsonResponse(200, out);
+  } else {
+    return errorResponse(404, "not_found", "no such endpoint: POST /v1/accounts/" + std::string(rest.substr(0, 100)) +
+                                               " (disable or reset)");
+  }
+  auto a = services_.accounts->get(handle);
+  if (!a.ok()) return fromStatus(a.status());
+  return jsonResponse(200, accountJson(*a, orgs_));
 }
 
 // A peer to dial from now on, kept across restarts.

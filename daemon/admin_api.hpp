@@ -40,6 +40,7 @@ class PeerNetwork;
 
 namespace civnet::daemon {
 
+class Accounts;
 class HostedOrgs;
 class PeerBook;
 
@@ -86,6 +87,8 @@ struct MembershipServices {
   // then answer 503 "the peer network is not running".
   federation::PeerNetwork* network = nullptr;
   PeerBook* peers = nullptr;
+  // Member accounts, or nullptr: account endpoints then answer 503.
+  Accounts* accounts = nullptr;
 };
 
 class AdminApi {
@@ -125,6 +128,9 @@ class AdminApi {
   ApiResponse listMembers(std::string_view query);
   ApiResponse showMember(std::string_view key);
   ApiResponse admit(const ApiRequest& r);
+  ApiResponse listAccounts();
+  ApiResponse addAccount(const ApiRequest& r);
+  ApiResponse accountAction(std::string_view rest, const ApiRequest& r);
   ApiResponse stewardSet(const ApiRequest& r);
   ApiResponse revoke(const ApiRequest& r);
   ApiResponse lift(const ApiRequest& r);

@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/accounts.hpp"
 #include "daemon/admin_api.hpp"
 #include "daemon/admin_server.hpp"
 #include "daemon/config.hpp"
@@ -241,6 +242,9 @@ Status runNode(const RunOptions& options) {
     services.membership = &tracker;
     services.network = &peerNet;
     services.peers = &book;
+    Accounts accounts(*st);
+    services.accounts = &accounts;
+    logs.node->info("{} member accounts", accounts.list().size());
     AdminApi api(*st, orgs, info, limits, logs.admin, services);
     ServerOptions so2;
     so2.socketPath = dir.adminSocket();

@@ -182,6 +182,23 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   auto* orgsAdd = orgs->add_subcommand("add", "Host a new organization: make its feed key and first profile");
   orgsAdd->add_option("name", cmd.name, "The organization's name")->required();
 
+  auto* accounts = app.add_subcommand("accounts", "The member accounts of the organizations this node hosts");
+  accounts->require_subcommand(0, 1);
+  auto* accountsList = accounts->add_subcommand("list", "List the accounts: handle, name, organization, role, state");
+  auto* accountsAdd = accounts->add_subcommand(
+      "add", "Make an account; prints its generated first password once (or reads one with --password-stdin)");
+  accountsAdd->add_option("handle", cmd.handle, "The login: 2 to 32 of a-z 0-9 . _ -")->required();
+  accountsAdd->add_option("--name", cmd.name, "The person's name, shown to other members")->required();
+  accountsAdd->add_option("--org", cmd.org, "A hosted organization's name or feed key (default: the node's own)");
+  accountsAdd->add_flag("--admin", cmd.admin, "May manage the organization's accounts in the web interface");
+  accountsAdd->add_flag("--password-stdin", cmd.passwordStdin, "Read the password from standard input (one line)");
+  auto* accountsDisable = accounts->add_subcommand("disable", "Stop an account from logging in");
+  accountsDisable->add_option("handle", cmd.handle, "The account's handle")->required();
+  auto* accountsReset = accounts->add_subcommand(
+      "reset", "Give an account a new password (generated and printed once, or read with --password-stdin); enables it");
+  accountsReset->add_option("handle", cmd.handle, "The account's handle")->required();
+  accountsReset->add_flag("--password-stdin", cmd.passwordStdin, "Read the password from standard input (one line)");
+
   // A subcommand's --help does not show the parent's options: say them.
   const std::string globals =
       "Global options (before or after the command):\n"
@@ -246,6 +263,10 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   else if (peersRemove->parsed()) cmd.verb = CtlVerb::peersRemove;
   else if (sync->parsed()) cmd.verb = CtlVerb::sync;
   else if (orgsAdd->parsed()) cmd.verb = CtlVerb::orgsAdd;
+  else if (accountsList->parsed()) cmd.verb = CtlVerb::accountsList;
+  else if (accountsAdd->parsed()) cmd.verb = CtlVerb::accountsAdd;
+  else if (accountsDisable->parsed()) cmd.verb = CtlVerb::accountsDisable;
+  else if (accountsReset->parsed()) cmd.verb = CtlVerb::accountsReset;
   else if (entries->parsed())
     return invalidArgument("entries: give a command: entries list or entries show (see civnetctl entries --help)");
   else if (members->parsed())
@@ -255,6 +276,9 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
                            "(see civnetctl peers --help)");
   else if (orgs->parsed())
     return invalidArgument("orgs: give a command: orgs list or orgs add NAME (see civnetctl orgs --help)");
+  else if (accounts->parsed())
+    return invalidArgument("accounts: give a command: accounts list, add HANDLE --name NAME, disable HANDLE or "
+                           "reset HANDLE (see civnetctl accounts --help)");
   else {
     cmd.verb = CtlVerb::help;
     cmd.helpText = app.help();
@@ -368,6 +392,14 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
     case CtlVerb::peersRemove:
       if (!isHex(cmd.key, 8, 64))
         return invalidArgument("peers remove: the key must be a node key or its first 8 to 64 hex characters");
+      break;
+    case CtlVerb::accountsAdd:
+    case CtlVerb::accountsDisable:
+    case CtlVerb::accountsReset:
+      if (cmd.handle.size() < 2 || cmd.handle.size() > 32 ||
+          cmd.handle.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos)
+        return invalidArgument("accounts: a handle is 2 to 32 of a-z, 0-9, '.', '_' and '-' (lower case), got \"" +
+                               cmd.handle.substr(0, 40) + "\"");
       break;
     case CtlVerb::orgsAdd:
       if (cmd.name.empty()) return invalidArgument("orgs add: the name must not be empty");

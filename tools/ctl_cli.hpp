@@ -17,7 +17,7 @@ namespace civnet::tools {
 enum class CtlVerb {
   help, status, feeds, publish, entriesList, entriesShow, verify, reindex, exportFile, importFile,
   membersList, membersShow, admit, revoke, lift, takedown, retract, stewardSet, orgsList, orgsAdd,
-  peersList, peersAdd, peersRemove, sync,
+  peersList, peersAdd, peersRemove, sync, accountsList, accountsAdd, accountsDisable, accountsReset,
 };
 
 struct CtlCommand {
@@ -70,6 +70,11 @@ struct CtlCommand {
   std::optional<std::string> reason;
   // takedown of an entry not held yet: --author KEY --seq N with the whole id
   std::optional<std::uint64_t> seq;
+
+  // accounts add, disable, reset (name and org as above)
+  std::string handle;
+  bool admin = false;
+  bool passwordStdin = false;  // read the password from stdin instead of generating one
 
   std::string helpText;  // help: what to print
 };

@@ -79,6 +79,8 @@ class Ctl {
   int retract();
   int orgsList();
   int orgsAdd();
+  int accountsList();
+  int accountsChange(const std::string& method, const std::string& target, json::object body);
   int peersList();
   int peersAdd();
   int peersRemove();
@@ -294,6 +296,16 @@ int Ctl::run() {
     case CtlVerb::retract: return retract();
     case CtlVerb::orgsList: return orgsList();
     case CtlVerb::orgsAdd: return orgsAdd();
+    case CtlVerb::accountsList: return accountsList();
+    case CtlVerb::accountsAdd: {
+      json::object body{{"handle", cmd_.handle}, {"name", cmd_.name}, {"admin", cmd_.admin}};
+      if (cmd_.org) body["org"] = *cmd_.org;
+      return accountsChange("POST", "/v1/accounts", std::move(body));
+    }
+    case CtlVerb::accountsDisable:
+      return accountsChange("POST", "/v1/accounts/" + cmd_.handle + "/disable", {});
+    case CtlVerb::accountsReset:
+      return accountsChange("POST", "/v1/accounts/" + cmd_.handle + "/reset", {});
     case CtlVerb::peersList: return peersList();
     case CtlVerb::peersAdd: return peersAdd();
     case CtlVerb::peersRemove: return peersRemove();
@@ -852,6 +864,59 @@ int Ctl::orgsList() {
                         state.empty() ? "-" : state, num(org, "entries"),
                         flag(org, "primary") ? "made by civnetd init" : "");
   }
+  return kExitOk;
+}
+
+int Ctl::accountsList() {
+  json::object o;
+  if (auto done = fetchOrPrint("GET", "/v1/accounts", "", o)) return *done;
+  if (!o.contains("accounts") || !o.at("accounts").is_array() || o.at("accounts").as_array().empty()) {
+    err_ << "no accounts (add one with: civnetctl accounts add HANDLE --name NAME)\n";
+    return kExitOk;
+  }
+  out_ << fmt::format("{:<20}  {:<24}  {:<24}  {:<6}  {:<8}  {}\n", "HANDLE", "NAME", "ORGANIZATION", "ROLE", "STATE",
+                      "NOTE");
+  for (auto& v : o.at("accounts").as_array()) {
+    if (!v.is_object()) continue;
+    const json::object& a = v.as_object();
+    const std::string org = str(a, "org_name").empty() ? shortHex(str(a, "org")) : str(a, "org_name");
+    out_ << fmt::format("{:<20}  {:<24}  {:<24}  {:<6}  {:<8}  {}\n", str(a, "handle"), clip(str(a, "name"), 24),
+                        clip(org, 24), flag(a, "admin") ? "admin" : "member",
+                        flag(a, "disabled") ? "disabled" : "enabled",
+                        flag(a, "must_change_password") ? "must change the password" : "");
+  }
+  return kExitOk;
+}
+
+// accounts add, disable, reset: with --password-stdin the password is the
+// first line of standard input; a generated one is printed once.
+int Ctl::accountsChange(const std::string& method, const std::string& target, json::object body) {
+  if (cmd_.passwordStdin) {
+    std::string pw;
+    if (!std::getline(std::cin, pw) || pw.empty())
+      return fail(kExitUsage, "--password-stdin: standard input holds no password (one line)");
+    if (!pw.empty() && pw.back() == '\r') pw.pop_back();
+    body["password"] = pw;
+  }
+  json::object o;
+  Failure f;
+  if (!callJson(method, target, json::serialize(body), o, f)) return fail(f);
+  if (cmd_.json) {
+    printJson(o);
+    return kExitOk;
+  }
+  const std::string who = fmt::format("{} ({})", str(o, "handle"), str(o, "name"));
+  if (cmd_.verb == CtlVerb::accountsAdd)
+    out_ << fmt::format("added account {} of {}{}\n", who,
+                        str(o, "org_name").empty() ? shortHex(str(o, "org")) : str(o, "org_name"),
+                        flag(o, "admin") ? ", an admin" : "");
+  else if (cmd_.verb == CtlVerb::accountsDisable)
+    out_ << fmt::format("disabled account {}: it cannot log in until a reset\n", who);
+  else
+    out_ << fmt::format("reset the password of {}{}\n", who, flag(o, "disabled") ? "" : "; the account is enabled");
+  if (o.contains("password"))
+    out_ << fmt::format("password: {}\n(shown once: give it to the member, who is asked to change it at first login)\n",
+                        str(o, "password"));
   return kExitOk;
 }
 

@@ -1224,3 +1224,71 @@ class Federation(NodeTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Accounts(NodeTestCase):
+    """Member accounts, managed with civnetctl accounts on a running node."""
+
+    def started(self):
+        n = self.node("a")
+        self.make_network(n)
+        n.start()
+        return n
+
+    def test_accounts_are_added_listed_disabled_and_reset_and_kept_across_a_restart(self):
+        n = self.started()
+        r = n.ctl("accounts", "add", "amina", "--name", "Amina Okafor", "--admin")
+        self.assertOk(r)
+        self.assertIn("added account amina (Amina Okafor) of Org a, an admin", r.out)
+        generated = printed_value(r.out, "password:")
+        self.assertRegex(generated, r"^[A-Za-z2-9]{20}$")
+        r = n.ctl("accounts", "add", "bo", "--name", "Bo", "--password-stdin", stdin="river wells in march\n")
+        self.assertOk(r)
+        self.assertNotIn("password:", r.out)  # chosen, so nothing to show
+
+        listed = {a["handle"]: a for a in n.ctl_json("accounts", "list")["accounts"]}
+        self.assertEqual(set(listed), {"amina", "bo"})
+        self.assertEqual((listed["amina"]["admin"], listed["amina"]["must_change_password"]), (True, True))
+        self.assertEqual((listed["bo"]["admin"], listed["bo"]["must_change_password"]), (False, False))
+        self.assertEqual(listed["bo"]["org"], n.status()["feed_key"])
+        self.assertEqual(listed["bo"]["org_name"], "Org a")
+
+        self.assertOk(n.ctl("accounts", "disable", "bo"))
+        r = n.ctl("accounts", "reset", "bo")
+        self.assertOk(r)
+        self.assertIn("the account is enabled", r.out)
+        reset_pw = printed_value(r.out, "password:")
+        self.assertNotEqual(reset_pw, generated)
+
+        # Passwords are never logged, nor stored in clear.
+        log = n.log()
+        for secret in (generated, reset_pw, "river wells in march"):
+            self.assertNotIn(secret, log)
+        self.assertEqual(n.stop(), 0)
+        for root, _, files in os.walk(n.data_dir):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    data = f.read()
+                for secret in (generated, reset_pw, "river wells in march"):
+                    self.assertNotIn(secret.encode(), data, os.path.join(root, name))
+        n.start()
+        listed = {a["handle"]: a for a in n.ctl_json("accounts", "list")["accounts"]}
+        self.assertEqual(set(listed), {"amina", "bo"})
+        self.assertFalse(listed["bo"]["disabled"])
+        self.assertTrue(listed["bo"]["must_change_password"])
+
+    def test_bad_accounts_are_refused_naming_what_is_wrong_and_nothing_is_added(self):
+        n = self.started()
+        self.assertRefused(n.ctl("accounts", "add", "cy", "--name", "Cy", "--password-stdin", stdin="password1234\n"),
+                           "most common passwords")
+        self.assertRefused(n.ctl("accounts", "add", "cy", "--name", "Cy", "--password-stdin", stdin="short\n"),
+                           "shorter than 12 characters")
+        self.assertRefused(n.ctl("accounts", "add", "cy", "--name", "Cy", "--password-stdin", stdin=""),
+                           "standard input holds no password")
+        self.assertRefused(n.ctl("accounts", "add", "Cy Y", "--name", "Cy"), "a handle is 2 to 32")
+        self.assertRefused(n.ctl("accounts", "add", "cy", "--name", "Cy", "--org", "Nobody's org"),
+                           "Nobody's org")
+        self.assertOk(n.ctl("accounts", "add", "cy", "--name", "Cy"))
+        self.assertRefused(n.ctl("accounts", "add", "cy", "--name", "Cy again"), 'handle "cy" exists already')
+        self.assertRefused(n.ctl("accounts", "disable", "nobody"), 'no account has handle "nobody"')
+        self.assertEqual([a["handle"] for a in n.ctl_json("accounts", "list")["accounts"]], ["cy"])

@@ -160,6 +160,27 @@ TEST_SUITE("ctl_cli") {
     CHECK(contains(parseError({"--data-dir", "d", "peers"}), "peers list, peers add HOST:PORT KEY or peers remove KEY"));
   }
 
+  TEST_CASE("accounts add takes a handle, a name and options; disable and reset a handle") {
+    CtlCommand c = parseOk({"--data-dir", "d", "accounts", "add", "amina.o", "--name", "Amina O", "--org", "River",
+                            "--admin", "--password-stdin"});
+    CHECK(c.verb == CtlVerb::accountsAdd);
+    CHECK(c.handle == "amina.o");
+    CHECK(c.name == "Amina O");
+    CHECK(c.org == "River");
+    CHECK(c.admin);
+    CHECK(c.passwordStdin);
+    CtlCommand plain = parseOk({"--data-dir", "d", "accounts", "add", "bo", "--name", "Bo"});
+    CHECK_FALSE(plain.admin);
+    CHECK_FALSE(plain.passwordStdin);
+    CHECK(contains(parseError({"--data-dir", "d", "accounts", "add", "bo"}), "--name"));
+    CHECK(contains(parseError({"--data-dir", "d", "accounts", "add", "Bo Bo", "--name", "Bo"}), "a handle is 2 to 32"));
+    CHECK(parseOk({"--data-dir", "d", "accounts", "disable", "bo"}).verb == CtlVerb::accountsDisable);
+    CHECK(parseOk({"--data-dir", "d", "accounts", "reset", "bo", "--password-stdin"}).passwordStdin);
+    CHECK(contains(parseError({"--data-dir", "d", "accounts", "reset", "a/b"}), "a handle is 2 to 32"));
+    CHECK(parseOk({"--data-dir", "d", "accounts", "list"}).verb == CtlVerb::accountsList);
+    CHECK(contains(parseError({"--data-dir", "d", "accounts"}), "accounts list, add HANDLE --name NAME"));
+  }
+
   TEST_CASE("sync takes --wait and a timeout") {
     CtlCommand c = parseOk({"--data-dir", "d", "sync"});
     CHECK(c.verb == CtlVerb::sync);
