@@ -164,8 +164,10 @@ Result<Account> decodeAccount(std::string_view row) {
   return a;
 }
 
-Accounts::Accounts(store::Store& store, ScryptCost cost, std::size_t maxConcurrentHashes)
-    : store_(store), cost_(cost), maxHashes_(std::max<std::size_t>(maxConcurrentHashes, 1)) {}
+Accounts::Accounts(store::Store& store, ScryptCost cost, std::size_t maxConcurrentHashes, Clock clock)
+    : store_(store), cost_(cost), maxHashes_(std::max<std::size_t>(maxConcurrentHashes, 1)), clock_(std::move(clock)) {}
+
+std::int64_t Accounts::now() const { return clock_ ? clock_() : nowMs(); }
 
 Result<Bytes> Accounts::limited(const std::function<Result<Bytes>()>& hash) {
   {
@@ -233,7 +235,7 @@ Result<std::optional<std::string>> Accounts::add(std::string_view handle, std::s
   a.org = org;
   a.admin = admin;
   a.passwordHash = *hash;
-  a.createdAt = a.passwordChangedAt = nowMs();
+  a.createdAt = a.passwordChangedAt = now();
   a.mustChangePassword = generated;
   if (auto s = save(a); !s.ok()) return s;
   if (generated) return std::optional<std::string>(*password);
@@ -274,7 +276,7 @@ Result<std::optional<std::string>> Accounts::reset(std::string_view handle, std:
   auto a = get(handle);
   if (!a.ok()) return a.status();
   a->passwordHash = *hash;
-  a->passwordChangedAt = nowMs();
+  a->passwordChangedAt = now();
   a->mustChangePassword = generated;
   a->disabled = false;
   if (auto s = save(*a); !s.ok()) return s;
@@ -306,7 +308,7 @@ Status Accounts::changePassword(std::string_view handle, std::string_view curren
   auto fresh = get(handle);
   if (!fresh.ok()) return fresh.status();
   fresh->passwordHash = *hash;
-  fresh->passwordChangedAt = nowMs();
+  fresh->passwordChangedAt = now();
   fresh->mustChangePassword = false;
   return save(*fresh);
 }

@@ -56,8 +56,9 @@ Status checkHandle(std::string_view handle);
 
 class Accounts {
  public:
+  using Clock = std::function<std::int64_t()>;  // ms since the epoch; the system clock by default
   // REQUIRES: `store` outlives this object.
-  explicit Accounts(store::Store& store, ScryptCost cost = {}, std::size_t maxConcurrentHashes = 2);
+  explicit Accounts(store::Store& store, ScryptCost cost = {}, std::size_t maxConcurrentHashes = 2, Clock clock = {});
 
   // A new account. With no password given, one is generated (20 characters
   // from an alphabet without look-alikes, about 110 bits) and returned, and
@@ -91,6 +92,8 @@ class Accounts {
   store::Store& store_;
   const ScryptCost cost_;
   const std::size_t maxHashes_;
+  const Clock clock_;
+  std::int64_t now() const;
   mutable std::mutex hashMu_;
   std::condition_variable hashCv_;
   std::size_t hashing_ = 0, peak_ = 0;

@@ -1,0 +1,210 @@
+// Member sessions and login throttling (see sessions.hpp).
+#include "sessions.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+namespace civnet::daemon {
+namespace {
+
+constexpr std::string_view kRowVersion = "session 1";
+constexpr std::size_t kTokenBytes = 32;
+constexpr std::size_t kTokenChars = 43;  // base64url of 32 bytes, unpadded
+constexpr std::int64_t kTouchEveryMs = 60'000;  // last-seen is written at most once a minute
+constexpr std::size_t kMaxTracked = 10'000;     // throttling entries kept per kind
+
+std::string base64url(ByteView b) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (std::uint8_t byte : b) {
+    acc = (acc << 8) | byte;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
+  return out;
+}
+
+std::string randomToken() {
+  std::array<std::uint8_t, kTokenBytes> b{};
+  randomBytes(b);
+  return base64url(b);
+}
+
+bool wellFormed(std::string_view token) {
+  return token.size() == kTokenChars && std::all_of(token.begin(), token.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+         });
+}
+
+// The store key of a session: the SHA-256 of its token, never the token.
+std::string rowKey(std::string_view token) {
+  return sha256(ByteView(reinterpret_cast<const std::uint8_t*>(token.data()), token.size())).hex();
+}
+
+std::vector<std::string_view> lines(std::string_view s) {
+  std::vector<std::string_view> out;
+  for (std::size_t at = 0; at < s.size();) {
+    auto nl = s.find('\n', at);
+    if (nl == std::string_view::npos) nl = s.size();
+    out.push_back(s.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return out;
+}
+
+bool parseMs(std::string_view s, std::int64_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+}  // namespace
+
+std::string encodeSessionRow(std::string_view handle, const Session& s) {
+  return std::string(kRowVersion) + "\n" + std::string(handle) + "\n" + s.csrf + "\n" + std::to_string(s.createdAt) +
+         "\n" + std::to_string(s.lastSeenAt) + "\n";
+}
+
+Sessions::Sessions(store::Store& store, Accounts& accounts, SessionOptions options, Clock clock)
+    : store_(store), accounts_(accounts), options_(options), clock_(std::move(clock)) {}
+
+std::int64_t Sessions::now() const {
+  if (clock_) return clock_();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::chrono::seconds Sessions::delayFor(int failures, int threshold) const {
+  if (failures < threshold) return std::chrono::seconds(0);
+  const int doublings = std::min(failures - threshold, 20);
+  const auto d = options_.firstDelay * (std::int64_t{1} << doublings);
+  return std::min<std::chrono::seconds>(d, options_.maxDelay);
+}
+
+LoginResult Sessions::login(std::string_view handle, std::string_view password, std::string_view clientAddress) {
+  LoginResult res;
+  const std::string h(handle), addr(clientAddress);
+  {
+    std::lock_guard lk(mu_);
+    const std::int64_t t = now();
+    std::int64_t until = 0;
+    if (auto it = byHandle_.find(h); it != byHandle_.end()) until = std::max(until, it->second.waitUntil);
+    if (auto it = byAddress_.find(addr); it != byAddress_.end()) until = std::max(until, it->second.waitUntil);
+    if (until > t) {
+      res.outcome = LoginResult::Outcome::locked;
+      res.retryAfter = std::chrono::seconds((until - t + 999) / 1000);
+      return res;
+    }
+  }
+  auto account = accounts_.verify(handle, password);
+  std::lock_guard lk(mu_);
+  const std::int64_t t = now();
+  if (!account.ok()) {
+    auto note = [&](std::map<std::string, Failures>& m, const std::string& k, int threshold) {
+      if (m.size() >= kMaxTracked)  // forget those no longer waiting
+        std::erase_if(m, [&](const auto& kv) { return kv.second.waitUntil <= t; });
+      if (m.size() >= kMaxTracked) return;
+      Failures& f = m[k];
+      ++f.count;
+      f.waitUntil = t + std::chrono::duration_cast<std::chrono::milliseconds>(delayFor(f.count, threshold)).count();
+    };
+    note(byHandle_, h, options_.failuresBeforeDelayPerHandle);
+    note(byAddress_, addr, options_.failuresBeforeDelayPerAddress);
+    res.outcome = LoginResult::Outcome::wrong;
+    return res;
+  }
+  byHandle_.erase(h);
+  byAddress_.erase(addr);
+  if (t - lastSweep_ >= 3'600'000) {
+    lastSweep_ = t;
+    (void)sweep();
+  }
+  Session s;
+  s.account = *account;
+  s.csrf = randomToken();
+  s.createdAt = s.lastSeenAt = t;
+  const std::string token = randomToken();
+  if (auto st = store_.writeLocal({{store::LocalTable::session, rowKey(token), encodeSessionRow(handle, s)}});
+      !st.ok()) {
+    res.outcome = LoginResult::Outcome::wrong;
+    return res;
+  }
+  res.outcome = LoginResult::Outcome::ok;
+  res.token = token;
+  res.session = std::move(s);
+  return res;
+}
+
+Result<Session> Sessions::check(std::string_view token) {
+  const Status ended = notFound("your session has ended: log in again");
+  if (!wellFormed(token)) return ended;
+  const std::string key = rowKey(token);
+  auto row = store_.getLocal(store::LocalTable::session, key);
+  if (!row) return ended;
+  auto f = lines(*row);
+  Session s;
+  if (f.size() != 5 || f[0] != kRowVersion || !parseMs(f[3], s.createdAt) || !parseMs(f[4], s.lastSeenAt))
+    return corruption("a stored session is unreadable");
+  s.csrf = f[2];
+  const std::int64_t t = now();
+  const auto ms = [](std::chrono::seconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  auto account = accounts_.get(f[1]);
+  const bool live = account.ok() && !account->disabled && account->passwordChangedAt <= s.createdAt &&
+                    t - s.lastSeenAt <= ms(options_.idle) && t - s.createdAt <= ms(options_.absolute);
+  if (!live) {
+    (void)store_.writeLocal({{store::LocalTable::session, key, std::nullopt}});
+    return ended;
+  }
+  s.account = std::move(account).value();
+  if (t - s.lastSeenAt >= kTouchEveryMs) {
+    s.lastSeenAt = t;
+    (void)store_.writeLocal({{store::LocalTable::session, key, encodeSessionRow(s.account.handle, s)}});
+  }
+  return s;
+}
+
+std::size_t Sessions::sweep() {
+  const std::int64_t t = now();
+  const auto ms = [](std::chrono::seconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  std::vector<store::LocalWrite> drops;
+  for (const auto& [key, row] : store_.listLocal(store::LocalTable::session)) {
+    auto f = lines(row);
+    std::int64_t created = 0, seen = 0;
+    if (f.size() == 5 && parseMs(f[3], created) && parseMs(f[4], seen) &&
+        t - seen <= ms(options_.idle) && t - created <= ms(options_.absolute))
+      continue;
+    drops.push_back({store::LocalTable::session, key, std::nullopt});
+  }
+  const std::size_t n = drops.size();
+  if (n > 0 && !store_.writeLocal(std::move(drops)).ok()) return 0;
+  return n;
+}
+
+Status Sessions::logout(std::string_view token) {
+  if (!wellFormed(token)) return {};
+  return store_.writeLocal({{store::LocalTable::session, rowKey(token), std::nullopt}});
+}
+
+Status Sessions::endAll(std::string_view handle) {
+  std::vector<store::LocalWrite> drops;
+  for (const auto& [key, row] : store_.listLocal(store::LocalTable::session)) {
+    auto f = lines(row);
+    if (f.size() >= 2 && f[1] == handle) drops.push_back({store::LocalTable::session, key, std::nullopt});
+  }
+  if (drops.empty()) return {};
+  return store_.writeLocal(std::move(drops));
+}
+
+bool Sessions::csrfMatches(const Session& session, std::string_view header) {
+  return !session.csrf.empty() &&
+         constantTimeEqual(ByteView(reinterpret_cast<const std::uint8_t*>(session.csrf.data()), session.csrf.size()),
+                           ByteView(reinterpret_cast<const std::uint8_t*>(header.data()), header.size()));
+}
+
+}  // namespace civnet::daemon

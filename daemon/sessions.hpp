@@ -1,0 +1,100 @@
+// Member sessions: what a login gives a browser, and the throttling that
+// keeps password guessing slow. docs/accounts.md describes the rules.
+//
+// - A login that succeeds makes a new session: a random 256-bit token (the
+//   cookie's value) and a random CSRF token the client sends back in a
+//   header with every state-changing request. The store keeps only the
+//   token's SHA-256 (`s` rows), so a copy of the data directory opens no
+//   session.
+// - A session ends after `idle` without use, `absolute` after the login, at
+//   logout, when its account is disabled, and when the account's password
+//   changes (sessions made before the change stop counting).
+// - Failed logins are counted per handle and per client address, known
+//   handle or not. From the 5th failure in a row for a handle (20th for an
+//   address) each further attempt waits: 1 s, doubling up to 15 min. A
+//   waiting login is refused as locked with the seconds to wait, and its
+//   password is not even checked. A success clears the handle's count.
+//   These counts live in memory: a restart forgets them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "daemon/accounts.hpp"
+#include "schemas/status.hpp"
+#include "store/store.hpp"
+
+namespace civnet::daemon {
+
+struct SessionOptions {
+  std::chrono::seconds idle{std::chrono::hours(2)};
+  std::chrono::seconds absolute{std::chrono::hours(12)};
+  int failuresBeforeDelayPerHandle = 5;
+  int failuresBeforeDelayPerAddress = 20;
+  std::chrono::seconds firstDelay{1};
+  std::chrono::seconds maxDelay{std::chrono::minutes(15)};
+};
+
+struct Session {
+  Account account;
+  std::string csrf;  // the value the client must send in the CSRF header
+  std::int64_t createdAt = 0;   // ms since the epoch
+  std::int64_t lastSeenAt = 0;  // ms since the epoch
+};
+
+struct LoginResult {
+  enum class Outcome { ok, wrong, locked };
+  Outcome outcome = Outcome::wrong;
+  std::string token;  // ok: the session token (43 characters, base64url)
+  Session session;    // ok
+  std::chrono::seconds retryAfter{0};  // locked: how long to wait
+};
+
+class Sessions {
+ public:
+  using Clock = std::function<std::int64_t()>;  // ms since the epoch
+  // REQUIRES: `store` and `accounts` outlive this object.
+  Sessions(store::Store& store, Accounts& accounts, SessionOptions options = {}, Clock clock = {});
+
+  LoginResult login(std::string_view handle, std::string_view password, std::string_view clientAddress);
+  // The live session `token` opens, or notFound ("your session has ended:
+  // log in again") when there is none any more.
+  Result<Session> check(std::string_view token);
+  // Ends the session (nothing happens for an unknown token).
+  Status logout(std::string_view token);
+  // Ends every session of `handle` (a sysadmin's disable or reset).
+  Status endAll(std::string_view handle);
+  // Deletes the rows of sessions that have expired (a login does it at
+  // most once an hour). Returns how many went.
+  std::size_t sweep();
+  // True if `header` is the CSRF token of `session` (constant time).
+  static bool csrfMatches(const Session& session, std::string_view header);
+
+ private:
+  std::chrono::seconds delayFor(int failures, int threshold) const;
+  std::int64_t now() const;
+
+  struct Failures {
+    int count = 0;
+    std::int64_t waitUntil = 0;  // ms
+  };
+
+  store::Store& store_;
+  Accounts& accounts_;
+  const SessionOptions options_;
+  Clock clock_;
+  std::mutex mu_;
+  std::map<std::string, Failures> byHandle_, byAddress_;
+  std::int64_t lastSweep_ = 0;
+};
+
+// The row format (exposed for tests): "session 1", handle, csrf, created, last seen.
+std::string encodeSessionRow(std::string_view handle, const Session& s);
+
+}  // namespace civnet::daemon
