@@ -84,7 +84,7 @@ bool isLogLevel(const std::string& level) {
   return false;
 }
 
-std::string defaultConfigText(const std::string& peerListen) {
+std::string defaultConfigText(const std::string& peerListen, const std::string& httpListen) {
   std::string text = R"(# civnetd configuration.
 #
 # Every setting below shows its default; a setting left out takes it.
@@ -135,6 +135,16 @@ dial_members = true
 # Between 1 and 256.
 max_outbound_peers = 8
 
+[http]
+# The member web interface and its API (HTTPS), as HOST:PORT. "" serves
+# none. `civnetd run --http-listen` overrides it.
+listen = "@HTTP@"
+# The TLS certificate chain and private key (PEM files) browsers are shown.
+# "" uses the node's own self-signed certificate (keys/node.crt), which
+# browsers warn about: give a certificate for the name members type.
+cert_file = ""
+key_file = ""
+
 # The peers this node dials, one [[peer]] each: its address and the node key
 # it must present (`civnetctl status` on that node shows it). Peers added
 # with `civnetctl peers add` are kept in the store, not here.
@@ -144,6 +154,7 @@ max_outbound_peers = 8
 # key = "3a06...d9aa"
 )";
   text.replace(text.find("@LISTEN@"), 8, peerListen);
+  text.replace(text.find("@HTTP@"), 6, httpListen);
   return text;
 }
 
@@ -222,6 +233,21 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
     if (auto s = readInt(*t, "max_inbound_peers", fileName, "net", 1, 1024, inbound); !s.ok()) return s;
     c.pingIntervalSeconds = static_cast<int>(ping);
     c.maxInboundPeers = static_cast<int>(inbound);
+  }
+
+  auto httpSection = section(root, "http", fileName);
+  if (!httpSection.ok()) return httpSection.status();
+  if (const toml::table* t = httpSection.value()) {
+    if (auto s = onlyKnownKeys(*t, {"listen", "cert_file", "key_file"}, fileName, "http"); !s.ok()) return s;
+    if (auto st = readAddress(*t, "listen", fileName, c.httpListen); !st.ok()) return st;
+    for (auto [key, out] : {std::pair<const char*, std::string*>{"cert_file", &c.httpCertFile}, {"key_file", &c.httpKeyFile}})
+      if (const toml::node* n = t->get(key)) {
+        auto v = n->value_exact<std::string>();
+        if (!v) return invalidArgument(where(fileName, n->source()) + ": [http] " + key + " must be a file path (a string)");
+        *out = *v;
+      }
+    if (c.httpCertFile.empty() != c.httpKeyFile.empty())
+      return invalidArgument(fileName + ": [http] cert_file and key_file go together: give both, or neither");
   }
 
   if (const toml::node* p = root.get("peer")) {

@@ -31,6 +31,10 @@ struct Config {
   std::string advertise;       // HOST:PORT other nodes should dial, put in this node's profiles; "" none
   bool dialMembers = true;     // dial member nodes at the addresses their profiles advertise
   int maxOutboundPeers = 8;    // links this node dials, configured peers included
+  // [http]: the member web interface (HTTPS)
+  std::string httpListen = "0.0.0.0:7443";  // HOST:PORT; "" serves no member interface
+  std::string httpCertFile;  // PEM certificate chain; "" uses the node's own certificate (keys/node.crt)
+  std::string httpKeyFile;   // its PEM private key; "" uses the node key
   // [[peer]]: the peers this node dials (more are added with civnetctl
   // peers add, kept in the store)
   struct Peer {
@@ -41,8 +45,9 @@ struct Config {
 };
 
 // The commented file `civnetd init` writes; parses to Config{} but for
-// peerListen when one is given.
-std::string defaultConfigText(const std::string& peerListen = Config{}.peerListen);
+// the listen addresses given.
+std::string defaultConfigText(const std::string& peerListen = Config{}.peerListen,
+                              const std::string& httpListen = Config{}.httpListen);
 
 // Parses TOML text; `fileName` is used in error messages only.
 Result<Config> parseConfig(const std::string& text, const std::string& fileName);

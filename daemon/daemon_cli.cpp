@@ -28,6 +28,8 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
   init->add_option("--network", cmd.network, "Join the network of this genesis file");
   init->add_option("--peer-listen", cmd.peerListen,
                    "Where other nodes connect, HOST:PORT (kept in civnetd.toml; default 0.0.0.0:7420)");
+  init->add_option("--http-listen", cmd.httpListen,
+                   "Where members' browsers connect (HTTPS), HOST:PORT (kept in civnetd.toml; default 0.0.0.0:7443)");
   init->add_flag("--steward", cmd.steward,
                  "Also make a steward key (keys/steward.key) to give to the founders of a network");
 
@@ -61,6 +63,8 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
   auto* run = app.add_subcommand("run", "Run the node: serve the admin API until SIGINT or SIGTERM");
   run->add_option("--data-dir", cmd.dataDir, dataDirHelp);
   run->add_option("--peer-listen", cmd.peerListen, "Where other nodes connect, HOST:PORT (overrides civnetd.toml)");
+  run->add_option("--http-listen", cmd.httpListen,
+                  "Where members' browsers connect (HTTPS), HOST:PORT (overrides civnetd.toml)");
   run->add_option("--log-level", cmd.logLevel, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 

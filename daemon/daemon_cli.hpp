@@ -37,6 +37,7 @@ struct DaemonCommand {
   std::string file;                     // genesisSign, genesisCheck: the genesis file
   std::optional<std::string> logLevel;  // run
   std::optional<std::string> peerListen;  // init (kept in the config), run (overrides it): HOST:PORT
+  std::optional<std::string> httpListen;  // the same for the member web interface
   std::string helpText;                 // help, version: what to print
 };
 

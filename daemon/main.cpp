@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
         InitOptions o{cmd->dataDir, cmd->org, std::nullopt};
         if (cmd->network) o.network = *cmd->network;
         o.peerListen = cmd->peerListen;
+        o.httpListen = cmd->httpListen;
         o.steward = cmd->steward;
         auto r = initNode(o);
         if (!r.ok()) return fail(r.status());
@@ -147,7 +148,7 @@ int main(int argc, char** argv) {
         return 0;
       }
       case DaemonVerb::run: {
-        auto s = runNode(RunOptions{cmd->dataDir, cmd->logLevel, cmd->peerListen});
+        auto s = runNode(RunOptions{cmd->dataDir, cmd->logLevel, cmd->peerListen, cmd->httpListen});
         if (!s.ok()) return fail(s);
         return 0;
       }

@@ -70,6 +70,12 @@ Status runNode(const RunOptions& options) {
         return Status(a.status().code(), "--peer-listen: " + a.status().message());
     config->peerListen = *options.peerListen;
   }
+  if (options.httpListen) {
+    if (!options.httpListen->empty())
+      if (auto a = federation::parsePeerAddress(*options.httpListen); !a.ok())
+        return Status(a.status().code(), "--http-listen: " + a.status().message());
+    config->httpListen = *options.httpListen;
+  }
   Logs logs = makeLogs(config->logLevel);
 
   auto keys = loadNodeKeys(dir);

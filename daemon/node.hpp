@@ -18,6 +18,7 @@ struct RunOptions {
   std::filesystem::path dataDir;
   std::optional<std::string> logLevel;  // overrides [log] level
   std::optional<std::string> peerListen = std::nullopt;  // overrides [net] listen ("" listens nowhere)
+  std::optional<std::string> httpListen = std::nullopt;  // overrides [http] listen ("" serves none)
 };
 
 // Blocks until the node has shut down. ok after a clean shutdown.

@@ -373,7 +373,11 @@ Result<InitReport> initNode(const InitOptions& options) {
   if (options.peerListen && !options.peerListen->empty())
     if (auto a = federation::parsePeerAddress(*options.peerListen); !a.ok())
       return Status(a.status().code(), "--peer-listen: " + a.status().message());
-  std::string config = options.peerListen ? defaultConfigText(*options.peerListen) : defaultConfigText();
+  if (options.httpListen && !options.httpListen->empty())
+    if (auto a = federation::parsePeerAddress(*options.httpListen); !a.ok())
+      return Status(a.status().code(), "--http-listen: " + a.status().message());
+  std::string config = defaultConfigText(options.peerListen.value_or(Config{}.peerListen),
+                                         options.httpListen.value_or(Config{}.httpListen));
   if (auto s = writeNewFile(d.config(), asBytes(config), 0644); !s.ok()) return s;
 
   {

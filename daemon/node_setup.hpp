@@ -47,6 +47,7 @@ struct InitOptions {
   const DirSync* dirSync = nullptr;            // nullptr: systemDirSync()
   bool steward = false;                        // also make keys/steward.key
   std::optional<std::string> peerListen = std::nullopt;  // [net] listen in the config written
+  std::optional<std::string> httpListen = std::nullopt;  // [http] listen in the config written
 };
 
 struct InitReport {

@@ -20,6 +20,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 namespace civnet {
 namespace {
@@ -295,6 +296,62 @@ Result<std::string> makeSelfSignedCertPem(const PrivateKey& key, const std::stri
 
 void randomBytes(std::span<std::uint8_t> out) {
   if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) fatal("RAND_bytes");
+}
+
+Result<WebCert> makeSelfSignedWebCert(const std::string& commonName, const std::vector<std::string>& names,
+                                      const std::vector<std::string>& ips, int days) {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), &EVP_PKEY_free);
+  if (!key) return internalError("EVP_EC_gen: " + opensslError());
+  std::unique_ptr<X509, X509Free> x(X509_new());
+  if (!x) return internalError("X509_new: " + opensslError());
+  X509_set_version(x.get(), 2);
+  std::array<std::uint8_t, 16> serial;
+  randomBytes(serial);
+  serial[0] &= 0x7f;
+  BIGNUM* bn = BN_bin2bn(serial.data(), serial.size(), nullptr);
+  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x.get()));
+  BN_free(bn);
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), static_cast<long>(days) * 24 * 3600);
+  X509_NAME* name = X509_get_subject_name(x.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(commonName.c_str()), -1,
+                             -1, 0);
+  X509_set_issuer_name(x.get(), name);
+  if (X509_set_pubkey(x.get(), key.get()) != 1) return internalError("X509_set_pubkey: " + opensslError());
+  std::string san;
+  for (const auto& n : names) san += (san.empty() ? "" : ",") + std::string("DNS:") + n;
+  for (const auto& ip : ips) san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
+  auto addExt = [&](int nid, const std::string& value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+    if (!ext) return false;
+    const bool ok = X509_add_ext(x.get(), ext, -1) == 1;
+    X509_EXTENSION_free(ext);
+    return ok;
+  };
+  if ((!san.empty() && !addExt(NID_subject_alt_name, san)) || !addExt(NID_basic_constraints, "critical,CA:FALSE") ||
+      !addExt(NID_key_usage, "critical,digitalSignature") || !addExt(NID_ext_key_usage, "serverAuth"))
+    return internalError("adding certificate extensions: " + opensslError());
+  if (X509_sign(x.get(), key.get(), EVP_sha256()) <= 0) return internalError("X509_sign: " + opensslError());
+  WebCert out;
+  {
+    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+    if (PEM_write_bio_X509(bio.get(), x.get()) != 1) return internalError("PEM_write_bio_X509: " + opensslError());
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio.get(), &data);
+    out.certPem.assign(data, static_cast<size_t>(n));
+  }
+  {
+    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+    if (PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+      return internalError("PEM_write_bio_PrivateKey: " + opensslError());
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio.get(), &data);
+    out.keyPem.assign(data, static_cast<size_t>(n));
+  }
+  return out;
 }
 
 Result<Bytes> scrypt(std::string_view password, ByteView salt, std::uint64_t n, std::uint32_t r, std::uint32_t p,

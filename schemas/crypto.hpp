@@ -124,6 +124,17 @@ Result<PrivateKey> loadKeyFile(const std::filesystem::path& path);
 // The pin is the key; the dates are there only because X.509 wants them.
 Result<std::string> makeSelfSignedCertPem(const PrivateKey& key, const std::string& commonName);
 
+// A self-signed certificate browsers accept for HTTPS (ECDSA P-256,
+// SHA-256, subjectAltName DNS `names` and IP `ips`, valid for `days`), and
+// its private key: {certificate PEM, PKCS#8 key PEM}. Ed25519 node
+// certificates do not work in browsers, so the member interface has its own.
+struct WebCert {
+  std::string certPem;
+  std::string keyPem;
+};
+Result<WebCert> makeSelfSignedWebCert(const std::string& commonName, const std::vector<std::string>& names,
+                                      const std::vector<std::string>& ips, int days);
+
 // Fills `out` with cryptographically secure random bytes.
 void randomBytes(std::span<std::uint8_t> out);
 

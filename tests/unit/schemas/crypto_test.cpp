@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "schemas/crypto.hpp"
 #include "schemas_test_util.hpp"
@@ -483,4 +484,29 @@ TEST_CASE("scrypt gives the RFC 7914 test vectors, and refuses a cost that is no
   CHECK(constantTimeEqual(*b, *b));
   CHECK_FALSE(constantTimeEqual(*a, *b));
   CHECK_FALSE(constantTimeEqual(*a, ByteView(a->data(), 63)));
+}
+
+TEST_CASE("a web certificate is ECDSA P-256, self-signed with SHA-256, and names its hosts") {
+  using namespace civnet;
+  auto wc = makeSelfSignedWebCert("civnet node", {"localhost", "hub.example.org"}, {"127.0.0.1"}, 825);
+  REQUIRE(wc.ok());
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(wc->certPem.data(), static_cast<int>(wc->certPem.size())),
+                                                &BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  REQUIRE(x);
+  EVP_PKEY* pub = X509_get0_pubkey(x.get());
+  REQUIRE(pub);
+  CHECK(EVP_PKEY_is_a(pub, "EC"));
+  CHECK(X509_verify(x.get(), pub) == 1);
+  CHECK(X509_check_host(x.get(), "hub.example.org", 0, 0, nullptr) == 1);
+  CHECK(X509_check_host(x.get(), "localhost", 0, 0, nullptr) == 1);
+  CHECK(X509_check_ip_asc(x.get(), "127.0.0.1", 0) == 1);
+  CHECK(X509_check_host(x.get(), "other.example.org", 0, 0, nullptr) == 0);
+  // The key file holds the matching private key.
+  std::unique_ptr<BIO, decltype(&BIO_free)> kb(BIO_new_mem_buf(wc->keyPem.data(), static_cast<int>(wc->keyPem.size())),
+                                               &BIO_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> priv(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr),
+                                                           &EVP_PKEY_free);
+  REQUIRE(priv);
+  CHECK(X509_check_private_key(x.get(), priv.get()) == 1);
 }
