@@ -166,7 +166,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
     return invalidArgument(fileName + ":" + std::to_string(e.source().begin.line) + ": " +
                            std::string(e.description()));
   }
-  if (auto s = onlyKnownKeys(root, {"log", "admin", "store", "net", "peer"}, fileName, ""); !s.ok()) return s;
+  if (auto s = onlyKnownKeys(root, {"log", "admin", "store", "net", "http", "peer"}, fileName, ""); !s.ok()) return s;
 
   Config c;
   auto log = section(root, "log", fileName);

@@ -51,6 +51,16 @@ TEST_SUITE("daemon_config") {
     CHECK(parseConfig("[net]\nlisten = \"\"\n", "c")->peerListen.empty());
     CHECK(Config{}.peerListen == "0.0.0.0:7420");
     CHECK(parseConfig(defaultConfigText("127.0.0.1:0"), "c")->peerListen == "127.0.0.1:0");
+    CHECK(parseConfig(defaultConfigText("127.0.0.1:0", "127.0.0.1:8443"), "c")->httpListen == "127.0.0.1:8443");
+    CHECK(parseConfig("[http]\nlisten = \"\"\n", "c")->httpListen.empty());
+    auto half = parseConfig("[http]\ncert_file = \"/etc/civnet/web.crt\"\n", "c");
+    REQUIRE_FALSE(half.ok());
+    CHECK(half.status().message().find("cert_file and key_file go together") != std::string::npos);
+    auto both = parseConfig("[http]\ncert_file = \"a.crt\"\nkey_file = \"a.key\"\n", "c");
+    REQUIRE(both.ok());
+    CHECK(both->httpCertFile == "a.crt");
+    CHECK(both->httpKeyFile == "a.key");
+    CHECK(parseConfig("[http]\nlisten = \"nowhere\"\n", "c").status().message().find("HOST:PORT") != std::string::npos);
   }
 
   TEST_CASE("[net] advertise, dial_members and max_outbound_peers") {
