@@ -673,6 +673,7 @@ ApiResponse AdminApi::status() {
   if (services_.network) {
     const PeerCounts n = countPeers(services_.network->peers());
     auto port = services_.network->listenPort();
+    o["http_port"] = services_.httpPort ? json::value(*services_.httpPort) : json::value(nullptr);
     o["peers"] = json::object{{"listen_port", port ? json::value(*port) : json::value(nullptr)},
                               {"configured", services_.peers ? services_.peers->all().size() : 0},
                               {"connected", n.connected},

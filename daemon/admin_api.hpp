@@ -89,6 +89,8 @@ struct MembershipServices {
   PeerBook* peers = nullptr;
   // Member accounts, or nullptr: account endpoints then answer 503.
   Accounts* accounts = nullptr;
+  // The port the member interface listens on, if it does.
+  std::optional<std::uint16_t> httpPort;
 };
 
 class AdminApi {

@@ -28,6 +28,9 @@ struct DataDir {
   std::filesystem::path keysDir() const { return root / "keys"; }
   std::filesystem::path nodeKey() const { return keysDir() / "node.key"; }
   std::filesystem::path nodeCert() const { return keysDir() / "node.crt"; }
+  // The member interface's own certificate and key (made by run when absent).
+  std::filesystem::path webCert() const { return keysDir() / "web.crt"; }
+  std::filesystem::path webKey() const { return keysDir() / "web.key"; }
   std::filesystem::path orgKey() const { return keysDir() / "org.key"; }
   std::filesystem::path hostedOrgsDir() const { return keysDir() / "orgs"; }
   std::filesystem::path stewardKey() const { return keysDir() / "steward.key"; }

@@ -17,7 +17,7 @@ Logs makeLogs(const std::string& level) {
     l->flush_on(spdlog::level::info);
     return l;
   };
-  return Logs{make("node"), make("admin"), make("store"), make("membership"), make("net")};
+  return Logs{make("node"), make("admin"), make("store"), make("membership"), make("net"), make("http")};
 }
 
 }  // namespace civnet::daemon

@@ -16,6 +16,7 @@ struct Logs {
   std::shared_ptr<spdlog::logger> store;  // store events seen by the daemon
   std::shared_ptr<spdlog::logger> membership;  // the stewards' rules: the view, refusals
   std::shared_ptr<spdlog::logger> net;         // peer links: connections, refusals, sync
+  std::shared_ptr<spdlog::logger> http;        // the member interface: logins, its server
 };
 
 // REQUIRES: isLogLevel(level).

@@ -13,6 +13,9 @@
 #include "daemon/accounts.hpp"
 #include "daemon/admin_api.hpp"
 #include "daemon/admin_server.hpp"
+#include "daemon/member_api.hpp"
+#include "daemon/member_server.hpp"
+#include "daemon/sessions.hpp"
 #include "daemon/config.hpp"
 #include "daemon/data_dir.hpp"
 #include "daemon/hosted_orgs.hpp"
@@ -251,6 +254,27 @@ Status runNode(const RunOptions& options) {
     Accounts accounts(*st);
     services.accounts = &accounts;
     logs.node->info("{} member accounts", accounts.list().size());
+    // The member interface (HTTPS), unless [http] listen is "".
+    Sessions sessions(*st, accounts);
+    MemberApi memberApi(accounts, sessions, orgs, logs.http);
+    std::optional<MemberServer> memberServer;
+    if (!config->httpListen.empty()) {
+      bool made = false;
+      auto web = loadOrMakeWebCert(dir, config->httpCertFile, config->httpKeyFile, made);
+      if (!web.ok()) return web.status().withContext("the member interface's certificate");
+      if (made) logs.http->info("made a self-signed certificate for the member interface: {}", dir.webCert().string());
+      MemberServerOptions mo;
+      mo.listen = config->httpListen;
+      mo.certPem = web->certPem;
+      mo.keyPem = web->keyPem;
+      memberServer.emplace(memberApi, mo, logs.http);
+      if (auto s = memberServer->start(); !s.ok()) return s;
+      logs.http->info("member interface on https://{}", federation::PeerAddress{
+                                                             federation::parsePeerAddress(config->httpListen)->host,
+                                                             *memberServer->port()}
+                                                             .text());
+      services.httpPort = memberServer->port();
+    }
     AdminApi api(*st, orgs, info, limits, logs.admin, services);
     ServerOptions so2;
     so2.socketPath = dir.adminSocket();

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <set>
 #include <system_error>
 
@@ -611,6 +612,55 @@ Result<SignReport> signGenesisFile(const SignOptions& options) {
   const DirSync& sync = options.dirSync ? *options.dirSync : systemDirSync();
   if (auto s = replaceFile(options.file, signedBytes, mode, sync); !s.ok()) return s;
   return report;
+}
+
+namespace {
+Result<std::string> readTextFile(const fs::path& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return notFound("cannot read " + what + " " + path.string() + ": " + errnoText(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+}  // namespace
+
+Result<WebCert> loadOrMakeWebCert(const DataDir& dir, const std::string& certFile, const std::string& keyFile,
+                                  bool& made) {
+  made = false;
+  WebCert wc;
+  if (!certFile.empty()) {
+    auto c = readTextFile(certFile, "[http] cert_file");
+    if (!c.ok()) return c.status();
+    auto k = readTextFile(keyFile, "[http] key_file");
+    if (!k.ok()) return k.status();
+    wc.certPem = std::move(c).value();
+    wc.keyPem = std::move(k).value();
+    return wc;
+  }
+  std::error_code ec;
+  const bool haveCert = fs::exists(dir.webCert(), ec), haveKey = fs::exists(dir.webKey(), ec);
+  if (haveCert != haveKey)
+    return corruption((haveCert ? dir.webCert() : dir.webKey()).string() + " is there without " +
+                      (haveCert ? dir.webKey() : dir.webCert()).string() +
+                      ": delete it, and civnetd run makes both anew");
+  if (haveCert) {
+    auto c = readTextFile(dir.webCert(), "the member interface's certificate");
+    if (!c.ok()) return c.status();
+    auto k = readTextFile(dir.webKey(), "the member interface's key");
+    if (!k.ok()) return k.status();
+    wc.certPem = std::move(c).value();
+    wc.keyPem = std::move(k).value();
+    return wc;
+  }
+  char host[256] = {};
+  std::vector<std::string> names{"localhost"};
+  if (::gethostname(host, sizeof host - 1) == 0 && host[0] && std::string(host) != "localhost") names.emplace_back(host);
+  auto made_ = makeSelfSignedWebCert("civnet member interface", names, {"127.0.0.1", "::1"}, 825);
+  if (!made_.ok()) return made_.status();
+  if (auto s = writeFileNoReplace(dir.webKey(), asBytes(made_->keyPem), 0600); !s.ok()) return s;
+  if (auto s = writeFileNoReplace(dir.webCert(), asBytes(made_->certPem), 0644); !s.ok()) return s;
+  made = true;
+  return std::move(made_).value();
 }
 
 }  // namespace civnet::daemon

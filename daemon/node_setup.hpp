@@ -183,6 +183,14 @@ struct NodeKeys {
 // the chmod that fixes it).
 Result<NodeKeys> loadNodeKeys(const DataDir& dir);
 
+// The member interface's certificate and key: the files [http] cert_file and
+// key_file name, else keys/web.crt and keys/web.key, made at the first run
+// (a self-signed ECDSA certificate for localhost, this host's name and the
+// loopback addresses; browsers warn about it until an operator's
+// certificate is configured). Refuses one of the two without the other.
+Result<WebCert> loadOrMakeWebCert(const DataDir& dir, const std::string& certFile, const std::string& keyFile,
+                                  bool& made);
+
 // Checks that `dir` exists and holds a node (its config file), with a hint
 // naming `civnetd init` otherwise.
 Status checkIsNode(const DataDir& dir);

@@ -1,0 +1,230 @@
+// The member interface's HTTPS server (see member_server.hpp).
+#include "member_server.hpp"
+
+#include <set>
+#include <thread>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include "daemon/member_api.hpp"
+#include "federation/peer_network.hpp"
+
+namespace civnet::daemon {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto kAsTuple = asio::as_tuple(use_awaitable);
+
+namespace {
+
+constexpr std::uint32_t kHeaderLimit = 8 * 1024;
+using Stream = beast::ssl_stream<beast::tcp_stream>;
+
+void securityHeaders(http::response<http::string_body>& res) {
+  res.set(http::field::server, "civnetd");
+  res.set("Content-Security-Policy",
+          "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+          "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+  res.set("Strict-Transport-Security", "max-age=31536000");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("X-Frame-Options", "DENY");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set(http::field::cache_control, "no-store");
+}
+
+http::response<http::string_body> toHttp(const MemberResponse& r, unsigned version, bool keepAlive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  securityHeaders(res);
+  res.set(http::field::content_type, r.contentType);
+  for (const auto& [k, v] : r.headers) res.insert(k, v);
+  res.body() = r.body;
+  res.keep_alive(keepAlive);
+  res.prepare_payload();
+  return res;
+}
+
+// Runs the (blocking) handler; one that throws is a bug, answered with 500.
+awaitable<MemberResponse> handleOnPool(MemberApi* api, MemberRequest req, std::shared_ptr<spdlog::logger> log) {
+  try {
+    co_return api->handle(req);
+  } catch (const std::exception& e) {
+    log->error("bug: {} {} threw: {}", req.method, req.target.substr(0, 200), e.what());
+    co_return MemberApi::error(500, "internal", "internal error");
+  }
+}
+
+}  // namespace
+
+class MemberServer::Impl {
+ public:
+  Impl(MemberApi& api, MemberServerOptions o, std::shared_ptr<spdlog::logger> log)
+      : api(api), opt(std::move(o)), log(std::move(log)), ctx(ssl::context::tls_server),
+        pool(static_cast<std::size_t>(std::max(opt.workerThreads, 1))) {}
+
+  MemberApi& api;
+  MemberServerOptions opt;
+  std::shared_ptr<spdlog::logger> log;
+  asio::io_context ioc;
+  ssl::context ctx;
+  asio::thread_pool pool;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<std::uint16_t> boundPort;
+  std::set<std::shared_ptr<Stream>> conns;
+  std::thread thread;
+  bool stopped = false;
+
+  Status setUpTls() {
+    boost::system::error_code ec;
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                    ec);
+    if (!ec) ctx.use_certificate_chain(asio::buffer(opt.certPem), ec);
+    if (ec) return invalidArgument("the member interface's certificate is unusable: " + ec.message());
+    ctx.use_private_key(asio::buffer(opt.keyPem), ssl::context::pem, ec);
+    if (ec) return invalidArgument("the member interface's private key is unusable: " + ec.message());
+    return {};
+  }
+
+  awaitable<void> acceptLoop() {
+    while (acceptor && acceptor->is_open()) {
+      auto [ec, sock] = co_await acceptor->async_accept(kAsTuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor || !acceptor->is_open()) break;
+        continue;
+      }
+      if (conns.size() >= opt.maxConnections) continue;  // closed as it goes out of scope
+      asio::co_spawn(ioc, serve(std::move(sock)), asio::detached);
+    }
+  }
+
+  awaitable<void> serve(tcp::socket sock) {
+    boost::system::error_code rec;
+    const auto ep = sock.remote_endpoint(rec);
+    const std::string client = rec ? "?" : ep.address().to_string();
+    auto s = std::make_shared<Stream>(beast::tcp_stream(std::move(sock)), ctx);
+    conns.insert(s);
+    beast::get_lowest_layer(*s).expires_after(opt.headerTimeout);
+    auto [hec] = co_await s->async_handshake(ssl::stream_base::server, kAsTuple);
+    if (!hec) co_await requests(*s, client);
+    beast::error_code ignored;
+    beast::get_lowest_layer(*s).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(*s).close();
+    conns.erase(s);
+  }
+
+  awaitable<void> reply(Stream& s, const MemberResponse& r, unsigned version, bool keepAlive) {
+    auto res = toHttp(r, version, keepAlive);
+    beast::get_lowest_layer(s).expires_after(opt.requestTimeout);
+    co_await http::async_write(s, res, kAsTuple);
+  }
+
+  awaitable<void> requests(Stream& s, const std::string& client) {
+    beast::flat_buffer buf;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(kHeaderLimit);
+      parser.body_limit(opt.maxBodyBytes);
+      beast::get_lowest_layer(s).expires_after(opt.headerTimeout);
+      auto [ec, n] = co_await http::async_read_header(s, buf, parser, kAsTuple);
+      if (ec == http::error::header_limit) {
+        co_await reply(s, MemberApi::error(431, "headers_too_large", "the request's headers are over 8 KiB"), 11, false);
+        co_return;
+      }
+      if (ec) co_return;  // closed, timed out, or not HTTP
+      const unsigned version = parser.get().version();
+      if (auto len = parser.content_length(); len && *len > opt.maxBodyBytes) {
+        co_await reply(s, MemberApi::error(413, "too_large", "the request's body is over " + std::to_string(opt.maxBodyBytes) + " bytes"),
+                       version, false);
+        co_return;
+      }
+      beast::get_lowest_layer(s).expires_after(opt.requestTimeout);
+      auto [bec, bn] = co_await http::async_read(s, buf, parser, kAsTuple);
+      if (bec == http::error::body_limit) {
+        co_await reply(s, MemberApi::error(413, "too_large", "the request's body is over " + std::to_string(opt.maxBodyBytes) + " bytes"),
+                       version, false);
+        co_return;
+      }
+      if (bec) co_return;
+      auto& req = parser.get();
+      MemberRequest mr;
+      mr.method = std::string(req.method_string());
+      mr.target = std::string(req.target());
+      mr.body = std::move(req.body());
+      mr.cookie = std::string(req[http::field::cookie]);
+      mr.csrf = std::string(req["X-CSRF-Token"]);
+      mr.contentType = std::string(req[http::field::content_type]);
+      mr.clientAddress = client;
+      const bool keepAlive = req.keep_alive();
+      const std::string line = mr.method + " " + mr.target.substr(0, 200);
+      // The handler may hash a password: off this thread. (A plain function,
+      // not a capturing lambda: g++ 12 mishandles captures of coroutine lambdas.)
+      MemberResponse r = co_await asio::co_spawn(pool, handleOnPool(&api, std::move(mr), log), use_awaitable);
+      log->debug("{} {} from {}", line, r.status, client);
+      co_await reply(s, r, version, keepAlive);
+      if (!keepAlive) co_return;
+    }
+  }
+};
+
+MemberServer::MemberServer(MemberApi& api, MemberServerOptions options, std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<Impl>(api, std::move(options), std::move(log))) {}
+
+MemberServer::~MemberServer() { stop(); }
+
+Status MemberServer::start() {
+  Impl& m = *impl_;
+  if (auto s = m.setUpTls(); !s.ok()) return s;
+  auto addr = federation::parsePeerAddress(m.opt.listen);
+  if (!addr.ok()) return Status(addr.status().code(), "[http] listen: " + addr.status().message());
+  boost::system::error_code ec;
+  tcp::resolver resolver(m.ioc);
+  auto results = resolver.resolve(addr->host, std::to_string(addr->port), ec);
+  if (ec || results.empty())
+    return unavailable("cannot serve the member interface on " + m.opt.listen + ": " + ec.message());
+  tcp::endpoint ep = results.begin()->endpoint();
+  m.acceptor.emplace(m.ioc);
+  m.acceptor->open(ep.protocol(), ec);
+  if (!ec) m.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) m.acceptor->bind(ep, ec);
+  if (!ec) m.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return unavailable("cannot serve the member interface on " + m.opt.listen + ": " + ec.message());
+  m.boundPort = m.acceptor->local_endpoint().port();
+  asio::co_spawn(m.ioc, m.acceptLoop(), asio::detached);
+  m.thread = std::thread([&m] { m.ioc.run(); });
+  return {};
+}
+
+void MemberServer::stop() {
+  Impl& m = *impl_;
+  if (m.stopped || !m.thread.joinable()) {
+    m.stopped = true;
+    return;
+  }
+  m.stopped = true;
+  asio::post(m.ioc, [&m] {
+    boost::system::error_code ec;
+    if (m.acceptor) m.acceptor->close(ec);
+    for (const auto& s : m.conns) beast::get_lowest_layer(*s).close();
+  });
+  m.pool.join();  // handlers finish; their answers go nowhere
+  m.thread.join();
+}
+
+std::optional<std::uint16_t> MemberServer::port() const { return impl_->boundPort; }
+
+}  // namespace civnet::daemon
