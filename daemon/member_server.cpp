@@ -1,6 +1,7 @@
 // The member interface's HTTPS server (see member_server.hpp).
 #include "member_server.hpp"
 
+#include <array>
 #include <set>
 #include <thread>
 
@@ -133,6 +134,23 @@ class MemberServer::Impl {
     co_await http::async_write(s, res, kAsTuple);
   }
 
+  // Answers a request refused before its end was read (too large), then
+  // drains what the client still sends for a moment (until it closes, 2 s
+  // of silence, or 4 bodies' worth): closing with unread data would reset
+  // the connection, and the client could lose the answer.
+  awaitable<void> refuseAndLinger(Stream& s, const MemberResponse& r, unsigned version) {
+    co_await reply(s, r, version, false);
+    auto& lowest = beast::get_lowest_layer(s);
+    std::array<char, 16 * 1024> sink{};
+    std::size_t drained = 0;
+    lowest.expires_after(std::chrono::seconds(2));
+    while (drained < 4 * opt.maxBodyBytes) {
+      auto [rec, n] = co_await lowest.async_read_some(asio::buffer(sink), kAsTuple);
+      if (rec) break;
+      drained += n;
+    }
+  }
+
   awaitable<void> requests(Stream& s, const std::string& client) {
     beast::flat_buffer buf;
     for (;;) {
@@ -142,21 +160,24 @@ class MemberServer::Impl {
       beast::get_lowest_layer(s).expires_after(opt.headerTimeout);
       auto [ec, n] = co_await http::async_read_header(s, buf, parser, kAsTuple);
       if (ec == http::error::header_limit) {
-        co_await reply(s, MemberApi::error(431, "headers_too_large", "the request's headers are over 8 KiB"), 11, false);
+        co_await refuseAndLinger(s, MemberApi::error(431, "headers_too_large", "the request's headers are over 8 KiB"), 11);
         co_return;
       }
-      if (ec) co_return;  // closed, timed out, or not HTTP
+      // A Content-Length over the limit ends the header read already.
+      if (ec && ec != http::error::body_limit) co_return;  // closed, timed out, or not HTTP
       const unsigned version = parser.get().version();
-      if (auto len = parser.content_length(); len && *len > opt.maxBodyBytes) {
-        co_await reply(s, MemberApi::error(413, "too_large", "the request's body is over " + std::to_string(opt.maxBodyBytes) + " bytes"),
-                       version, false);
+      if (ec == http::error::body_limit) {
+        co_await refuseAndLinger(
+            s, MemberApi::error(413, "too_large", "the request's body is over " + std::to_string(opt.maxBodyBytes) + " bytes"),
+            version);
         co_return;
       }
       beast::get_lowest_layer(s).expires_after(opt.requestTimeout);
       auto [bec, bn] = co_await http::async_read(s, buf, parser, kAsTuple);
       if (bec == http::error::body_limit) {
-        co_await reply(s, MemberApi::error(413, "too_large", "the request's body is over " + std::to_string(opt.maxBodyBytes) + " bytes"),
-                       version, false);
+        co_await refuseAndLinger(
+            s, MemberApi::error(413, "too_large", "the request's body is over " + std::to_string(opt.maxBodyBytes) + " bytes"),
+            version);
         co_return;
       }
       if (bec) co_return;

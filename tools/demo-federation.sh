@@ -63,7 +63,7 @@ start() {
 }
 
 say "hub: creating the network \"Sahel Knowledge Network\" (the hub is its steward)"
-"$D" init --data-dir "$DEMO/hub" --org "Sahel Regional Hub" --peer-listen 127.0.0.1:7430 >/dev/null
+"$D" init --data-dir "$DEMO/hub" --org "Sahel Regional Hub" --peer-listen 127.0.0.1:7430 --http-listen 127.0.0.1:7440 >/dev/null
 "$D" genesis --data-dir "$DEMO/hub" --name "Sahel Knowledge Network" --out "$DEMO/network.genesis" >/dev/null
 start hub
 HUB_KEY=$(ctl hub status --json | field '["node_key"]')
@@ -72,7 +72,8 @@ port=7431
 for n in river youth; do
   org=$([[ $n == river ]] && echo "River Women Collective" || echo "Youth Voices")
   say "$n: a node for \"$org\", joining with the genesis file"
-  "$D" init --data-dir "$DEMO/$n" --org "$org" --network "$DEMO/network.genesis" --peer-listen "127.0.0.1:$port" >/dev/null
+  "$D" init --data-dir "$DEMO/$n" --org "$org" --network "$DEMO/network.genesis" --peer-listen "127.0.0.1:$port" \
+    --http-listen "127.0.0.1:$((port + 10))" >/dev/null
   start "$n"
   feed=$(ctl "$n" status --json | field '["feed_key"]')
   say "hub: admitting \"$org\" (feed ${feed:0:12})"

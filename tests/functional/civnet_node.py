@@ -96,9 +96,9 @@ class Node:
         return run([CIVNETD, *args])
 
     def init(self, org=None, network=None, steward=False, peer_listen="127.0.0.1:0"):
-        """`civnetd init`; peers listen on loopback, on a port the system
-        picks (status shows it) unless one is given."""
-        args = ["init", "--data-dir", self.data_dir, "--peer-listen", peer_listen]
+        """`civnetd init`; peers and browsers connect on loopback, on ports
+        the system picks (status shows them) unless one is given."""
+        args = ["init", "--data-dir", self.data_dir, "--peer-listen", peer_listen, "--http-listen", "127.0.0.1:0"]
         if org:
             args += ["--org", org]
         if network:
@@ -116,13 +116,19 @@ class Node:
     def join(self, genesis_file):
         return self.civnetd("join", "--data-dir", self.data_dir, "--network", genesis_file)
 
-    def set_config(self, key, value):
-        """Sets `key = value` in civnetd.toml (a key init wrote, at its default)."""
+    def set_config(self, key, value, section=None):
+        """Sets `key = value` in civnetd.toml (a key init wrote, at its
+        default), in [section] when several sections have that key."""
         path = os.path.join(self.data_dir, "civnetd.toml")
         with open(path) as f:
             lines = f.read().splitlines()
-        at = [i for i, line in enumerate(lines) if line.startswith(key + " = ")]
-        assert len(at) == 1, f"{key} is not in {path}"
+        current, at = None, []
+        for i, line in enumerate(lines):
+            if line.startswith("[") and line.endswith("]"):
+                current = line.strip("[]")
+            elif line.startswith(key + " = ") and (section is None or current == section):
+                at.append(i)
+        assert len(at) == 1, f"{key} is not in {path} once (in [{section}])"
         lines[at[0]] = f"{key} = {value}"
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -237,6 +243,27 @@ class Node:
             return reply["id"]
         with concurrent.futures.ThreadPoolExecutor(threads) as pool:
             return list(pool.map(one, range(count)))
+
+    def https(self, method, path, body=None, headers=None, raw=None):
+        """One request to the member interface over real HTTPS, trusting
+        only this node's own certificate: (status, headers, parsed JSON or
+        None). `raw` sends those bytes as the body instead of JSON."""
+        import http.client
+        import ssl
+        ctx = ssl.create_default_context(cafile=os.path.join(self.data_dir, "keys", "web.crt"))
+        conn = http.client.HTTPSConnection("127.0.0.1", self.status()["http_port"], context=ctx, timeout=30)
+        try:
+            data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+            conn.request(method, path, body=data, headers=headers or {})
+            r = conn.getresponse()
+            payload = r.read()
+            try:
+                parsed = json.loads(payload) if payload else None
+            except ValueError:
+                parsed = None
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, parsed
+        finally:
+            conn.close()
 
     def peer_address(self):
         """Where this running node listens for peers: 127.0.0.1:PORT."""

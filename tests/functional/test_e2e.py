@@ -1166,7 +1166,7 @@ class Federation(NodeTestCase):
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         self.assertEqual(river.stop(), 0)
-        river.set_config("listen", f'"127.0.0.1:{port}"')
+        river.set_config("listen", f'"127.0.0.1:{port}"', section="net")
         river.set_config("advertise", f'"127.0.0.1:{port}"')
         river.start()
         self.assertIn(f"published a profile advertising 127.0.0.1:{port}", river.log())
@@ -1292,3 +1292,116 @@ class Accounts(NodeTestCase):
         self.assertRefused(n.ctl("accounts", "add", "cy", "--name", "Cy again"), 'handle "cy" exists already')
         self.assertRefused(n.ctl("accounts", "disable", "nobody"), 'no account has handle "nobody"')
         self.assertEqual([a["handle"] for a in n.ctl_json("accounts", "list")["accounts"]], ["cy"])
+
+
+class MemberApi(NodeTestCase):
+    """The member interface's JSON API over real HTTPS against a real civnetd."""
+
+    PASSWORD = "river wells in march"
+
+    def started(self):
+        n = self.node("m")
+        self.make_network(n)
+        n.start()
+        self.assertOk(n.ctl("accounts", "add", "amina", "--name", "Amina Okafor", "--password-stdin",
+                            stdin=self.PASSWORD + "\n"))
+        return n
+
+    def login(self, n, handle="amina", password=PASSWORD):
+        status, headers, body = n.https("POST", "/api/login", {"handle": handle, "password": password})
+        self.assertEqual(status, 200, body)
+        cookie = headers["set-cookie"].split(";")[0]
+        return {"Cookie": cookie, "X-CSRF-Token": body["csrf"]}, headers, body
+
+    def test_login_sets_a_strict_session_cookie_and_every_answer_carries_the_security_headers(self):
+        n = self.started()
+        auth, headers, body = self.login(n)
+        self.assertEqual((body["handle"], body["name"], body["org_name"]), ("amina", "Amina Okafor", "Org m"))
+        cookie = headers["set-cookie"]
+        self.assertTrue(cookie.startswith("__Host-civnet="), cookie)
+        for attribute in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
+            self.assertIn(attribute, cookie)
+        self.assertNotIn("Domain", cookie)
+        for status, h, _ in (n.https("GET", "/api/me", headers=auth), n.https("GET", "/api/nothing"),
+                             n.https("POST", "/api/login", {"handle": "amina", "password": "not it at all"})):
+            self.assertIn("script-src 'self'", h["content-security-policy"])
+            self.assertNotIn("unsafe-inline", h["content-security-policy"])
+            self.assertIn("frame-ancestors 'none'", h["content-security-policy"])
+            self.assertIn("max-age=", h["strict-transport-security"])
+            self.assertEqual(h["x-content-type-options"], "nosniff")
+            self.assertEqual(h["referrer-policy"], "no-referrer")
+        status, _, me = n.https("GET", "/api/me", headers=auth)
+        self.assertEqual((status, me["handle"], me["csrf"]), (200, "amina", auth["X-CSRF-Token"]))
+
+    def test_a_wrong_password_and_an_unknown_account_get_the_same_401(self):
+        n = self.started()
+        wrong = n.https("POST", "/api/login", {"handle": "amina", "password": "not the password"})
+        unknown = n.https("POST", "/api/login", {"handle": "nobody", "password": "not the password"})
+        self.assertEqual(wrong[0], 401)
+        self.assertEqual(wrong[2], unknown[2])
+        self.assertEqual(wrong[2]["error"], {"code": "unauthenticated", "message": "wrong handle or password"})
+        self.assertNotIn("set-cookie", wrong[1])
+        status, _, body = n.https("POST", "/api/login", raw="not json")
+        self.assertEqual((status, body["error"]["code"]), (400, "invalid_argument"))
+
+    def test_repeated_failures_lock_the_account_with_retry_after(self):
+        n = self.started()
+        for _ in range(5):
+            self.assertEqual(n.https("POST", "/api/login", {"handle": "amina", "password": "a wrong guess!"})[0], 401)
+        status, headers, body = n.https("POST", "/api/login", {"handle": "amina", "password": self.PASSWORD})
+        self.assertEqual(status, 429)
+        self.assertEqual(body["error"]["code"], "locked")
+        self.assertGreaterEqual(int(headers["retry-after"]), 1)
+        self.assertIn("locked for", n.log())
+
+    def test_state_changing_requests_need_the_csrf_header_and_logout_ends_the_session(self):
+        n = self.started()
+        auth, _, _ = self.login(n)
+        no_csrf = {"Cookie": auth["Cookie"]}
+        status, _, body = n.https("POST", "/api/logout", headers=no_csrf)
+        self.assertEqual((status, body["error"]["code"]), (403, "csrf"))
+        status, _, body = n.https("POST", "/api/logout", headers={**no_csrf, "X-CSRF-Token": "x" * 43})
+        self.assertEqual(status, 403)
+        self.assertEqual(n.https("GET", "/api/me", headers=auth)[0], 200)  # still logged in
+        status, headers, _ = n.https("POST", "/api/logout", headers=auth)
+        self.assertEqual(status, 200)
+        self.assertIn("Max-Age=0", headers["set-cookie"])
+        status, _, body = n.https("GET", "/api/me", headers=auth)
+        self.assertEqual((status, body["error"]["code"]), (401, "session_expired"))
+        self.assertEqual(n.https("GET", "/api/me")[0], 401)
+
+    def test_changing_the_password_ends_old_sessions_and_a_disable_ends_all(self):
+        n = self.started()
+        first, _, _ = self.login(n)
+        other, _, _ = self.login(n)
+        status, _, body = n.https("POST", "/api/password", {"current": "not it at all", "new": "a new long passphrase"},
+                                  headers=first)
+        self.assertEqual((status, body["error"]["code"]), (403, "wrong_password"))
+        status, _, body = n.https("POST", "/api/password", {"current": self.PASSWORD, "new": "password1234"},
+                                  headers=first)
+        self.assertEqual(status, 400)
+        self.assertIn("most common passwords", body["error"]["message"])
+        status, headers, body = n.https("POST", "/api/password",
+                                        {"current": self.PASSWORD, "new": "a new long passphrase"}, headers=first)
+        self.assertEqual(status, 200, body)
+        renewed = {"Cookie": headers["set-cookie"].split(";")[0], "X-CSRF-Token": body["csrf"]}
+        self.assertEqual(n.https("GET", "/api/me", headers=first)[0], 401)
+        self.assertEqual(n.https("GET", "/api/me", headers=other)[0], 401)
+        self.assertEqual(n.https("GET", "/api/me", headers=renewed)[0], 200)
+        self.assertEqual(n.https("POST", "/api/login", {"handle": "amina", "password": self.PASSWORD})[0], 401)
+        self.login(n, password="a new long passphrase")
+        self.assertOk(n.ctl("accounts", "disable", "amina"))
+        self.assertEqual(n.https("GET", "/api/me", headers=renewed)[0], 401)
+
+    def test_oversized_bodies_and_headers_unknown_paths_and_wrong_methods_are_refused(self):
+        n = self.started()
+        status, _, body = n.https("POST", "/api/login", raw="x" * (300 * 1024))
+        self.assertEqual((status, body["error"]["code"]), (413, "too_large"))
+        status, _, body = n.https("GET", "/api/me", headers={"X-Filler": "y" * 9000})
+        self.assertEqual((status, body["error"]["code"]), (431, "headers_too_large"))
+        status, _, body = n.https("GET", "/api/no/such/thing")
+        self.assertEqual((status, body["error"]["code"]), (404, "not_found"))
+        status, headers, body = n.https("GET", "/api/login")
+        self.assertEqual((status, headers["allow"]), (405, "POST"))
+        # The node still serves after all that.
+        self.login(n)
