@@ -1,12 +1,18 @@
 // The member API (see member_api.hpp).
 #include "member_api.hpp"
 
+#include <charconv>
+#include <map>
+
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "daemon/accounts.hpp"
 #include "daemon/hosted_orgs.hpp"
 #include "daemon/sessions.hpp"
+#include "federation/membership_tracker.hpp"
+#include "schemas/content.hpp"
+#include "store/store.hpp"
 
 namespace civnet::daemon {
 namespace json = boost::json;
@@ -74,8 +80,10 @@ std::string cookieValue(std::string_view header, std::string_view name) {
   return {};
 }
 
-MemberApi::MemberApi(Accounts& accounts, Sessions& sessions, HostedOrgs& orgs, std::shared_ptr<spdlog::logger> log)
-    : accounts_(accounts), sessions_(sessions), orgs_(orgs), log_(std::move(log)) {}
+MemberApi::MemberApi(Accounts& accounts, Sessions& sessions, HostedOrgs& orgs, store::Store& store,
+                     federation::MembershipTracker& membership, std::shared_ptr<spdlog::logger> log)
+    : accounts_(accounts), sessions_(sessions), orgs_(orgs), store_(store), membership_(membership),
+      log_(std::move(log)) {}
 
 MemberResponse MemberApi::error(unsigned status, std::string_view code, std::string_view message) {
   return jsonReply(status, json::object{{"error", json::object{{"code", code}, {"message", message}}}});
@@ -97,6 +105,16 @@ MemberResponse MemberApi::handle(const MemberRequest& r) {
   if (path == "/api/logout") return only(post, "POST", [&] { return logout(r); });
   if (path == "/api/me") return only(get, "GET", [&] { return me(r); });
   if (path == "/api/password") return only(post, "POST", [&] { return changePassword(r); });
+  if (path == "/api/entries") {
+    if (get) {
+      const std::string_view target = r.target;
+      const auto q = target.find('?');
+      return listEntries(r, q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
+    }
+    return only(post, "GET, POST", [&] { return publish(r); });
+  }
+  if (path.starts_with("/api/entries/"))
+    return only(get, "GET", [&] { return showEntry(r, path.substr(std::string_view("/api/entries/").size())); });
   return error(404, "not_found", "no such page: " + std::string(path.substr(0, 200)));
 }
 
@@ -173,6 +191,166 @@ MemberResponse MemberApi::changePassword(const MemberRequest& r) {
   MemberResponse ok = jsonReply(200, accountView(again.session, orgs_));
   ok.headers.emplace_back("Set-Cookie", sessionCookie(again.token, std::chrono::hours(12)));
   return ok;
+}
+
+namespace {
+
+// "a=1&b=two": the pairs, percent-decoded ('+' is a space).
+Result<std::map<std::string, std::string>> parseQuery(std::string_view q) {
+  std::map<std::string, std::string> out;
+  auto decode = [](std::string_view s, std::string& to) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '+') {
+        to.push_back(' ');
+      } else if (s[i] == '%') {
+        auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+        if (i + 2 >= s.size() || !hex(s[i + 1]) || !hex(s[i + 2])) return false;
+        to.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+        i += 2;
+      } else {
+        to.push_back(s[i]);
+      }
+    }
+    return true;
+  };
+  for (std::size_t at = 0; at < q.size();) {
+    auto amp = q.find('&', at);
+    if (amp == std::string_view::npos) amp = q.size();
+    std::string_view pair = q.substr(at, amp - at);
+    at = amp + 1;
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    std::string k, v;
+    if (!decode(pair.substr(0, eq), k) || (eq != std::string_view::npos && !decode(pair.substr(eq + 1), v)))
+      return invalidArgument("the query is not well percent-encoded");
+    out[k] = v;
+  }
+  return out;
+}
+
+// The name an organization gives itself in its latest profile; else the
+// one its admission gave; else "".
+std::string orgName(const federation::MembershipView& v, const PublicKey& feed) {
+  if (auto p = v.profiles.find(feed); p != v.profiles.end() && !p->second.profile.name.empty())
+    return p->second.profile.name;
+  if (auto m = v.feeds.find(feed); m != v.feeds.end() && m->second.details) return m->second.details->name;
+  return {};
+}
+
+std::string excerpt(const std::string& body) {
+  constexpr std::size_t kMax = 280;
+  if (body.size() <= kMax) return body;
+  std::size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(body[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  return body.substr(0, cut) + "…";
+}
+
+json::object postJson(const record::Entry& e, const record::Post& p, const federation::MembershipView& v, bool full) {
+  json::array tags;
+  for (const auto& t : p.tags) tags.emplace_back(t);
+  json::object o{{"id", e.id.hex()},
+                 {"org", e.header.author.hex()},
+                 {"org_name", orgName(v, e.header.author)},
+                 {"seq", e.header.seq},
+                 {"time", e.header.timestamp},
+                 {"title", p.title},
+                 {"tags", std::move(tags)}};
+  if (full) o["body"] = p.body;
+  else o["excerpt"] = excerpt(p.body);
+  return o;
+}
+
+}  // namespace
+
+// GET /api/entries?tag=T&org=FEED&limit=N: posts, newest first.
+MemberResponse MemberApi::listEntries(const MemberRequest& r, std::string_view query) {
+  auto s = sessions_.check(cookieValue(r.cookie, kSessionCookie));
+  if (!s.ok()) return error(401, "session_expired", s.status().message());
+  auto q = parseQuery(query);
+  if (!q.ok()) return fromStatus(q.status());
+  store::Query sq;
+  sq.kind = static_cast<std::uint16_t>(record::Kind::post);
+  sq.limit = 50;
+  for (const auto& [k, v] : *q) {
+    if (k == "tag") {
+      if (!v.empty()) sq.tag = v;
+    } else if (k == "org") {
+      auto key = PublicKey::parseHex(v, "org");
+      if (!key.ok()) return error(400, "invalid_argument", "org must be an organization's feed key (64 hex characters)");
+      sq.author = *key;
+    } else if (k == "limit") {
+      int n = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > 100)
+        return error(400, "invalid_argument", "limit must be a number from 1 to 100");
+      sq.limit = static_cast<std::size_t>(n);
+    } else {
+      return error(400, "invalid_argument", "unknown parameter \"" + k.substr(0, 40) + "\" (tag, org, limit)");
+    }
+  }
+  auto view = membership_.view();
+  json::array a;
+  for (const record::Entry& e : store_.list(sq)) {
+    if (!e.signedEntry.content) continue;
+    auto p = record::decodePost(*e.signedEntry.content);
+    if (p.ok()) a.push_back(postJson(e, *p, *view, false));
+  }
+  return jsonReply(200, json::object{{"entries", std::move(a)}});
+}
+
+// GET /api/entries/{id}: one post, with its body (Markdown source).
+MemberResponse MemberApi::showEntry(const MemberRequest& r, std::string_view idHex) {
+  auto s = sessions_.check(cookieValue(r.cookie, kSessionCookie));
+  if (!s.ok()) return error(401, "session_expired", s.status().message());
+  auto id = Digest::parseHex(idHex, "the entry id");
+  if (!id.ok()) return error(404, "not_found", "no such entry");
+  auto e = store_.entryById(*id);
+  if (!e.ok() || e->header.kind != static_cast<std::uint16_t>(record::Kind::post) || !e->signedEntry.content ||
+      store_.hiddenReason(e->header.author, e->header.seq))
+    return error(404, "not_found", "no such entry");
+  auto p = record::decodePost(*e->signedEntry.content);
+  if (!p.ok()) return error(404, "not_found", "no such entry");
+  return jsonReply(200, postJson(*e, *p, *membership_.view(), true));
+}
+
+// POST /api/entries {"title", "body", "tags"}: a post, signed with the
+// member's organization's feed key.
+MemberResponse MemberApi::publish(const MemberRequest& r) {
+  auto s = sessions_.check(cookieValue(r.cookie, kSessionCookie));
+  if (!s.ok()) return error(401, "session_expired", s.status().message());
+  if (!Sessions::csrfMatches(*s, r.csrf)) return error(403, "csrf", "the X-CSRF-Token header is missing or wrong");
+  json::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  if (ec || !v.is_object()) return error(400, "invalid_argument", "the body must be a JSON object");
+  const json::object& o = v.as_object();
+  record::Post p;
+  for (const auto& kv : o) {
+    const std::string_view k = kv.key();
+    if (k == "title" || k == "body") {
+      if (!kv.value().is_string()) return error(400, "invalid_argument", "\"" + std::string(k) + "\" must be a string");
+      (k == "title" ? p.title : p.body) = std::string(kv.value().as_string());
+    } else if (k == "tags") {
+      if (!kv.value().is_array()) return error(400, "invalid_argument", "\"tags\" must be a list of strings");
+      for (const auto& t : kv.value().as_array()) {
+        if (!t.is_string()) return error(400, "invalid_argument", "\"tags\" must be a list of strings");
+        p.tags.emplace_back(t.as_string());
+      }
+    } else {
+      return error(400, "invalid_argument", "unknown field \"" + std::string(k.substr(0, 40)) + "\"");
+    }
+  }
+  if (p.title.empty()) return error(400, "invalid_argument", "a post needs a title");
+  if (auto st = record::validatePost(p); !st.ok()) return error(400, "invalid_argument", st.message());
+  const PrivateKey* key = orgs_.key(s->account.org);
+  if (!key) return error(403, "not_hosted", "your organization is no longer hosted on this node");
+  auto e = store_.publish(*key, static_cast<std::uint16_t>(record::Kind::post), record::encodePost(p));
+  if (!e.ok()) {
+    if (e.status().code() == StatusCode::refused)
+      return error(403, "refused", e.status().message());
+    return fromStatus(e.status());
+  }
+  log_->info("{} published {} (\"{}\")", s->account.handle, e->id.shortHex(), p.title.substr(0, 80));
+  return jsonReply(201, postJson(*e, p, *membership_.view(), true));
 }
 
 }  // namespace civnet::daemon

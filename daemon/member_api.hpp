@@ -1,7 +1,8 @@
 // The member API: JSON under /api/ for the people of hosted organizations,
 // served over HTTPS by member_server. docs/member-api.md lists it.
 //
-// Built so far: login, logout, me, and changing one's password. A login
+// Built so far: login, logout, me, changing one's password, and entries
+// (list newest first with filters, read one, publish a post). A login
 // sets the session cookie `__Host-civnet` (Secure, HttpOnly,
 // SameSite=Strict, Path=/) and returns a CSRF token; every state-changing
 // request after it (POST other than login) must send that token in the
@@ -25,6 +26,10 @@ namespace civnet::daemon {
 class Accounts;
 class HostedOrgs;
 class Sessions;
+}  // namespace civnet::daemon
+namespace civnet::store { class Store; }
+namespace civnet::federation { class MembershipTracker; }
+namespace civnet::daemon {
 
 struct MemberRequest {
   std::string method;
@@ -48,7 +53,8 @@ inline constexpr std::string_view kSessionCookie = "__Host-civnet";
 class MemberApi {
  public:
   // REQUIRES: everything referred to outlives this object.
-  MemberApi(Accounts& accounts, Sessions& sessions, HostedOrgs& orgs, std::shared_ptr<spdlog::logger> log);
+  MemberApi(Accounts& accounts, Sessions& sessions, HostedOrgs& orgs, store::Store& store,
+            federation::MembershipTracker& membership, std::shared_ptr<spdlog::logger> log);
   MemberResponse handle(const MemberRequest& r);
   static MemberResponse error(unsigned status, std::string_view code, std::string_view message);
 
@@ -57,10 +63,15 @@ class MemberApi {
   MemberResponse logout(const MemberRequest& r);
   MemberResponse me(const MemberRequest& r);
   MemberResponse changePassword(const MemberRequest& r);
+  MemberResponse listEntries(const MemberRequest& r, std::string_view query);
+  MemberResponse showEntry(const MemberRequest& r, std::string_view id);
+  MemberResponse publish(const MemberRequest& r);
 
   Accounts& accounts_;
   Sessions& sessions_;
   HostedOrgs& orgs_;
+  store::Store& store_;
+  federation::MembershipTracker& membership_;
   std::shared_ptr<spdlog::logger> log_;
 };
 

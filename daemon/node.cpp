@@ -256,7 +256,7 @@ Status runNode(const RunOptions& options) {
     logs.node->info("{} member accounts", accounts.list().size());
     // The member interface (HTTPS), unless [http] listen is "".
     Sessions sessions(*st, accounts);
-    MemberApi memberApi(accounts, sessions, orgs, logs.http);
+    MemberApi memberApi(accounts, sessions, orgs, *st, tracker, logs.http);
     std::optional<MemberServer> memberServer;
     if (!config->httpListen.empty()) {
       bool made = false;

@@ -1405,3 +1405,50 @@ class MemberApi(NodeTestCase):
         self.assertEqual((status, headers["allow"]), (405, "POST"))
         # The node still serves after all that.
         self.login(n)
+
+    def test_a_client_that_never_finishes_its_headers_is_closed_and_others_are_served_meanwhile(self):
+        import ssl
+        n = self.started()
+        ctx = ssl.create_default_context(cafile=os.path.join(n.data_dir, "keys", "web.crt"))
+        slow = ctx.wrap_socket(socket.create_connection(("127.0.0.1", n.status()["http_port"])),
+                               server_hostname="127.0.0.1")
+        slow.sendall(b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")  # and nothing more
+        self.login(n)  # another client is served meanwhile
+        slow.settimeout(60)  # a bound on the wait; the node's header limit is 10 s
+        try:
+            self.assertEqual(slow.recv(1024), b"")  # closed by the node, no answer
+        except (ConnectionResetError, ssl.SSLError):
+            pass  # closed, less politely
+        finally:
+            slow.close()
+        self.login(n)
+
+    def test_a_member_publishes_a_post_lists_it_reads_it_and_the_node_signs_it_as_the_organization(self):
+        n = self.started()
+        auth, _, _ = self.login(n)
+        post = {"title": "Three new wells", "body": "We dug three wells.\n\n<script>alert(1)</script>",
+                "tags": ["water", "practice"]}
+        status, _, body = n.https("POST", "/api/entries", post, headers={"Cookie": auth["Cookie"]})
+        self.assertEqual((status, body["error"]["code"]), (403, "csrf"))
+        status, _, created = n.https("POST", "/api/entries", post, headers=auth)
+        self.assertEqual(status, 201, created)
+        self.assertEqual(created["org"], n.status()["feed_key"])  # signed by the organization's feed key
+        self.assertEqual(created["body"], post["body"])  # stored as text, as written
+        # The sysadmin's view agrees: the organization's feed holds it.
+        shown = n.ctl_json("entries", "show", created["id"])
+        self.assertEqual(shown["author"], n.status()["feed_key"])
+        status, _, listed = n.https("GET", "/api/entries?tag=water&limit=10", headers=auth)
+        self.assertEqual(status, 200)
+        self.assertEqual([e["id"] for e in listed["entries"]], [created["id"]])
+        self.assertEqual(listed["entries"][0]["org_name"], "Org m")
+        self.assertEqual(n.https("GET", "/api/entries?tag=nothing", headers=auth)[2]["entries"], [])
+        status, _, one = n.https("GET", "/api/entries/" + created["id"], headers=auth)
+        self.assertEqual((status, one["title"], one["tags"]), (200, "Three new wells", ["water", "practice"]))
+        # Refusals: no session, no title, unknown fields and parameters, unknown ids.
+        self.assertEqual(n.https("GET", "/api/entries")[0], 401)
+        status, _, body = n.https("POST", "/api/entries", {"body": "no title"}, headers=auth)
+        self.assertEqual((status, body["error"]["message"]), (400, "a post needs a title"))
+        self.assertEqual(n.https("POST", "/api/entries", {"title": "x", "author": "y"}, headers=auth)[0], 400)
+        self.assertEqual(n.https("GET", "/api/entries?sort=old", headers=auth)[0], 400)
+        self.assertEqual(n.https("GET", "/api/entries/" + "0" * 64, headers=auth)[0], 404)
+        self.assertEqual(n.https("GET", "/api/entries/../../etc/passwd", headers=auth)[0], 404)
