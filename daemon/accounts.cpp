@@ -307,6 +307,9 @@ Status Accounts::changePassword(std::string_view handle, std::string_view curren
   std::lock_guard lk(writeMu_);
   auto fresh = get(handle);
   if (!fresh.ok()) return fresh.status();
+  // A reset (or another change) since the current password was checked wins.
+  if (fresh->passwordHash != a->passwordHash || fresh->disabled)
+    return permissionDenied("wrong handle or password");
   fresh->passwordHash = *hash;
   fresh->passwordChangedAt = now();
   fresh->mustChangePassword = false;

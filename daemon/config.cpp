@@ -140,8 +140,9 @@ max_outbound_peers = 8
 # none. `civnetd run --http-listen` overrides it.
 listen = "@HTTP@"
 # The TLS certificate chain and private key (PEM files) browsers are shown.
-# "" uses the node's own self-signed certificate (keys/node.crt), which
-# browsers warn about: give a certificate for the name members type.
+# "" uses a self-signed certificate civnetd makes at the first run
+# (keys/web.crt and web.key), which browsers warn about: give a certificate
+# for the name members type.
 cert_file = ""
 key_file = ""
 

@@ -56,6 +56,12 @@ Result<std::vector<std::string>> stringFields(std::string_view body, std::initia
   return out;
 }
 
+// A handle as the log may show it: only a well-formed one (a password typed
+// into the handle field, or a line break, must not reach the log).
+std::string loggable(std::string_view handle) {
+  return checkHandle(handle).ok() ? std::string(handle) : std::string("(a malformed handle)");
+}
+
 MemberResponse fromStatus(const Status& s) {
   switch (s.code()) {
     case StatusCode::invalidArgument: return MemberApi::error(400, "invalid_argument", s.message());
@@ -101,6 +107,15 @@ MemberResponse MemberApi::handle(const MemberRequest& r) {
     }
     return f();
   };
+  // Every POST is JSON: a cross-site form cannot send that without a CORS
+  // preflight, which this server never grants (so no login CSRF either).
+  if (post) {
+    std::string_view type = r.contentType;
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+    if (type != "application/json")
+      return error(415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)");
+  }
   if (path == "/api/login") return only(post, "POST", [&] { return login(r); });
   if (path == "/api/logout") return only(post, "POST", [&] { return logout(r); });
   if (path == "/api/me") return only(get, "GET", [&] { return me(r); });
@@ -139,12 +154,12 @@ MemberResponse MemberApi::login(const MemberRequest& r) {
     MemberResponse e = error(429, "locked",
                              "too many failed logins: try again in " + std::to_string(res.retryAfter.count()) + " s");
     e.headers.emplace_back("Retry-After", std::to_string(res.retryAfter.count()));
-    log_->info("login of \"{}\" from {}: refused, locked for {} s", (*f)[0].substr(0, 40), r.clientAddress,
+    log_->info("login of {} from {}: refused, locked for {} s", loggable((*f)[0]), r.clientAddress,
                res.retryAfter.count());
     return e;
   }
   if (res.outcome != LoginResult::Outcome::ok) {
-    log_->info("login of \"{}\" from {}: wrong handle or password", (*f)[0].substr(0, 40), r.clientAddress);
+    log_->info("login of {} from {}: wrong handle or password", loggable((*f)[0]), r.clientAddress);
     return error(401, "unauthenticated", "wrong handle or password");
   }
   log_->info("login of {} from {}", res.session.account.handle, r.clientAddress);
@@ -157,6 +172,21 @@ MemberResponse MemberApi::me(const MemberRequest& r) {
   auto s = sessions_.check(cookieValue(r.cookie, kSessionCookie));
   if (!s.ok()) return error(401, "session_expired", s.status().message());
   return jsonReply(200, accountView(*s, orgs_));
+}
+
+// The session of a request, when the account may use the API: a password
+// someone else chose (generated, or reset) must be changed first.
+Result<Session> MemberApi::session(const MemberRequest& r, MemberResponse& refusal) {
+  auto s = sessions_.check(cookieValue(r.cookie, kSessionCookie));
+  if (!s.ok()) {
+    refusal = error(401, "session_expired", s.status().message());
+    return s.status();
+  }
+  if (s->account.mustChangePassword) {
+    refusal = error(403, "must_change_password", "choose your own password first (POST /api/password)");
+    return permissionDenied("must change the password");
+  }
+  return s;
 }
 
 MemberResponse MemberApi::logout(const MemberRequest& r) {
@@ -179,8 +209,18 @@ MemberResponse MemberApi::changePassword(const MemberRequest& r) {
   if (!Sessions::csrfMatches(*s, r.csrf)) return error(403, "csrf", "the X-CSRF-Token header is missing or wrong");
   auto f = stringFields(r.body, {"current", "new"});
   if (!f.ok()) return fromStatus(f.status());
+  // Guessing the current password with a stolen session is throttled as
+  // logins are.
+  if (auto wait = sessions_.lockedFor(s->account.handle, r.clientAddress); wait.count() > 0) {
+    MemberResponse e = error(429, "locked", "too many wrong passwords: try again in " + std::to_string(wait.count()) + " s");
+    e.headers.emplace_back("Retry-After", std::to_string(wait.count()));
+    return e;
+  }
   if (auto st = accounts_.changePassword(s->account.handle, (*f)[0], (*f)[1]); !st.ok()) {
-    if (st.code() == StatusCode::permissionDenied) return error(403, "wrong_password", "the current password is wrong");
+    if (st.code() == StatusCode::permissionDenied) {
+      sessions_.noteFailure(s->account.handle, r.clientAddress);
+      return error(403, "wrong_password", "the current password is wrong");
+    }
     return fromStatus(st);
   }
   (void)sessions_.endAll(s->account.handle);
@@ -264,8 +304,9 @@ json::object postJson(const record::Entry& e, const record::Post& p, const feder
 
 // GET /api/entries?tag=T&org=FEED&limit=N: posts, newest first.
 MemberResponse MemberApi::listEntries(const MemberRequest& r, std::string_view query) {
-  auto s = sessions_.check(cookieValue(r.cookie, kSessionCookie));
-  if (!s.ok()) return error(401, "session_expired", s.status().message());
+  MemberResponse refusal;
+  auto s = session(r, refusal);
+  if (!s.ok()) return refusal;
   auto q = parseQuery(query);
   if (!q.ok()) return fromStatus(q.status());
   store::Query sq;
@@ -300,8 +341,9 @@ MemberResponse MemberApi::listEntries(const MemberRequest& r, std::string_view q
 
 // GET /api/entries/{id}: one post, with its body (Markdown source).
 MemberResponse MemberApi::showEntry(const MemberRequest& r, std::string_view idHex) {
-  auto s = sessions_.check(cookieValue(r.cookie, kSessionCookie));
-  if (!s.ok()) return error(401, "session_expired", s.status().message());
+  MemberResponse refusal;
+  auto s = session(r, refusal);
+  if (!s.ok()) return refusal;
   auto id = Digest::parseHex(idHex, "the entry id");
   if (!id.ok()) return error(404, "not_found", "no such entry");
   auto e = store_.entryById(*id);
@@ -316,8 +358,9 @@ MemberResponse MemberApi::showEntry(const MemberRequest& r, std::string_view idH
 // POST /api/entries {"title", "body", "tags"}: a post, signed with the
 // member's organization's feed key.
 MemberResponse MemberApi::publish(const MemberRequest& r) {
-  auto s = sessions_.check(cookieValue(r.cookie, kSessionCookie));
-  if (!s.ok()) return error(401, "session_expired", s.status().message());
+  MemberResponse refusal;
+  auto s = session(r, refusal);
+  if (!s.ok()) return refusal;
   if (!Sessions::csrfMatches(*s, r.csrf)) return error(403, "csrf", "the X-CSRF-Token header is missing or wrong");
   json::error_code ec;
   json::value v = json::parse(r.body, ec);

@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/sessions.hpp"
+
 namespace spdlog { class logger; }
 
 namespace civnet::daemon {
@@ -63,6 +65,7 @@ class MemberApi {
   MemberResponse logout(const MemberRequest& r);
   MemberResponse me(const MemberRequest& r);
   MemberResponse changePassword(const MemberRequest& r);
+  Result<Session> session(const MemberRequest& r, MemberResponse& refusal);
   MemberResponse listEntries(const MemberRequest& r, std::string_view query);
   MemberResponse showEntry(const MemberRequest& r, std::string_view id);
   MemberResponse publish(const MemberRequest& r);

@@ -2,6 +2,7 @@
 #include "member_server.hpp"
 
 #include <array>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include "daemon/member_api.hpp"
@@ -34,6 +36,7 @@ constexpr auto kAsTuple = asio::as_tuple(use_awaitable);
 namespace {
 
 constexpr std::uint32_t kHeaderLimit = 8 * 1024;
+constexpr std::size_t kMaxConnectionsPerAddress = 32;
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 
 void securityHeaders(http::response<http::string_body>& res) {
@@ -86,14 +89,20 @@ class MemberServer::Impl {
   std::optional<tcp::acceptor> acceptor;
   std::optional<std::uint16_t> boundPort;
   std::set<std::shared_ptr<Stream>> conns;
+  std::map<std::string, std::size_t> perAddress;  // open connections per client address
   std::thread thread;
   bool stopped = false;
+  bool stopping = false;  // network thread only: no new connection or request from now on
 
   Status setUpTls() {
     boost::system::error_code ec;
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
                     ec);
+    // TLS 1.2 only with forward secrecy and AEAD (TLS 1.3's suites are all so).
+    SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (SSL_CTX_set_cipher_list(ctx.native_handle(), "ECDHE+AESGCM:ECDHE+CHACHA20") != 1)
+      return internalError("setting the member interface's TLS ciphers failed");
     if (!ec) ctx.use_certificate_chain(asio::buffer(opt.certPem), ec);
     if (ec) return invalidArgument("the member interface's certificate is unusable: " + ec.message());
     ctx.use_private_key(asio::buffer(opt.keyPem), ssl::context::pem, ec);
@@ -108,17 +117,23 @@ class MemberServer::Impl {
         if (ec == asio::error::operation_aborted || !acceptor || !acceptor->is_open()) break;
         continue;
       }
+      if (stopping) break;
       if (conns.size() >= opt.maxConnections) continue;  // closed as it goes out of scope
-      asio::co_spawn(ioc, serve(std::move(sock)), asio::detached);
+      boost::system::error_code rec;
+      const auto ep = sock.remote_endpoint(rec);
+      const std::string client = rec ? "?" : ep.address().to_string();
+      if (perAddress[client] >= kMaxConnectionsPerAddress) {
+        log->debug("refused a connection from {}: {} open already", client, perAddress[client]);
+        continue;
+      }
+      asio::co_spawn(ioc, serve(std::move(sock), client), asio::detached);
     }
   }
 
-  awaitable<void> serve(tcp::socket sock) {
-    boost::system::error_code rec;
-    const auto ep = sock.remote_endpoint(rec);
-    const std::string client = rec ? "?" : ep.address().to_string();
+  awaitable<void> serve(tcp::socket sock, std::string client) {
     auto s = std::make_shared<Stream>(beast::tcp_stream(std::move(sock)), ctx);
     conns.insert(s);
+    ++perAddress[client];
     beast::get_lowest_layer(*s).expires_after(opt.headerTimeout);
     auto [hec] = co_await s->async_handshake(ssl::stream_base::server, kAsTuple);
     if (!hec) co_await requests(*s, client);
@@ -126,6 +141,7 @@ class MemberServer::Impl {
     beast::get_lowest_layer(*s).socket().shutdown(tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(*s).close();
     conns.erase(s);
+    if (--perAddress[client] == 0) perAddress.erase(client);
   }
 
   awaitable<void> reply(Stream& s, const MemberResponse& r, unsigned version, bool keepAlive) {
@@ -191,6 +207,7 @@ class MemberServer::Impl {
       mr.contentType = std::string(req[http::field::content_type]);
       mr.clientAddress = client;
       const bool keepAlive = req.keep_alive();
+      if (stopping) co_return;  // shutting down: the pool may be gone
       const std::string line = mr.method + " " + mr.target.substr(0, 200);
       // The handler may hash a password: off this thread. (A plain function,
       // not a capturing lambda: g++ 12 mishandles captures of coroutine lambdas.)
@@ -237,13 +254,17 @@ void MemberServer::stop() {
     return;
   }
   m.stopped = true;
+  // On the network thread: no new connection or request, every connection
+  // closed. Requests in a handler finish there; their coroutines end when
+  // they resume on the closed stream. Then the thread, then the pool.
   asio::post(m.ioc, [&m] {
+    m.stopping = true;
     boost::system::error_code ec;
     if (m.acceptor) m.acceptor->close(ec);
     for (const auto& s : m.conns) beast::get_lowest_layer(*s).close();
   });
-  m.pool.join();  // handlers finish; their answers go nowhere
   m.thread.join();
+  m.pool.join();
 }
 
 std::optional<std::uint16_t> MemberServer::port() const { return impl_->boundPort; }

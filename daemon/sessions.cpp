@@ -5,10 +5,12 @@
 #include <array>
 #include <charconv>
 
+#include <boost/asio/ip/address_v6.hpp>
+
 namespace civnet::daemon {
 namespace {
 
-constexpr std::string_view kRowVersion = "session 1";
+constexpr std::string_view kRowVersion = "session 2";
 constexpr std::size_t kTokenBytes = 32;
 constexpr std::size_t kTokenChars = 43;  // base64url of 32 bytes, unpadded
 constexpr std::int64_t kTouchEveryMs = 60'000;  // last-seen is written at most once a minute
@@ -68,7 +70,7 @@ bool parseMs(std::string_view s, std::int64_t& out) {
 
 std::string encodeSessionRow(std::string_view handle, const Session& s) {
   return std::string(kRowVersion) + "\n" + std::string(handle) + "\n" + s.csrf + "\n" + std::to_string(s.createdAt) +
-         "\n" + std::to_string(s.lastSeenAt) + "\n";
+         "\n" + std::to_string(s.lastSeenAt) + "\n" + std::to_string(s.passwordAt) + "\n";
 }
 
 Sessions::Sessions(store::Store& store, Accounts& accounts, SessionOptions options, Clock clock)
@@ -87,40 +89,82 @@ std::chrono::seconds Sessions::delayFor(int failures, int threshold) const {
   return std::min<std::chrono::seconds>(d, options_.maxDelay);
 }
 
+namespace {
+// Where failures are counted: an IPv6 address by its /64 (one host holds
+// a whole /64), any other as it is.
+std::string addressKey(std::string_view address) {
+  if (address.find(':') == std::string_view::npos) return std::string(address);
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address_v6(std::string(address), ec);
+  if (ec) return std::string(address);
+  auto bytes = a.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+}
+}  // namespace
+
+std::int64_t Sessions::waitUntilLocked(const std::string& handle, const std::string& address) const {
+  std::int64_t until = 0;
+  const std::string from = handle + "\n" + address;
+  for (const auto& [m, k] : {std::pair<const FailureMap*, const std::string*>{&byHandleFrom_, &from},
+                             {&byHandle_, &handle},
+                             {&byAddress_, &address}})
+    if (auto it = m->find(*k); it != m->end()) until = std::max(until, it->second.waitUntil);
+  return until;
+}
+
+void Sessions::note(FailureMap& m, const std::string& key, int threshold, std::int64_t t) {
+  if (m.size() >= kMaxTracked && !m.count(key)) {
+    std::erase_if(m, [&](const auto& kv) { return kv.second.waitUntil <= t && kv.second.count < threshold; });
+    // Still full: make room by forgetting the entry with the fewest failures
+    // (never refuse to count: that would let guessing go on unchecked).
+    if (m.size() >= kMaxTracked)
+      m.erase(std::min_element(m.begin(), m.end(),
+                               [](const auto& a, const auto& b) { return a.second.count < b.second.count; }));
+  }
+  Failures& f = m[key];
+  ++f.count;
+  f.waitUntil = t + std::chrono::duration_cast<std::chrono::milliseconds>(delayFor(f.count, threshold)).count();
+}
+
+void Sessions::noteFailureLocked(const std::string& handle, const std::string& address, std::int64_t t) {
+  note(byHandleFrom_, handle + "\n" + address, options_.failuresBeforeDelayPerHandle, t);
+  note(byHandle_, handle, options_.failuresBeforeDelayPerHandleAnywhere, t);
+  note(byAddress_, address, options_.failuresBeforeDelayPerAddress, t);
+}
+
+std::chrono::seconds Sessions::lockedFor(std::string_view handle, std::string_view clientAddress) {
+  std::lock_guard lk(mu_);
+  const std::int64_t until = waitUntilLocked(std::string(handle), addressKey(clientAddress)), t = now();
+  return std::chrono::seconds(until > t ? (until - t + 999) / 1000 : 0);
+}
+
+void Sessions::noteFailure(std::string_view handle, std::string_view clientAddress) {
+  std::lock_guard lk(mu_);
+  noteFailureLocked(std::string(handle), addressKey(clientAddress), now());
+}
+
 LoginResult Sessions::login(std::string_view handle, std::string_view password, std::string_view clientAddress) {
   LoginResult res;
-  const std::string h(handle), addr(clientAddress);
-  {
-    std::lock_guard lk(mu_);
-    const std::int64_t t = now();
-    std::int64_t until = 0;
-    if (auto it = byHandle_.find(h); it != byHandle_.end()) until = std::max(until, it->second.waitUntil);
-    if (auto it = byAddress_.find(addr); it != byAddress_.end()) until = std::max(until, it->second.waitUntil);
-    if (until > t) {
-      res.outcome = LoginResult::Outcome::locked;
-      res.retryAfter = std::chrono::seconds((until - t + 999) / 1000);
-      return res;
-    }
+  const std::string h(handle), addr = addressKey(clientAddress);
+  if (!checkHandle(handle).ok()) {
+    (void)accounts_.verify("-", password);  // as costly as any other refusal; not counted
+    return res;
+  }
+  if (auto wait = lockedFor(handle, clientAddress); wait.count() > 0) {
+    res.outcome = LoginResult::Outcome::locked;
+    res.retryAfter = wait;
+    return res;
   }
   auto account = accounts_.verify(handle, password);
   std::lock_guard lk(mu_);
   const std::int64_t t = now();
   if (!account.ok()) {
-    auto note = [&](std::map<std::string, Failures>& m, const std::string& k, int threshold) {
-      if (m.size() >= kMaxTracked)  // forget those no longer waiting
-        std::erase_if(m, [&](const auto& kv) { return kv.second.waitUntil <= t; });
-      if (m.size() >= kMaxTracked) return;
-      Failures& f = m[k];
-      ++f.count;
-      f.waitUntil = t + std::chrono::duration_cast<std::chrono::milliseconds>(delayFor(f.count, threshold)).count();
-    };
-    note(byHandle_, h, options_.failuresBeforeDelayPerHandle);
-    note(byAddress_, addr, options_.failuresBeforeDelayPerAddress);
-    res.outcome = LoginResult::Outcome::wrong;
+    noteFailureLocked(h, addr, t);
     return res;
   }
+  byHandleFrom_.erase(h + "\n" + addr);
   byHandle_.erase(h);
-  byAddress_.erase(addr);
   if (t - lastSweep_ >= 3'600'000) {
     lastSweep_ = t;
     (void)sweep();
@@ -129,12 +173,11 @@ LoginResult Sessions::login(std::string_view handle, std::string_view password, 
   s.account = *account;
   s.csrf = randomToken();
   s.createdAt = s.lastSeenAt = t;
+  s.passwordAt = account->passwordChangedAt;  // as checked: a reset since then ends the session
   const std::string token = randomToken();
   if (auto st = store_.writeLocal({{store::LocalTable::session, rowKey(token), encodeSessionRow(handle, s)}});
-      !st.ok()) {
-    res.outcome = LoginResult::Outcome::wrong;
+      !st.ok())
     return res;
-  }
   res.outcome = LoginResult::Outcome::ok;
   res.token = token;
   res.session = std::move(s);
@@ -145,17 +188,22 @@ Result<Session> Sessions::check(std::string_view token) {
   const Status ended = notFound("your session has ended: log in again");
   if (!wellFormed(token)) return ended;
   const std::string key = rowKey(token);
+  // Under mu_: a logout between the read and the refresh must not be undone.
+  std::lock_guard lk(mu_);
   auto row = store_.getLocal(store::LocalTable::session, key);
   if (!row) return ended;
   auto f = lines(*row);
   Session s;
-  if (f.size() != 5 || f[0] != kRowVersion || !parseMs(f[3], s.createdAt) || !parseMs(f[4], s.lastSeenAt))
-    return corruption("a stored session is unreadable");
+  if (f.size() != 6 || f[0] != kRowVersion || !parseMs(f[3], s.createdAt) || !parseMs(f[4], s.lastSeenAt) ||
+      !parseMs(f[5], s.passwordAt)) {
+    (void)store_.writeLocal({{store::LocalTable::session, key, std::nullopt}});
+    return ended;
+  }
   s.csrf = f[2];
   const std::int64_t t = now();
   const auto ms = [](std::chrono::seconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   auto account = accounts_.get(f[1]);
-  const bool live = account.ok() && !account->disabled && account->passwordChangedAt <= s.createdAt &&
+  const bool live = account.ok() && !account->disabled && account->passwordChangedAt == s.passwordAt &&
                     t - s.lastSeenAt <= ms(options_.idle) && t - s.createdAt <= ms(options_.absolute);
   if (!live) {
     (void)store_.writeLocal({{store::LocalTable::session, key, std::nullopt}});
@@ -176,7 +224,7 @@ std::size_t Sessions::sweep() {
   for (const auto& [key, row] : store_.listLocal(store::LocalTable::session)) {
     auto f = lines(row);
     std::int64_t created = 0, seen = 0;
-    if (f.size() == 5 && parseMs(f[3], created) && parseMs(f[4], seen) &&
+    if (f.size() == 6 && f[0] == kRowVersion && parseMs(f[3], created) && parseMs(f[4], seen) &&
         t - seen <= ms(options_.idle) && t - created <= ms(options_.absolute))
       continue;
     drops.push_back({store::LocalTable::session, key, std::nullopt});
@@ -188,10 +236,12 @@ std::size_t Sessions::sweep() {
 
 Status Sessions::logout(std::string_view token) {
   if (!wellFormed(token)) return {};
+  std::lock_guard lk(mu_);
   return store_.writeLocal({{store::LocalTable::session, rowKey(token), std::nullopt}});
 }
 
 Status Sessions::endAll(std::string_view handle) {
+  std::lock_guard lk(mu_);
   std::vector<store::LocalWrite> drops;
   for (const auto& [key, row] : store_.listLocal(store::LocalTable::session)) {
     auto f = lines(row);

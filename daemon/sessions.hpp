@@ -9,12 +9,17 @@
 // - A session ends after `idle` without use, `absolute` after the login, at
 //   logout, when its account is disabled, and when the account's password
 //   changes (sessions made before the change stop counting).
-// - Failed logins are counted per handle and per client address, known
-//   handle or not. From the 5th failure in a row for a handle (20th for an
-//   address) each further attempt waits: 1 s, doubling up to 15 min. A
-//   waiting login is refused as locked with the seconds to wait, and its
-//   password is not even checked. A success clears the handle's count.
-//   These counts live in memory: a restart forgets them.
+// - Failed logins (and wrong current passwords given to a password change)
+//   are counted per handle from one client address (IPv6 by /64), per
+//   handle from anywhere, and per address, known handle or not. From the
+//   5th failure in a row for a handle from one address (the 50th for a
+//   handle from anywhere, the 20th for an address) each further attempt
+//   waits: 1 s, doubling up to 15 min. So a stranger elsewhere does not
+//   lock a member out with a few guesses. A waiting attempt is refused as
+//   locked with the seconds to wait, its password unchecked. A success
+//   clears the handle's counts, not the address's. A malformed handle is
+//   refused like a wrong password and not counted. These counts live in
+//   memory: a restart forgets them.
 #pragma once
 
 #include <chrono>
@@ -35,7 +40,8 @@ namespace civnet::daemon {
 struct SessionOptions {
   std::chrono::seconds idle{std::chrono::hours(2)};
   std::chrono::seconds absolute{std::chrono::hours(12)};
-  int failuresBeforeDelayPerHandle = 5;
+  int failuresBeforeDelayPerHandle = 5;        // per handle, from one address (or IPv6 /64)
+  int failuresBeforeDelayPerHandleAnywhere = 50;
   int failuresBeforeDelayPerAddress = 20;
   std::chrono::seconds firstDelay{1};
   std::chrono::seconds maxDelay{std::chrono::minutes(15)};
@@ -46,6 +52,9 @@ struct Session {
   std::string csrf;  // the value the client must send in the CSRF header
   std::int64_t createdAt = 0;   // ms since the epoch
   std::int64_t lastSeenAt = 0;  // ms since the epoch
+  // The account's passwordChangedAt when the password was checked: the
+  // session counts only while it is still the same.
+  std::int64_t passwordAt = 0;
 };
 
 struct LoginResult {
@@ -73,6 +82,10 @@ class Sessions {
   // Deletes the rows of sessions that have expired (a login does it at
   // most once an hour). Returns how many went.
   std::size_t sweep();
+  // Throttling for other checks of a password (a password change): how
+  // long `handle` from `clientAddress` must wait (0: not), and a failure.
+  std::chrono::seconds lockedFor(std::string_view handle, std::string_view clientAddress);
+  void noteFailure(std::string_view handle, std::string_view clientAddress);
   // True if `header` is the CSRF token of `session` (constant time).
   static bool csrfMatches(const Session& session, std::string_view header);
 
@@ -84,17 +97,23 @@ class Sessions {
     int count = 0;
     std::int64_t waitUntil = 0;  // ms
   };
+  using FailureMap = std::map<std::string, Failures>;
+  // REQUIRES: mu_ held.
+  std::int64_t waitUntilLocked(const std::string& handle, const std::string& address) const;
+  void noteFailureLocked(const std::string& handle, const std::string& address, std::int64_t t);
+  void note(FailureMap& m, const std::string& key, int threshold, std::int64_t t);
 
   store::Store& store_;
   Accounts& accounts_;
   const SessionOptions options_;
   Clock clock_;
-  std::mutex mu_;
-  std::map<std::string, Failures> byHandle_, byAddress_;
+  std::mutex mu_;  // the maps; and session rows' read-modify-write (refresh vs logout)
+  FailureMap byHandleFrom_, byHandle_, byAddress_;
   std::int64_t lastSweep_ = 0;
 };
 
-// The row format (exposed for tests): "session 1", handle, csrf, created, last seen.
+// The row format (exposed for tests): "session 2", handle, csrf, created,
+// last seen, the password time it was made with.
 std::string encodeSessionRow(std::string_view handle, const Session& s);
 
 }  // namespace civnet::daemon

@@ -41,8 +41,10 @@ def check_file(layer, path):
             if kind == '"' and top in ALLOWED and top not in ALLOWED[layer]:
                 problems.append(f"{where}: {layer}/ may not include {top}/ (layers point downward only)")
             if target.startswith("openssl/") and not (
-                    rel == os.path.join("schemas", "crypto.cpp") or layer == "federation"):
-                problems.append(f"{where}: OpenSSL belongs in schemas/crypto.cpp and federation/ only")
+                    rel in (os.path.join("schemas", "crypto.cpp"), os.path.join("daemon", "member_server.cpp"))
+                    or layer == "federation"):
+                problems.append(f"{where}: OpenSSL belongs in schemas/crypto.cpp and the TLS servers "
+                                "(federation/, daemon/member_server.cpp) only")
             is_capnp = target.startswith("capnp/") or target.startswith("kj/") or target.endswith(".capnp.h")
             if is_capnp and not (layer == "schemas" and (path.endswith(".cpp") or "/detail/" in rel)):
                 problems.append(f"{where}: Cap'n Proto headers belong in schemas/*.cpp only")

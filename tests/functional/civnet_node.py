@@ -254,7 +254,10 @@ class Node:
         conn = http.client.HTTPSConnection("127.0.0.1", self.status()["http_port"], context=ctx, timeout=30)
         try:
             data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-            conn.request(method, path, body=data, headers=headers or {})
+            headers = dict(headers or {})
+            if method == "POST":
+                headers.setdefault("Content-Type", "application/json")
+            conn.request(method, path, body=data, headers=headers)
             r = conn.getresponse()
             payload = r.read()
             try:

@@ -1452,3 +1452,53 @@ class MemberApi(NodeTestCase):
         self.assertEqual(n.https("GET", "/api/entries?sort=old", headers=auth)[0], 400)
         self.assertEqual(n.https("GET", "/api/entries/" + "0" * 64, headers=auth)[0], 404)
         self.assertEqual(n.https("GET", "/api/entries/../../etc/passwd", headers=auth)[0], 404)
+
+    def test_a_generated_password_must_be_changed_first_and_wrong_current_passwords_are_throttled(self):
+        n = self.started()
+        r = n.ctl("accounts", "add", "bo", "--name", "Bo")
+        generated = printed_value(r.out, "password:")
+        auth, _, body = self.login(n, "bo", generated)
+        self.assertTrue(body["must_change_password"])
+        status, _, refused = n.https("GET", "/api/entries", headers=auth)
+        self.assertEqual((status, refused["error"]["code"]), (403, "must_change_password"))
+        for _ in range(5):
+            status, _, _ = n.https("POST", "/api/password", {"current": "a wrong guess!", "new": "my own phrase now"},
+                                   headers=auth)
+            self.assertEqual(status, 403)
+        status, headers, body = n.https("POST", "/api/password", {"current": generated, "new": "my own phrase now"},
+                                        headers=auth)
+        self.assertEqual((status, body["error"]["code"]), (429, "locked"))
+        self.assertIn("retry-after", headers)
+
+    def test_posts_must_be_json_so_a_cross_site_form_cannot_log_anyone_in(self):
+        n = self.started()
+        form = "handle=amina&password=" + self.PASSWORD.replace(" ", "+")
+        for ctype in ("application/x-www-form-urlencoded", "text/plain"):
+            status, headers, body = n.https("POST", "/api/login", raw=form, headers={"Content-Type": ctype})
+            self.assertEqual((status, body["error"]["code"]), (415, "unsupported_media_type"))
+            self.assertNotIn("set-cookie", headers)
+        # A password typed into the handle field never reaches the log.
+        n.https("POST", "/api/login", {"handle": "amina " + self.PASSWORD, "password": "x"})
+        self.assertNotIn(self.PASSWORD, n.log())
+        self.assertIn("(a malformed handle)", n.log())
+
+
+    def test_the_node_stops_cleanly_while_logins_are_being_served(self):
+        import threading
+        n = self.started()
+        errors = []
+
+        def hammer():
+            for _ in range(4):
+                try:
+                    n.https("POST", "/api/login", {"handle": "amina", "password": self.PASSWORD})
+                except Exception as e:  # the node going away mid-request is expected here
+                    errors.append(e)
+        threads = [threading.Thread(target=hammer) for _ in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(0.7)  # some logins are in their password hash now
+        self.assertEqual(n.stop(), 0)  # exits, and cleanly
+        for t in threads:
+            t.join()
+        self.assertIn("stopped cleanly", n.log())

@@ -106,32 +106,47 @@ TEST_SUITE("sessions") {
     CHECK(f.sessions->login("amina", "a new long passphrase", "192.0.2.1").outcome == Outcome::wrong);
   }
 
-  TEST_CASE("failed logins wait longer and longer per handle and per address, known handle or not") {
+  TEST_CASE("failed logins wait longer and longer per handle and address, per handle, and per address") {
     Fixture f;
-    // Four failures: no wait yet. The fifth sets a 1 s wait, then 2 s, 4 s...
+    // Four failures from one address: no wait yet. The fifth sets a 1 s
+    // wait there, then 2 s, 4 s...
     for (int i = 0; i < 4; ++i) CHECK(f.sessions->login("amina", "wrong guess", "192.0.2.1").outcome == Outcome::wrong);
     CHECK(f.sessions->login("amina", "wrong guess", "192.0.2.1").outcome == Outcome::wrong);
-    LoginResult locked = f.sessions->login("amina", "river wells in march", "192.0.2.9");
-    CHECK(locked.outcome == Outcome::locked);  // even with the right password, from elsewhere
+    LoginResult locked = f.sessions->login("amina", "river wells in march", "192.0.2.1");
+    CHECK(locked.outcome == Outcome::locked);  // even with the right password
     CHECK(locked.retryAfter == std::chrono::seconds(1));
+    // A stranger's guesses elsewhere do not lock the member out.
+    CHECK(f.sessions->login("amina", "river wells in march", "192.0.2.9").outcome == Outcome::ok);
     f.advance(std::chrono::seconds(1));
     CHECK(f.sessions->login("amina", "wrong guess", "192.0.2.1").outcome == Outcome::wrong);
     CHECK(f.sessions->login("amina", "wrong guess", "192.0.2.1").retryAfter == std::chrono::seconds(2));
     f.advance(std::chrono::seconds(2));
-    // The right password after the wait: in, and the count is cleared.
+    // The right password after the wait: in, and the handle's count is cleared.
     CHECK(f.sessions->login("amina", "river wells in march", "192.0.2.1").outcome == Outcome::ok);
     CHECK(f.sessions->login("amina", "wrong guess", "192.0.2.1").outcome == Outcome::wrong);
     CHECK(f.sessions->login("amina", "river wells in march", "192.0.2.1").outcome == Outcome::ok);
 
-    // Unknown handles are counted alike (nothing tells them apart)...
+    // Unknown handles are counted alike (nothing tells them apart).
     for (int i = 0; i < 5; ++i) CHECK(f.sessions->login("nobody", "guess", "198.51.100.7").outcome == Outcome::wrong);
     CHECK(f.sessions->login("nobody", "guess", "198.51.100.7").outcome == Outcome::locked);
-    // ...and one address guessing many handles waits after 20 failures.
-    for (int i = 0; i < 20; ++i)
-      f.sessions->login("user" + std::to_string(i), "guess", "203.0.113.5");
-    LoginResult spray = f.sessions->login("amina", "river wells in march", "203.0.113.5");
-    CHECK(spray.outcome == Outcome::locked);
+    // One address guessing many handles waits after 20 failures, and its
+    // own member's success does not clear that.
+    for (int i = 0; i < 19; ++i) f.sessions->login("user" + std::to_string(i), "guess", "203.0.113.5");
+    CHECK(f.sessions->login("amina", "river wells in march", "203.0.113.5").outcome == Outcome::ok);
+    f.sessions->login("user19", "guess", "203.0.113.5");
+    CHECK(f.sessions->login("amina", "river wells in march", "203.0.113.5").outcome == Outcome::locked);
     CHECK(f.sessions->login("amina", "river wells in march", "192.0.2.1").outcome == Outcome::ok);  // elsewhere: fine
+    // One handle guessed from everywhere waits after 50 failures.
+    for (int i = 0; i < 50; ++i) f.sessions->login("bo", "guess", "10.0." + std::to_string(i) + ".1");
+    CHECK(f.sessions->login("bo", "guess", "10.9.9.9").outcome == Outcome::locked);
+    // An IPv6 host is one /64: changing the low bits does not escape.
+    for (int i = 0; i < 5; ++i) f.sessions->login("cy", "guess", "2001:db8:1:2::" + std::to_string(i + 1));
+    CHECK(f.sessions->login("cy", "guess", "2001:db8:1:2::ffff").outcome == Outcome::locked);
+    CHECK(f.sessions->login("cy", "guess", "2001:db8:1:3::1").outcome == Outcome::wrong);  // another /64
+    // A malformed handle is refused like a wrong password, and not counted.
+    for (int i = 0; i < 30; ++i)
+      CHECK(f.sessions->login(std::string(300, 'X') + std::to_string(i), "guess", "192.0.2.77").outcome == Outcome::wrong);
+    CHECK(f.sessions->login("amina", "river wells in march", "192.0.2.77").outcome == Outcome::ok);
   }
 
   TEST_CASE("the wait after failures stops growing at its maximum") {
