@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 
@@ -263,7 +264,12 @@ Result<PrivateKey> loadKeyFile(const std::filesystem::path& path) {
   return key;
 }
 
-Result<std::string> makeSelfSignedCertPem(const PrivateKey& key, const std::string& commonName) {
+namespace {
+
+// A version 3 certificate for `key`, self-issued to `commonName`, with a
+// random serial, valid from `fromSecs` to `untilSecs` from now; not signed.
+Result<std::unique_ptr<X509, X509Free>> newCertificate(EVP_PKEY* key, const std::string& commonName, long fromSecs,
+                                                       long untilSecs) {
   std::unique_ptr<X509, X509Free> x(X509_new());
   if (!x) return internalError("X509_new: " + opensslError());
   X509_set_version(x.get(), 2);
@@ -273,25 +279,35 @@ Result<std::string> makeSelfSignedCertPem(const PrivateKey& key, const std::stri
   BIGNUM* bn = BN_bin2bn(serial.data(), serial.size(), nullptr);
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x.get()));
   BN_free(bn);
-  // Dates are ignored by civnet peers (the pin is the key); make them wide.
-  X509_gmtime_adj(X509_getm_notBefore(x.get()), -24 * 3600);
-  X509_gmtime_adj(X509_getm_notAfter(x.get()), 100L * 365 * 24 * 3600);
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), fromSecs);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), untilSecs);
   X509_NAME* name = X509_get_subject_name(x.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(commonName.c_str()), -1, -1,
-                             0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(commonName.c_str()), -1,
+                             -1, 0);
   X509_set_issuer_name(x.get(), name);
-  if (X509_set_pubkey(x.get(), static_cast<EVP_PKEY*>(key.pkey_)) != 1)
-    return internalError("X509_set_pubkey: " + opensslError());
-  // Ed25519 takes no digest.
-  if (X509_sign(x.get(), static_cast<EVP_PKEY*>(key.pkey_), nullptr) <= 0)
-    return internalError("X509_sign: " + opensslError());
+  if (X509_set_pubkey(x.get(), key) != 1) return internalError("X509_set_pubkey: " + opensslError());
+  return x;
+}
+
+// What `write` puts in a memory BIO, as text.
+Result<std::string> pemText(const std::function<int(BIO*)>& write, const char* what) {
   std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-  if (PEM_write_bio_X509(bio.get(), x.get()) != 1)
-    return internalError("PEM_write_bio_X509: " + opensslError());
+  if (!bio || write(bio.get()) != 1) return internalError(std::string(what) + ": " + opensslError());
   char* data = nullptr;
   long n = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+Result<std::string> makeSelfSignedCertPem(const PrivateKey& key, const std::string& commonName) {
+  // Dates are ignored by civnet peers (the pin is the key); make them wide.
+  auto x = newCertificate(static_cast<EVP_PKEY*>(key.pkey_), commonName, -24 * 3600, 100L * 365 * 24 * 3600);
+  if (!x.ok()) return x.status();
+  // Ed25519 takes no digest.
+  if (X509_sign(x->get(), static_cast<EVP_PKEY*>(key.pkey_), nullptr) <= 0)
+    return internalError("X509_sign: " + opensslError());
+  return pemText([&](BIO* b) { return PEM_write_bio_X509(b, x->get()); }, "PEM_write_bio_X509");
 }
 
 void randomBytes(std::span<std::uint8_t> out) {
@@ -302,22 +318,9 @@ Result<WebCert> makeSelfSignedWebCert(const std::string& commonName, const std::
                                       const std::vector<std::string>& ips, int days) {
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), &EVP_PKEY_free);
   if (!key) return internalError("EVP_EC_gen: " + opensslError());
-  std::unique_ptr<X509, X509Free> x(X509_new());
-  if (!x) return internalError("X509_new: " + opensslError());
-  X509_set_version(x.get(), 2);
-  std::array<std::uint8_t, 16> serial;
-  randomBytes(serial);
-  serial[0] &= 0x7f;
-  BIGNUM* bn = BN_bin2bn(serial.data(), serial.size(), nullptr);
-  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x.get()));
-  BN_free(bn);
-  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x.get()), static_cast<long>(days) * 24 * 3600);
-  X509_NAME* name = X509_get_subject_name(x.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(commonName.c_str()), -1,
-                             -1, 0);
-  X509_set_issuer_name(x.get(), name);
-  if (X509_set_pubkey(x.get(), key.get()) != 1) return internalError("X509_set_pubkey: " + opensslError());
+  auto made = newCertificate(key.get(), commonName, -3600, static_cast<long>(days) * 24 * 3600);
+  if (!made.ok()) return made.status();
+  std::unique_ptr<X509, X509Free> x = std::move(made).value();
   std::string san;
   for (const auto& n : names) san += (san.empty() ? "" : ",") + std::string("DNS:") + n;
   for (const auto& ip : ips) san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
@@ -335,23 +338,13 @@ Result<WebCert> makeSelfSignedWebCert(const std::string& commonName, const std::
       !addExt(NID_key_usage, "critical,digitalSignature") || !addExt(NID_ext_key_usage, "serverAuth"))
     return internalError("adding certificate extensions: " + opensslError());
   if (X509_sign(x.get(), key.get(), EVP_sha256()) <= 0) return internalError("X509_sign: " + opensslError());
-  WebCert out;
-  {
-    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-    if (PEM_write_bio_X509(bio.get(), x.get()) != 1) return internalError("PEM_write_bio_X509: " + opensslError());
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio.get(), &data);
-    out.certPem.assign(data, static_cast<size_t>(n));
-  }
-  {
-    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-    if (PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
-      return internalError("PEM_write_bio_PrivateKey: " + opensslError());
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio.get(), &data);
-    out.keyPem.assign(data, static_cast<size_t>(n));
-  }
-  return out;
+  auto cert = pemText([&](BIO* b) { return PEM_write_bio_X509(b, x.get()); }, "PEM_write_bio_X509");
+  if (!cert.ok()) return cert.status();
+  auto pkey = pemText(
+      [&](BIO* b) { return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr); },
+      "PEM_write_bio_PrivateKey");
+  if (!pkey.ok()) return pkey.status();
+  return WebCert{std::move(cert).value(), std::move(pkey).value()};
 }
 
 Result<Bytes> scrypt(std::string_view password, ByteView salt, std::uint64_t n, std::uint32_t r, std::uint32_t p,
