@@ -90,7 +90,7 @@ struct MembershipServices {
   // Member accounts, or nullptr: account endpoints then answer 503.
   Accounts* accounts = nullptr;
   // The port the member interface listens on, if it does.
-  std::optional<std::uint16_t> httpPort;
+  std::optional<std::uint16_t> httpPort = std::nullopt;
 };
 
 class AdminApi {
