@@ -131,6 +131,7 @@ class MemberServer::Impl {
   }
 
   awaitable<void> serve(tcp::socket sock, std::string client) {
+    if (stopping) co_return;  // accepted just before the stop: the socket closes here
     auto s = std::make_shared<Stream>(beast::tcp_stream(std::move(sock)), ctx);
     conns.insert(s);
     ++perAddress[client];
