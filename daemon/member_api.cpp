@@ -1,6 +1,7 @@
 // The member API (see member_api.hpp).
 #include "member_api.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -130,6 +131,13 @@ MemberResponse MemberApi::handle(const MemberRequest& r) {
   }
   if (path.starts_with("/api/entries/"))
     return only(get, "GET", [&] { return showEntry(r, path.substr(std::string_view("/api/entries/").size())); });
+  if (path == "/api/members") {
+    const std::string_view target = r.target;
+    const auto q = target.find('?');
+    return only(get, "GET", [&] {
+      return listMembers(r, q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
+    });
+  }
   return error(404, "not_found", "no such page: " + std::string(path.substr(0, 200)));
 }
 
@@ -394,6 +402,68 @@ MemberResponse MemberApi::publish(const MemberRequest& r) {
   }
   log_->info("{} published {} (\"{}\")", s->account.handle, e->id.shortHex(), p.title.substr(0, 80));
   return jsonReply(201, postJson(*e, p, *membership_.view(), true));
+}
+
+namespace {
+std::string lowerText(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+}  // namespace
+
+// GET /api/members?region=R&country=C&label=L&focus=F: the member
+// organizations, with only what each says of itself in its own latest
+// profile (never what the stewards' admissions hold). Filters match
+// ignoring case; organizations whose profile has not arrived yet show
+// their key alone.
+MemberResponse MemberApi::listMembers(const MemberRequest& r, std::string_view query) {
+  MemberResponse refusal;
+  auto s = session(r, refusal);
+  if (!s.ok()) return refusal;
+  auto q = parseQuery(query);
+  if (!q.ok()) return fromStatus(q.status());
+  for (const auto& [k, v] : *q)
+    if (k != "region" && k != "country" && k != "label" && k != "focus")
+      return error(400, "invalid_argument",
+                   "unknown parameter \"" + k.substr(0, 40) + "\" (region, country, label, focus)");
+  auto want = [&](const char* k) -> std::optional<std::string> {
+    auto it = q->find(k);
+    if (it == q->end() || it->second.empty()) return std::nullopt;
+    return lowerText(it->second);
+  };
+  const auto region = want("region"), country = want("country"), label = want("label"), focus = want("focus");
+  auto has = [](const std::vector<std::string>& list, const std::string& x) {
+    return std::any_of(list.begin(), list.end(), [&](const std::string& e) { return lowerText(e) == x; });
+  };
+  auto view = membership_.view();
+  json::array a;
+  for (const auto& [feed, m] : view->feeds) {
+    if (m.state != federation::MemberState::member) continue;
+    auto p = view->profiles.find(feed);
+    const record::Profile* pr = p == view->profiles.end() ? nullptr : &p->second.profile;
+    if ((region || country || label || focus) && !pr) continue;
+    if (region && lowerText(pr->region) != *region) continue;
+    if (country && lowerText(pr->country) != *country) continue;
+    if (label && !has(pr->labels, *label)) continue;
+    if (focus && !has(pr->focusAreas, *focus)) continue;
+    json::object o{{"org", feed.hex()}};
+    if (pr) {
+      json::array labels, areas;
+      for (const auto& l : pr->labels) labels.emplace_back(l);
+      for (const auto& f : pr->focusAreas) areas.emplace_back(f);
+      o["name"] = pr->name;
+      o["region"] = pr->region;
+      o["country"] = pr->country;
+      o["focus_areas"] = std::move(areas);
+      o["labels"] = std::move(labels);
+      o["contact"] = pr->contact;
+    } else {
+      o["name"] = nullptr;
+    }
+    a.push_back(std::move(o));
+  }
+  return jsonReply(200, json::object{{"members", std::move(a)}});
 }
 
 }  // namespace civnet::daemon

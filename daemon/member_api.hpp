@@ -1,8 +1,9 @@
 // The member API: JSON under /api/ for the people of hosted organizations,
 // served over HTTPS by member_server. docs/member-api.md lists it.
 //
-// Built so far: login, logout, me, changing one's password, and entries
-// (list newest first with filters, read one, publish a post). A login
+// Built so far: login, logout, me, changing one's password, entries (list
+// newest first with filters, read one, publish a post), and the members
+// directory. A login
 // sets the session cookie `__Host-civnet` (Secure, HttpOnly,
 // SameSite=Strict, Path=/) and returns a CSRF token; every state-changing
 // request after it (POST other than login) must send that token in the
@@ -69,6 +70,7 @@ class MemberApi {
   MemberResponse listEntries(const MemberRequest& r, std::string_view query);
   MemberResponse showEntry(const MemberRequest& r, std::string_view id);
   MemberResponse publish(const MemberRequest& r);
+  MemberResponse listMembers(const MemberRequest& r, std::string_view query);
 
   Accounts& accounts_;
   Sessions& sessions_;

@@ -1502,3 +1502,24 @@ class MemberApi(NodeTestCase):
         for t in threads:
             t.join()
         self.assertIn("stopped cleanly", n.log())
+
+    def test_the_directory_shows_what_organizations_say_of_themselves_not_what_admissions_hold(self):
+        n = self.started()
+        r = n.ctl("orgs", "add", "Youth Voices")
+        self.assertOk(r)
+        youth = n.ctl_json("orgs", "list")["orgs"]
+        feed = next(o["feed_key"] for o in youth if o["name"] == "Youth Voices")
+        self.assertOk(n.ctl("admit", feed, "--name", "Youth Voices", "--region", "Sahel", "--label", "youth-led"))
+        auth, _, _ = self.login(n)
+        status, _, body = n.https("GET", "/api/members", headers=auth)
+        self.assertEqual(status, 200)
+        members = {m["name"]: m for m in body["members"]}
+        self.assertEqual(set(members), {"Org m", "Youth Voices"})
+        self.assertEqual(members["Youth Voices"]["org"], feed)
+        # The admission's region and label are the stewards' words, not the
+        # organization's: neither shown nor searchable.
+        self.assertEqual((members["Youth Voices"]["region"], members["Youth Voices"]["labels"]), ("", []))
+        self.assertEqual(n.https("GET", "/api/members?region=Sahel", headers=auth)[2]["members"], [])
+        self.assertEqual(n.https("GET", "/api/members?label=youth-led", headers=auth)[2]["members"], [])
+        self.assertEqual(n.https("GET", "/api/members?sort=name", headers=auth)[0], 400)
+        self.assertEqual(n.https("GET", "/api/members")[0], 401)
