@@ -129,6 +129,10 @@ MemberResponse MemberApi::handle(const MemberRequest& r) {
     }
     return only(post, "GET, POST", [&] { return publish(r); });
   }
+  if (path.starts_with("/api/entries/") && path.ends_with("/retract")) {
+    const std::string_view id = path.substr(std::string_view("/api/entries/").size());
+    return only(post, "POST", [&] { return retract(r, id.substr(0, id.size() - std::string_view("/retract").size())); });
+  }
   if (path.starts_with("/api/entries/"))
     return only(get, "GET", [&] { return showEntry(r, path.substr(std::string_view("/api/entries/").size())); });
   if (path == "/api/members") {
@@ -464,6 +468,32 @@ MemberResponse MemberApi::listMembers(const MemberRequest& r, std::string_view q
     a.push_back(std::move(o));
   }
   return jsonReply(200, json::object{{"members", std::move(a)}});
+}
+
+// POST /api/entries/{id}/retract: erases one of the member's own
+// organization's posts, network-wide (a retraction entry in its feed).
+MemberResponse MemberApi::retract(const MemberRequest& r, std::string_view idHex) {
+  MemberResponse refusal;
+  auto s = session(r, refusal);
+  if (!s.ok()) return refusal;
+  if (!Sessions::csrfMatches(*s, r.csrf)) return error(403, "csrf", "the X-CSRF-Token header is missing or wrong");
+  if (!r.body.empty() && r.body != "{}") return error(400, "invalid_argument", "a retraction takes no fields");
+  auto id = Digest::parseHex(idHex, "the entry id");
+  if (!id.ok()) return error(404, "not_found", "no such entry");
+  auto e = store_.entryById(*id);
+  if (!e.ok() || e->header.kind != static_cast<std::uint16_t>(record::Kind::post))
+    return error(404, "not_found", "no such entry");
+  if (e->header.author != s->account.org)
+    return error(403, "not_yours", "only the organization that published a post can retract it");
+  const PrivateKey* key = orgs_.key(s->account.org);
+  if (!key) return error(403, "not_hosted", "your organization is no longer hosted on this node");
+  std::lock_guard lk(retractMu_);
+  if (store_.isErased(e->header.author, e->header.seq)) return error(409, "already_retracted", "it is retracted already");
+  record::Retraction ret{record::EntryRef{e->header.author, e->header.seq, e->id}, {}};
+  auto out = store_.publish(*key, static_cast<std::uint16_t>(record::Kind::retraction), record::encodeRetraction(ret));
+  if (!out.ok()) return fromStatus(out.status());
+  log_->info("{} retracted {}", s->account.handle, e->id.shortHex());
+  return jsonReply(200, json::object{{"retracted", e->id.hex()}, {"by", out->id.hex()}});
 }
 
 }  // namespace civnet::daemon

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -71,12 +72,14 @@ class MemberApi {
   MemberResponse showEntry(const MemberRequest& r, std::string_view id);
   MemberResponse publish(const MemberRequest& r);
   MemberResponse listMembers(const MemberRequest& r, std::string_view query);
+  MemberResponse retract(const MemberRequest& r, std::string_view id);
 
   Accounts& accounts_;
   Sessions& sessions_;
   HostedOrgs& orgs_;
   store::Store& store_;
   federation::MembershipTracker& membership_;
+  std::mutex retractMu_;  // one retraction of an entry, not two racing
   std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -1523,3 +1523,27 @@ class MemberApi(NodeTestCase):
         self.assertEqual(n.https("GET", "/api/members?label=youth-led", headers=auth)[2]["members"], [])
         self.assertEqual(n.https("GET", "/api/members?sort=name", headers=auth)[0], 400)
         self.assertEqual(n.https("GET", "/api/members")[0], 401)
+
+    def test_a_member_retracts_its_own_organizations_post_and_no_one_elses(self):
+        n = self.started()
+        auth, _, _ = self.login(n)
+        status, _, mine = n.https("POST", "/api/entries", {"title": "Draft by mistake", "body": "oops"}, headers=auth)
+        self.assertEqual(status, 201)
+        self.assertOk(n.ctl("orgs", "add", "Youth Voices"))
+        feed = next(o["feed_key"] for o in n.ctl_json("orgs", "list")["orgs"] if o["name"] == "Youth Voices")
+        self.assertOk(n.ctl("admit", feed, "--name", "Youth Voices", "--region", "Sahel"))
+        theirs = n.ctl("publish", "--org", "Youth Voices", "--title", "Theirs", "--body", "not yours").out.strip()
+        status, _, body = n.https("POST", f"/api/entries/{theirs}/retract", headers=auth)
+        self.assertEqual((status, body["error"]["code"]), (403, "not_yours"))
+        status, _, body = n.https("POST", f"/api/entries/{mine['id']}/retract", headers={"Cookie": auth["Cookie"]})
+        self.assertEqual((status, body["error"]["code"]), (403, "csrf"))
+        status, _, body = n.https("POST", f"/api/entries/{mine['id']}/retract", headers=auth)
+        self.assertEqual(status, 200, body)
+        # Erased: gone from the list and the page, on this node (and, as a
+        # retraction entry, on every node it syncs with).
+        self.assertEqual(n.https("GET", "/api/entries/" + mine["id"], headers=auth)[0], 404)
+        listed = [e["id"] for e in n.https("GET", "/api/entries", headers=auth)[2]["entries"]]
+        self.assertNotIn(mine["id"], listed)
+        self.assertIn(theirs, listed)
+        status, _, body = n.https("POST", f"/api/entries/{mine['id']}/retract", headers=auth)
+        self.assertEqual((status, body["error"]["code"]), (409, "already_retracted"))
