@@ -1,6 +1,8 @@
 // Member accounts (see accounts.hpp).
 #include "accounts.hpp"
 
+#include "daemon/http_text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -30,12 +32,6 @@ std::int64_t nowMs() {
       .count();
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Code points in valid UTF-8 (continuation bytes are not counted).
 std::size_t codePoints(std::string_view s) {
   return static_cast<std::size_t>(
@@ -43,7 +39,7 @@ std::size_t codePoints(std::string_view s) {
 }
 
 bool isCommon(std::string_view password) {
-  const std::string l = lower(password);
+  const std::string l = asciiLower(password);
   return std::any_of(kCommonPasswords, kCommonPasswords + kCommonPasswords_count,
                      [&](std::string_view w) { return w == l; });
 }
@@ -121,8 +117,8 @@ Status checkNewPassword(std::string_view password, std::string_view handle, std:
     return invalidArgument("the password is shorter than " + std::to_string(kMinPasswordChars) +
                            " characters (a few words make a good one)");
   if (isCommon(password)) return invalidArgument("the password is one of the most common passwords; choose another");
-  const std::string l = lower(password);
-  if (l == lower(handle) || l == lower(name))
+  const std::string l = asciiLower(password);
+  if (l == asciiLower(handle) || l == asciiLower(name))
     return invalidArgument("the password is the account's handle or name; choose another");
   return {};
 }

@@ -18,6 +18,7 @@
 
 #include "daemon/accounts.hpp"
 #include "daemon/hosted_orgs.hpp"
+#include "daemon/http_text.hpp"
 #include "daemon/peer_book.hpp"
 #include "federation/peer_network.hpp"
 #include "federation/membership.hpp"
@@ -74,54 +75,6 @@ std::string isoTime(std::int64_t ms) {
   std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(((ms % 1000) + 1000) % 1000));
   return buf;
-}
-
-std::string percentDecode(std::string_view s, bool& ok) {
-  std::string out;
-  ok = true;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%') {
-      unsigned v = 0;
-      if (i + 2 >= s.size()) { ok = false; return {}; }
-      auto r = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
-      if (r.ec != std::errc() || r.ptr != s.data() + i + 3) { ok = false; return {}; }
-      out += static_cast<char>(v);
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// The query string as name -> value (the last value of a repeated name wins).
-Result<std::map<std::string, std::string>> parseQuery(std::string_view q) {
-  std::map<std::string, std::string> out;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    std::string_view part = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-    if (part.empty()) continue;
-    auto eq = part.find('=');
-    bool ok1 = true, ok2 = true;
-    std::string name = percentDecode(part.substr(0, eq), ok1);
-    std::string value = eq == std::string_view::npos ? "" : percentDecode(part.substr(eq + 1), ok2);
-    if (!ok1 || !ok2) return invalidArgument("malformed percent-encoding in the query string");
-    out[name] = value;
-  }
-  return out;
-}
-
-Status onlyParams(const std::map<std::string, std::string>& q, std::initializer_list<std::string_view> known) {
-  for (auto& [k, v] : q) {
-    bool ok = false;
-    for (auto n : known) ok = ok || k == n;
-    if (!ok) return invalidArgument("unknown query parameter \"" + k + "\"");
-  }
-  return {};
 }
 
 Result<std::uint64_t> parseUint(std::string_view s, std::string_view what) {
@@ -318,12 +271,6 @@ Result<T> hexField(const json::object& o, std::string_view key) {
   return T::parseHex(**v, "\"" + std::string(key) + "\"");
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // The key `text` names among `candidates`: all 64 hex characters, or a
 // prefix of 8 to 63 that starts exactly one of them.
 Result<PublicKey> resolveKeyAmong(std::string_view text, const std::set<PublicKey>& candidates,
@@ -332,7 +279,7 @@ Result<PublicKey> resolveKeyAmong(std::string_view text, const std::set<PublicKe
     return invalidArgument(std::string(what) + " must be a " + std::string(noun) +
                            " key or its first 8 to 64 hex characters, got \"" + std::string(text.substr(0, 80)) + "\"");
   if (text.size() == 64) return PublicKey::parseHex(text, what);
-  std::string prefix = lower(text);
+  std::string prefix = asciiLower(text);
   std::optional<PublicKey> found;
   for (const PublicKey& k : candidates) {
     if (!k.hex().starts_with(prefix)) continue;
@@ -1035,7 +982,7 @@ ApiResponse AdminApi::listMembers(std::string_view query) {
     auto it = q->find(name);
     return it == q->end() ? std::string() : it->second;
   };
-  const std::string region = lower(param("region")), label = lower(param("label")), state = param("state");
+  const std::string region = asciiLower(param("region")), label = asciiLower(param("label")), state = param("state");
   if (!state.empty() && !knownMemberState(state))
     return badRequest("state must be none, pending, member, expired, suspended or revoked, got \"" +
                       state.substr(0, 40) + "\"");
@@ -1045,11 +992,11 @@ ApiResponse AdminApi::listMembers(std::string_view query) {
   for (const auto& [feed, m] : v->feeds) {
     if (!state.empty() && state != federation::toString(m.state)) continue;
     const std::optional<record::Admission>& d = m.details;
-    if (!region.empty() && (!d || lower(d->region) != region)) continue;
+    if (!region.empty() && (!d || asciiLower(d->region) != region)) continue;
     if (!label.empty() &&
-        (!d || std::none_of(d->labels.begin(), d->labels.end(), [&](const std::string& l) { return lower(l) == label; })))
+        (!d || std::none_of(d->labels.begin(), d->labels.end(), [&](const std::string& l) { return asciiLower(l) == label; })))
       continue;
-    rows.emplace_back(lower(d ? d->name : "") + "\n" + feed.hex(), memberJson(feed, m, *v));
+    rows.emplace_back(asciiLower(d ? d->name : "") + "\n" + feed.hex(), memberJson(feed, m, *v));
   }
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   json::array members;
@@ -1229,7 +1176,7 @@ ApiResponse AdminApi::admit(const ApiRequest& r) {
   json::object extra{{"feed_key", a.feed.hex()}, {"state", state}};
   // Another feed admitted under the same name may be a typo'd key.
   for (const auto& [other, fm] : after->feeds)
-    if (other != a.feed && fm.details && lower(fm.details->name) == lower(a.name) &&
+    if (other != a.feed && fm.details && asciiLower(fm.details->name) == asciiLower(a.name) &&
         fm.state != federation::MemberState::revoked) {
       extra["note"] = "feed " + other.shortHex() + " is admitted under the name \"" + fm.details->name +
                       "\" too: if this key was a mistake, revoke it (civnetctl revoke " + a.feed.shortHex() +

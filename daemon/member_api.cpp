@@ -10,6 +10,7 @@
 
 #include "daemon/accounts.hpp"
 #include "daemon/hosted_orgs.hpp"
+#include "daemon/http_text.hpp"
 #include "daemon/sessions.hpp"
 #include "federation/membership_tracker.hpp"
 #include "schemas/content.hpp"
@@ -63,6 +64,13 @@ std::string loggable(std::string_view handle) {
   return checkHandle(handle).ok() ? std::string(handle) : std::string("(a malformed handle)");
 }
 
+// 429 with Retry-After.
+MemberResponse locked(std::chrono::seconds wait, const std::string& why) {
+  MemberResponse e = MemberApi::error(429, "locked", why + ": try again in " + std::to_string(wait.count()) + " s");
+  e.headers.emplace_back("Retry-After", std::to_string(wait.count()));
+  return e;
+}
+
 MemberResponse fromStatus(const Status& s) {
   switch (s.code()) {
     case StatusCode::invalidArgument: return MemberApi::error(400, "invalid_argument", s.message());
@@ -97,8 +105,11 @@ MemberResponse MemberApi::error(unsigned status, std::string_view code, std::str
 }
 
 MemberResponse MemberApi::handle(const MemberRequest& r) {
-  std::string_view path = r.target;
-  if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+  std::string_view path = r.target, query;
+  if (auto q = path.find('?'); q != std::string_view::npos) {
+    query = path.substr(q + 1);
+    path = path.substr(0, q);
+  }
   const bool post = r.method == "POST", get = r.method == "GET";
   auto only = [&](bool ok, std::string_view allowed, auto&& f) -> MemberResponse {
     if (!ok) {
@@ -122,11 +133,7 @@ MemberResponse MemberApi::handle(const MemberRequest& r) {
   if (path == "/api/me") return only(get, "GET", [&] { return me(r); });
   if (path == "/api/password") return only(post, "POST", [&] { return changePassword(r); });
   if (path == "/api/entries") {
-    if (get) {
-      const std::string_view target = r.target;
-      const auto q = target.find('?');
-      return listEntries(r, q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
-    }
+    if (get) return listEntries(r, query);
     return only(post, "GET, POST", [&] { return publish(r); });
   }
   if (path.starts_with("/api/entries/") && path.ends_with("/retract")) {
@@ -135,13 +142,7 @@ MemberResponse MemberApi::handle(const MemberRequest& r) {
   }
   if (path.starts_with("/api/entries/"))
     return only(get, "GET", [&] { return showEntry(r, path.substr(std::string_view("/api/entries/").size())); });
-  if (path == "/api/members") {
-    const std::string_view target = r.target;
-    const auto q = target.find('?');
-    return only(get, "GET", [&] {
-      return listMembers(r, q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
-    });
-  }
+  if (path == "/api/members") return only(get, "GET", [&] { return listMembers(r, query); });
   return error(404, "not_found", "no such page: " + std::string(path.substr(0, 200)));
 }
 
@@ -163,12 +164,9 @@ MemberResponse MemberApi::login(const MemberRequest& r) {
   if (!f.ok()) return fromStatus(f.status());
   LoginResult res = sessions_.login((*f)[0], (*f)[1], r.clientAddress);
   if (res.outcome == LoginResult::Outcome::locked) {
-    MemberResponse e = error(429, "locked",
-                             "too many failed logins: try again in " + std::to_string(res.retryAfter.count()) + " s");
-    e.headers.emplace_back("Retry-After", std::to_string(res.retryAfter.count()));
     log_->info("login of {} from {}: refused, locked for {} s", loggable((*f)[0]), r.clientAddress,
                res.retryAfter.count());
-    return e;
+    return locked(res.retryAfter, "too many failed logins");
   }
   if (res.outcome != LoginResult::Outcome::ok) {
     log_->info("login of {} from {}: wrong handle or password", loggable((*f)[0]), r.clientAddress);
@@ -181,20 +179,26 @@ MemberResponse MemberApi::login(const MemberRequest& r) {
 }
 
 MemberResponse MemberApi::me(const MemberRequest& r) {
-  auto s = sessions_.check(cookieValue(r.cookie, kSessionCookie));
-  if (!s.ok()) return error(401, "session_expired", s.status().message());
+  MemberResponse refusal;
+  auto s = session(r, refusal, Access::evenBeforeOwnPassword);
+  if (!s.ok()) return refusal;
   return jsonReply(200, accountView(*s, orgs_));
 }
 
-// The session of a request, when the account may use the API: a password
-// someone else chose (generated, or reset) must be changed first.
-Result<Session> MemberApi::session(const MemberRequest& r, MemberResponse& refusal) {
+// The session of a request: a live one, with the CSRF token for a POST,
+// and (unless `access` allows it) an account whose password its member
+// chose (a generated or reset one must be changed first).
+Result<Session> MemberApi::session(const MemberRequest& r, MemberResponse& refusal, Access access) {
   auto s = sessions_.check(cookieValue(r.cookie, kSessionCookie));
   if (!s.ok()) {
     refusal = error(401, "session_expired", s.status().message());
     return s.status();
   }
-  if (s->account.mustChangePassword) {
+  if (r.method == "POST" && !Sessions::csrfMatches(*s, r.csrf)) {
+    refusal = error(403, "csrf", "the X-CSRF-Token header is missing or wrong");
+    return permissionDenied("csrf");
+  }
+  if (s->account.mustChangePassword && access == Access::ownPasswordChosen) {
     refusal = error(403, "must_change_password", "choose your own password first (POST /api/password)");
     return permissionDenied("must change the password");
   }
@@ -202,11 +206,10 @@ Result<Session> MemberApi::session(const MemberRequest& r, MemberResponse& refus
 }
 
 MemberResponse MemberApi::logout(const MemberRequest& r) {
-  const std::string token = cookieValue(r.cookie, kSessionCookie);
-  auto s = sessions_.check(token);
-  if (!s.ok()) return error(401, "session_expired", s.status().message());
-  if (!Sessions::csrfMatches(*s, r.csrf)) return error(403, "csrf", "the X-CSRF-Token header is missing or wrong");
-  if (auto st = sessions_.logout(token); !st.ok()) return fromStatus(st);
+  MemberResponse refusal;
+  auto s = session(r, refusal, Access::evenBeforeOwnPassword);
+  if (!s.ok()) return refusal;
+  if (auto st = sessions_.logout(cookieValue(r.cookie, kSessionCookie)); !st.ok()) return fromStatus(st);
   log_->info("logout of {}", s->account.handle);
   MemberResponse ok = jsonReply(200, json::object{{"logged_out", true}});
   ok.headers.emplace_back("Set-Cookie", clearedCookie());
@@ -216,18 +219,15 @@ MemberResponse MemberApi::logout(const MemberRequest& r) {
 // {"current": ..., "new": ...}: every session of the account ends; the
 // answer carries a new one.
 MemberResponse MemberApi::changePassword(const MemberRequest& r) {
-  auto s = sessions_.check(cookieValue(r.cookie, kSessionCookie));
-  if (!s.ok()) return error(401, "session_expired", s.status().message());
-  if (!Sessions::csrfMatches(*s, r.csrf)) return error(403, "csrf", "the X-CSRF-Token header is missing or wrong");
+  MemberResponse refusal;
+  auto s = session(r, refusal, Access::evenBeforeOwnPassword);
+  if (!s.ok()) return refusal;
   auto f = stringFields(r.body, {"current", "new"});
   if (!f.ok()) return fromStatus(f.status());
   // Guessing the current password with a stolen session is throttled as
   // logins are.
-  if (auto wait = sessions_.lockedFor(s->account.handle, r.clientAddress); wait.count() > 0) {
-    MemberResponse e = error(429, "locked", "too many wrong passwords: try again in " + std::to_string(wait.count()) + " s");
-    e.headers.emplace_back("Retry-After", std::to_string(wait.count()));
-    return e;
-  }
+  if (auto wait = sessions_.lockedFor(s->account.handle, r.clientAddress); wait.count() > 0)
+    return locked(wait, "too many wrong passwords");
   if (auto st = accounts_.changePassword(s->account.handle, (*f)[0], (*f)[1]); !st.ok()) {
     if (st.code() == StatusCode::permissionDenied) {
       sessions_.noteFailure(s->account.handle, r.clientAddress);
@@ -246,39 +246,6 @@ MemberResponse MemberApi::changePassword(const MemberRequest& r) {
 }
 
 namespace {
-
-// "a=1&b=two": the pairs, percent-decoded ('+' is a space).
-Result<std::map<std::string, std::string>> parseQuery(std::string_view q) {
-  std::map<std::string, std::string> out;
-  auto decode = [](std::string_view s, std::string& to) {
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '+') {
-        to.push_back(' ');
-      } else if (s[i] == '%') {
-        auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
-        if (i + 2 >= s.size() || !hex(s[i + 1]) || !hex(s[i + 2])) return false;
-        to.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-        i += 2;
-      } else {
-        to.push_back(s[i]);
-      }
-    }
-    return true;
-  };
-  for (std::size_t at = 0; at < q.size();) {
-    auto amp = q.find('&', at);
-    if (amp == std::string_view::npos) amp = q.size();
-    std::string_view pair = q.substr(at, amp - at);
-    at = amp + 1;
-    if (pair.empty()) continue;
-    auto eq = pair.find('=');
-    std::string k, v;
-    if (!decode(pair.substr(0, eq), k) || (eq != std::string_view::npos && !decode(pair.substr(eq + 1), v)))
-      return invalidArgument("the query is not well percent-encoded");
-    out[k] = v;
-  }
-  return out;
-}
 
 // The name an organization gives itself in its latest profile; else the
 // one its admission gave; else "".
@@ -373,7 +340,6 @@ MemberResponse MemberApi::publish(const MemberRequest& r) {
   MemberResponse refusal;
   auto s = session(r, refusal);
   if (!s.ok()) return refusal;
-  if (!Sessions::csrfMatches(*s, r.csrf)) return error(403, "csrf", "the X-CSRF-Token header is missing or wrong");
   json::error_code ec;
   json::value v = json::parse(r.body, ec);
   if (ec || !v.is_object()) return error(400, "invalid_argument", "the body must be a JSON object");
@@ -408,14 +374,6 @@ MemberResponse MemberApi::publish(const MemberRequest& r) {
   return jsonReply(201, postJson(*e, p, *membership_.view(), true));
 }
 
-namespace {
-std::string lowerText(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-}  // namespace
-
 // GET /api/members?region=R&country=C&label=L&focus=F: the member
 // organizations, with only what each says of itself in its own latest
 // profile (never what the stewards' admissions hold). Filters match
@@ -427,18 +385,15 @@ MemberResponse MemberApi::listMembers(const MemberRequest& r, std::string_view q
   if (!s.ok()) return refusal;
   auto q = parseQuery(query);
   if (!q.ok()) return fromStatus(q.status());
-  for (const auto& [k, v] : *q)
-    if (k != "region" && k != "country" && k != "label" && k != "focus")
-      return error(400, "invalid_argument",
-                   "unknown parameter \"" + k.substr(0, 40) + "\" (region, country, label, focus)");
+  if (auto st = onlyParams(*q, {"region", "country", "label", "focus"}); !st.ok()) return fromStatus(st);
   auto want = [&](const char* k) -> std::optional<std::string> {
     auto it = q->find(k);
     if (it == q->end() || it->second.empty()) return std::nullopt;
-    return lowerText(it->second);
+    return asciiLower(it->second);
   };
   const auto region = want("region"), country = want("country"), label = want("label"), focus = want("focus");
   auto has = [](const std::vector<std::string>& list, const std::string& x) {
-    return std::any_of(list.begin(), list.end(), [&](const std::string& e) { return lowerText(e) == x; });
+    return std::any_of(list.begin(), list.end(), [&](const std::string& e) { return asciiLower(e) == x; });
   };
   auto view = membership_.view();
   json::array a;
@@ -447,8 +402,8 @@ MemberResponse MemberApi::listMembers(const MemberRequest& r, std::string_view q
     auto p = view->profiles.find(feed);
     const record::Profile* pr = p == view->profiles.end() ? nullptr : &p->second.profile;
     if ((region || country || label || focus) && !pr) continue;
-    if (region && lowerText(pr->region) != *region) continue;
-    if (country && lowerText(pr->country) != *country) continue;
+    if (region && asciiLower(pr->region) != *region) continue;
+    if (country && asciiLower(pr->country) != *country) continue;
     if (label && !has(pr->labels, *label)) continue;
     if (focus && !has(pr->focusAreas, *focus)) continue;
     json::object o{{"org", feed.hex()}};
@@ -476,7 +431,6 @@ MemberResponse MemberApi::retract(const MemberRequest& r, std::string_view idHex
   MemberResponse refusal;
   auto s = session(r, refusal);
   if (!s.ok()) return refusal;
-  if (!Sessions::csrfMatches(*s, r.csrf)) return error(403, "csrf", "the X-CSRF-Token header is missing or wrong");
   if (!r.body.empty() && r.body != "{}") return error(400, "invalid_argument", "a retraction takes no fields");
   auto id = Digest::parseHex(idHex, "the entry id");
   if (!id.ok()) return error(404, "not_found", "no such entry");

@@ -67,7 +67,9 @@ class MemberApi {
   MemberResponse logout(const MemberRequest& r);
   MemberResponse me(const MemberRequest& r);
   MemberResponse changePassword(const MemberRequest& r);
-  Result<Session> session(const MemberRequest& r, MemberResponse& refusal);
+  enum class Access { ownPasswordChosen, evenBeforeOwnPassword };
+  Result<Session> session(const MemberRequest& r, MemberResponse& refusal,
+                          Access access = Access::ownPasswordChosen);
   MemberResponse listEntries(const MemberRequest& r, std::string_view query);
   MemberResponse showEntry(const MemberRequest& r, std::string_view id);
   MemberResponse publish(const MemberRequest& r);

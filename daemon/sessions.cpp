@@ -192,19 +192,12 @@ Result<Session> Sessions::check(std::string_view token) {
   std::lock_guard lk(mu_);
   auto row = store_.getLocal(store::LocalTable::session, key);
   if (!row) return ended;
-  auto f = lines(*row);
   Session s;
-  if (f.size() != 6 || f[0] != kRowVersion || !parseMs(f[3], s.createdAt) || !parseMs(f[4], s.lastSeenAt) ||
-      !parseMs(f[5], s.passwordAt)) {
-    (void)store_.writeLocal({{store::LocalTable::session, key, std::nullopt}});
-    return ended;
-  }
-  s.csrf = f[2];
+  std::string handle;
   const std::int64_t t = now();
-  const auto ms = [](std::chrono::seconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
-  auto account = accounts_.get(f[1]);
+  auto account = decodeRow(*row, handle, s) ? accounts_.get(handle) : Result<Account>(ended);
   const bool live = account.ok() && !account->disabled && account->passwordChangedAt == s.passwordAt &&
-                    t - s.lastSeenAt <= ms(options_.idle) && t - s.createdAt <= ms(options_.absolute);
+                    !expired(s, t);
   if (!live) {
     (void)store_.writeLocal({{store::LocalTable::session, key, std::nullopt}});
     return ended;
@@ -217,17 +210,28 @@ Result<Session> Sessions::check(std::string_view token) {
   return s;
 }
 
+bool Sessions::decodeRow(std::string_view row, std::string& handle, Session& s) {
+  auto f = lines(row);
+  if (f.size() != 6 || f[0] != kRowVersion || !parseMs(f[3], s.createdAt) || !parseMs(f[4], s.lastSeenAt) ||
+      !parseMs(f[5], s.passwordAt))
+    return false;
+  handle = f[1];
+  s.csrf = f[2];
+  return true;
+}
+
+bool Sessions::expired(const Session& s, std::int64_t t) const {
+  const auto ms = [](std::chrono::seconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  return t - s.lastSeenAt > ms(options_.idle) || t - s.createdAt > ms(options_.absolute);
+}
+
 std::size_t Sessions::sweep() {
   const std::int64_t t = now();
-  const auto ms = [](std::chrono::seconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   std::vector<store::LocalWrite> drops;
   for (const auto& [key, row] : store_.listLocal(store::LocalTable::session)) {
-    auto f = lines(row);
-    std::int64_t created = 0, seen = 0;
-    if (f.size() == 6 && f[0] == kRowVersion && parseMs(f[3], created) && parseMs(f[4], seen) &&
-        t - seen <= ms(options_.idle) && t - created <= ms(options_.absolute))
-      continue;
-    drops.push_back({store::LocalTable::session, key, std::nullopt});
+    Session s;
+    std::string handle;
+    if (!decodeRow(row, handle, s) || expired(s, t)) drops.push_back({store::LocalTable::session, key, std::nullopt});
   }
   const std::size_t n = drops.size();
   if (n > 0 && !store_.writeLocal(std::move(drops)).ok()) return 0;
@@ -244,8 +248,9 @@ Status Sessions::endAll(std::string_view handle) {
   std::lock_guard lk(mu_);
   std::vector<store::LocalWrite> drops;
   for (const auto& [key, row] : store_.listLocal(store::LocalTable::session)) {
-    auto f = lines(row);
-    if (f.size() >= 2 && f[1] == handle) drops.push_back({store::LocalTable::session, key, std::nullopt});
+    Session s;
+    std::string h;
+    if (decodeRow(row, h, s) && h == handle) drops.push_back({store::LocalTable::session, key, std::nullopt});
   }
   if (drops.empty()) return {};
   return store_.writeLocal(std::move(drops));

@@ -91,6 +91,9 @@ class Sessions {
 
  private:
   std::chrono::seconds delayFor(int failures, int threshold) const;
+  // A stored session row: false when it is not one this version reads.
+  static bool decodeRow(std::string_view row, std::string& handle, Session& s);
+  bool expired(const Session& s, std::int64_t t) const;
   std::int64_t now() const;
 
   struct Failures {
