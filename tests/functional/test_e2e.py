@@ -1222,10 +1222,6 @@ class Federation(NodeTestCase):
         for n in (hub, youth, copy):
             self.assertOk(n.ctl("verify"))
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class Accounts(NodeTestCase):
     """Member accounts, managed with civnetctl accounts on a running node."""
 
@@ -1547,3 +1543,7 @@ class MemberApi(NodeTestCase):
         self.assertIn(theirs, listed)
         status, _, body = n.https("POST", f"/api/entries/{mine['id']}/retract", headers=auth)
         self.assertEqual((status, body["error"]["code"]), (409, "already_retracted"))
+
+
+if __name__ == "__main__":
+    unittest.main()
