@@ -113,7 +113,8 @@ Status checkText(std::string_view field, std::string_view value) {
 }
 
 Status validatePost(const Post& p) {
-  if (p.title.empty()) return invalidArgument("a post needs a title");
+  if (p.title.empty() && !p.replyTo) return invalidArgument("a post needs a title");
+  if (p.replyTo && p.body.empty()) return invalidArgument("a comment needs a body");
   for (auto [field, value] : {std::pair<const char*, const std::string*>{"title", &p.title},
                               {"body", &p.body},
                               {"language", &p.language},

@@ -95,8 +95,9 @@ inline constexpr std::size_t kMaxTitleBytes = 300;
 inline constexpr std::size_t kMaxTags = 32;
 inline constexpr std::size_t kMaxTagBytes = 64;
 
-// Refuses a post a member should not be able to publish: empty or oversized
-// title, oversized body, too many or malformed tags. The message names the
+// Refuses a post a member should not be able to publish: an empty title
+// (a comment, with replyTo, needs a body instead), an oversized title or
+// body, too many or malformed tags. The message names the
 // field and the limit.
 Status validatePost(const Post& p);
 

@@ -15,6 +15,9 @@
 //   i + k + kind(2) + time + author + seq       -> ""   by kind
 //   i + g + len(2) + tag + time + author + seq  -> ""   by tag (posts)
 //   i + r + author + seq + time + author + seq  -> ""   replies to an entry
+//   i + v + author + seq + time + author + seq  -> ""   revisions of a post
+//   i + p + time + author + seq                 -> ""   top-level posts (no
+//                                                       reply, no revision)
 //   a + handle                -> a member account (daemon/accounts)
 //   s + token hash            -> a member session (daemon/accounts)
 //   m + name                  -> node metadata (schema version, network,
@@ -48,6 +51,8 @@ inline constexpr char kByTime = 't';
 inline constexpr char kByKind = 'k';
 inline constexpr char kByTag = 'g';
 inline constexpr char kByReply = 'r';
+inline constexpr char kByRevised = 'v';
+inline constexpr char kThread = 'p';
 
 inline void putU64(std::string& s, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -124,6 +129,13 @@ inline std::string byReplyPrefix(const PublicKey& target, std::uint64_t seq) {
   putU64(k, seq);
   return k;
 }
+inline std::string byRevisedPrefix(const PublicKey& target, std::uint64_t seq) {
+  std::string k{kIndex, kByRevised};
+  putBytes(k, target.view());
+  putU64(k, seq);
+  return k;
+}
+inline std::string threadPrefix() { return {kIndex, kThread}; }
 inline std::string indexKey(std::string prefix, std::int64_t time, const PublicKey& a,
                             std::uint64_t seq) {
   putTime(prefix, time);

@@ -50,6 +50,11 @@ class SystemClock final : public Clock {
 constexpr std::string_view kMetaSchemaVersion = "schema_version";
 constexpr std::string_view kMetaNetwork = "network";
 constexpr std::string_view kMetaIndexCursor = "index_cursor";
+// The derived indexes' layout. A store indexed by another layout drops its
+// index rows at open and indexes its arrival log again (indexes are derived,
+// so this loses nothing). 2: threads (p) and revisions (v).
+constexpr std::string_view kMetaIndexVersion = "index_version";
+constexpr std::string_view kIndexVersion = "2";
 constexpr std::size_t kTipValueSize = 8 + 32 + 8 + 1;
 constexpr std::uint8_t kTipFrozen = 1;
 constexpr std::size_t kIndexStep = 2048;  // log rows indexed per batch
@@ -131,6 +136,12 @@ std::vector<std::string> indexRows(const record::Header& h, const std::string* c
         rows.push_back(keys::indexKey(
             keys::byReplyPrefix(post->replyTo->author, post->replyTo->seq), h.timestamp,
             h.author, h.seq));
+      // Only an author revises its own post.
+      if (post->revises && post->revises->author == h.author && post->revises->seq < h.seq)
+        rows.push_back(keys::indexKey(keys::byRevisedPrefix(h.author, post->revises->seq),
+                                      h.timestamp, h.author, h.seq));
+      if (!post->replyTo && !post->revises)
+        rows.push_back(keys::indexKey(keys::threadPrefix(), h.timestamp, h.author, h.seq));
     }
   }
   return rows;
@@ -251,6 +262,7 @@ class Store::Impl {
   void applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group);
   void runIndexer(const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
   Status applyReindex(const ReindexReq& req);
+  Status dropIndexes();
   Status indexEntry(leveldb::WriteBatch& b, std::string_view logValue);
 
   // Reads.
@@ -271,6 +283,8 @@ class Store::Impl {
   std::atomic<IngestPolicy*> policy_{nullptr};
   mutable std::mutex listenerMu_;
   TipListener tipListener_;  // guarded by listenerMu_
+  std::map<int, IndexedListener> indexedListeners_;  // guarded by listenerMu_
+  int nextListener_ = 1;                              // guarded by listenerMu_
   void notifyTips(const std::vector<PublicKey>& feeds) const;
   Moderation desired_;  // writer thread only: applied to entries as they arrive
   const Clock* clock_;
@@ -391,6 +405,11 @@ Status Store::Impl::open() {
   committedLog_ = nextLog_ - 1;
   s = db_->Get({}, keys::metaKey(kMetaIndexCursor), &v);
   if (s.ok() && v.size() == 8) indexedLog_ = keys::getU64(v, 0);
+  // Indexed by another layout (or by a build before index versions): the
+  // writer thread's first indexer run rebuilds them.
+  s = db_->Get({}, keys::metaKey(kMetaIndexVersion), &v);
+  if (!s.ok() || v != kIndexVersion)
+    if (Status st = dropIndexes(); !st.ok()) return st;
 
   writer_ = std::thread([this] { writerLoop(); });
   return {};
@@ -1049,8 +1068,9 @@ Status Store::Impl::indexEntry(leveldb::WriteBatch& b, std::string_view logValue
   return {};
 }
 
-Status Store::Impl::applyReindex(const ReindexReq& req) {
-  // Drop the derived rows in bounded batches, then the cursor.
+// Drops every derived index row in bounded batches, then the cursor (the
+// indexer starts again from the arrival log's beginning).
+Status Store::Impl::dropIndexes() {
   for (;;) {
     leveldb::WriteBatch b;
     std::size_t n = 0;
@@ -1064,12 +1084,17 @@ Status Store::Impl::applyReindex(const ReindexReq& req) {
   }
   std::string zero;
   keys::putU64(zero, 0);
-  if (auto s = db_->Put({}, keys::metaKey(kMetaIndexCursor), zero); !s.ok())
-    return fromLevelDb(s, "resetting the index cursor");
-  {
-    std::lock_guard lk(indexMu_);
-    indexedLog_ = 0;
-  }
+  leveldb::WriteBatch b;
+  b.Put(keys::metaKey(kMetaIndexCursor), zero);
+  b.Put(keys::metaKey(kMetaIndexVersion), std::string(kIndexVersion));
+  if (auto s = db_->Write({}, &b); !s.ok()) return fromLevelDb(s, "resetting the index cursor");
+  std::lock_guard lk(indexMu_);
+  indexedLog_ = 0;
+  return {};
+}
+
+Status Store::Impl::applyReindex(const ReindexReq& req) {
+  if (auto st = dropIndexes(); !st.ok()) return st;
   runIndexer(req.progress);
   std::lock_guard lk(indexMu_);
   if (indexedLog_ < committedLog_) return ioError("the indexer could not finish: a write failed");
@@ -1108,6 +1133,10 @@ void Store::Impl::runIndexer(const std::function<void(std::uint64_t, std::uint64
       indexedLog_ = cursor;
     }
     indexCv_.notify_all();
+    {
+      std::lock_guard lk(listenerMu_);
+      for (const auto& [handle, l] : indexedListeners_) l(cursor);
+    }
     if (progress) progress(cursor, target);
   }
 }
@@ -1170,6 +1199,24 @@ void Store::setPolicy(IngestPolicy* policy) { impl_->policy_ = policy; }
 void Store::setTipListener(TipListener listener) {
   std::lock_guard lk(impl_->listenerMu_);
   impl_->tipListener_ = std::move(listener);
+}
+
+int Store::addIndexedListener(IndexedListener listener) {
+  std::lock_guard lk(impl_->listenerMu_);
+  const int handle = impl_->nextListener_++;
+  impl_->indexedListeners_.emplace(handle, std::move(listener));
+  return handle;
+}
+
+void Store::removeIndexedListener(int handle) {
+  std::lock_guard lk(impl_->listenerMu_);
+  impl_->indexedListeners_.erase(handle);
+}
+
+std::uint64_t Store::indexedPosition() const {
+  impl_->waitIndexed();
+  std::lock_guard lk(impl_->indexMu_);
+  return impl_->indexedLog_;
 }
 
 Status Store::applyModeration(const Moderation& m) {
@@ -1318,6 +1365,33 @@ std::vector<Entry> Store::feedRange(const PublicKey& feed, std::uint64_t from, s
   return out;
 }
 
+std::vector<Store::Arrival> Store::arrivals(std::uint64_t after, std::size_t max) const {
+  std::uint64_t upTo;
+  {
+    std::lock_guard lk(impl_->indexMu_);
+    upTo = impl_->indexedLog_;
+  }
+  std::vector<Arrival> out;
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  for (it->Seek(keys::logKey(after + 1));
+       it->Valid() && out.size() < max && it->key().size() == 9 && it->key()[0] == keys::kLog; it->Next()) {
+    const std::uint64_t pos = keys::getU64(std::string_view(it->key().data(), 9), 1);
+    if (pos > upTo) break;
+    std::string_view v(it->value().data(), it->value().size());
+    Arrival a{pos, std::nullopt};
+    if (v.size() == 32 + 8 + 32) {
+      PublicKey author;
+      Digest id;
+      PublicKey::fromView(keys::viewOf(v.substr(0, 32)), author);
+      Digest::fromView(keys::viewOf(v.substr(40, 32)), id);
+      auto e = impl_->readEntry(author, keys::getU64(v, 32));
+      if (e.ok() && e->id == id) a.entry = std::move(e).value();
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 std::vector<Entry> Store::scan(const std::optional<Position>& after, std::size_t maxEntries,
                                std::size_t maxBytes) const {
   std::vector<Entry> out;
@@ -1379,34 +1453,51 @@ std::vector<Entry> Store::list(const Query& q) const {
   if (q.limit == 0) return out;
   std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
 
-  auto matches = [&](const Entry& e) {
-    if (q.author && e.header.author != *q.author) return false;
-    if (q.kind && e.header.kind != *q.kind) return false;
-    if (!q.includeHidden && hiddenReason(e.header.author, e.header.seq)) return false;
-    return true;
+  // An index row exists (a cheap check instead of decoding content).
+  auto hasRow = [&](const std::string& key) {
+    std::string v;
+    return impl_->db_->Get({}, key, &v).ok();
+  };
+  auto matches = [&](const Entry& e, bool viaThreads) {
+    const auto& h = e.header;
+    if (q.author && h.author != *q.author) return false;
+    if (q.kind && h.kind != *q.kind) return false;
+    if (q.threadsOnly && !viaThreads && !hasRow(keys::indexKey(keys::threadPrefix(), h.timestamp, h.author, h.seq)))
+      return false;
+    if (q.tag && (q.repliesTo || q.revisionsOf) &&
+        !hasRow(keys::indexKey(keys::byTagPrefix(*q.tag), h.timestamp, h.author, h.seq)))
+      return false;
+    if (!q.includeHidden && hiddenReason(h.author, h.seq)) return false;
+    return !q.filter || q.filter(e);
+  };
+  // Positions the iterator on the newest row of `prefix` older than q.after.
+  auto seekNewest = [&](const std::string& prefix, const std::string& afterKey) {
+    it->Seek(afterKey.empty() ? keys::prefixEnd(prefix) : afterKey);
+    if (it->Valid()) it->Prev(); else it->SeekToLast();
   };
 
-  if (q.author && !q.tag) {
+  if (q.author && !q.tag && !q.repliesTo && !q.revisionsOf) {
     // A feed is in time order already: walk it backwards from its tip.
     std::string prefix = keys::feedPrefix(keys::kEntry, *q.author);
-    std::string end = keys::prefixEnd(prefix);
-    it->Seek(end);
-    if (it->Valid()) it->Prev(); else it->SeekToLast();
+    seekNewest(prefix, q.after ? keys::entryKey(*q.author, q.after->seq) : std::string());
     for (; it->Valid() && it->key().starts_with(prefix) && out.size() < q.limit; it->Prev()) {
       if (it->value().size() < 96) continue;
       Entry e = impl_->entryFromRow(std::string_view(it->key().data(), it->key().size()),
                                     std::string_view(it->value().data(), it->value().size()),
                                     true, nullptr);
-      if (matches(e)) out.push_back(std::move(e));
+      if (matches(e, false)) out.push_back(std::move(e));
     }
     return out;
   }
 
-  std::string prefix = q.tag ? keys::byTagPrefix(*q.tag)
-                             : q.kind ? keys::byKindPrefix(*q.kind) : keys::byTimePrefix();
-  std::string end = keys::prefixEnd(prefix);
-  it->Seek(end);
-  if (it->Valid()) it->Prev(); else it->SeekToLast();
+  const bool viaThreads = q.threadsOnly && !q.tag && !q.repliesTo && !q.revisionsOf;
+  std::string prefix = q.repliesTo     ? keys::byReplyPrefix(q.repliesTo->feed, q.repliesTo->seq)
+                       : q.revisionsOf ? keys::byRevisedPrefix(q.revisionsOf->feed, q.revisionsOf->seq)
+                       : q.tag         ? keys::byTagPrefix(*q.tag)
+                       : viaThreads    ? keys::threadPrefix()
+                       : q.kind        ? keys::byKindPrefix(*q.kind)
+                                       : keys::byTimePrefix();
+  seekNewest(prefix, q.after ? keys::indexKey(prefix, q.after->time, q.after->author, q.after->seq) : std::string());
   for (; it->Valid() && it->key().starts_with(prefix) && out.size() < q.limit; it->Prev()) {
     auto k = std::string_view(it->key().data(), it->key().size());
     if (k.size() != prefix.size() + 8 + 32 + 8) continue;
@@ -1414,7 +1505,7 @@ std::vector<Entry> Store::list(const Query& q) const {
     PublicKey::fromView(keys::viewOf(k.substr(prefix.size() + 8, 32)), author);
     std::uint64_t seq = keys::getU64(k, prefix.size() + 40);
     auto e = impl_->readEntry(author, seq);
-    if (e.ok() && matches(*e)) out.push_back(std::move(e).value());
+    if (e.ok() && matches(*e, viaThreads)) out.push_back(std::move(e).value());
   }
   return out;
 }

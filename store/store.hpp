@@ -131,11 +131,30 @@ struct IngestResult {
   std::string detail;               // one line naming what was wrong
 };
 
-// Filters for listing entries, newest first.
+// A place in list()'s newest-first order: an entry's own timestamp, then
+// its feed and seq (both descending). A page's last entry is where the next
+// page starts.
+struct ListCursor {
+  std::int64_t time = 0;
+  PublicKey author;
+  std::uint64_t seq = 0;
+};
+
+// Filters for listing entries, newest first. Every filter given must hold.
 struct Query {
   std::optional<PublicKey> author;
   std::optional<std::string> tag;
   std::optional<std::uint16_t> kind;
+  // Posts that are neither a comment nor a revision (needs their content).
+  bool threadsOnly = false;
+  // Comments on one entry (posts whose replyTo names it).
+  std::optional<Position> repliesTo;
+  // Revisions of one post (later posts of its own feed whose revises names it).
+  std::optional<Position> revisionsOf;
+  // Only entries after this one in the order (older ones).
+  std::optional<ListCursor> after;
+  // Called on each candidate (on the caller's thread); false leaves it out.
+  std::function<bool(const record::Entry&)> filter;
   std::size_t limit = 50;
   bool includeHidden = false;  // hidden entries are left out unless asked for
 };
@@ -160,6 +179,11 @@ struct Counts {
 // the batch is in the store and the policy has seen it. It must not block nor call the store's write
 // methods: hand the work to another thread.
 using TipListener = std::function<void(const std::vector<Tip>&)>;
+
+// Told, on the writer thread, each time the derived indexes pass further
+// into the arrival log (the position now passed). It must not block nor
+// call the store's write methods.
+using IndexedListener = std::function<void(std::uint64_t)>;
 
 // Node-local rows that are never replicated: member accounts and sessions.
 enum class LocalTable : char { account = 'a', session = 's' };
@@ -192,6 +216,13 @@ class Store {
   void setPolicy(IngestPolicy* policy);
   // Installs (or, with an empty function, removes) the one tip listener.
   void setTipListener(TipListener listener);
+  // Adds a listener to the indexer's progress; returns a handle for
+  // removeIndexedListener. Followers of arrivals() use it to wake up.
+  int addIndexedListener(IndexedListener listener);
+  void removeIndexedListener(int handle);
+  // The arrival-log position the derived indexes have passed, once they
+  // hold everything committed before the call.
+  std::uint64_t indexedPosition() const;
   // Brings the store in line with `m` (hides and unhides, erases content,
   // purges revoked feeds past their pin) in one batch, and keeps `m` to
   // apply to entries that arrive later (a takedown may come first).
@@ -252,6 +283,17 @@ class Store {
   // entry whose publish() or ingest() returned before the call.
   std::vector<record::Entry> list(const Query& q) const;
   Stats stats() const;
+  // The arrival log (this node's own order of everything it stored,
+  // including content that arrived late) after position `after`, up to
+  // what the derived indexes have passed, at most `max` positions. Each
+  // entry comes with its content when held; one truncated by a fork since
+  // comes as nullopt. Followers (the search index) keep their own cursor in
+  // it.
+  struct Arrival {
+    std::uint64_t pos = 0;
+    std::optional<record::Entry> entry;
+  };
+  std::vector<Arrival> arrivals(std::uint64_t after, std::size_t max) const;
   // Entries held whose content is missing (it came neither with them nor
   // since, and no takedown or retraction erased it), in feed order after
   // `after`, at most `max`. Peers are asked for it (WantContent).
