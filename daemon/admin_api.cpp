@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/accounts.hpp"
+#include "daemon/search.hpp"
 #include "daemon/hosted_orgs.hpp"
 #include "daemon/http_text.hpp"
 #include "daemon/peer_book.hpp"
@@ -570,6 +571,7 @@ ApiResponse AdminApi::handle(const ApiRequest& r) {
     return only(get, "GET", [&] { return showEntry(path.substr(std::string_view("/v1/entries/").size())); });
   if (path == "/v1/jobs/verify") return only(post, "POST", [&] { return startVerify(); });
   if (path == "/v1/reindex") return only(post, "POST", [&] { return reindex(); });
+  if (path == "/v1/search") return only(get, "GET", [&] { return search(query); });
   if (path.starts_with("/v1/jobs/"))
     return only(get, "GET", [&] { return showJob(path.substr(std::string_view("/v1/jobs/").size())); });
   if (path == "/v1/export") return only(get, "GET", [&] { return exportPage(query); });
@@ -747,6 +749,40 @@ ApiResponse AdminApi::listEntries(std::string_view query) {
   return jsonResponse(200, json::object{{"entries", std::move(a)}});
 }
 
+// GET /v1/search?q=TEXT&tag=T&author=FEED&limit=N: top-level posts found
+// by the full-text index, best match first (hidden ones left out).
+ApiResponse AdminApi::search(std::string_view query) {
+  if (!services_.search) return errorResponse(503, "unavailable", "search is not available on this node");
+  auto q = parseQuery(query);
+  if (!q.ok()) return fromStatus(q.status());
+  if (auto s = onlyParams(*q, {"q", "tag", "author", "limit"}); !s.ok()) return fromStatus(s);
+  auto text = q->find("q");
+  if (text == q->end() || text->second.empty()) return badRequest("q (the words to look for) is required");
+  SearchFilter f;
+  if (auto it = q->find("tag"); it != q->end() && !it->second.empty()) f.tag = it->second;
+  if (auto it = q->find("author"); it != q->end() && !it->second.empty()) {
+    auto k = resolveFeed(store_, it->second);
+    if (!k.ok()) return fromStatus(k.status());
+    f.orgs = std::set<PublicKey>{*k};
+  }
+  std::size_t limit = kDefaultListLimit;
+  if (auto it = q->find("limit"); it != q->end()) {
+    auto n = parseUint(it->second, "limit");
+    if (!n.ok()) return fromStatus(n.status());
+    if (*n < 1 || *n > kMaxListLimit) return badRequest("limit must be between 1 and " + std::to_string(kMaxListLimit));
+    limit = static_cast<std::size_t>(*n);
+  }
+  auto hits = services_.search->search(text->second, f, 0, limit);
+  if (!hits.ok()) return fromStatus(hits.status());
+  json::array a;
+  for (const Digest& id : hits->threads) {
+    auto e = store_.entryById(id);
+    if (!e.ok() || store_.hiddenReason(e->header.author, e->header.seq)) continue;
+    a.push_back(entryJson(*e, false));
+  }
+  return jsonResponse(200, json::object{{"entries", std::move(a)}, {"more", hits->more}});
+}
+
 ApiResponse AdminApi::showEntry(std::string_view idHex) {
   // The whole id or a prefix of at least 8 hex characters, in either case.
   auto id = store_.resolveId(idHex);
@@ -835,6 +871,11 @@ ApiResponse AdminApi::reindex() {
     o["feeds_known"] = v->feeds.size();
     o["hidden"] = v->hidden.size();
     o["erased"] = v->erased.size();
+  }
+  if (services_.search) {
+    log_->info("reindex: rebuilding the search index");
+    if (Status s = services_.search->rebuild(); !s.ok()) return fromStatus(s.withContext("rebuilding the search index"));
+    o["search_documents"] = services_.search->documents();
   }
   log_->info("reindex: done ({} entries)", store_.counts().entries);
   return jsonResponse(200, std::move(o));

@@ -43,6 +43,7 @@ namespace civnet::daemon {
 class Accounts;
 class HostedOrgs;
 class PeerBook;
+class SearchIndex;
 
 struct ApiRequest {
   std::string method;  // "GET", "POST", ...
@@ -89,6 +90,9 @@ struct MembershipServices {
   PeerBook* peers = nullptr;
   // Member accounts, or nullptr: account endpoints then answer 503.
   Accounts* accounts = nullptr;
+  // The full-text search index, or nullptr: reindex then leaves it be, and
+  // search answers 503.
+  SearchIndex* search = nullptr;
   // The port the member interface listens on, if it does.
   std::optional<std::uint16_t> httpPort = std::nullopt;
 };
@@ -124,6 +128,7 @@ class AdminApi {
   ApiResponse showEntry(std::string_view idHex);
   ApiResponse startVerify();
   ApiResponse reindex();
+  ApiResponse search(std::string_view query);
   ApiResponse showJob(std::string_view id);
   ApiResponse exportPage(std::string_view query);
   ApiResponse import(const ApiRequest& r);

@@ -11,6 +11,9 @@
 #include "daemon/accounts.hpp"
 #include "daemon/hosted_orgs.hpp"
 #include "daemon/http_text.hpp"
+#include "daemon/markdown.hpp"
+#include "daemon/search.hpp"
+#include "daemon/web_assets.hpp"
 #include "daemon/sessions.hpp"
 #include "federation/membership_tracker.hpp"
 #include "schemas/content.hpp"
@@ -76,6 +79,8 @@ MemberResponse fromStatus(const Status& s) {
     case StatusCode::invalidArgument: return MemberApi::error(400, "invalid_argument", s.message());
     case StatusCode::permissionDenied: return MemberApi::error(401, "unauthenticated", s.message());
     case StatusCode::notFound: return MemberApi::error(404, "not_found", s.message());
+    case StatusCode::alreadyExists: return MemberApi::error(409, "already_exists", s.message());
+    case StatusCode::unavailable: return MemberApi::error(503, "unavailable", s.message());
     default: return MemberApi::error(500, "internal", "the node could not do it: " + s.message());
   }
 }
@@ -96,9 +101,10 @@ std::string cookieValue(std::string_view header, std::string_view name) {
 }
 
 MemberApi::MemberApi(Accounts& accounts, Sessions& sessions, HostedOrgs& orgs, store::Store& store,
-                     federation::MembershipTracker& membership, std::shared_ptr<spdlog::logger> log)
+                     federation::MembershipTracker& membership, std::shared_ptr<spdlog::logger> log,
+                     SearchIndex* search)
     : accounts_(accounts), sessions_(sessions), orgs_(orgs), store_(store), membership_(membership),
-      log_(std::move(log)) {}
+      search_(search), log_(std::move(log)) {}
 
 MemberResponse MemberApi::error(unsigned status, std::string_view code, std::string_view message) {
   return jsonReply(status, json::object{{"error", json::object{{"code", code}, {"message", message}}}});
@@ -112,11 +118,7 @@ MemberResponse MemberApi::handle(const MemberRequest& r) {
   }
   const bool post = r.method == "POST", get = r.method == "GET";
   auto only = [&](bool ok, std::string_view allowed, auto&& f) -> MemberResponse {
-    if (!ok) {
-      MemberResponse res = error(405, "method_not_allowed", std::string(r.method) + " is not allowed here");
-      res.headers.emplace_back("Allow", std::string(allowed));
-      return res;
-    }
+    if (!ok) return methodNotAllowed(r, allowed);
     return f();
   };
   // Every POST is JSON: a cross-site form cannot send that without a CORS
@@ -136,13 +138,23 @@ MemberResponse MemberApi::handle(const MemberRequest& r) {
     if (get) return listEntries(r, query);
     return only(post, "GET, POST", [&] { return publish(r); });
   }
-  if (path.starts_with("/api/entries/") && path.ends_with("/retract")) {
-    const std::string_view id = path.substr(std::string_view("/api/entries/").size());
-    return only(post, "POST", [&] { return retract(r, id.substr(0, id.size() - std::string_view("/retract").size())); });
+  if (path.starts_with("/api/entries/")) {
+    std::string_view rest = path.substr(std::string_view("/api/entries/").size());
+    const auto slash = rest.find('/');
+    const std::string_view id = rest.substr(0, slash);
+    const std::string_view action = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (action.empty()) return only(get, "GET", [&] { return showEntry(r, id); });
+    if (action == "retract") return only(post, "POST", [&] { return retract(r, id); });
+    if (action == "comments") return only(post, "POST", [&] { return comment(r, id); });
+    if (action == "revise") return only(post, "POST", [&] { return revise(r, id); });
   }
-  if (path.starts_with("/api/entries/"))
-    return only(get, "GET", [&] { return showEntry(r, path.substr(std::string_view("/api/entries/").size())); });
+  if (path == "/api/preview") return only(post, "POST", [&] { return preview(r); });
   if (path == "/api/members") return only(get, "GET", [&] { return listMembers(r, query); });
+  if (path == "/api/events") return only(get, "GET", [&] { return openEvents(r); });
+  if (path == "/api/admin/accounts") return adminAccounts(r, {});
+  if (path.starts_with("/api/admin/accounts/"))
+    return adminAccounts(r, path.substr(std::string_view("/api/admin/accounts/").size()));
+  if (!path.starts_with("/api/")) return staticFile(r, path);
   return error(404, "not_found", "no such page: " + std::string(path.substr(0, 200)));
 }
 
@@ -264,114 +276,377 @@ std::string excerpt(const std::string& body) {
   return body.substr(0, cut) + "…";
 }
 
-json::object postJson(const record::Entry& e, const record::Post& p, const federation::MembershipView& v, bool full) {
-  json::array tags;
-  for (const auto& t : p.tags) tags.emplace_back(t);
-  json::object o{{"id", e.id.hex()},
-                 {"org", e.header.author.hex()},
-                 {"org_name", orgName(v, e.header.author)},
-                 {"seq", e.header.seq},
-                 {"time", e.header.timestamp},
-                 {"title", p.title},
-                 {"tags", std::move(tags)}};
-  if (full) o["body"] = p.body;
-  else o["excerpt"] = excerpt(p.body);
+json::array stringArray(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& x : v) a.emplace_back(x);
+  return a;
+}
+
+record::EntryRef refOf(const record::Entry& e) { return record::EntryRef{e.header.author, e.header.seq, e.id}; }
+
+// A top-level post as members see it: the root entry, and the text of its
+// newest revision (the root's own when it has none).
+struct Thread {
+  record::Entry root;
+  record::Post post;                     // what is shown
+  std::optional<record::Entry> newest;   // the newest revision, if any
+};
+
+// The post that entry `e` holds, if it is a visible post with content.
+std::optional<record::Post> visiblePost(const store::Store& store, const record::Entry& e) {
+  if (e.header.kind != static_cast<std::uint16_t>(record::Kind::post) || !e.signedEntry.content ||
+      store.hiddenReason(e.header.author, e.header.seq))
+    return std::nullopt;
+  auto p = record::decodePost(*e.signedEntry.content);
+  if (!p.ok()) return std::nullopt;
+  return std::move(p).value();
+}
+
+// The thread rooted at `root` (a top-level post), or nullopt when it is
+// not one or members may not see it.
+std::optional<Thread> threadOf(const store::Store& store, record::Entry root) {
+  auto p = visiblePost(store, root);
+  if (!p || p->replyTo || p->revises) return std::nullopt;
+  Thread t{std::move(root), std::move(*p), std::nullopt};
+  store::Query q;
+  q.revisionsOf = store::Position{t.root.header.author, t.root.header.seq};
+  q.limit = 1;
+  q.filter = [&](const record::Entry& r) {
+    auto rp = visiblePost(store, r);
+    if (!rp || !rp->revises || rp->revises->id != t.root.id) return false;
+    t.post = std::move(*rp);
+    return true;
+  };
+  auto found = store.list(q);
+  if (!found.empty()) t.newest = std::move(found.front());
+  return t;
+}
+
+// The comments on a thread that members may see, oldest first.
+std::vector<std::pair<record::Entry, record::Post>> commentsOf(const store::Store& store, const record::Entry& root,
+                                                                std::size_t max) {
+  std::vector<std::pair<record::Entry, record::Post>> out;
+  store::Query q;
+  q.repliesTo = store::Position{root.header.author, root.header.seq};
+  q.limit = max;
+  q.filter = [&](const record::Entry& c) {
+    auto p = visiblePost(store, c);
+    if (!p || !p->replyTo || p->replyTo->id != root.id) return false;
+    out.emplace_back(c, std::move(*p));
+    return true;
+  };
+  (void)store.list(q);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+constexpr std::size_t kMaxComments = 1000;  // shown on one page
+
+json::object threadSummary(const store::Store& store, const Thread& t, const federation::MembershipView& v,
+                           const PublicKey& viewer) {
+  const auto& h = t.root.header;
+  return json::object{{"id", t.root.id.hex()},
+                      {"org", h.author.hex()},
+                      {"org_name", orgName(v, h.author)},
+                      {"seq", h.seq},
+                      {"time", h.timestamp},
+                      {"title", t.post.title},
+                      {"tags", stringArray(t.post.tags)},
+                      {"language", t.post.language},
+                      {"excerpt", excerpt(t.post.body)},
+                      {"comments", commentsOf(store, t.root, kMaxComments).size()},
+                      {"edited", t.newest.has_value()},
+                      {"mine", h.author == viewer}};
+}
+
+json::object commentJson(const record::Entry& e, const record::Post& p, const federation::MembershipView& v,
+                         const PublicKey& viewer) {
+  return json::object{{"id", e.id.hex()},
+                      {"org", e.header.author.hex()},
+                      {"org_name", orgName(v, e.header.author)},
+                      {"time", e.header.timestamp},
+                      {"body", p.body},
+                      {"body_html", renderMarkdown(p.body)},
+                      {"mine", e.header.author == viewer}};
+}
+
+json::object threadFull(const store::Store& store, const Thread& t, const federation::MembershipView& v,
+                        const PublicKey& viewer) {
+  json::object o = threadSummary(store, t, v, viewer);
+  o.erase("excerpt");
+  o["body"] = t.post.body;
+  o["body_html"] = renderMarkdown(t.post.body);
+  o["edited_time"] = t.newest ? json::value(t.newest->header.timestamp) : json::value(nullptr);
+  json::array revisions;
+  store::Query q;
+  q.revisionsOf = store::Position{t.root.header.author, t.root.header.seq};
+  q.limit = 100;
+  q.filter = [&](const record::Entry& r) {
+    auto rp = visiblePost(store, r);
+    if (!rp || !rp->revises || rp->revises->id != t.root.id) return false;
+    revisions.push_back(json::object{{"id", r.id.hex()}, {"time", r.header.timestamp}, {"title", rp->title}});
+    return true;
+  };
+  (void)store.list(q);
+  o["revisions"] = std::move(revisions);
+  json::array comments;
+  for (const auto& [e, p] : commentsOf(store, t.root, kMaxComments)) comments.push_back(commentJson(e, p, v, viewer));
+  o["comments"] = std::move(comments);
   return o;
+}
+
+// The thread rooted at entry `idHex`, if members may see it.
+std::optional<Thread> findThread(const store::Store& store, std::string_view idHex) {
+  auto id = Digest::parseHex(idHex, "the entry id");
+  if (!id.ok()) return std::nullopt;
+  auto e = store.entryById(*id);
+  if (!e.ok()) return std::nullopt;
+  return threadOf(store, std::move(e).value());
+}
+
+// A page cursor: where the last page ended in the newest-first order
+// ("TIME-AUTHOR-SEQ"), or how many search hits it showed ("sN").
+std::string listCursor(const record::Entry& e) {
+  return std::to_string(e.header.timestamp) + "-" + e.header.author.hex() + "-" + std::to_string(e.header.seq);
+}
+
+template <typename Int>
+bool parseInt(std::string_view s, Int& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && ec == std::errc() && p == s.data() + s.size();
+}
+
+std::optional<store::ListCursor> parseListCursor(std::string_view s) {
+  auto a = s.find('-', 1);  // a time may be negative
+  if (a == std::string_view::npos) return std::nullopt;
+  auto b = s.find('-', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  store::ListCursor c;
+  auto key = PublicKey::parseHex(s.substr(a + 1, b - a - 1), "cursor");
+  if (!parseInt(s.substr(0, a), c.time) || !key.ok() || !parseInt(s.substr(b + 1), c.seq)) return std::nullopt;
+  c.author = *key;
+  return c;
+}
+
+// The fields of a post in a JSON body: those in `allowed` of title, body,
+// tags and language. Anything else is refused.
+Result<record::Post> postFields(std::string_view body, std::initializer_list<std::string_view> allowed) {
+  json::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) return invalidArgument("the body must be a JSON object");
+  record::Post p;
+  for (const auto& kv : v.as_object()) {
+    const std::string_view k = kv.key();
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+      return invalidArgument("unknown field \"" + std::string(k.substr(0, 40)) + "\"");
+    if (k == "tags") {
+      if (!kv.value().is_array()) return invalidArgument("\"tags\" must be a list of strings");
+      for (const auto& t : kv.value().as_array()) {
+        if (!t.is_string()) return invalidArgument("\"tags\" must be a list of strings");
+        p.tags.emplace_back(t.as_string());
+      }
+      continue;
+    }
+    if (!kv.value().is_string()) return invalidArgument("\"" + std::string(k) + "\" must be a string");
+    std::string text(kv.value().as_string());
+    if (k == "title") p.title = std::move(text);
+    else if (k == "body") p.body = std::move(text);
+    else if (k == "language") p.language = std::move(text);
+  }
+  return p;
 }
 
 }  // namespace
 
-// GET /api/entries?tag=T&org=FEED&limit=N: posts, newest first.
+// GET /api/entries?q=&tag=&org=&region=&label=&limit=&cursor=: top-level
+// posts, newest first (best match first with q), a page at a time.
 MemberResponse MemberApi::listEntries(const MemberRequest& r, std::string_view query) {
   MemberResponse refusal;
   auto s = session(r, refusal);
   if (!s.ok()) return refusal;
   auto q = parseQuery(query);
   if (!q.ok()) return fromStatus(q.status());
-  store::Query sq;
-  sq.kind = static_cast<std::uint16_t>(record::Kind::post);
-  sq.limit = 50;
-  for (const auto& [k, v] : *q) {
-    if (k == "tag") {
-      if (!v.empty()) sq.tag = v;
-    } else if (k == "org") {
-      auto key = PublicKey::parseHex(v, "org");
-      if (!key.ok()) return error(400, "invalid_argument", "org must be an organization's feed key (64 hex characters)");
-      sq.author = *key;
-    } else if (k == "limit") {
-      int n = 0;
-      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > 100)
-        return error(400, "invalid_argument", "limit must be a number from 1 to 100");
-      sq.limit = static_cast<std::size_t>(n);
-    } else {
-      return error(400, "invalid_argument", "unknown parameter \"" + k.substr(0, 40) + "\" (tag, org, limit)");
-    }
+  if (auto st = onlyParams(*q, {"q", "tag", "org", "region", "label", "limit", "cursor"}); !st.ok())
+    return fromStatus(st);
+  auto param = [&](const char* k) -> std::optional<std::string> {
+    auto it = q->find(k);
+    if (it == q->end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  };
+  std::size_t limit = 20;
+  if (auto l = param("limit")) {
+    int n = 0;
+    if (!parseInt(std::string_view(*l), n) || n < 1 || n > 100)
+      return error(400, "invalid_argument", "limit must be a number from 1 to 100");
+    limit = static_cast<std::size_t>(n);
   }
   auto view = membership_.view();
-  json::array a;
-  for (const record::Entry& e : store_.list(sq)) {
-    if (!e.signedEntry.content) continue;
-    auto p = record::decodePost(*e.signedEntry.content);
-    if (p.ok()) a.push_back(postJson(e, *p, *view, false));
+  // The organizations the filters allow (none given: any).
+  std::optional<std::set<PublicKey>> orgs;
+  if (auto o = param("org")) {
+    auto key = PublicKey::parseHex(*o, "org");
+    if (!key.ok()) return error(400, "invalid_argument", "org must be an organization's feed key (64 hex characters)");
+    orgs = std::set<PublicKey>{*key};
   }
-  return jsonReply(200, json::object{{"entries", std::move(a)}});
+  const auto region = param("region"), label = param("label");
+  if (region || label) {
+    std::set<PublicKey> match;
+    for (const auto& [feed, p] : view->profiles) {
+      if (region && asciiLower(p.profile.region) != asciiLower(*region)) continue;
+      if (label && std::none_of(p.profile.labels.begin(), p.profile.labels.end(),
+                                [&](const std::string& l) { return asciiLower(l) == asciiLower(*label); }))
+        continue;
+      if (!orgs || orgs->count(feed)) match.insert(feed);
+    }
+    orgs = std::move(match);
+  }
+  const auto tag = param("tag"), text = param("q"), cursor = param("cursor");
+  json::array a;
+  std::optional<std::string> next;
+
+  if (text) {
+    if (!search_) return error(503, "unavailable", "search is not available on this node");
+    std::size_t offset = 0;
+    if (cursor && (cursor->size() < 2 || (*cursor)[0] != 's' || !parseInt(std::string_view(*cursor).substr(1), offset)))
+      return error(400, "invalid_argument", "cursor is not one this node gave");
+    SearchFilter f{tag, orgs};
+    auto hits = search_->search(*text, f, offset, limit);
+    if (!hits.ok()) return fromStatus(hits.status());
+    for (const Digest& id : hits->threads) {
+      auto e = store_.entryById(id);
+      if (!e.ok()) continue;
+      if (auto t = threadOf(store_, std::move(e).value())) a.push_back(threadSummary(store_, *t, *view, s->account.org));
+    }
+    if (hits->more) next = "s" + std::to_string(offset + limit);
+  } else {
+    store::Query sq;
+    sq.kind = static_cast<std::uint16_t>(record::Kind::post);
+    sq.threadsOnly = true;
+    sq.limit = limit + 1;
+    if (tag) sq.tag = *tag;
+    if (orgs && orgs->size() == 1) sq.author = *orgs->begin();
+    if (cursor) {
+      sq.after = parseListCursor(*cursor);
+      if (!sq.after) return error(400, "invalid_argument", "cursor is not one this node gave");
+    }
+    std::vector<Thread> threads;
+    sq.filter = [&](const record::Entry& e) {
+      if (orgs && !orgs->count(e.header.author)) return false;
+      auto t = threadOf(store_, e);
+      if (!t) return false;
+      threads.push_back(std::move(*t));
+      return true;
+    };
+    if (!orgs || !orgs->empty()) (void)store_.list(sq);
+    if (threads.size() > limit) {
+      threads.resize(limit);
+      next = listCursor(threads.back().root);
+    }
+    for (const Thread& t : threads) a.push_back(threadSummary(store_, t, *view, s->account.org));
+  }
+  return jsonReply(200, json::object{{"entries", std::move(a)},
+                                     {"next_cursor", next ? json::value(*next) : json::value(nullptr)}});
 }
 
-// GET /api/entries/{id}: one post, with its body (Markdown source).
+// GET /api/entries/{id}: one top-level post, its newest text (Markdown
+// source and safe HTML), its revisions and comments.
 MemberResponse MemberApi::showEntry(const MemberRequest& r, std::string_view idHex) {
   MemberResponse refusal;
   auto s = session(r, refusal);
   if (!s.ok()) return refusal;
-  auto id = Digest::parseHex(idHex, "the entry id");
-  if (!id.ok()) return error(404, "not_found", "no such entry");
-  auto e = store_.entryById(*id);
-  if (!e.ok() || e->header.kind != static_cast<std::uint16_t>(record::Kind::post) || !e->signedEntry.content ||
-      store_.hiddenReason(e->header.author, e->header.seq))
-    return error(404, "not_found", "no such entry");
-  auto p = record::decodePost(*e->signedEntry.content);
-  if (!p.ok()) return error(404, "not_found", "no such entry");
-  return jsonReply(200, postJson(*e, *p, *membership_.view(), true));
+  auto t = findThread(store_, idHex);
+  if (!t) return error(404, "not_found", "no such entry");
+  return jsonReply(200, threadFull(store_, *t, *membership_.view(), s->account.org));
 }
 
-// POST /api/entries {"title", "body", "tags"}: a post, signed with the
-// member's organization's feed key.
+// Publishes `p` in the member's organization's feed.
+Result<record::Entry> MemberApi::publishPost(const Session& s, const record::Post& p, MemberResponse& refusal) {
+  if (auto st = record::validatePost(p); !st.ok()) {
+    refusal = error(400, "invalid_argument", st.message());
+    return st;
+  }
+  const PrivateKey* key = orgs_.key(s.account.org);
+  if (!key) {
+    refusal = error(403, "not_hosted", "your organization is no longer hosted on this node");
+    return permissionDenied("not hosted");
+  }
+  auto e = store_.publish(*key, static_cast<std::uint16_t>(record::Kind::post), record::encodePost(p));
+  if (!e.ok())
+    refusal = e.status().code() == StatusCode::refused ? error(403, "refused", e.status().message())
+                                                       : fromStatus(e.status());
+  return e;
+}
+
+// POST /api/entries {"title", "body", "tags", "language"}: a post, signed
+// with the member's organization's feed key.
 MemberResponse MemberApi::publish(const MemberRequest& r) {
   MemberResponse refusal;
   auto s = session(r, refusal);
   if (!s.ok()) return refusal;
-  json::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  if (ec || !v.is_object()) return error(400, "invalid_argument", "the body must be a JSON object");
-  const json::object& o = v.as_object();
-  record::Post p;
-  for (const auto& kv : o) {
-    const std::string_view k = kv.key();
-    if (k == "title" || k == "body") {
-      if (!kv.value().is_string()) return error(400, "invalid_argument", "\"" + std::string(k) + "\" must be a string");
-      (k == "title" ? p.title : p.body) = std::string(kv.value().as_string());
-    } else if (k == "tags") {
-      if (!kv.value().is_array()) return error(400, "invalid_argument", "\"tags\" must be a list of strings");
-      for (const auto& t : kv.value().as_array()) {
-        if (!t.is_string()) return error(400, "invalid_argument", "\"tags\" must be a list of strings");
-        p.tags.emplace_back(t.as_string());
-      }
-    } else {
-      return error(400, "invalid_argument", "unknown field \"" + std::string(k.substr(0, 40)) + "\"");
-    }
-  }
-  if (p.title.empty()) return error(400, "invalid_argument", "a post needs a title");
-  if (auto st = record::validatePost(p); !st.ok()) return error(400, "invalid_argument", st.message());
-  const PrivateKey* key = orgs_.key(s->account.org);
-  if (!key) return error(403, "not_hosted", "your organization is no longer hosted on this node");
-  auto e = store_.publish(*key, static_cast<std::uint16_t>(record::Kind::post), record::encodePost(p));
-  if (!e.ok()) {
-    if (e.status().code() == StatusCode::refused)
-      return error(403, "refused", e.status().message());
-    return fromStatus(e.status());
-  }
-  log_->info("{} published {} (\"{}\")", s->account.handle, e->id.shortHex(), p.title.substr(0, 80));
-  return jsonReply(201, postJson(*e, p, *membership_.view(), true));
+  auto p = postFields(r.body, {"title", "body", "tags", "language"});
+  if (!p.ok()) return fromStatus(p.status());
+  if (p->title.empty()) return error(400, "invalid_argument", "a post needs a title");
+  auto e = publishPost(*s, *p, refusal);
+  if (!e.ok()) return refusal;
+  log_->info("{} published {} (\"{}\")", s->account.handle, e->id.shortHex(), p->title.substr(0, 80));
+  auto t = threadOf(store_, *e);
+  if (!t) return error(500, "internal", "the post was published but cannot be shown");
+  return jsonReply(201, threadFull(store_, *t, *membership_.view(), s->account.org));
+}
+
+// POST /api/entries/{id}/comments {"body"}: a comment on a top-level post.
+MemberResponse MemberApi::comment(const MemberRequest& r, std::string_view idHex) {
+  MemberResponse refusal;
+  auto s = session(r, refusal);
+  if (!s.ok()) return refusal;
+  auto p = postFields(r.body, {"body"});
+  if (!p.ok()) return fromStatus(p.status());
+  if (p->body.empty()) return error(400, "invalid_argument", "a comment needs a body");
+  auto t = findThread(store_, idHex);
+  if (!t) return error(404, "not_found", "no such entry");
+  p->replyTo = refOf(t->root);
+  p->language = t->post.language;
+  auto e = publishPost(*s, *p, refusal);
+  if (!e.ok()) return refusal;
+  log_->info("{} commented {} on {}", s->account.handle, e->id.shortHex(), t->root.id.shortHex());
+  return jsonReply(201, commentJson(*e, *p, *membership_.view(), s->account.org));
+}
+
+// POST /api/entries/{id}/revise {"title", "body", "tags"}: a new text for
+// one of the member's own organization's posts (the old ones stay listed
+// as revisions).
+MemberResponse MemberApi::revise(const MemberRequest& r, std::string_view idHex) {
+  MemberResponse refusal;
+  auto s = session(r, refusal);
+  if (!s.ok()) return refusal;
+  auto p = postFields(r.body, {"title", "body", "tags"});
+  if (!p.ok()) return fromStatus(p.status());
+  if (p->title.empty()) return error(400, "invalid_argument", "a post needs a title");
+  auto t = findThread(store_, idHex);
+  if (!t) return error(404, "not_found", "no such entry");
+  if (t->root.header.author != s->account.org)
+    return error(403, "not_yours", "only the organization that published a post can revise it");
+  p->revises = refOf(t->root);
+  p->language = t->post.language;
+  auto e = publishPost(*s, *p, refusal);
+  if (!e.ok()) return refusal;
+  log_->info("{} revised {} ({})", s->account.handle, t->root.id.shortHex(), e->id.shortHex());
+  auto now = threadOf(store_, t->root);
+  if (!now) return error(500, "internal", "the revision was published but cannot be shown");
+  return jsonReply(200, threadFull(store_, *now, *membership_.view(), s->account.org));
+}
+
+// POST /api/preview {"body"}: the HTML a body would be shown as.
+MemberResponse MemberApi::preview(const MemberRequest& r) {
+  MemberResponse refusal;
+  auto s = session(r, refusal);
+  if (!s.ok()) return refusal;
+  auto f = stringFields(r.body, {"body"});
+  if (!f.ok()) return fromStatus(f.status());
+  if ((*f)[0].size() > record::kMaxBodyBytes)
+    return error(400, "invalid_argument", "body is " + std::to_string((*f)[0].size()) + " bytes, limit " +
+                                              std::to_string(record::kMaxBodyBytes));
+  return jsonReply(200, json::object{{"html", renderMarkdown((*f)[0])}});
 }
 
 // GET /api/members?region=R&country=C&label=L&focus=F: the member
@@ -448,6 +723,167 @@ MemberResponse MemberApi::retract(const MemberRequest& r, std::string_view idHex
   if (!out.ok()) return fromStatus(out.status());
   log_->info("{} retracted {}", s->account.handle, e->id.shortHex());
   return jsonReply(200, json::object{{"retracted", e->id.hex()}, {"by", out->id.hex()}});
+}
+
+namespace {
+json::object memberAccountJson(const Account& a, const HostedOrgs& orgs) {
+  auto org = orgs.find(a.org.hex());
+  return json::object{{"handle", a.handle},
+                      {"name", a.name},
+                      {"org", a.org.hex()},
+                      {"org_name", org.ok() ? json::value(org->name) : json::value(nullptr)},
+                      {"admin", a.admin},
+                      {"disabled", a.disabled},
+                      {"must_change_password", a.mustChangePassword}};
+}
+}  // namespace
+
+// /api/admin/accounts...: an organization's admins manage its accounts
+// (theirs only; a sysadmin manages all with civnetctl accounts).
+MemberResponse MemberApi::adminAccounts(const MemberRequest& r, std::string_view rest) {
+  MemberResponse refusal;
+  auto s = session(r, refusal);
+  if (!s.ok()) return refusal;
+  if (!s->account.admin) return error(403, "not_admin", "only your organization's admins manage its accounts");
+  const PublicKey org = s->account.org;
+  if (rest.empty()) {
+    if (r.method == "GET") {
+      json::array a;
+      for (const Account& acc : accounts_.list())
+        if (acc.org == org) a.push_back(memberAccountJson(acc, orgs_));
+      return jsonReply(200, json::object{{"accounts", std::move(a)}});
+    }
+    if (r.method != "POST") return methodNotAllowed(r, "GET, POST");
+    json::error_code ec;
+    json::value v = json::parse(r.body, ec);
+    if (ec || !v.is_object()) return error(400, "invalid_argument", "the body must be a JSON object");
+    std::string handle, name;
+    bool admin = false;
+    for (const auto& kv : v.as_object()) {
+      const std::string_view k = kv.key();
+      if ((k == "handle" || k == "name") && kv.value().is_string()) {
+        (k == "handle" ? handle : name) = std::string(kv.value().as_string());
+      } else if (k == "admin" && kv.value().is_bool()) {
+        admin = kv.value().as_bool();
+      } else {
+        return error(400, "invalid_argument",
+                     "\"" + std::string(k.substr(0, 40)) + "\" is not a field here (handle and name as text, admin as true or false)");
+      }
+    }
+    auto added = accounts_.add(handle, name, org, admin, std::nullopt);
+    if (!added.ok()) return fromStatus(added.status());
+    log_->info("{} added account {}{}", s->account.handle, handle, admin ? " (an admin)" : "");
+    auto a = accounts_.get(handle);
+    if (!a.ok()) return fromStatus(a.status());
+    return jsonReply(201, json::object{{"account", memberAccountJson(*a, orgs_)}, {"password", added->value_or("")}});
+  }
+  const auto slash = rest.find('/');
+  const std::string handle(rest.substr(0, slash));
+  const std::string_view action = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  if (action != "disable" && action != "reset") return error(404, "not_found", "no such page");
+  if (r.method != "POST") return methodNotAllowed(r, "POST");
+  if (!r.body.empty() && r.body != "{}") return error(400, "invalid_argument", "this takes no fields");
+  auto target = accounts_.get(handle);
+  if (!target.ok() || target->org != org) return error(404, "not_found", "no such account in your organization");
+  if (handle == s->account.handle)
+    return error(409, "own_account", "you cannot " + std::string(action) + " your own account here");
+  if (action == "disable") {
+    if (auto st = accounts_.disable(handle); !st.ok()) return fromStatus(st);
+    (void)sessions_.endAll(handle);
+    log_->info("{} disabled account {}", s->account.handle, handle);
+    auto a = accounts_.get(handle);
+    if (!a.ok()) return fromStatus(a.status());
+    return jsonReply(200, json::object{{"account", memberAccountJson(*a, orgs_)}});
+  }
+  auto reset = accounts_.reset(handle, std::nullopt);
+  if (!reset.ok()) return fromStatus(reset.status());
+  (void)sessions_.endAll(handle);
+  log_->info("{} reset the password of account {}", s->account.handle, handle);
+  auto a = accounts_.get(handle);
+  if (!a.ok()) return fromStatus(a.status());
+  return jsonReply(200, json::object{{"account", memberAccountJson(*a, orgs_)}, {"password", reset->value_or("")}});
+}
+
+MemberResponse MemberApi::methodNotAllowed(const MemberRequest& r, std::string_view allowed) {
+  MemberResponse res = error(405, "method_not_allowed", std::string(r.method) + " is not allowed here");
+  res.headers.emplace_back("Allow", std::string(allowed));
+  return res;
+}
+
+// GET /api/events: opens the live-update stream (the server keeps it).
+MemberResponse MemberApi::openEvents(const MemberRequest& r) {
+  MemberResponse refusal;
+  auto s = session(r, refusal);
+  if (!s.ok()) return refusal;
+  const std::uint64_t now = store_.indexedPosition();
+  std::uint64_t from = now;
+  // A reconnecting browser resumes where it was, if that is not long ago.
+  if (std::uint64_t last = 0; parseInt(std::string_view(r.lastEventId), last) && last <= now &&
+                              now - last <= kEventReplayLimit)
+    from = last;
+  MemberResponse ok;
+  ok.contentType = "text/event-stream";
+  ok.stream = true;
+  ok.streamFrom = from;
+  return ok;
+}
+
+int MemberApi::watchArrivals(std::function<void()> news) {
+  return store_.addIndexedListener([news = std::move(news)](std::uint64_t) { news(); });
+}
+
+void MemberApi::unwatchArrivals(int handle) { store_.removeIndexedListener(handle); }
+
+std::optional<std::string> MemberApi::eventsAfter(const std::string& cookie, std::uint64_t& cursor) {
+  auto s = sessions_.check(cookieValue(cookie, kSessionCookie), /*activity=*/false);
+  if (!s.ok()) return std::nullopt;
+  std::string out;
+  auto view = membership_.view();
+  for (;;) {
+    auto batch = store_.arrivals(cursor, 256);
+    if (batch.empty()) break;
+    for (const auto& a : batch) {
+      cursor = a.pos;
+      if (!a.entry || !a.entry->signedEntry.content) continue;
+      const record::Entry& e = *a.entry;
+      json::object o{{"id", e.id.hex()}, {"org", e.header.author.hex()}, {"org_name", orgName(*view, e.header.author)}};
+      if (e.header.kind == static_cast<std::uint16_t>(record::Kind::retraction)) {
+        auto ret = record::decodeRetraction(*e.signedEntry.content);
+        if (!ret.ok()) continue;
+        o["type"] = "retraction";
+        o["thread"] = ret->target.id.hex();
+        o["title"] = "";
+      } else if (auto p = visiblePost(store_, e)) {
+        o["type"] = p->replyTo ? "comment" : p->revises ? "revision" : "post";
+        o["thread"] = p->replyTo ? p->replyTo->id.hex() : p->revises ? p->revises->id.hex() : e.id.hex();
+        o["title"] = p->title;
+      } else {
+        continue;
+      }
+      out += "id: " + std::to_string(a.pos) + "\nevent: entry\ndata: " + json::serialize(o) + "\n\n";
+    }
+    if (batch.size() < 256) break;
+  }
+  return out;
+}
+
+// GET / and /assets/NAME: the web UI's files, compiled in (nothing else;
+// no path reaches the file system). They need no session: the page asks
+// for a login itself.
+MemberResponse MemberApi::staticFile(const MemberRequest& r, std::string_view path) {
+  const WebAsset* a = findWebAsset(path == "/index.html" ? std::string_view("/") : path);
+  if (!a) {
+    MemberResponse res;
+    res.status = 404;
+    res.contentType = "text/plain; charset=utf-8";
+    res.body = "Not found. The civnet web interface is at /\n";
+    return res;
+  }
+  if (r.method != "GET") return methodNotAllowed(r, "GET");
+  MemberResponse res;
+  res.contentType = std::string(a->contentType);
+  res.body = std::string(a->body);
+  return res;
 }
 
 }  // namespace civnet::daemon

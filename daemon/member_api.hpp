@@ -1,20 +1,25 @@
 // The member API: JSON under /api/ for the people of hosted organizations,
-// served over HTTPS by member_server. docs/member-api.md lists it.
+// and the web UI's files, served over HTTPS by member_server.
+// docs/member-api.md lists it.
 //
-// Built so far: login, logout, me, changing one's password, entries (list
-// newest first with filters, read one, publish a post), and the members
-// directory. A login
-// sets the session cookie `__Host-civnet` (Secure, HttpOnly,
-// SameSite=Strict, Path=/) and returns a CSRF token; every state-changing
-// request after it (POST other than login) must send that token in the
-// `X-CSRF-Token` header. Errors are {"error": {"code", "message"}} with a
-// stable code.
+// Login, logout, me, changing one's password; entries (top-level posts,
+// a page at a time, filtered or found by text search; one with its
+// revisions and comments; publish, comment, revise, retract); a Markdown
+// preview; the members directory; live updates (server-sent events); an
+// organization's admins manage its accounts. A login sets the session
+// cookie `__Host-civnet` (Secure, HttpOnly, SameSite=Strict, Path=/) and
+// returns a CSRF token; every state-changing request after it (POST other
+// than login) must send that token in the `X-CSRF-Token` header. Errors
+// are {"error": {"code", "message"}} with a stable code.
 //
 // handle() may block (a password hash takes about half a second): call it
 // off the network thread.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -22,6 +27,7 @@
 #include <vector>
 
 #include "daemon/sessions.hpp"
+#include "schemas/record.hpp"
 
 namespace spdlog { class logger; }
 
@@ -29,7 +35,9 @@ namespace civnet::daemon {
 
 class Accounts;
 class HostedOrgs;
+class SearchIndex;
 class Sessions;
+struct Account;
 }  // namespace civnet::daemon
 namespace civnet::store { class Store; }
 namespace civnet::federation { class MembershipTracker; }
@@ -43,6 +51,7 @@ struct MemberRequest {
   std::string csrf;    // the X-CSRF-Token header
   std::string contentType;
   std::string clientAddress;  // for login throttling
+  std::string lastEventId;    // the Last-Event-ID header (a reconnecting event stream)
 };
 
 struct MemberResponse {
@@ -50,17 +59,38 @@ struct MemberResponse {
   std::string contentType = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // Set-Cookie, Retry-After
+  // An event stream the server keeps open (GET /api/events): it sends
+  // eventsAfter() from arrival-log position `streamFrom` on.
+  bool stream = false;
+  std::uint64_t streamFrom = 0;
 };
+
+// How far back (in arrival-log positions) a reconnecting event stream may
+// resume; further back, it starts from now and the page reloads its list.
+inline constexpr std::uint64_t kEventReplayLimit = 1000;
 
 inline constexpr std::string_view kSessionCookie = "__Host-civnet";
 
 class MemberApi {
  public:
   // REQUIRES: everything referred to outlives this object.
+  // `search` may be nullptr: text searches then answer 503.
   MemberApi(Accounts& accounts, Sessions& sessions, HostedOrgs& orgs, store::Store& store,
-            federation::MembershipTracker& membership, std::shared_ptr<spdlog::logger> log);
+            federation::MembershipTracker& membership, std::shared_ptr<spdlog::logger> log,
+            SearchIndex* search = nullptr);
   MemberResponse handle(const MemberRequest& r);
   static MemberResponse error(unsigned status, std::string_view code, std::string_view message);
+
+  // For an open event stream: the events (SSE text, "" when none) for what
+  // the store took after arrival-log position `cursor`, which moves past
+  // them; nullopt once the session behind `cookie` has ended. Does not
+  // count as the member's activity.
+  std::optional<std::string> eventsAfter(const std::string& cookie, std::uint64_t& cursor);
+  // Calls `news` (on the store's writer thread: it must not block) each
+  // time the store has taken something; returns a handle for
+  // unwatchArrivals, after which `news` is never called again.
+  int watchArrivals(std::function<void()> news);
+  void unwatchArrivals(int handle);
 
  private:
   MemberResponse login(const MemberRequest& r);
@@ -75,12 +105,21 @@ class MemberApi {
   MemberResponse publish(const MemberRequest& r);
   MemberResponse listMembers(const MemberRequest& r, std::string_view query);
   MemberResponse retract(const MemberRequest& r, std::string_view id);
+  MemberResponse comment(const MemberRequest& r, std::string_view id);
+  MemberResponse revise(const MemberRequest& r, std::string_view id);
+  MemberResponse preview(const MemberRequest& r);
+  MemberResponse openEvents(const MemberRequest& r);
+  MemberResponse adminAccounts(const MemberRequest& r, std::string_view rest);
+  MemberResponse staticFile(const MemberRequest& r, std::string_view path);
+  static MemberResponse methodNotAllowed(const MemberRequest& r, std::string_view allowed);
+  Result<record::Entry> publishPost(const Session& s, const record::Post& p, MemberResponse& refusal);
 
   Accounts& accounts_;
   Sessions& sessions_;
   HostedOrgs& orgs_;
   store::Store& store_;
   federation::MembershipTracker& membership_;
+  SearchIndex* search_;
   std::mutex retractMu_;  // one retraction of an entry, not two racing
   std::shared_ptr<spdlog::logger> log_;
 };

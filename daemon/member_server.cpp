@@ -12,6 +12,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -39,7 +41,8 @@ constexpr std::uint32_t kHeaderLimit = 8 * 1024;
 constexpr std::size_t kMaxConnectionsPerAddress = 32;
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 
-void securityHeaders(http::response<http::string_body>& res) {
+template <typename Body>
+void securityHeaders(http::response<Body>& res) {
   res.set(http::field::server, "civnetd");
   res.set("Content-Security-Policy",
           "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -72,6 +75,32 @@ awaitable<MemberResponse> handleOnPool(MemberApi* api, MemberRequest req, std::s
   }
 }
 
+// For an event stream: the session's events after `cursor` (nullopt: the
+// session ended), and where the stream is now.
+struct EventBatch {
+  std::optional<std::string> text;
+  std::uint64_t cursor = 0;
+};
+awaitable<EventBatch> eventsOnPool(MemberApi* api, std::string cookie, std::uint64_t cursor,
+                                   std::shared_ptr<spdlog::logger> log) {
+  try {
+    auto text = api->eventsAfter(cookie, cursor);
+    co_return EventBatch{std::move(text), cursor};
+  } catch (const std::exception& e) {
+    log->error("bug: the event stream threw: {}", e.what());
+    co_return EventBatch{std::nullopt, cursor};
+  }
+}
+
+// An open event stream waiting for news.
+struct EventWaiter {
+  explicit EventWaiter(asio::any_io_executor ex) : timer(std::move(ex)) {}
+  asio::steady_timer timer;
+  bool pending = false;  // news arrived while the stream was busy
+};
+
+constexpr auto kEventPing = std::chrono::seconds(25);
+
 }  // namespace
 
 class MemberServer::Impl {
@@ -93,6 +122,56 @@ class MemberServer::Impl {
   std::thread thread;
   bool stopped = false;
   bool stopping = false;  // network thread only: no new connection or request from now on
+  std::set<EventWaiter*> eventWaiters;  // network thread only
+  int arrivalsWatch = 0;
+
+  // News in the store: every event stream looks (network thread).
+  void wakeEventStreams() {
+    for (EventWaiter* w : eventWaiters) {
+      w->pending = true;
+      w->timer.cancel();
+    }
+  }
+
+  // GET /api/events, once the API accepted it: the stream stays open,
+  // sending each event as the store takes it and a comment line every 25 s
+  // (which also checks the session: once it has ended, the stream says so
+  // and closes). The connection is not reused.
+  awaitable<void> streamEvents(Stream& s, std::string cookie, std::uint64_t cursor, unsigned version) {
+    http::response<http::empty_body> res{http::status::ok, version};
+    securityHeaders(res);
+    res.set(http::field::content_type, "text/event-stream; charset=utf-8");
+    res.keep_alive(false);
+    http::response_serializer<http::empty_body> sr{res};
+    beast::get_lowest_layer(s).expires_after(opt.requestTimeout);
+    auto [hec, hn] = co_await http::async_write_header(s, sr, kAsTuple);
+    if (hec) co_return;
+    EventWaiter w(co_await asio::this_coro::executor);
+    eventWaiters.insert(&w);
+    std::string out = "retry: 3000\n\n";
+    for (;;) {
+      beast::get_lowest_layer(s).expires_after(opt.requestTimeout);
+      auto [wec, wn] = co_await asio::async_write(s, asio::buffer(out), kAsTuple);
+      if (wec || stopping) break;
+      if (!w.pending) {
+        w.timer.expires_after(kEventPing);
+        co_await w.timer.async_wait(kAsTuple);
+      }
+      w.pending = false;
+      if (stopping) break;
+      EventBatch b = co_await asio::co_spawn(pool, eventsOnPool(&api, cookie, cursor, log), use_awaitable);
+      if (stopping) break;
+      if (!b.text) {
+        out = "event: session_ended\ndata: {}\n\n";
+        beast::get_lowest_layer(s).expires_after(opt.requestTimeout);
+        co_await asio::async_write(s, asio::buffer(out), kAsTuple);
+        break;
+      }
+      cursor = b.cursor;
+      out = b.text->empty() ? std::string(": ping\n\n") : std::move(*b.text);
+    }
+    eventWaiters.erase(&w);
+  }
 
   Status setUpTls() {
     boost::system::error_code ec;
@@ -207,6 +286,8 @@ class MemberServer::Impl {
       mr.csrf = std::string(req["X-CSRF-Token"]);
       mr.contentType = std::string(req[http::field::content_type]);
       mr.clientAddress = client;
+      mr.lastEventId = std::string(req["Last-Event-ID"]);
+      std::string cookie = mr.cookie;
       const bool keepAlive = req.keep_alive();
       if (stopping) co_return;  // shutting down: the pool may be gone
       const std::string line = mr.method + " " + mr.target.substr(0, 200);
@@ -214,6 +295,10 @@ class MemberServer::Impl {
       // not a capturing lambda: g++ 12 mishandles captures of coroutine lambdas.)
       MemberResponse r = co_await asio::co_spawn(pool, handleOnPool(&api, std::move(mr), log), use_awaitable);
       log->debug("{} {} from {}", line, r.status, client);
+      if (r.stream) {
+        co_await streamEvents(s, std::move(cookie), r.streamFrom, version);
+        co_return;
+      }
       co_await reply(s, r, version, keepAlive);
       if (!keepAlive) co_return;
     }
@@ -243,6 +328,7 @@ Status MemberServer::start() {
   if (!ec) m.acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return unavailable("cannot serve the member interface on " + m.opt.listen + ": " + ec.message());
   m.boundPort = m.acceptor->local_endpoint().port();
+  m.arrivalsWatch = m.api.watchArrivals([&m] { asio::post(m.ioc, [&m] { m.wakeEventStreams(); }); });
   asio::co_spawn(m.ioc, m.acceptLoop(), asio::detached);
   m.thread = std::thread([&m] { m.ioc.run(); });
   return {};
@@ -255,6 +341,7 @@ void MemberServer::stop() {
     return;
   }
   m.stopped = true;
+  m.api.unwatchArrivals(m.arrivalsWatch);
   // On the network thread: no new connection or request, every connection
   // closed. Requests in a handler finish there; their coroutines end when
   // they resume on the closed stream. Then the thread, then the pool.
@@ -263,6 +350,7 @@ void MemberServer::stop() {
     boost::system::error_code ec;
     if (m.acceptor) m.acceptor->close(ec);
     for (const auto& s : m.conns) beast::get_lowest_layer(*s).close();
+    for (EventWaiter* w : m.eventWaiters) w->timer.cancel();
   });
   m.thread.join();
   m.pool.join();

@@ -15,6 +15,7 @@
 #include "daemon/admin_server.hpp"
 #include "daemon/member_api.hpp"
 #include "daemon/member_server.hpp"
+#include "daemon/search.hpp"
 #include "daemon/sessions.hpp"
 #include "daemon/config.hpp"
 #include "daemon/data_dir.hpp"
@@ -256,7 +257,10 @@ Status runNode(const RunOptions& options) {
     logs.node->info("{} member accounts", accounts.list().size());
     // The member interface (HTTPS), unless [http] listen is "".
     Sessions sessions(*st, accounts);
-    MemberApi memberApi(accounts, sessions, orgs, *st, tracker, logs.http);
+    auto search = SearchIndex::open(dir.search(), *st, logs.store);
+    if (!search.ok()) return search.status();
+    services.search = search->get();
+    MemberApi memberApi(accounts, sessions, orgs, *st, tracker, logs.http, search->get());
     std::optional<MemberServer> memberServer;
     if (!config->httpListen.empty()) {
       bool made = false;

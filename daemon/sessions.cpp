@@ -184,7 +184,7 @@ LoginResult Sessions::login(std::string_view handle, std::string_view password, 
   return res;
 }
 
-Result<Session> Sessions::check(std::string_view token) {
+Result<Session> Sessions::check(std::string_view token, bool activity) {
   const Status ended = notFound("your session has ended: log in again");
   if (!wellFormed(token)) return ended;
   const std::string key = rowKey(token);
@@ -203,7 +203,7 @@ Result<Session> Sessions::check(std::string_view token) {
     return ended;
   }
   s.account = std::move(account).value();
-  if (t - s.lastSeenAt >= kTouchEveryMs) {
+  if (activity && t - s.lastSeenAt >= kTouchEveryMs) {
     s.lastSeenAt = t;
     (void)store_.writeLocal({{store::LocalTable::session, key, encodeSessionRow(s.account.handle, s)}});
   }

@@ -73,8 +73,10 @@ class Sessions {
 
   LoginResult login(std::string_view handle, std::string_view password, std::string_view clientAddress);
   // The live session `token` opens, or notFound ("your session has ended:
-  // log in again") when there is none any more.
-  Result<Session> check(std::string_view token);
+  // log in again") when there is none any more. A check counts as the
+  // member's activity (it keeps the session from idling out) unless
+  // `activity` is false, as for a live-update stream that stays open.
+  Result<Session> check(std::string_view token, bool activity = true);
   // Ends the session (nothing happens for an unknown token).
   Status logout(std::string_view token);
   // Ends every session of `handle` (a sysadmin's disable or reset).

@@ -113,9 +113,15 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   auto* show = entries->add_subcommand("show", "Show one entry with its content");
   show->add_option("id", cmd.id, "The entry id, or its first 8 or more hex characters")->required();
 
+  auto* search = app.add_subcommand("search", "Find posts by their words (the full-text index), best match first");
+  search->add_option("query", cmd.query, "Words to look for; \"a phrase\", AND, OR, NOT, -word")->required();
+  search->add_option("--author", cmd.author, "Only this organization's feed (its key, or its first 8+ hex characters)");
+  search->add_option("--tag", cmd.tag, "Only posts with this tag");
+  search->add_option("--limit", cmd.limit, "At most this many (1 to 1000, default 50)");
+
   auto* verify = app.add_subcommand("verify", "Re-prove the whole store: every chain, signature and content hash");
   auto* reindex = app.add_subcommand(
-      "reindex", "Rebuild every derived index and the membership view from the entries held");
+      "reindex", "Rebuild every derived index, the search index and the membership view from the entries held");
   auto* exportCmd = app.add_subcommand("export", "Export every entry as framed SignedEntry messages");
   exportCmd->add_option("--out", cmd.file, "The file to write (never overwritten)")->required();
   auto* importCmd = app.add_subcommand("import", "Import entries from an export file");
@@ -247,6 +253,7 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   else if (show->parsed()) cmd.verb = CtlVerb::entriesShow;
   else if (verify->parsed()) cmd.verb = CtlVerb::verify;
   else if (reindex->parsed()) cmd.verb = CtlVerb::reindex;
+  else if (search->parsed()) cmd.verb = CtlVerb::search;
   else if (exportCmd->parsed()) cmd.verb = CtlVerb::exportFile;
   else if (importCmd->parsed()) cmd.verb = CtlVerb::importFile;
   else if (membersList->parsed()) cmd.verb = CtlVerb::membersList;

@@ -17,7 +17,7 @@ namespace civnet::tools {
 enum class CtlVerb {
   help, status, feeds, publish, entriesList, entriesShow, verify, reindex, exportFile, importFile,
   membersList, membersShow, admit, revoke, lift, takedown, retract, stewardSet, orgsList, orgsAdd,
-  peersList, peersAdd, peersRemove, sync, accountsList, accountsAdd, accountsDisable, accountsReset,
+  peersList, peersAdd, peersRemove, sync, accountsList, accountsAdd, accountsDisable, accountsReset, search,
 };
 
 struct CtlCommand {
@@ -38,6 +38,7 @@ struct CtlCommand {
   std::optional<std::string> tag;
   std::optional<std::string> kind;
   std::size_t limit = 50;
+  std::string query;  // search: the words to look for
 
   std::string id;    // entries show, takedown, retract: an entry id or its first 8+ hex characters
   std::string file;  // export --out, import FILE

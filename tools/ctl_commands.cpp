@@ -63,6 +63,8 @@ class Ctl {
   int entriesShow();
   int verify();
   int reindex();
+  int search();
+  void printEntries(const json::array& entries);
   // Calls the API for a JSON object. With --json, prints it and returns the
   // exit code; otherwise returns nullopt and leaves it in `out` to render.
   std::optional<int> fetchOrPrint(const std::string& method, const std::string& target, const std::string& body,
@@ -284,6 +286,7 @@ int Ctl::run() {
     case CtlVerb::entriesShow: return entriesShow();
     case CtlVerb::verify: return verify();
     case CtlVerb::reindex: return reindex();
+    case CtlVerb::search: return search();
     case CtlVerb::exportFile: return exportFile();
     case CtlVerb::importFile: return importFile();
     case CtlVerb::membersList: return membersList();
@@ -400,6 +403,11 @@ int Ctl::entriesList() {
     err_ << "no entries\n";
     return kExitOk;
   }
+  printEntries(entries);
+  return kExitOk;
+}
+
+void Ctl::printEntries(const json::array& entries) {
   out_ << fmt::format("{:<12}  {:<12}  {:>5}  {:<10}  {:<20}  {:<40}  {}\n", "ID", "AUTHOR", "SEQ", "KIND", "TIME",
                       "TITLE", "TAGS");
   for (auto& v : entries) {
@@ -408,6 +416,22 @@ int Ctl::entriesList() {
                         shortHex(str(e, "author")), num(e, "seq"), str(e, "kind"), humanTime(num(e, "timestamp")),
                         clip(displayTitle(e), 40), joinTags(e));
   }
+}
+
+int Ctl::search() {
+  std::string target = "/v1/search?q=" + percentEncode(cmd_.query) + "&limit=" + std::to_string(cmd_.limit);
+  if (cmd_.author) target += "&author=" + percentEncode(*cmd_.author);
+  if (cmd_.tag) target += "&tag=" + percentEncode(*cmd_.tag);
+  json::object o;
+  if (auto done = fetchOrPrint("GET", target, "", o)) return *done;
+  const json::array& entries = o["entries"].as_array();
+  if (entries.empty()) {
+    err_ << "no posts match\n";
+    return kExitOk;
+  }
+  printEntries(entries);
+  if (o["more"].is_bool() && o["more"].as_bool())
+    err_ << fmt::format("(more match: --limit {} shows more)\n", std::min<std::size_t>(cmd_.limit * 2, 1000));
   return kExitOk;
 }
 
@@ -427,6 +451,8 @@ int Ctl::reindex() {
   if (auto done = fetchOrPrint("POST", "/v1/reindex", "{}", o)) return *done;
   out_ << fmt::format("reindexed {} entries; membership view rebuilt: {} feeds known, {} hidden, {} erased\n",
                       num(o, "entries"), num(o, "feeds_known"), num(o, "hidden"), num(o, "erased"));
+  if (o.contains("search_documents"))
+    out_ << fmt::format("search index rebuilt: {} posts\n", num(o, "search_documents"));
   return kExitOk;
 }
 

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from civnet_node import (CAPNP, ENTRY_CAPNP, Node, genesis_check, genesis_draft,  # noqa: E402
@@ -1543,6 +1544,225 @@ class MemberApi(NodeTestCase):
         self.assertIn(theirs, listed)
         status, _, body = n.https("POST", f"/api/entries/{mine['id']}/retract", headers=auth)
         self.assertEqual((status, body["error"]["code"]), (409, "already_retracted"))
+
+    def publish(self, n, auth, title, body="", tags=(), language="en"):
+        status, _, created = n.https("POST", "/api/entries", {"title": title, "body": body, "tags": list(tags),
+                                                              "language": language}, headers=auth)
+        self.assertEqual(status, 201, created)
+        return created
+
+    def test_pages_of_posts_follow_a_cursor_with_no_post_twice_and_none_lost(self):
+        n = self.started()
+        auth, _, _ = self.login(n)
+        made = [self.publish(n, auth, f"Report {i}")["id"] for i in range(5)]
+        seen, cursor, pages = [], None, 0
+        while True:
+            path = "/api/entries?limit=2" + (f"&cursor={cursor}" if cursor else "")
+            status, _, page = n.https("GET", path, headers=auth)
+            self.assertEqual(status, 200, page)
+            seen += [e["id"] for e in page["entries"]]
+            pages += 1
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        self.assertEqual(seen, list(reversed(made)))  # newest first, each once
+        self.assertEqual(pages, 3)
+        status, _, body = n.https("GET", "/api/entries?cursor=not-a-cursor", headers=auth)
+        self.assertEqual((status, body["error"]["code"]), (400, "invalid_argument"))
+
+    def test_comments_and_revisions_belong_to_their_post_and_only_its_organization_revises_it(self):
+        n = self.started()
+        auth, _, _ = self.login(n)
+        post = self.publish(n, auth, "Three new wells", "We dug three wells.", ["water"])
+        path = f"/api/entries/{post['id']}"
+        status, _, body = n.https("POST", path + "/comments", {"body": "How deep?"}, headers={"Cookie": auth["Cookie"]})
+        self.assertEqual((status, body["error"]["code"]), (403, "csrf"))
+        status, _, c = n.https("POST", path + "/comments", {"body": "How *deep*?"}, headers=auth)
+        self.assertEqual(status, 201, c)
+        self.assertEqual((c["body"], c["body_html"]), ("How *deep*?", "<p>How <em>deep</em>?</p>\n"))
+        status, _, body = n.https("POST", path + "/comments", {"body": ""}, headers=auth)
+        self.assertEqual((status, body["error"]["message"]), (400, "a comment needs a body"))
+        self.assertEqual(n.https("POST", f"/api/entries/{'0' * 64}/comments", {"body": "x"}, headers=auth)[0], 404)
+        # A comment is not a post of its own in the list, nor can it be commented on.
+        listed = n.https("GET", "/api/entries", headers=auth)[2]["entries"]
+        self.assertEqual([(e["id"], e["comments"]) for e in listed], [(post["id"], 1)])
+        self.assertEqual(n.https("POST", f"/api/entries/{c['id']}/comments", {"body": "x"}, headers=auth)[0], 404)
+        # A revision changes what the post shows; the first text stays listed.
+        status, _, revised = n.https("POST", path + "/revise",
+                                     {"title": "Four new wells", "body": "We dug four.", "tags": ["water"]},
+                                     headers=auth)
+        self.assertEqual(status, 200, revised)
+        self.assertEqual((revised["id"], revised["title"], revised["body"], revised["edited"]),
+                         (post["id"], "Four new wells", "We dug four.", True))
+        self.assertEqual([r["title"] for r in revised["revisions"]], ["Four new wells"])
+        self.assertEqual([x["body"] for x in revised["comments"]], ["How *deep*?"])
+        listed = n.https("GET", "/api/entries", headers=auth)[2]["entries"]
+        self.assertEqual([(e["id"], e["title"], e["edited"]) for e in listed], [(post["id"], "Four new wells", True)])
+        # Another organization's post: comment yes, revise no.
+        self.assertOk(n.ctl("orgs", "add", "Youth Voices"))
+        feed = next(o["feed_key"] for o in n.ctl_json("orgs", "list")["orgs"] if o["name"] == "Youth Voices")
+        self.assertOk(n.ctl("admit", feed, "--name", "Youth Voices", "--region", "Sahel"))
+        theirs = n.ctl("publish", "--org", "Youth Voices", "--title", "Theirs", "--body", "b").out.strip()
+        status, _, body = n.https("POST", f"/api/entries/{theirs}/revise", {"title": "Mine now"}, headers=auth)
+        self.assertEqual((status, body["error"]["code"]), (403, "not_yours"))
+        self.assertEqual(n.https("POST", f"/api/entries/{theirs}/comments", {"body": "Welcome"}, headers=auth)[0], 201)
+        one = n.https("GET", f"/api/entries/{theirs}", headers=auth)[2]
+        self.assertEqual((one["mine"], [x["mine"] for x in one["comments"]]), (False, [True]))
+
+    def test_markdown_is_rendered_with_no_raw_html_and_no_script_links(self):
+        n = self.started()
+        auth, _, _ = self.login(n)
+        body = ("**Bold** and [a link](https://example.org).\n\n<script>alert(1)</script>\n\n"
+                "<img src=x onerror=alert(2)>\n\n[click](javascript:alert(3)) ![i](data:text/html,x)")
+        post = self.publish(n, auth, "Markdown", body)
+        for html in (post["body_html"], n.https("POST", "/api/preview", {"body": body}, headers=auth)[2]["html"]):
+            self.assertIn("<strong>Bold</strong>", html)
+            self.assertIn('href="https://example.org"', html)
+            for bad in ("<script", "onerror", "javascript:", "data:text/html", "<img src=\"x\""):
+                self.assertNotIn(bad, html)
+        self.assertEqual(post["body"], body)  # the source is kept as written
+
+    def test_search_finds_posts_by_stemmed_words_titles_first_with_filters_and_forgets_retracted_ones(self):
+        n = self.started()
+        auth, _, _ = self.login(n)
+        body_only = self.publish(n, auth, "Spring report", "We talked about digging a well near the school.",
+                                 ["water"])
+        in_title = self.publish(n, auth, "Wells for the villages", "What we learned.", ["practice"])
+        french = self.publish(n, auth, "Formations des animatrices", "Nous avons formé douze animatrices.",
+                              ["training"], language="fr")
+
+        def found(query):
+            status, _, body = n.https("GET", "/api/entries?q=" + urllib.parse.quote(query), headers=auth)
+            self.assertEqual(status, 200, body)
+            return [e["id"] for e in body["entries"]]
+
+        self.assertEqual(found("wells"), [in_title["id"], body_only["id"]])  # "well" too; the title first
+        self.assertEqual(found("formation"), [french["id"]])  # French stemming
+        status, _, body = n.https("GET", "/api/entries?q=wells&tag=water", headers=auth)
+        self.assertEqual([e["id"] for e in body["entries"]], [body_only["id"]])
+        self.assertEqual(found("nothing-like-this"), [])
+        status, _, body = n.https("GET", "/api/entries?q=%21%21%21", headers=auth)
+        self.assertEqual((status, body["error"]["code"]), (400, "invalid_argument"))
+        # A page of one, then the next.
+        status, _, page = n.https("GET", "/api/entries?q=wells&limit=1", headers=auth)
+        self.assertEqual([e["id"] for e in page["entries"]], [in_title["id"]])
+        status, _, page = n.https("GET", f"/api/entries?q=wells&limit=1&cursor={page['next_cursor']}", headers=auth)
+        self.assertEqual(([e["id"] for e in page["entries"]], page["next_cursor"]), ([body_only["id"]], None))
+        # A revision's words replace the old ones.
+        n.https("POST", f"/api/entries/{in_title['id']}/revise", {"title": "Boreholes for the villages"}, headers=auth)
+        self.assertEqual(found("wells"), [body_only["id"]])
+        self.assertEqual(found("boreholes"), [in_title["id"]])
+        # The sysadmin's search agrees (it lists the post's first entry).
+        r = n.ctl("search", "borehole")
+        self.assertOk(r)
+        self.assertIn(in_title["id"][:12], r.out)
+        self.assertNotIn(body_only["id"][:12], r.out)
+        # Retracted: gone from the index, not only from the answer.
+        self.assertEqual(n.https("POST", f"/api/entries/{body_only['id']}/retract", headers=auth)[0], 200)
+        self.assertEqual(found("well"), [])
+        r = n.ctl("reindex")
+        self.assertOk(r)
+        self.assertIn("search index rebuilt: 2 posts", r.out)
+        self.assertEqual(found("boreholes"), [in_title["id"]])
+
+    def read_events(self, sock, want, limit=20):
+        """Reads server-sent events from `sock` until `want` of them (or a
+        session_ended) arrived: a list of (event, data)."""
+        events, buf = [], b""
+        while len(events) < want and len(events) < limit:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n\n" in buf:
+                block, buf = buf.split(b"\n\n", 1)
+                fields = dict(line.split(": ", 1) for line in block.decode().split("\n")
+                              if ": " in line and not line.startswith(":"))
+                if "event" in fields:
+                    events.append((fields["event"], json.loads(fields["data"])))
+                    if fields["event"] == "session_ended":
+                        return events
+        return events
+
+    def open_events(self, n, auth):
+        import ssl
+        ctx = ssl.create_default_context(cafile=os.path.join(n.data_dir, "keys", "web.crt"))
+        sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", n.status()["http_port"])),
+                               server_hostname="127.0.0.1")
+        sock.settimeout(60)
+        sock.sendall(("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n\r\n"
+                      % auth["Cookie"]).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertIn(b"text/event-stream", head)
+        return sock
+
+    def test_live_events_tell_of_new_posts_comments_and_revisions_and_end_with_the_session(self):
+        n = self.started()
+        auth, _, _ = self.login(n)
+        self.assertEqual(n.https("GET", "/api/events")[0], 401)
+        sock = self.open_events(n, auth)
+        try:
+            post = self.publish(n, auth, "Live one", "now")
+            n.https("POST", f"/api/entries/{post['id']}/comments", {"body": "seen"}, headers=auth)
+            n.https("POST", f"/api/entries/{post['id']}/revise", {"title": "Live two"}, headers=auth)
+            events = self.read_events(sock, 3)
+            self.assertEqual([(e, d["type"], d["thread"]) for e, d in events],
+                             [("entry", "post", post["id"]), ("entry", "comment", post["id"]),
+                              ("entry", "revision", post["id"])])
+            self.assertEqual(events[0][1]["title"], "Live one")
+            # Logged out: the stream says so at its next news, and closes.
+            other, _, _ = self.login(n)
+            n.https("POST", "/api/logout", {}, headers=auth)
+            self.publish(n, other, "After logout")
+            self.assertEqual(self.read_events(sock, 1), [("session_ended", {})])
+            self.assertEqual(sock.recv(100), b"")
+        finally:
+            sock.close()
+
+    def test_the_web_interface_is_served_from_the_node_and_nothing_else_is(self):
+        n = self.started()
+        status, headers, _ = n.https("GET", "/")
+        self.assertEqual((status, headers["content-type"]), (200, "text/html; charset=utf-8"))
+        self.assertIn("script-src 'self'", headers["content-security-policy"])
+        status, headers, _ = n.https("GET", "/assets/app.js")
+        self.assertEqual((status, headers["content-type"]), (200, "text/javascript; charset=utf-8"))
+        for path in ("/../../etc/passwd", "/assets/../civnetd.toml", "/assets/%2e%2e/civnetd.toml",
+                     "/keys/web.key", "/assets/"):
+            self.assertEqual(n.https("GET", path)[0], 404, path)
+
+    def test_an_organizations_admins_manage_its_accounts_and_no_one_elses(self):
+        n = self.started()
+        self.assertOk(n.ctl("accounts", "add", "boss", "--name", "Boss", "--admin", "--password-stdin",
+                            stdin=self.PASSWORD + "\n"))
+        member, _, _ = self.login(n)
+        status, _, body = n.https("GET", "/api/admin/accounts", headers=member)
+        self.assertEqual((status, body["error"]["code"]), (403, "not_admin"))
+        admin, _, _ = self.login(n, "boss")
+        status, _, made = n.https("POST", "/api/admin/accounts", {"handle": "zoe", "name": "Zoe"}, headers=admin)
+        self.assertEqual(status, 201, made)
+        self.assertEqual((made["account"]["must_change_password"], len(made["password"])), (True, 20))
+        self.login(n, "zoe", made["password"])
+        status, _, body = n.https("POST", "/api/admin/accounts", {"handle": "zoe", "name": "Z"}, headers=admin)
+        self.assertEqual((status, body["error"]["code"]), (409, "already_exists"))
+        status, _, body = n.https("POST", "/api/admin/accounts/boss/disable", {}, headers=admin)
+        self.assertEqual((status, body["error"]["code"]), (409, "own_account"))
+        status, _, reset = n.https("POST", "/api/admin/accounts/zoe/reset", {}, headers=admin)
+        self.assertEqual(status, 200, reset)
+        self.login(n, "zoe", reset["password"])
+        self.assertEqual(n.https("POST", "/api/admin/accounts/zoe/disable", {}, headers=admin)[0], 200)
+        status, _, _ = n.https("POST", "/api/login", {"handle": "zoe", "password": reset["password"]})
+        self.assertEqual(status, 401)
+        listed = n.https("GET", "/api/admin/accounts", headers=admin)[2]["accounts"]
+        self.assertEqual(sorted((a["handle"], a["disabled"]) for a in listed),
+                         [("amina", False), ("boss", False), ("zoe", True)])
+        # Accounts of another organization on this node are not this admin's.
+        self.assertOk(n.ctl("orgs", "add", "Youth Voices"))
+        self.assertOk(n.ctl("accounts", "add", "yv", "--name", "Y", "--org", "Youth Voices"))
+        self.assertEqual(n.https("POST", "/api/admin/accounts/yv/reset", {}, headers=admin)[0], 404)
+        self.assertNotIn("yv", [a["handle"] for a in n.https("GET", "/api/admin/accounts", headers=admin)[2]["accounts"]])
 
 
 if __name__ == "__main__":

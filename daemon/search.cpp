@@ -1,0 +1,360 @@
+// The search index (see search.hpp).
+#include "search.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <xapian.h>
+
+#include "daemon/http_text.hpp"
+#include "schemas/content.hpp"
+#include "store/store.hpp"
+
+namespace civnet::daemon {
+
+namespace {
+
+constexpr std::string_view kCursorKey = "civnet_cursor";
+constexpr std::string_view kLanguagesKey = "civnet_languages";
+constexpr std::size_t kBatch = 256;
+
+// Boolean term prefixes.
+std::string threadTerm(const Digest& id) { return "Q" + id.hex(); }
+std::string revisionTerm(const Digest& id) { return "R" + id.hex(); }
+std::string orgTerm(const PublicKey& k) { return "XO" + k.hex(); }
+std::string tagTerm(std::string_view tag) { return "XT" + asciiLower(tag); }
+
+// "en", "fr-CA", "pt_BR" -> "en", "fr", "pt".
+std::string primaryLanguage(std::string_view tag) {
+  std::string out;
+  for (char c : tag) {
+    if (c == '-' || c == '_') break;
+    out.push_back(c);
+  }
+  return asciiLower(out);
+}
+
+// A stemmer for a language Xapian knows; none (no stemming) otherwise.
+Xapian::Stem stemmerFor(const std::string& language) {
+  if (language.empty()) return Xapian::Stem();
+  try {
+    return Xapian::Stem(language);
+  } catch (const Xapian::InvalidArgumentError&) {
+    return Xapian::Stem();
+  }
+}
+
+std::set<std::string> splitLanguages(const std::string& text) {
+  std::set<std::string> out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    auto comma = text.find(',', at);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > at) out.insert(text.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+class SearchIndex::Impl {
+ public:
+  Impl(std::filesystem::path dir, store::Store& store, std::shared_ptr<spdlog::logger> log)
+      : dir(std::move(dir)), store(store), log(std::move(log)) {}
+
+  std::filesystem::path dir;
+  store::Store& store;
+  std::shared_ptr<spdlog::logger> log;
+
+  mutable std::mutex dbMu;  // guards db, cursor, generation and languages
+  Xapian::WritableDatabase db;
+  std::uint64_t cursor = 0;      // arrival-log position passed
+  std::uint64_t generation = 0;  // grows at each rebuild
+  std::set<std::string> languages;
+  std::condition_variable advanced;  // with dbMu: the cursor moved
+
+  std::mutex wakeMu;
+  std::condition_variable wakeCv;
+  bool woken = false;    // guarded by wakeMu
+  bool stopping = false; // guarded by wakeMu
+  int listener = 0;
+  std::thread thread;
+
+  void openDb(int flags) {
+    db = Xapian::WritableDatabase(dir.string(), flags);
+    const std::string c = db.get_metadata(std::string(kCursorKey));
+    cursor = c.empty() ? 0 : std::stoull(c);
+    languages = splitLanguages(db.get_metadata(std::string(kLanguagesKey)));
+  }
+
+  void wake() {
+    {
+      std::lock_guard lk(wakeMu);
+      woken = true;
+    }
+    wakeCv.notify_one();
+  }
+
+  void run() {
+    std::unique_lock lk(wakeMu);
+    while (!stopping) {
+      woken = false;
+      lk.unlock();
+      bool more = false;
+      try {
+        more = step();
+      } catch (const Xapian::Error& e) {
+        log->error("search index: {} (retrying in 10 s)", e.get_description());
+      }
+      lk.lock();
+      if (!more) wakeCv.wait_for(lk, std::chrono::seconds(10), [&] { return stopping || woken; });
+    }
+  }
+
+  // Indexes the next batch of arrivals; true if there may be more.
+  bool step() {
+    std::uint64_t from, gen;
+    {
+      std::lock_guard lk(dbMu);
+      from = cursor;
+      gen = generation;
+    }
+    auto batch = store.arrivals(from, kBatch);
+    if (batch.empty()) return false;
+    std::lock_guard lk(dbMu);
+    if (gen != generation) return true;  // rebuilt meanwhile: start again
+    const std::size_t langsBefore = languages.size();
+    for (const auto& a : batch)
+      if (a.entry) apply(*a.entry);
+    cursor = batch.back().pos;
+    db.set_metadata(std::string(kCursorKey), std::to_string(cursor));
+    if (languages.size() != langsBefore) {
+      std::string joined;
+      for (const auto& l : languages) joined += (joined.empty() ? "" : ",") + l;
+      db.set_metadata(std::string(kLanguagesKey), joined);
+    }
+    db.commit();
+    advanced.notify_all();
+    return batch.size() == kBatch;
+  }
+
+  // Brings the index in line with one arrival. dbMu held.
+  void apply(const record::Entry& e) {
+    const auto kind = static_cast<record::Kind>(e.header.kind);
+    if (!e.signedEntry.content) return;
+    const ByteView content = *e.signedEntry.content;
+    if (kind == record::Kind::post) {
+      auto p = record::decodePost(content);
+      if (!p.ok() || p->replyTo) return;  // comments are not indexed
+      if (p->revises) {
+        if (p->revises->author == e.header.author && p->revises->seq < e.header.seq) refresh(p->revises->id);
+        return;
+      }
+      refresh(e.id);
+    } else if (kind == record::Kind::retraction || kind == record::Kind::takedown) {
+      std::optional<record::EntryRef> target;
+      if (kind == record::Kind::retraction) {
+        if (auto r = record::decodeRetraction(content); r.ok()) target = r->target;
+      } else if (auto t = record::decodeTakedown(content); t.ok()) {
+        target = t->target;
+      }
+      if (!target) return;
+      refreshWhere(threadTerm(target->id));
+      refreshWhere(revisionTerm(target->id));
+    } else if (kind == record::Kind::revocation) {
+      if (auto r = record::decodeRevocation(content); r.ok()) refreshWhere(orgTerm(r->feed));
+    }
+  }
+
+  // Refreshes every thread whose document holds `term`.
+  void refreshWhere(const std::string& term) {
+    std::vector<Digest> roots;
+    for (auto it = db.postlist_begin(term); it != db.postlist_end(term); ++it) {
+      auto id = Digest::parseHex(db.get_document(*it).get_data(), "thread");
+      if (id.ok()) roots.push_back(*id);
+    }
+    for (const Digest& r : roots) refresh(r);
+  }
+
+  // The document of the thread rooted at `rootId`, as the store holds it
+  // now: the newest revision's text, or none once the post is gone or
+  // erased. dbMu held.
+  void refresh(const Digest& rootId) {
+    auto root = store.entryById(rootId);
+    if (!root.ok() || !root->signedEntry.content || store.isErased(root->header.author, root->header.seq)) {
+      db.delete_document(threadTerm(rootId));
+      return;
+    }
+    auto rootPost = record::decodePost(*root->signedEntry.content);
+    if (!rootPost.ok() || rootPost->replyTo || rootPost->revises) return;
+    store::Query q;
+    q.revisionsOf = store::Position{root->header.author, root->header.seq};
+    q.limit = 1;
+    std::optional<record::Post> newest;
+    std::optional<Digest> newestId;
+    q.filter = [&](const record::Entry& r) {
+      if (!r.signedEntry.content) return false;
+      auto p = record::decodePost(*r.signedEntry.content);
+      if (!p.ok() || !p->revises || p->revises->id != rootId) return false;
+      newest = std::move(p).value();
+      newestId = r.id;
+      return true;
+    };
+    (void)store.list(q);
+    const record::Post& post = newest ? *newest : *rootPost;
+
+    Xapian::Document doc;
+    Xapian::TermGenerator tg;
+    const std::string lang = primaryLanguage(post.language);
+    tg.set_stemmer(stemmerFor(lang));
+    tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
+    tg.set_document(doc);
+    tg.index_text(post.title, 3);
+    tg.increase_termpos();
+    for (const auto& t : post.tags) {
+      tg.index_text(t, 2);
+      tg.increase_termpos();
+      if (!t.empty() && t.size() <= record::kMaxTagBytes) doc.add_boolean_term(tagTerm(t));
+    }
+    tg.index_text(post.body);
+    doc.add_boolean_term(threadTerm(rootId));
+    doc.add_boolean_term(orgTerm(root->header.author));
+    if (newestId) doc.add_boolean_term(revisionTerm(*newestId));
+    doc.set_data(rootId.hex());
+    db.replace_document(threadTerm(rootId), doc);
+    if (!lang.empty() && stemmerFor(lang).get_description() != Xapian::Stem().get_description())
+      languages.insert(lang);
+  }
+};
+
+SearchIndex::SearchIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<SearchIndex>> SearchIndex::open(const std::filesystem::path& dir, store::Store& store,
+                                                       std::shared_ptr<spdlog::logger> log) {
+  auto impl = std::make_unique<Impl>(dir, store, std::move(log));
+  try {
+    impl->openDb(Xapian::DB_CREATE_OR_OPEN);
+  } catch (const Xapian::Error& e) {
+    return ioError("cannot open the search index " + dir.string() + ": " + e.get_description());
+  } catch (const std::exception& e) {  // a malformed cursor
+    return corruption("the search index " + dir.string() + " is damaged (" + e.what() +
+                      "): remove the directory, and civnetd rebuilds it");
+  }
+  Impl* m = impl.get();
+  m->listener = store.addIndexedListener([m](std::uint64_t) { m->wake(); });
+  m->thread = std::thread([m] { m->run(); });
+  return std::unique_ptr<SearchIndex>(new SearchIndex(std::move(impl)));
+}
+
+SearchIndex::~SearchIndex() {
+  Impl& m = *impl_;
+  m.store.removeIndexedListener(m.listener);
+  {
+    std::lock_guard lk(m.wakeMu);
+    m.stopping = true;
+  }
+  m.wakeCv.notify_one();
+  if (m.thread.joinable()) m.thread.join();
+  std::lock_guard lk(m.dbMu);
+  try {
+    m.db.close();
+  } catch (const Xapian::Error&) {
+  }
+}
+
+Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter& filter, std::size_t offset,
+                                       std::size_t limit) {
+  Impl& m = *impl_;
+  const std::uint64_t target = m.store.indexedPosition();
+  std::unique_lock lk(m.dbMu);
+  m.advanced.wait_for(lk, std::chrono::seconds(3), [&] { return m.cursor >= target; });
+  try {
+    Xapian::QueryParser qp;
+    qp.set_database(m.db);
+    qp.set_default_op(Xapian::Query::OP_AND);
+    qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
+    const unsigned flags = Xapian::QueryParser::FLAG_DEFAULT;
+    // The query in every language the index holds (a word is stemmed as
+    // each of them would stem it), and unstemmed.
+    const std::string q(text);
+    std::vector<Xapian::Query> parts{qp.parse_query(q, flags)};
+    for (const auto& lang : m.languages) {
+      qp.set_stemmer(stemmerFor(lang));
+      parts.push_back(qp.parse_query(q, flags));
+    }
+    Xapian::Query query(Xapian::Query::OP_OR, parts.begin(), parts.end());
+    if (parts.front().empty()) return invalidArgument("the search holds no word to look for");
+    std::vector<Xapian::Query> filters;
+    if (filter.tag) filters.emplace_back(tagTerm(*filter.tag));
+    if (filter.orgs) {
+      std::vector<Xapian::Query> orgs;
+      for (const auto& o : *filter.orgs) orgs.emplace_back(orgTerm(o));
+      if (orgs.empty()) return SearchHits{};
+      filters.emplace_back(Xapian::Query::OP_OR, orgs.begin(), orgs.end());
+    }
+    if (!filters.empty())
+      query = Xapian::Query(Xapian::Query::OP_FILTER, query,
+                            Xapian::Query(Xapian::Query::OP_AND, filters.begin(), filters.end()));
+    Xapian::Enquire enquire(m.db);
+    enquire.set_query(query);
+    Xapian::MSet mset = enquire.get_mset(static_cast<Xapian::doccount>(offset),
+                                         static_cast<Xapian::doccount>(limit + 1));
+    SearchHits hits;
+    for (auto it = mset.begin(); it != mset.end(); ++it) {
+      if (hits.threads.size() == limit) {
+        hits.more = true;
+        break;
+      }
+      auto id = Digest::parseHex(it.get_document().get_data(), "thread");
+      if (id.ok()) hits.threads.push_back(*id);
+    }
+    return hits;
+  } catch (const Xapian::QueryParserError& e) {
+    return invalidArgument("the search could not be read: " + e.get_msg());
+  } catch (const Xapian::Error& e) {
+    return ioError("the search index failed: " + e.get_description());
+  }
+}
+
+Status SearchIndex::rebuild() {
+  Impl& m = *impl_;
+  {
+    std::lock_guard lk(m.dbMu);
+    try {
+      m.db.close();
+      m.openDb(Xapian::DB_CREATE_OR_OVERWRITE);
+    } catch (const Xapian::Error& e) {
+      return ioError("cannot rebuild the search index " + m.dir.string() + ": " + e.get_description());
+    }
+    ++m.generation;
+  }
+  m.wake();
+  const std::uint64_t target = m.store.indexedPosition();
+  std::unique_lock lk(m.dbMu);
+  while (m.cursor < target) {
+    if (m.advanced.wait_for(lk, std::chrono::seconds(60), [&] { return m.cursor >= target; })) break;
+    {
+      std::lock_guard wl(m.wakeMu);
+      if (m.stopping) return unavailable("civnetd is stopping");
+    }
+  }
+  m.log->info("search index rebuilt: {} posts", m.db.get_doccount());
+  return {};
+}
+
+std::uint64_t SearchIndex::documents() const {
+  std::lock_guard lk(impl_->dbMu);
+  return impl_->db.get_doccount();
+}
+
+std::uint64_t SearchIndex::cursor() const {
+  std::lock_guard lk(impl_->dbMu);
+  return impl_->cursor;
+}
+
+}  // namespace civnet::daemon
