@@ -145,6 +145,10 @@ listen = "@HTTP@"
 # for the name members type.
 cert_file = ""
 key_file = ""
+# A member's session ends after this long without a request (5 to 1440
+# minutes), and in any case this long after its login (1 to 720 hours).
+session_idle_minutes = 120
+session_max_hours = 12
 
 # The peers this node dials, one [[peer]] each: its address and the node key
 # it must present (`civnetctl status` on that node shows it). Peers added
@@ -239,7 +243,15 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
   auto httpSection = section(root, "http", fileName);
   if (!httpSection.ok()) return httpSection.status();
   if (const toml::table* t = httpSection.value()) {
-    if (auto s = onlyKnownKeys(*t, {"listen", "cert_file", "key_file"}, fileName, "http"); !s.ok()) return s;
+    if (auto s = onlyKnownKeys(*t, {"listen", "cert_file", "key_file", "session_idle_minutes", "session_max_hours"},
+                               fileName, "http");
+        !s.ok())
+      return s;
+    std::int64_t idle = c.sessionIdleMinutes, maxHours = c.sessionMaxHours;
+    if (auto s = readInt(*t, "session_idle_minutes", fileName, "http", 5, 1440, idle); !s.ok()) return s;
+    if (auto s = readInt(*t, "session_max_hours", fileName, "http", 1, 720, maxHours); !s.ok()) return s;
+    c.sessionIdleMinutes = static_cast<int>(idle);
+    c.sessionMaxHours = static_cast<int>(maxHours);
     if (auto st = readAddress(*t, "listen", fileName, c.httpListen); !st.ok()) return st;
     for (auto [key, out] : {std::pair<const char*, std::string*>{"cert_file", &c.httpCertFile}, {"key_file", &c.httpKeyFile}})
       if (const toml::node* n = t->get(key)) {

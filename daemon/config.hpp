@@ -34,6 +34,8 @@ struct Config {
   // [http]: the member web interface (HTTPS)
   std::string httpListen = "0.0.0.0:7443";  // HOST:PORT; "" serves no member interface
   std::string httpCertFile;  // PEM certificate chain; "" uses the node's own certificate (keys/node.crt)
+  int sessionIdleMinutes = 120;  // a member session ends after this long unused
+  int sessionMaxHours = 12;      // and this long after its login, in any case
   std::string httpKeyFile;   // its PEM private key; "" uses the node key
   // [[peer]]: the peers this node dials (more are added with civnetctl
   // peers add, kept in the store)

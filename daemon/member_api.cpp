@@ -31,7 +31,7 @@ MemberResponse jsonReply(unsigned status, const json::value& v) {
   return r;
 }
 
-std::string sessionCookie(const std::string& token, std::chrono::seconds maxAge) {
+std::string sessionCookie(const std::string& token, std::chrono::seconds maxAge) {  // maxAge: the session's longest life
   return std::string(kSessionCookie) + "=" + token + "; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=" +
          std::to_string(maxAge.count());
 }
@@ -186,7 +186,7 @@ MemberResponse MemberApi::login(const MemberRequest& r) {
   }
   log_->info("login of {} from {}", res.session.account.handle, r.clientAddress);
   MemberResponse ok = jsonReply(200, accountView(res.session, orgs_));
-  ok.headers.emplace_back("Set-Cookie", sessionCookie(res.token, std::chrono::hours(12)));
+  ok.headers.emplace_back("Set-Cookie", sessionCookie(res.token, sessions_.options().absolute));
   return ok;
 }
 
@@ -253,7 +253,7 @@ MemberResponse MemberApi::changePassword(const MemberRequest& r) {
   if (again.outcome != LoginResult::Outcome::ok)
     return error(500, "internal", "the password was changed, but no new session could be made: log in again");
   MemberResponse ok = jsonReply(200, accountView(again.session, orgs_));
-  ok.headers.emplace_back("Set-Cookie", sessionCookie(again.token, std::chrono::hours(12)));
+  ok.headers.emplace_back("Set-Cookie", sessionCookie(again.token, sessions_.options().absolute));
   return ok;
 }
 

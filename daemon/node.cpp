@@ -256,7 +256,10 @@ Status runNode(const RunOptions& options) {
     services.accounts = &accounts;
     logs.node->info("{} member accounts", accounts.list().size());
     // The member interface (HTTPS), unless [http] listen is "".
-    Sessions sessions(*st, accounts);
+    SessionOptions sessionOptions;
+    sessionOptions.idle = std::chrono::minutes(config->sessionIdleMinutes);
+    sessionOptions.absolute = std::chrono::hours(config->sessionMaxHours);
+    Sessions sessions(*st, accounts, sessionOptions);
     auto search = SearchIndex::open(dir.search(), *st, logs.store);
     if (!search.ok()) return search.status();
     services.search = search->get();

@@ -72,6 +72,7 @@ class Sessions {
   Sessions(store::Store& store, Accounts& accounts, SessionOptions options = {}, Clock clock = {});
 
   LoginResult login(std::string_view handle, std::string_view password, std::string_view clientAddress);
+  const SessionOptions& options() const { return options_; }
   // The live session `token` opens, or notFound ("your session has ended:
   // log in again") when there is none any more. A check counts as the
   // member's activity (it keeps the session from idling out) unless

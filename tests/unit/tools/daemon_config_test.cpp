@@ -63,6 +63,21 @@ TEST_SUITE("daemon_config") {
     CHECK(parseConfig("[http]\nlisten = \"nowhere\"\n", "c").status().message().find("HOST:PORT") != std::string::npos);
   }
 
+  TEST_CASE("[http] session lifetimes: defaults, set, and refused outside their range") {
+    auto d = parseConfig(defaultConfigText("127.0.0.1:0"), "c");
+    REQUIRE(d.ok());
+    CHECK(d->sessionIdleMinutes == 120);
+    CHECK(d->sessionMaxHours == 12);
+    auto set = parseConfig("[http]\nsession_idle_minutes = 30\nsession_max_hours = 8\n", "c");
+    REQUIRE(set.ok());
+    CHECK(set->sessionIdleMinutes == 30);
+    CHECK(set->sessionMaxHours == 8);
+    auto low = parseConfig("[http]\nsession_idle_minutes = 1\n", "c");
+    REQUIRE_FALSE(low.ok());
+    CHECK(low.status().message().find("session_idle_minutes") != std::string::npos);
+    CHECK_FALSE(parseConfig("[http]\nsession_max_hours = 1000\n", "c").ok());
+  }
+
   TEST_CASE("[net] advertise, dial_members and max_outbound_peers") {
     auto r = parseConfig("[net]\nadvertise = \"hub.example.org:7420\"\ndial_members = false\nmax_outbound_peers = 3\n", "c");
     INFO(r.status().message());
