@@ -22,7 +22,7 @@ PACKAGES=(
   meson ninja-build pkg-config g++ capnproto libcapnp-dev libssl-dev
   libleveldb-dev doctest-dev libboost1.81-dev libboost-json1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev ccache python3
-  openssl libxapian-dev libcmark-dev
+  openssl libxapian-dev libcmark-dev chromium
 )
 BUILD_DIR=build
 DATA_DIR=node-data
@@ -46,8 +46,13 @@ install_packages() {
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     [[ $status == "install ok installed" ]] || missing+=("$p")
   done
+  # The browser tests run on Node.js with npm (Debian's nodejs and npm,
+  # unless a node and npm are there already, e.g. from NodeSource, whose
+  # nodejs conflicts with Debian's npm).
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
   if ((${#missing[@]} == 0)); then
-    say "packages: all ${#PACKAGES[@]} present, nothing to install"
+    say "packages: all present, nothing to install"
     return
   fi
 
