@@ -337,11 +337,17 @@ Status SearchIndex::rebuild() {
   const std::uint64_t target = m.store.indexedPosition();
   std::unique_lock lk(m.dbMu);
   while (m.cursor < target) {
+    const std::uint64_t before = m.cursor;
     if (m.advanced.wait_for(lk, std::chrono::seconds(60), [&] { return m.cursor >= target; })) break;
     {
       std::lock_guard wl(m.wakeMu);
       if (m.stopping) return unavailable("civnetd is stopping");
     }
+    // A minute without progress: a failing disk, say. The follower keeps
+    // trying; the caller hears of it rather than waiting forever.
+    if (m.cursor == before)
+      return ioError("the search index stopped catching up at arrival " + std::to_string(m.cursor) + " of " +
+                     std::to_string(target) + ": see civnetd's log");
   }
   m.log->info("search index rebuilt: {} posts", m.db.get_doccount());
   return {};
