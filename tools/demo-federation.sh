@@ -108,6 +108,12 @@ ctl hub peers list
 echo
 say "converged: the three nodes hold the same entries (logs in $DEMO/*.log)"
 if $KEEP; then
+  # A member account on each node, to try the web interface.
+  for n in hub river youth; do
+    ctl "$n" accounts add demo --name "Demo member ($n)" --password-stdin <<<"civnet demo password" >/dev/null
+  done
+  say "the web interface: https://127.0.0.1:7440/ (hub), :7441 (river), :7442 (youth);"
+  say "  log in as demo, password \"civnet demo password\" (self-signed certificates: the browser warns)"
   say "the nodes keep running; try: $C --data-dir $DEMO/youth publish --title Hi --body there"
   say "stop them with: kill $(cat "$DEMO"/*.pid | tr '\n' ' ')(each stops cleanly on SIGTERM)"
 fi
