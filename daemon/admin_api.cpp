@@ -597,6 +597,7 @@ ApiResponse AdminApi::handle(const ApiRequest& r) {
     if (get) return listOrgs();
     return only(post, "GET, POST", [&] { return addOrg(r); });
   }
+  if (path == "/v1/orgs/profile") return only(post, "POST", [&] { return orgProfile(r); });
   if (path == "/v1/accounts") {
     if (get) return listAccounts();
     return only(post, "GET, POST", [&] { return addAccount(r); });
@@ -1510,6 +1511,53 @@ ApiResponse AdminApi::addOrg(const ApiRequest& r) {
                                         {"feed_key", added->org.feed.hex()},
                                         {"profile_id", added->profileId.hex()},
                                         {"state", state}});
+}
+
+// POST /v1/orgs/profile {"org"?, "region"?, "country"?, "focus_areas"?,
+// "labels"?, "contact"?}: what a hosted organization says of itself in
+// the directory. The fields given replace the current ones (a new profile
+// entry, network-wide); with none, the current profile is shown.
+ApiResponse AdminApi::orgProfile(const ApiRequest& r) {
+  auto o = parseObject(r.body, {"org", "region", "country", "focus_areas", "labels", "contact"});
+  if (!o.ok()) return fromStatus(o.status());
+  auto orgName = optString(*o, "org");
+  if (!orgName.ok()) return fromStatus(orgName.status());
+  auto org = *orgName ? orgs_.find(**orgName) : Result<HostedOrgs::Org>(orgs_.primary());
+  if (!org.ok()) return fromStatus(org.status());
+  auto current = orgs_.profile(org->feed);
+  if (!current.ok()) return fromStatus(current.status());
+  ProfileFields f{current->region, current->country, current->focusAreas, current->labels, current->contact};
+  bool changed = false;
+  for (auto [key, out] : {std::pair<const char*, std::string*>{"region", &f.region}, {"country", &f.country},
+                          {"contact", &f.contact}}) {
+    auto v = optString(*o, key);
+    if (!v.ok()) return fromStatus(v.status());
+    if (*v) {
+      *out = **v;
+      changed = true;
+    }
+  }
+  for (auto [key, out] : {std::pair<const char*, std::vector<std::string>*>{"focus_areas", &f.focusAreas},
+                          {"labels", &f.labels}}) {
+    if (!o->contains(key)) continue;
+    auto v = wordsField(*o, key);
+    if (!v.ok()) return fromStatus(v.status());
+    *out = std::move(*v);
+    changed = true;
+  }
+  record::Profile p = *current;
+  if (changed) {
+    auto updated = orgs_.updateProfile(org->feed, f);
+    if (!updated.ok()) return fromStatus(updated.status());
+    p = std::move(*updated);
+    log_->info("organization \"{}\": published a new profile", org->name);
+  }
+  return jsonResponse(changed ? 201 : 200,
+                      json::object{{"org", org->name},         {"feed_key", org->feed.hex()},
+                                   {"name", p.name},           {"region", p.region},
+                                   {"country", p.country},     {"focus_areas", stringArray(p.focusAreas)},
+                                   {"labels", stringArray(p.labels)}, {"contact", p.contact},
+                                   {"published", changed}});
 }
 
 namespace {

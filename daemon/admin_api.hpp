@@ -129,6 +129,7 @@ class AdminApi {
   ApiResponse startVerify();
   ApiResponse reindex();
   ApiResponse search(std::string_view query);
+  ApiResponse orgProfile(const ApiRequest& r);
   ApiResponse showJob(std::string_view id);
   ApiResponse exportPage(std::string_view query);
   ApiResponse import(const ApiRequest& r);

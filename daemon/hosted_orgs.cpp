@@ -153,6 +153,44 @@ Result<HostedOrgs::Org> HostedOrgs::find(std::string_view nameOrKey) const {
   return h->org;
 }
 
+std::optional<std::pair<record::Entry, record::Profile>> latestProfile(const store::Store& st, const PublicKey& feed) {
+  store::Query q;
+  q.author = feed;
+  q.kind = static_cast<std::uint16_t>(record::Kind::profile);
+  q.limit = 1;
+  for (record::Entry& e : st.list(q))
+    if (e.signedEntry.content)
+      if (auto p = record::decodeProfile(*e.signedEntry.content); p.ok())
+        return std::make_pair(std::move(e), std::move(p).value());
+  return std::nullopt;
+}
+
+Result<record::Profile> HostedOrgs::profile(const PublicKey& feed) const {
+  auto org = find(feed.hex());
+  if (!org.ok()) return org.status();
+  if (auto latest = latestProfile(store_, feed)) return latest->second;
+  record::Profile p;
+  p.name = org->name;
+  return p;
+}
+
+Result<record::Profile> HostedOrgs::updateProfile(const PublicKey& feed, const ProfileFields& f) {
+  const PrivateKey* k = key(feed);
+  if (!k) return notFound("organization " + feed.shortHex() + " is not hosted on this node");
+  std::lock_guard lk(profileMu_);
+  auto p = profile(feed);
+  if (!p.ok()) return p.status();
+  p->region = f.region;
+  p->country = f.country;
+  p->focusAreas = f.focusAreas;
+  p->labels = f.labels;
+  p->contact = f.contact;
+  if (auto s = record::validateProfile(*p); !s.ok()) return s;
+  auto e = store_.publish(*k, static_cast<std::uint16_t>(record::Kind::profile), record::encodeProfile(*p));
+  if (!e.ok()) return e.status();
+  return p;
+}
+
 Result<HostedOrgs::Added> HostedOrgs::add(const std::string& name) {
   if (auto s = validateName(name, "the organization name"); !s.ok()) return s;
   std::lock_guard addLock(addMu_);

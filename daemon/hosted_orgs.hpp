@@ -20,11 +20,14 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
 #include "daemon/data_dir.hpp"
+#include "schemas/content.hpp"
 #include "schemas/crypto.hpp"
 #include "schemas/status.hpp"
 
@@ -33,6 +36,19 @@ namespace civnet::store { class Store; }
 namespace civnet::daemon {
 
 class DirSync;
+
+// A feed's latest profile entry this node holds, decoded.
+std::optional<std::pair<record::Entry, record::Profile>> latestProfile(const store::Store& st, const PublicKey& feed);
+
+// What an organization may change in its own profile (the name it was
+// added with, and the nodes that host it, stay).
+struct ProfileFields {
+  std::string region;
+  std::string country;
+  std::vector<std::string> focusAreas;
+  std::vector<std::string> labels;
+  std::string contact;
+};
 
 class HostedOrgs {
  public:
@@ -73,6 +89,13 @@ class HostedOrgs {
   // will host, and its first profile. Refuses a name that is not acceptable
   // (validateName) or that a hosted organization already has.
   Result<Added> add(const std::string& name);
+  // What a hosted organization says of itself now: its latest profile
+  // (one with only its name before any). notFound if not hosted here.
+  Result<record::Profile> profile(const PublicKey& feed) const;
+  // Publishes a new profile of a hosted organization with `f`, keeping its
+  // name and hosting nodes. Refused: not hosted here, a field the profile
+  // rules refuse. One at a time (each starts from the latest).
+  Result<record::Profile> updateProfile(const PublicKey& feed, const ProfileFields& f);
 
  private:
   struct Held {
@@ -88,6 +111,7 @@ class HostedOrgs {
   mutable std::mutex mu_;
   std::vector<Held> orgs_;  // guarded by mu_; [0] is the primary
   std::mutex addMu_;        // one add() at a time
+  std::mutex profileMu_;    // one updateProfile() at a time
 };
 
 // The store meta row naming a hosted organization ("node.hosted_org.<hex>").

@@ -14,4 +14,9 @@ namespace civnet::daemon {
 // rel="nofollow noopener" so a post cannot lend its reader's standing.
 std::string renderMarkdown(std::string_view text);
 
+// The words of a CommonMark text without its markup: text and code, with
+// a space between blocks and for line breaks; raw HTML left out. For
+// excerpts and previews in lists.
+std::string markdownText(std::string_view text);
+
 }  // namespace civnet::daemon

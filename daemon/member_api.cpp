@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <map>
 
 #include <boost/json.hpp>
@@ -74,17 +75,6 @@ MemberResponse locked(std::chrono::seconds wait, const std::string& why) {
   return e;
 }
 
-MemberResponse fromStatus(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::invalidArgument: return MemberApi::error(400, "invalid_argument", s.message());
-    case StatusCode::permissionDenied: return MemberApi::error(401, "unauthenticated", s.message());
-    case StatusCode::notFound: return MemberApi::error(404, "not_found", s.message());
-    case StatusCode::alreadyExists: return MemberApi::error(409, "already_exists", s.message());
-    case StatusCode::unavailable: return MemberApi::error(503, "unavailable", s.message());
-    default: return MemberApi::error(500, "internal", "the node could not do it: " + s.message());
-  }
-}
-
 }  // namespace
 
 std::string cookieValue(std::string_view header, std::string_view name) {
@@ -105,6 +95,27 @@ MemberApi::MemberApi(Accounts& accounts, Sessions& sessions, HostedOrgs& orgs, s
                      SearchIndex* search)
     : accounts_(accounts), sessions_(sessions), orgs_(orgs), store_(store), membership_(membership),
       search_(search), log_(std::move(log)) {}
+
+MemberResponse MemberApi::fromStatus(const Status& s) const {
+  switch (s.code()) {
+    case StatusCode::invalidArgument: return error(400, "invalid_argument", s.message());
+    case StatusCode::permissionDenied: return error(401, "unauthenticated", s.message());
+    case StatusCode::notFound: return error(404, "not_found", s.message());
+    case StatusCode::alreadyExists: return error(409, "already_exists", s.message());
+    case StatusCode::unavailable: return error(503, "unavailable", s.message());
+    default:
+      // The detail (paths, library messages) is for the sysadmin's log.
+      log_->error("member API: {}", s.message());
+      return error(500, "internal", "the node could not do this just now; its sysadmin can see why in the log");
+  }
+}
+
+// A publish the store refused (a frozen feed, a suspended organization) is
+// 403; anything else as fromStatus says.
+MemberResponse MemberApi::publishRefusal(const Status& s) const {
+  if (s.code() == StatusCode::refused) return error(403, "refused", s.message());
+  return fromStatus(s);
+}
 
 MemberResponse MemberApi::error(unsigned status, std::string_view code, std::string_view message) {
   return jsonReply(status, json::object{{"error", json::object{{"code", code}, {"message", message}}}});
@@ -151,6 +162,7 @@ MemberResponse MemberApi::handle(const MemberRequest& r) {
   if (path == "/api/preview") return only(post, "POST", [&] { return preview(r); });
   if (path == "/api/members") return only(get, "GET", [&] { return listMembers(r, query); });
   if (path == "/api/events") return only(get, "GET", [&] { return openEvents(r); });
+  if (path == "/api/admin/profile") return adminProfile(r);
   if (path == "/api/admin/accounts") return adminAccounts(r, {});
   if (path.starts_with("/api/admin/accounts/"))
     return adminAccounts(r, path.substr(std::string_view("/api/admin/accounts/").size()));
@@ -268,8 +280,10 @@ std::string orgName(const federation::MembershipView& v, const PublicKey& feed) 
   return {};
 }
 
-std::string excerpt(const std::string& body) {
+// The first words of a body, as plain text (its Markdown's text).
+std::string excerpt(const std::string& markdown) {
   constexpr std::size_t kMax = 280;
+  const std::string body = markdownText(markdown);
   if (body.size() <= kMax) return body;
   std::size_t cut = kMax;
   while (cut > 0 && (static_cast<unsigned char>(body[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
@@ -311,9 +325,10 @@ std::optional<Thread> threadOf(const store::Store& store, record::Entry root) {
   store::Query q;
   q.revisionsOf = store::Position{t.root.header.author, t.root.header.seq};
   q.limit = 1;
+  q.waitIndexed = false;  // the caller's listing waited
   q.filter = [&](const record::Entry& r) {
     auto rp = visiblePost(store, r);
-    if (!rp || !rp->revises || rp->revises->id != t.root.id) return false;
+    if (!rp || rp->replyTo || !rp->revises || rp->revises->id != t.root.id) return false;
     t.post = std::move(*rp);
     return true;
   };
@@ -329,6 +344,7 @@ std::vector<std::pair<record::Entry, record::Post>> commentsOf(const store::Stor
   store::Query q;
   q.repliesTo = store::Position{root.header.author, root.header.seq};
   q.limit = max;
+  q.waitIndexed = false;
   q.filter = [&](const record::Entry& c) {
     auto p = visiblePost(store, c);
     if (!p || !p->replyTo || p->replyTo->id != root.id) return false;
@@ -354,7 +370,7 @@ json::object threadSummary(const store::Store& store, const Thread& t, const fed
                       {"tags", stringArray(t.post.tags)},
                       {"language", t.post.language},
                       {"excerpt", excerpt(t.post.body)},
-                      {"comments", commentsOf(store, t.root, kMaxComments).size()},
+                      {"comments", store.countReplies({h.author, h.seq}, kMaxComments)},
                       {"edited", t.newest.has_value()},
                       {"mine", h.author == viewer}};
 }
@@ -381,9 +397,10 @@ json::object threadFull(const store::Store& store, const Thread& t, const federa
   store::Query q;
   q.revisionsOf = store::Position{t.root.header.author, t.root.header.seq};
   q.limit = 100;
+  q.waitIndexed = false;
   q.filter = [&](const record::Entry& r) {
     auto rp = visiblePost(store, r);
-    if (!rp || !rp->revises || rp->revises->id != t.root.id) return false;
+    if (!rp || rp->replyTo || !rp->revises || rp->revises->id != t.root.id) return false;
     revisions.push_back(json::object{{"id", r.id.hex()}, {"time", r.header.timestamp}, {"title", rp->title}});
     return true;
   };
@@ -406,8 +423,11 @@ std::optional<Thread> findThread(const store::Store& store, std::string_view idH
 
 // A page cursor: where the last page ended in the newest-first order
 // ("TIME-AUTHOR-SEQ"), or how many search hits it showed ("sN").
+std::string listCursor(const store::ListCursor& c) {
+  return std::to_string(c.time) + "-" + c.author.hex() + "-" + std::to_string(c.seq);
+}
 std::string listCursor(const record::Entry& e) {
-  return std::to_string(e.header.timestamp) + "-" + e.header.author.hex() + "-" + std::to_string(e.header.seq);
+  return listCursor(store::ListCursor{e.header.timestamp, e.header.author, e.header.seq});
 }
 
 template <typename Int>
@@ -523,24 +543,35 @@ MemberResponse MemberApi::listEntries(const MemberRequest& r, std::string_view q
     sq.kind = static_cast<std::uint16_t>(record::Kind::post);
     sq.threadsOnly = true;
     sq.limit = limit + 1;
-    if (tag) sq.tag = *tag;
+    // A page examines at most this many posts: a filter matching few of
+    // them ends a page early, with a cursor to go on from.
+    sq.maxScanned = 2000;
     if (orgs && orgs->size() == 1) sq.author = *orgs->begin();
     if (cursor) {
       sq.after = parseListCursor(*cursor);
       if (!sq.after) return error(400, "invalid_argument", "cursor is not one this node gave");
     }
+    // A tag is matched against the tags the post shows now (its newest
+    // revision's), ignoring ASCII case, as the search index does.
+    const std::optional<std::string> wantTag = tag ? std::optional<std::string>(asciiLower(*tag)) : std::nullopt;
     std::vector<Thread> threads;
     sq.filter = [&](const record::Entry& e) {
       if (orgs && !orgs->count(e.header.author)) return false;
       auto t = threadOf(store_, e);
       if (!t) return false;
+      if (wantTag && std::none_of(t->post.tags.begin(), t->post.tags.end(),
+                                  [&](const std::string& x) { return asciiLower(x) == *wantTag; }))
+        return false;
       threads.push_back(std::move(*t));
       return true;
     };
-    if (!orgs || !orgs->empty()) (void)store_.list(sq);
+    std::optional<store::ListCursor> stoppedAt;
+    if (!orgs || !orgs->empty()) (void)store_.list(sq, &stoppedAt);
     if (threads.size() > limit) {
       threads.resize(limit);
       next = listCursor(threads.back().root);
+    } else if (stoppedAt) {
+      next = listCursor(*stoppedAt);
     }
     for (const Thread& t : threads) a.push_back(threadSummary(store_, t, *view, s->account.org));
   }
@@ -571,9 +602,7 @@ Result<record::Entry> MemberApi::publishPost(const Session& s, const record::Pos
     return permissionDenied("not hosted");
   }
   auto e = store_.publish(*key, static_cast<std::uint16_t>(record::Kind::post), record::encodePost(p));
-  if (!e.ok())
-    refusal = e.status().code() == StatusCode::refused ? error(403, "refused", e.status().message())
-                                                       : fromStatus(e.status());
+  if (!e.ok()) refusal = publishRefusal(e.status());
   return e;
 }
 
@@ -697,6 +726,18 @@ MemberResponse MemberApi::listMembers(const MemberRequest& r, std::string_view q
     }
     a.push_back(std::move(o));
   }
+  // By name, ignoring case (those without a profile yet last), then key.
+  std::stable_sort(a.begin(), a.end(), [](const json::value& x, const json::value& y) {
+    const auto& ox = x.as_object();
+    const auto& oy = y.as_object();
+    const bool nx = ox.at("name").is_null(), ny = oy.at("name").is_null();
+    if (nx != ny) return ny;
+    if (!nx) {
+      auto lx = asciiLower(ox.at("name").as_string()), ly = asciiLower(oy.at("name").as_string());
+      if (lx != ly) return lx < ly;
+    }
+    return ox.at("org").as_string() < oy.at("org").as_string();
+  });
   return jsonReply(200, json::object{{"members", std::move(a)}});
 }
 
@@ -718,11 +759,31 @@ MemberResponse MemberApi::retract(const MemberRequest& r, std::string_view idHex
   if (!key) return error(403, "not_hosted", "your organization is no longer hosted on this node");
   std::lock_guard lk(retractMu_);
   if (store_.isErased(e->header.author, e->header.seq)) return error(409, "already_retracted", "it is retracted already");
-  record::Retraction ret{record::EntryRef{e->header.author, e->header.seq, e->id}, {}};
-  auto out = store_.publish(*key, static_cast<std::uint16_t>(record::Kind::retraction), record::encodeRetraction(ret));
-  if (!out.ok()) return fromStatus(out.status());
-  log_->info("{} retracted {}", s->account.handle, e->id.shortHex());
-  return jsonReply(200, json::object{{"retracted", e->id.hex()}, {"by", out->id.hex()}});
+  auto retractOne = [&](const record::Entry& target) {
+    record::Retraction ret{refOf(target), {}};
+    return store_.publish(*key, static_cast<std::uint16_t>(record::Kind::retraction), record::encodeRetraction(ret));
+  };
+  // A post's revisions go with it (their text is the post's too), before
+  // the post itself: if one fails, retracting again finishes the job.
+  std::size_t revisions = 0;
+  auto post = e->signedEntry.content ? record::decodePost(*e->signedEntry.content) : Result<record::Post>(notFound(""));
+  if (post.ok() && !post->replyTo && !post->revises) {
+    store::Query q;
+    q.revisionsOf = store::Position{e->header.author, e->header.seq};
+    q.includeHidden = true;
+    q.limit = std::numeric_limits<std::size_t>::max();
+    for (const record::Entry& rev : store_.list(q)) {
+      if (store_.isErased(rev.header.author, rev.header.seq)) continue;
+      auto out = retractOne(rev);
+      if (!out.ok()) return publishRefusal(out.status());
+      ++revisions;
+    }
+  }
+  auto out = retractOne(*e);
+  if (!out.ok()) return publishRefusal(out.status());
+  log_->info("{} retracted {}{}", s->account.handle, e->id.shortHex(),
+             revisions ? " and its " + std::to_string(revisions) + " revision(s)" : std::string());
+  return jsonReply(200, json::object{{"retracted", e->id.hex()}, {"by", out->id.hex()}, {"revisions", revisions}});
 }
 
 namespace {
@@ -787,6 +848,10 @@ MemberResponse MemberApi::adminAccounts(const MemberRequest& r, std::string_view
   if (!target.ok() || target->org != org) return error(404, "not_found", "no such account in your organization");
   if (handle == s->account.handle)
     return error(409, "own_account", "you cannot " + std::string(action) + " your own account here");
+  // An admin could otherwise take over another admin's account (a reset
+  // hands them its new password): admins are the sysadmin's to manage.
+  if (target->admin)
+    return error(403, "admin_account", "another admin's account is managed by your node's sysadmin (civnetctl accounts)");
   if (action == "disable") {
     if (auto st = accounts_.disable(handle); !st.ok()) return fromStatus(st);
     (void)sessions_.endAll(handle);
@@ -815,7 +880,7 @@ MemberResponse MemberApi::openEvents(const MemberRequest& r) {
   MemberResponse refusal;
   auto s = session(r, refusal);
   if (!s.ok()) return refusal;
-  const std::uint64_t now = store_.indexedPosition();
+  const std::uint64_t now = store_.committedPosition();
   std::uint64_t from = now;
   // A reconnecting browser resumes where it was, if that is not long ago.
   if (std::uint64_t last = 0; parseInt(std::string_view(r.lastEventId), last) && last <= now &&
@@ -834,37 +899,102 @@ int MemberApi::watchArrivals(std::function<void()> news) {
 
 void MemberApi::unwatchArrivals(int handle) { store_.removeIndexedListener(handle); }
 
-std::optional<std::string> MemberApi::eventsAfter(const std::string& cookie, std::uint64_t& cursor) {
+std::optional<std::string> MemberApi::eventsAfter(const std::string& cookie, std::uint64_t& cursor, bool& more) {
+  more = false;
   auto s = sessions_.check(cookieValue(cookie, kSessionCookie), /*activity=*/false);
   if (!s.ok()) return std::nullopt;
+  // Far behind (a node catching up, an index rebuild): skip to now, and the
+  // page reloads what it shows.
+  if (const std::uint64_t head = store_.committedPosition(); head > cursor + kEventReplayLimit) {
+    cursor = head;
+    return std::string("event: resync\ndata: {}\n\n");
+  }
   std::string out;
   auto view = membership_.view();
-  for (;;) {
-    auto batch = store_.arrivals(cursor, 256);
-    if (batch.empty()) break;
-    for (const auto& a : batch) {
-      cursor = a.pos;
-      if (!a.entry || !a.entry->signedEntry.content) continue;
-      const record::Entry& e = *a.entry;
-      json::object o{{"id", e.id.hex()}, {"org", e.header.author.hex()}, {"org_name", orgName(*view, e.header.author)}};
-      if (e.header.kind == static_cast<std::uint16_t>(record::Kind::retraction)) {
-        auto ret = record::decodeRetraction(*e.signedEntry.content);
-        if (!ret.ok()) continue;
-        o["type"] = "retraction";
-        o["thread"] = ret->target.id.hex();
-        o["title"] = "";
-      } else if (auto p = visiblePost(store_, e)) {
-        o["type"] = p->replyTo ? "comment" : p->revises ? "revision" : "post";
-        o["thread"] = p->replyTo ? p->replyTo->id.hex() : p->revises ? p->revises->id.hex() : e.id.hex();
-        o["title"] = p->title;
-      } else {
-        continue;
+  // A bounded batch per call: the stream asks again at once when there is more.
+  constexpr std::size_t kBatch = 256;
+  auto batch = store_.arrivals(cursor, kBatch);
+  more = batch.size() == kBatch;
+  for (const auto& a : batch) {
+    cursor = a.pos;
+    if (!a.entry || !a.entry->signedEntry.content) continue;
+    const record::Entry& e = *a.entry;
+    json::object o{{"id", e.id.hex()}, {"org", e.header.author.hex()}, {"org_name", orgName(*view, e.header.author)}};
+    if (e.header.kind == static_cast<std::uint16_t>(record::Kind::retraction)) {
+      auto ret = record::decodeRetraction(*e.signedEntry.content);
+      if (!ret.ok() || store_.hiddenReason(e.header.author, e.header.seq)) continue;
+      o["type"] = "retraction";
+      o["thread"] = ret->target.id.hex();
+      o["title"] = "";
+    } else if (auto p = visiblePost(store_, e)) {
+      // A comment or revision only when members may see its thread.
+      const std::optional<record::EntryRef>& root = p->replyTo ? p->replyTo : p->revises;
+      if (root) {
+        auto r = store_.entryById(root->id);
+        if (!r.ok() || !threadOf(store_, std::move(r).value())) continue;
       }
-      out += "id: " + std::to_string(a.pos) + "\nevent: entry\ndata: " + json::serialize(o) + "\n\n";
+      o["type"] = p->replyTo ? "comment" : p->revises ? "revision" : "post";
+      o["thread"] = root ? root->id.hex() : e.id.hex();
+      o["title"] = p->title;
+    } else {
+      continue;
     }
-    if (batch.size() < 256) break;
+    out += "id: " + std::to_string(a.pos) + "\nevent: entry\ndata: " + json::serialize(o) + "\n\n";
   }
   return out;
+}
+
+namespace {
+json::object profileJson(const PublicKey& org, const record::Profile& p) {
+  return json::object{{"org", org.hex()},           {"name", p.name},
+                      {"region", p.region},         {"country", p.country},
+                      {"focus_areas", stringArray(p.focusAreas)}, {"labels", stringArray(p.labels)},
+                      {"contact", p.contact}};
+}
+}  // namespace
+
+// GET /api/admin/profile: what the admin's organization says of itself in
+// the directory; POST it {"region", "country", "focus_areas", "labels",
+// "contact"} (all of them) to publish a new profile, network-wide.
+MemberResponse MemberApi::adminProfile(const MemberRequest& r) {
+  MemberResponse refusal;
+  auto s = session(r, refusal);
+  if (!s.ok()) return refusal;
+  if (!s->account.admin) return error(403, "not_admin", "only your organization's admins change its profile");
+  const PublicKey org = s->account.org;
+  if (r.method == "GET") {
+    auto p = orgs_.profile(org);
+    if (!p.ok()) return fromStatus(p.status());
+    return jsonReply(200, profileJson(org, *p));
+  }
+  if (r.method != "POST") return methodNotAllowed(r, "GET, POST");
+  json::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  if (ec || !v.is_object()) return error(400, "invalid_argument", "the body must be a JSON object");
+  ProfileFields f;
+  const std::initializer_list<std::string_view> fields{"region", "country", "focus_areas", "labels", "contact"};
+  for (const auto& kv : v.as_object())
+    if (std::find(fields.begin(), fields.end(), kv.key()) == fields.end())
+      return error(400, "invalid_argument", "unknown field \"" + std::string(kv.key().substr(0, 40)) + "\"");
+  for (std::string_view k : fields) {
+    const json::value* x = v.as_object().if_contains(k);
+    if (!x) return error(400, "invalid_argument", "\"" + std::string(k) + "\" is required");
+    if (k == "focus_areas" || k == "labels") {
+      auto& out = k == "labels" ? f.labels : f.focusAreas;
+      if (!x->is_array()) return error(400, "invalid_argument", "\"" + std::string(k) + "\" must be a list of strings");
+      for (const auto& e : x->as_array()) {
+        if (!e.is_string()) return error(400, "invalid_argument", "\"" + std::string(k) + "\" must be a list of strings");
+        out.emplace_back(e.as_string());
+      }
+    } else {
+      if (!x->is_string()) return error(400, "invalid_argument", "\"" + std::string(k) + "\" must be a string");
+      (k == "region" ? f.region : k == "country" ? f.country : f.contact) = std::string(x->as_string());
+    }
+  }
+  auto p = orgs_.updateProfile(org, f);
+  if (!p.ok()) return p.status().code() == StatusCode::refused ? publishRefusal(p.status()) : fromStatus(p.status());
+  log_->info("{} published a new profile of their organization", s->account.handle);
+  return jsonReply(200, profileJson(org, *p));
 }
 
 // GET / and /assets/NAME: the web UI's files, compiled in (nothing else;

@@ -83,9 +83,11 @@ class MemberApi {
 
   // For an open event stream: the events (SSE text, "" when none) for what
   // the store took after arrival-log position `cursor`, which moves past
-  // them; nullopt once the session behind `cookie` has ended. Does not
-  // count as the member's activity.
-  std::optional<std::string> eventsAfter(const std::string& cookie, std::uint64_t& cursor);
+  // them; nullopt once the session behind `cookie` has ended. A bounded
+  // batch: `more` says to ask again at once. A stream far behind gets
+  // `event: resync` and moves to now. Does not count as the member's
+  // activity.
+  std::optional<std::string> eventsAfter(const std::string& cookie, std::uint64_t& cursor, bool& more);
   // Calls `news` (on the store's writer thread: it must not block) each
   // time the store has taken something; returns a handle for
   // unwatchArrivals, after which `news` is never called again.
@@ -110,8 +112,13 @@ class MemberApi {
   MemberResponse preview(const MemberRequest& r);
   MemberResponse openEvents(const MemberRequest& r);
   MemberResponse adminAccounts(const MemberRequest& r, std::string_view rest);
+  MemberResponse adminProfile(const MemberRequest& r);
   MemberResponse staticFile(const MemberRequest& r, std::string_view path);
   static MemberResponse methodNotAllowed(const MemberRequest& r, std::string_view allowed);
+  // A status as a JSON error; an unexpected one is logged and answered
+  // without its detail.
+  MemberResponse fromStatus(const Status& s) const;
+  MemberResponse publishRefusal(const Status& s) const;
   Result<record::Entry> publishPost(const Session& s, const record::Post& p, MemberResponse& refusal);
 
   Accounts& accounts_;

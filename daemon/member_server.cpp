@@ -1,10 +1,12 @@
 // The member interface's HTTPS server (see member_server.hpp).
 #include "member_server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -76,28 +78,41 @@ awaitable<MemberResponse> handleOnPool(MemberApi* api, MemberRequest req, std::s
 }
 
 // For an event stream: the session's events after `cursor` (nullopt: the
-// session ended), and where the stream is now.
+// session ended), where the stream is now, and whether more wait.
 struct EventBatch {
   std::optional<std::string> text;
   std::uint64_t cursor = 0;
+  bool more = false;
+  bool failed = false;  // a bug: the stream closes (the browser reconnects)
 };
 awaitable<EventBatch> eventsOnPool(MemberApi* api, std::string cookie, std::uint64_t cursor,
                                    std::shared_ptr<spdlog::logger> log) {
   try {
-    auto text = api->eventsAfter(cookie, cursor);
-    co_return EventBatch{std::move(text), cursor};
+    EventBatch b;
+    b.text = api->eventsAfter(cookie, cursor, b.more);
+    b.cursor = cursor;
+    co_return b;
   } catch (const std::exception& e) {
     log->error("bug: the event stream threw: {}", e.what());
-    co_return EventBatch{std::nullopt, cursor};
+    co_return EventBatch{std::nullopt, cursor, false, true};
   }
 }
 
 // An open event stream waiting for news.
 struct EventWaiter {
-  explicit EventWaiter(asio::any_io_executor ex) : timer(std::move(ex)) {}
+  EventWaiter(asio::any_io_executor ex, std::string session) : timer(std::move(ex)), session(std::move(session)) {}
   asio::steady_timer timer;
+  std::string session;   // the session cookie's value
   bool pending = false;  // news arrived while the stream was busy
+  bool closing = false;  // replaced by a newer stream of its session
 };
+
+// Event streams stay open, so they count neither against the connection
+// limits (an office behind one address may have many tabs open) nor for
+// one another beyond these: a session keeps its newest few, and the node
+// serves at most so many in all.
+constexpr std::size_t kStreamsPerSession = 4;
+constexpr std::size_t kMaxStreams = 2048;
 
 constexpr auto kEventPing = std::chrono::seconds(25);
 
@@ -122,7 +137,8 @@ class MemberServer::Impl {
   std::thread thread;
   bool stopped = false;
   bool stopping = false;  // network thread only: no new connection or request from now on
-  std::set<EventWaiter*> eventWaiters;  // network thread only
+  std::vector<EventWaiter*> eventWaiters;  // network thread only; oldest first
+  std::size_t openStreams = 0;             // network thread only
   int arrivalsWatch = 0;
 
   // News in the store: every event stream looks (network thread).
@@ -137,7 +153,13 @@ class MemberServer::Impl {
   // sending each event as the store takes it and a comment line every 25 s
   // (which also checks the session: once it has ended, the stream says so
   // and closes). The connection is not reused.
-  awaitable<void> streamEvents(Stream& s, std::string cookie, std::uint64_t cursor, unsigned version) {
+  awaitable<void> streamEvents(Stream& s, std::string cookie, std::uint64_t cursor, unsigned version,
+                               std::string client) {
+    if (eventWaiters.size() >= kMaxStreams) {
+      co_await reply(s, MemberApi::error(503, "busy", "too many live-update streams are open; try again later"),
+                     version, false);
+      co_return;
+    }
     http::response<http::empty_body> res{http::status::ok, version};
     securityHeaders(res);
     res.set(http::field::content_type, "text/event-stream; charset=utf-8");
@@ -146,21 +168,31 @@ class MemberServer::Impl {
     beast::get_lowest_layer(s).expires_after(opt.requestTimeout);
     auto [hec, hn] = co_await http::async_write_header(s, sr, kAsTuple);
     if (hec) co_return;
-    EventWaiter w(co_await asio::this_coro::executor);
-    eventWaiters.insert(&w);
+    EventWaiter w(co_await asio::this_coro::executor, cookieValue(cookie, kSessionCookie));
+    // The oldest streams of this session beyond the few it may keep end.
+    std::vector<EventWaiter*> same;
+    for (EventWaiter* other : eventWaiters)
+      if (other->session == w.session && !other->closing) same.push_back(other);
+    for (std::size_t i = 0; i + kStreamsPerSession <= same.size(); ++i) {
+      same[i]->closing = true;
+      same[i]->timer.cancel();
+    }
+    eventWaiters.push_back(&w);
+    --perAddress[client];  // not held against the address's connections
+    ++openStreams;
     std::string out = "retry: 3000\n\n";
     for (;;) {
       beast::get_lowest_layer(s).expires_after(opt.requestTimeout);
       auto [wec, wn] = co_await asio::async_write(s, asio::buffer(out), kAsTuple);
-      if (wec || stopping) break;
+      if (wec || stopping || w.closing) break;
       if (!w.pending) {
         w.timer.expires_after(kEventPing);
         co_await w.timer.async_wait(kAsTuple);
       }
       w.pending = false;
-      if (stopping) break;
+      if (stopping || w.closing) break;
       EventBatch b = co_await asio::co_spawn(pool, eventsOnPool(&api, cookie, cursor, log), use_awaitable);
-      if (stopping) break;
+      if (stopping || b.failed) break;
       if (!b.text) {
         out = "event: session_ended\ndata: {}\n\n";
         beast::get_lowest_layer(s).expires_after(opt.requestTimeout);
@@ -168,9 +200,12 @@ class MemberServer::Impl {
         break;
       }
       cursor = b.cursor;
+      w.pending = b.more;
       out = b.text->empty() ? std::string(": ping\n\n") : std::move(*b.text);
     }
-    eventWaiters.erase(&w);
+    eventWaiters.erase(std::find(eventWaiters.begin(), eventWaiters.end(), &w));
+    ++perAddress[client];  // serve() counts it down as the connection ends
+    --openStreams;
   }
 
   Status setUpTls() {
@@ -197,7 +232,7 @@ class MemberServer::Impl {
         continue;
       }
       if (stopping) break;
-      if (conns.size() >= opt.maxConnections) continue;  // closed as it goes out of scope
+      if (conns.size() - openStreams >= opt.maxConnections) continue;  // closed as it goes out of scope
       boost::system::error_code rec;
       const auto ep = sock.remote_endpoint(rec);
       const std::string client = rec ? "?" : ep.address().to_string();
@@ -296,7 +331,7 @@ class MemberServer::Impl {
       MemberResponse r = co_await asio::co_spawn(pool, handleOnPool(&api, std::move(mr), log), use_awaitable);
       log->debug("{} {} from {}", line, r.status, client);
       if (r.stream) {
-        co_await streamEvents(s, std::move(cookie), r.streamFrom, version);
+        co_await streamEvents(s, std::move(cookie), r.streamFrom, version, client);
         co_return;
       }
       co_await reply(s, r, version, keepAlive);

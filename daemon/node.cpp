@@ -35,23 +35,6 @@
 
 namespace civnet::daemon {
 
-namespace {
-
-// A feed's latest profile entry this node holds, decoded.
-std::optional<std::pair<record::Entry, record::Profile>> latestProfile(const store::Store& st, const PublicKey& feed) {
-  store::Query q;
-  q.author = feed;
-  q.kind = static_cast<std::uint16_t>(record::Kind::profile);
-  q.limit = 1;
-  for (record::Entry& e : st.list(q))
-    if (e.signedEntry.content)
-      if (auto p = record::decodeProfile(*e.signedEntry.content); p.ok())
-        return std::make_pair(std::move(e), std::move(p).value());
-  return std::nullopt;
-}
-
-}  // namespace
-
 Status runNode(const RunOptions& options) {
   namespace fs = std::filesystem;
   std::error_code ec;

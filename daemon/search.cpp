@@ -195,12 +195,13 @@ class SearchIndex::Impl {
     store::Query q;
     q.revisionsOf = store::Position{root->header.author, root->header.seq};
     q.limit = 1;
+    q.waitIndexed = false;  // what it follows is indexed already
     std::optional<record::Post> newest;
     std::optional<Digest> newestId;
     q.filter = [&](const record::Entry& r) {
       if (!r.signedEntry.content) return false;
       auto p = record::decodePost(*r.signedEntry.content);
-      if (!p.ok() || !p->revises || p->revises->id != rootId) return false;
+      if (!p.ok() || p->replyTo || !p->revises || p->revises->id != rootId) return false;
       newest = std::move(p).value();
       newestId = r.id;
       return true;
@@ -237,13 +238,31 @@ SearchIndex::SearchIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Result<std::unique_ptr<SearchIndex>> SearchIndex::open(const std::filesystem::path& dir, store::Store& store,
                                                        std::shared_ptr<spdlog::logger> log) {
   auto impl = std::make_unique<Impl>(dir, store, std::move(log));
+  // The index is derived: one that cannot be read, or that has seen more
+  // of the arrival log than this store holds (it belongs to another copy of
+  // the store), is made again from scratch. Only a lock held by another
+  // process is refused.
+  std::string why;
   try {
     impl->openDb(Xapian::DB_CREATE_OR_OPEN);
+    if (impl->cursor > store.committedPosition())
+      why = "it has indexed " + std::to_string(impl->cursor) + " arrivals and the store holds " +
+            std::to_string(store.committedPosition());
+  } catch (const Xapian::DatabaseLockError& e) {
+    return unavailable("the search index " + dir.string() + " is in use by another process: " + e.get_description());
   } catch (const Xapian::Error& e) {
-    return ioError("cannot open the search index " + dir.string() + ": " + e.get_description());
+    why = e.get_description();
   } catch (const std::exception& e) {  // a malformed cursor
-    return corruption("the search index " + dir.string() + " is damaged (" + e.what() +
-                      "): remove the directory, and civnetd rebuilds it");
+    why = e.what();
+  }
+  if (!why.empty()) {
+    impl->log->warn("search index {}: {}; rebuilding it", dir.string(), why);
+    try {
+      impl->db = Xapian::WritableDatabase();
+      impl->openDb(Xapian::DB_CREATE_OR_OVERWRITE);
+    } catch (const Xapian::Error& e) {
+      return ioError("cannot make the search index " + dir.string() + ": " + e.get_description());
+    }
   }
   Impl* m = impl.get();
   m->listener = store.addIndexedListener([m](std::uint64_t) { m->wake(); });
@@ -329,6 +348,11 @@ Status SearchIndex::rebuild() {
       m.db.close();
       m.openDb(Xapian::DB_CREATE_OR_OVERWRITE);
     } catch (const Xapian::Error& e) {
+      // Keep serving what there was, if it can still be opened.
+      try {
+        m.openDb(Xapian::DB_CREATE_OR_OPEN);
+      } catch (const Xapian::Error&) {
+      }
       return ioError("cannot rebuild the search index " + m.dir.string() + ": " + e.get_description());
     }
     ++m.generation;

@@ -2,6 +2,7 @@
 #include "content.hpp"
 
 #include <cstring>
+#include <tuple>
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -156,10 +157,23 @@ Status validateProfile(const Profile& p) {
                               {"country", &p.country},
                               {"contact", &p.contact}})
     if (Status s = checkText(field, *value); !s.ok()) return s;
-  for (const auto& t : p.focusAreas)
-    if (Status s = checkText("focus area", t); !s.ok()) return s;
-  for (const auto& t : p.labels)
-    if (Status s = checkText("label", t); !s.ok()) return s;
+  for (auto [field, value, limit] : {std::tuple<const char*, const std::string*, std::size_t>{"region", &p.region, 100},
+                                     {"country", &p.country, 100},
+                                     {"contact", &p.contact, kMaxTitleBytes}})
+    if (value->size() > limit)
+      return invalidArgument(std::string(field) + " is " + std::to_string(value->size()) + " bytes, limit " +
+                             std::to_string(limit));
+  for (auto [field, list] : {std::pair<const char*, const std::vector<std::string>*>{"focus area", &p.focusAreas},
+                             {"label", &p.labels}}) {
+    if (list->size() > kMaxTags)
+      return invalidArgument(std::string("a profile has at most ") + std::to_string(kMaxTags) + " " + field + "s");
+    for (const auto& t : *list) {
+      if (Status s = checkText(field, t); !s.ok()) return s;
+      if (t.empty() || t.size() > kMaxTagBytes)
+        return invalidArgument(std::string(field) + " \"" + t.substr(0, 80) + "\" must be 1 to " +
+                               std::to_string(kMaxTagBytes) + " bytes");
+    }
+  }
   return {};
 }
 

@@ -101,8 +101,10 @@ inline constexpr std::size_t kMaxTagBytes = 64;
 // field and the limit.
 Status validatePost(const Post& p);
 
-// Refuses a profile with an empty or oversized name, or any text field that
-// is not valid UTF-8 or holds a NUL byte.
+// Refuses a profile with an empty or oversized name, any text field that
+// is not valid UTF-8 or holds a NUL byte, a region or country over 100
+// bytes, a contact over 300, more than 32 focus areas or labels, or an
+// empty one or one over 64 bytes.
 Status validateProfile(const Profile& p);
 
 // Why `value` is not acceptable text for `field` (invalid UTF-8, or a NUL

@@ -1071,17 +1071,26 @@ Status Store::Impl::indexEntry(leveldb::WriteBatch& b, std::string_view logValue
 // Drops every derived index row in bounded batches, then the cursor (the
 // indexer starts again from the arrival log's beginning).
 Status Store::Impl::dropIndexes() {
-  for (;;) {
+  // One pass (the iterator reads a snapshot, so deleting behind it is
+  // safe), a batch per 10,000 rows; then the range is compacted, so the
+  // deletions do not slow every later read of it.
+  const std::string begin(1, keys::kIndex), end(1, keys::kIndex + 1);
+  {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
     leveldb::WriteBatch b;
     std::size_t n = 0;
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
-    for (it->Seek(std::string(1, keys::kIndex)); it->Valid() && it->key()[0] == keys::kIndex && n < 10000;
-         it->Next(), ++n)
+    for (it->Seek(begin); it->Valid() && it->key()[0] == keys::kIndex; it->Next()) {
       b.Delete(it->key());
-    if (n == 0) break;
-    it.reset();
+      if (++n % 10000 == 0) {
+        if (auto s = db_->Write({}, &b); !s.ok()) return fromLevelDb(s, "dropping the indexes");
+        b.Clear();
+      }
+    }
+    if (!it->status().ok()) return fromLevelDb(it->status(), "reading the indexes");
     if (auto s = db_->Write({}, &b); !s.ok()) return fromLevelDb(s, "dropping the indexes");
   }
+  const leveldb::Slice from(begin), to(end);
+  db_->CompactRange(&from, &to);
   std::string zero;
   keys::putU64(zero, 0);
   leveldb::WriteBatch b;
@@ -1212,6 +1221,8 @@ void Store::removeIndexedListener(int handle) {
   std::lock_guard lk(impl_->listenerMu_);
   impl_->indexedListeners_.erase(handle);
 }
+
+std::uint64_t Store::committedPosition() const { return impl_->committedLog_; }
 
 std::uint64_t Store::indexedPosition() const {
   impl_->waitIndexed();
@@ -1365,6 +1376,21 @@ std::vector<Entry> Store::feedRange(const PublicKey& feed, std::uint64_t from, s
   return out;
 }
 
+std::size_t Store::countReplies(const Position& to, std::size_t max) const {
+  impl_->waitIndexed();
+  const std::string prefix = keys::byReplyPrefix(to.feed, to.seq);
+  std::size_t n = 0;
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && n < max; it->Next()) {
+    auto k = std::string_view(it->key().data(), it->key().size());
+    if (k.size() != prefix.size() + 8 + 32 + 8) continue;
+    PublicKey author;
+    PublicKey::fromView(keys::viewOf(k.substr(prefix.size() + 8, 32)), author);
+    if (!hiddenReason(author, keys::getU64(k, prefix.size() + 40))) ++n;
+  }
+  return n;
+}
+
 std::vector<Store::Arrival> Store::arrivals(std::uint64_t after, std::size_t max) const {
   std::uint64_t upTo;
   {
@@ -1447,10 +1473,18 @@ Counts Store::counts() const {
   return c;
 }
 
-std::vector<Entry> Store::list(const Query& q) const {
-  impl_->waitIndexed();
+std::vector<Entry> Store::list(const Query& q, std::optional<ListCursor>* stoppedAt) const {
+  if (q.waitIndexed) impl_->waitIndexed();
   std::vector<Entry> out;
+  if (stoppedAt) stoppedAt->reset();
   if (q.limit == 0) return out;
+  std::size_t scanned = 0;
+  // True when the scan bound is reached with the page not full: where it stopped.
+  auto bounded = [&](std::int64_t time, const PublicKey& author, std::uint64_t seq) {
+    if (q.maxScanned == 0 || ++scanned < q.maxScanned || out.size() >= q.limit) return false;
+    if (stoppedAt) *stoppedAt = ListCursor{time, author, seq};
+    return true;
+  };
   std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
 
   // An index row exists (a cheap check instead of decoding content).
@@ -1485,7 +1519,9 @@ std::vector<Entry> Store::list(const Query& q) const {
       Entry e = impl_->entryFromRow(std::string_view(it->key().data(), it->key().size()),
                                     std::string_view(it->value().data(), it->value().size()),
                                     true, nullptr);
+      const ListCursor at{e.header.timestamp, e.header.author, e.header.seq};
       if (matches(e, false)) out.push_back(std::move(e));
+      if (bounded(at.time, at.author, at.seq)) break;
     }
     return out;
   }
@@ -1504,8 +1540,10 @@ std::vector<Entry> Store::list(const Query& q) const {
     PublicKey author;
     PublicKey::fromView(keys::viewOf(k.substr(prefix.size() + 8, 32)), author);
     std::uint64_t seq = keys::getU64(k, prefix.size() + 40);
+    const std::int64_t time = keys::getTime(k, prefix.size());
     auto e = impl_->readEntry(author, seq);
     if (e.ok() && matches(*e, viaThreads)) out.push_back(std::move(e).value());
+    if (bounded(time, author, seq)) break;
   }
   return out;
 }

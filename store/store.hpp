@@ -155,6 +155,13 @@ struct Query {
   std::optional<ListCursor> after;
   // Called on each candidate (on the caller's thread); false leaves it out.
   std::function<bool(const record::Entry&)> filter;
+  // Stop after examining this many candidates (0: no bound), so a filter
+  // that matches little cannot walk a whole index in one call; list()'s
+  // `stoppedAt` then says where to go on from.
+  std::size_t maxScanned = 0;
+  // Wait for the indexer to pass what is committed (a nested list() in a
+  // filter, which runs after one such wait, need not wait again).
+  bool waitIndexed = true;
   std::size_t limit = 50;
   bool includeHidden = false;  // hidden entries are left out unless asked for
 };
@@ -223,6 +230,9 @@ class Store {
   // The arrival-log position the derived indexes have passed, once they
   // hold everything committed before the call.
   std::uint64_t indexedPosition() const;
+  // The arrival-log position of the last entry committed (indexed or not
+  // yet), without waiting.
+  std::uint64_t committedPosition() const;
   // Brings the store in line with `m` (hides and unhides, erases content,
   // purges revoked feeds past their pin) in one batch, and keeps `m` to
   // apply to entries that arrive later (a takedown may come first).
@@ -281,8 +291,14 @@ class Store {
   Counts counts() const;
   // Entries newest first (by their own timestamps), filtered. Sees every
   // entry whose publish() or ingest() returned before the call.
-  std::vector<record::Entry> list(const Query& q) const;
+  // With q.maxScanned, `stoppedAt` (if given) is set when the bound ended
+  // the walk before q.limit entries were found: the last candidate
+  // examined, to pass as the next q.after.
+  std::vector<record::Entry> list(const Query& q, std::optional<ListCursor>* stoppedAt = nullptr) const;
   Stats stats() const;
+  // How many entries reply to the entry at `to` (index rows only: none
+  // is read), leaving out hidden ones; counts up to `max`.
+  std::size_t countReplies(const Position& to, std::size_t max) const;
   // The arrival log (this node's own order of everything it stored,
   // including content that arrived late) after position `after`, up to
   // what the derived indexes have passed, at most `max` positions. Each

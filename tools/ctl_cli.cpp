@@ -187,6 +187,14 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   auto* orgsList = orgs->add_subcommand("list", "List the hosted organizations and their membership state");
   auto* orgsAdd = orgs->add_subcommand("add", "Host a new organization: make its feed key and first profile");
   orgsAdd->add_option("name", cmd.name, "The organization's name")->required();
+  auto* orgsProfile = orgs->add_subcommand(
+      "profile", "Show, or with options publish, what a hosted organization says of itself in the directory");
+  orgsProfile->add_option("--org", cmd.org, "The hosted organization (its name or feed key; default: the node's own)");
+  orgsProfile->add_option("--region", cmd.region, "Its region");
+  orgsProfile->add_option("--country", cmd.country, "Its country");
+  orgsProfile->add_option("--focus", cmd.focusAreas, "A focus area (repeat for several; replaces the list)");
+  orgsProfile->add_option("--label", cmd.labels, "A label, e.g. women-led (repeat for several; replaces the list)");
+  orgsProfile->add_option("--contact", cmd.contact, "A public contact (\"\" for none)");
 
   auto* accounts = app.add_subcommand("accounts", "The member accounts of the organizations this node hosts");
   accounts->require_subcommand(0, 1);
@@ -270,6 +278,7 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   else if (peersRemove->parsed()) cmd.verb = CtlVerb::peersRemove;
   else if (sync->parsed()) cmd.verb = CtlVerb::sync;
   else if (orgsAdd->parsed()) cmd.verb = CtlVerb::orgsAdd;
+  else if (orgsProfile->parsed()) cmd.verb = CtlVerb::orgsProfile;
   else if (accountsList->parsed()) cmd.verb = CtlVerb::accountsList;
   else if (accountsAdd->parsed()) cmd.verb = CtlVerb::accountsAdd;
   else if (accountsDisable->parsed()) cmd.verb = CtlVerb::accountsDisable;
@@ -282,7 +291,7 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
     return invalidArgument("peers: give a command: peers list, peers add HOST:PORT KEY or peers remove KEY "
                            "(see civnetctl peers --help)");
   else if (orgs->parsed())
-    return invalidArgument("orgs: give a command: orgs list or orgs add NAME (see civnetctl orgs --help)");
+    return invalidArgument("orgs: give a command: orgs list, orgs add NAME or orgs profile (see civnetctl orgs --help)");
   else if (accounts->parsed())
     return invalidArgument("accounts: give a command: accounts list, add HANDLE --name NAME, disable HANDLE or "
                            "reset HANDLE (see civnetctl accounts --help)");
@@ -356,6 +365,14 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
           return invalidArgument("steward-set: --pin must be KEY:SEQ (a whole feed key, a colon, a seq), got \"" +
                                  p.substr(0, 80) + "\"");
       }
+      break;
+    case CtlVerb::orgsProfile:
+      for (auto [flag, v] : {std::pair<const char*, const std::optional<std::string>*>{"--region", &cmd.region},
+                             {"--country", &cmd.country}, {"--contact", &cmd.contact}})
+        if (*v)
+          if (Status st = record::checkText(std::string("orgs profile: ") + flag, **v); !st.ok()) return st;
+      if (Status st = checkItems("orgs profile: --label", cmd.labels); !st.ok()) return st;
+      if (Status st = checkItems("orgs profile: --focus", cmd.focusAreas); !st.ok()) return st;
       break;
     case CtlVerb::admit:
       if (!isHex(cmd.key, 64, 64))

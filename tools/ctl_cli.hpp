@@ -17,7 +17,7 @@ namespace civnet::tools {
 enum class CtlVerb {
   help, status, feeds, publish, entriesList, entriesShow, verify, reindex, exportFile, importFile,
   membersList, membersShow, admit, revoke, lift, takedown, retract, stewardSet, orgsList, orgsAdd,
-  peersList, peersAdd, peersRemove, sync, accountsList, accountsAdd, accountsDisable, accountsReset, search,
+  peersList, peersAdd, peersRemove, sync, accountsList, accountsAdd, accountsDisable, accountsReset, search, orgsProfile,
 };
 
 struct CtlCommand {
@@ -54,6 +54,7 @@ struct CtlCommand {
   // admit, orgs add
   std::string name;
   std::optional<std::string> country;
+  std::optional<std::string> contact;  // orgs profile
   std::vector<std::string> labels;
   std::vector<std::string> focusAreas;
   std::optional<std::int64_t> expiresAt;  // ms since the Unix epoch, from --expires

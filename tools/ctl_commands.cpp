@@ -64,6 +64,7 @@ class Ctl {
   int verify();
   int reindex();
   int search();
+  int orgsProfile();
   void printEntries(const json::array& entries);
   // Calls the API for a JSON object. With --json, prints it and returns the
   // exit code; otherwise returns nullopt and leaves it in `out` to render.
@@ -287,6 +288,7 @@ int Ctl::run() {
     case CtlVerb::verify: return verify();
     case CtlVerb::reindex: return reindex();
     case CtlVerb::search: return search();
+    case CtlVerb::orgsProfile: return orgsProfile();
     case CtlVerb::exportFile: return exportFile();
     case CtlVerb::importFile: return importFile();
     case CtlVerb::membersList: return membersList();
@@ -958,6 +960,38 @@ int Ctl::orgsAdd() {
   err_ << fmt::format("its membership: {}; send the feed key to the network's stewards, who admit it with:\n"
                       "  civnetctl admit {} --name \"{}\" --region REGION\n",
                       str(o, "state"), str(o, "feed_key"), str(o, "name"));
+  return kExitOk;
+}
+
+int Ctl::orgsProfile() {
+  json::object req;
+  if (cmd_.org) req["org"] = *cmd_.org;
+  if (cmd_.region) req["region"] = *cmd_.region;
+  if (cmd_.country) req["country"] = *cmd_.country;
+  if (cmd_.contact) req["contact"] = *cmd_.contact;
+  auto list = [](const std::vector<std::string>& v) {
+    json::array a;
+    for (const auto& x : v) a.emplace_back(x);
+    return a;
+  };
+  if (!cmd_.focusAreas.empty()) req["focus_areas"] = list(cmd_.focusAreas);
+  if (!cmd_.labels.empty()) req["labels"] = list(cmd_.labels);
+  json::object o;
+  if (auto done = fetchOrPrint("POST", "/v1/orgs/profile", json::serialize(req), o)) return *done;
+  auto joined = [&](const char* key) {
+    std::string out;
+    for (const auto& v : o[key].as_array()) out += (out.empty() ? "" : ", ") + std::string(v.as_string());
+    return out.empty() ? std::string("-") : out;
+  };
+  auto text = [&](const char* key) {
+    std::string v = str(o, key);
+    return v.empty() ? std::string("-") : v;
+  };
+  out_ << fmt::format("{:<12} {}\n{:<12} {}\n{:<12} {}\n{:<12} {}\n{:<12} {}\n{:<12} {}\n{:<12} {}\n", "name",
+                      text("name"), "feed key", str(o, "feed_key"), "region", text("region"), "country", text("country"),
+                      "focus areas", joined("focus_areas"), "labels", joined("labels"), "contact", text("contact"));
+  if (o["published"].is_bool() && o["published"].as_bool())
+    err_ << "published: every member node shows this in its directory once it syncs\n";
   return kExitOk;
 }
 

@@ -1764,6 +1764,80 @@ class MemberApi(NodeTestCase):
         self.assertEqual(n.https("POST", "/api/admin/accounts/yv/reset", {}, headers=admin)[0], 404)
         self.assertNotIn("yv", [a["handle"] for a in n.https("GET", "/api/admin/accounts", headers=admin)[2]["accounts"]])
 
+    def test_retracting_a_revised_post_erases_its_revisions_too(self):
+        n = self.started()
+        auth, _, _ = self.login(n)
+        post = self.publish(n, auth, "Shelter addresses", "Old text")
+        revised = n.https("POST", f"/api/entries/{post['id']}/revise", {"title": "Shelter addresses",
+                                                                         "body": "Sensitive new text"}, headers=auth)[2]
+        revision_id = revised["revisions"][0]["id"]
+        status, _, body = n.https("POST", f"/api/entries/{post['id']}/retract", headers=auth)
+        self.assertEqual((status, body["revisions"]), (200, 1))
+        # Neither text is held any more, here (and on every node that syncs).
+        for entry in (post["id"], revision_id):
+            shown = n.ctl_json("entries", "show", entry)
+            self.assertEqual((shown["content_present"], shown["erased"]), (False, True), entry)
+
+    def test_listing_by_tag_follows_the_tags_a_post_shows_now_ignoring_case(self):
+        n = self.started()
+        auth, _, _ = self.login(n)
+        post = self.publish(n, auth, "Clinic hours", "b", ["Health"])
+        self.assertEqual([e["id"] for e in n.https("GET", "/api/entries?tag=health", headers=auth)[2]["entries"]],
+                         [post["id"]])
+        n.https("POST", f"/api/entries/{post['id']}/revise", {"title": "Clinic hours", "tags": ["water"]}, headers=auth)
+        self.assertEqual(n.https("GET", "/api/entries?tag=health", headers=auth)[2]["entries"], [])
+        self.assertEqual([e["id"] for e in n.https("GET", "/api/entries?tag=Water", headers=auth)[2]["entries"]],
+                         [post["id"]])
+
+    def test_excerpts_are_plain_text_and_the_directory_is_in_name_order(self):
+        n = self.started()
+        auth, _, _ = self.login(n)
+        self.publish(n, auth, "Formatting", "**Bold** and [a link](https://example.org)\n\n<b>raw</b> - item")
+        excerpt = n.https("GET", "/api/entries", headers=auth)[2]["entries"][0]["excerpt"]
+        self.assertEqual(excerpt, "Bold and a link raw - item")
+        for name in ("zeta Collective", "Alpha Network"):
+            self.assertOk(n.ctl("orgs", "add", name))
+            feed = next(o["feed_key"] for o in n.ctl_json("orgs", "list")["orgs"] if o["name"] == name)
+            self.assertOk(n.ctl("admit", feed, "--name", name, "--region", "Sahel"))
+        names = [m["name"] for m in n.https("GET", "/api/members", headers=auth)[2]["members"]]
+        self.assertEqual(names, ["Alpha Network", "Org m", "zeta Collective"])
+
+    def test_an_organization_publishes_what_the_directory_shows_of_it(self):
+        n = self.started()
+        self.assertOk(n.ctl("accounts", "add", "boss", "--name", "Boss", "--admin", "--password-stdin",
+                            stdin=self.PASSWORD + "\n"))
+        member, _, _ = self.login(n)
+        status, _, body = n.https("POST", "/api/admin/profile", {}, headers=member)
+        self.assertEqual((status, body["error"]["code"]), (403, "not_admin"))
+        admin, _, _ = self.login(n, "boss")
+        profile = {"region": "Sahel", "country": "Niger", "focus_areas": ["water", "literacy"],
+                   "labels": ["women-led"], "contact": "hello@example.org"}
+        status, _, body = n.https("POST", "/api/admin/profile", profile, headers=admin)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(n.https("GET", "/api/admin/profile", headers=admin)[2]["labels"], ["women-led"])
+        listed = n.https("GET", "/api/members?label=Women-Led", headers=member)[2]["members"]
+        self.assertEqual([(m["name"], m["country"], m["contact"]) for m in listed],
+                         [("Org m", "Niger", "hello@example.org")])
+        status, _, body = n.https("POST", "/api/admin/profile", dict(profile, labels=[""]), headers=admin)
+        self.assertEqual(status, 400, body)
+        # The sysadmin's view, and a change from the command line.
+        r = n.ctl("orgs", "profile", "--country", "Mali")
+        self.assertOk(r)
+        self.assertRegex(r.out, r"country\s+Mali")
+        self.assertRegex(r.out, r"labels\s+women-led")
+        self.assertEqual(n.https("GET", "/api/members?country=mali", headers=member)[2]["members"][0]["region"], "Sahel")
+
+    def test_an_admin_cannot_reset_or_disable_another_admin(self):
+        n = self.started()
+        for handle in ("boss", "boss2"):
+            self.assertOk(n.ctl("accounts", "add", handle, "--name", handle, "--admin", "--password-stdin",
+                                stdin=self.PASSWORD + "\n"))
+        admin, _, _ = self.login(n, "boss")
+        for action in ("reset", "disable"):
+            status, _, body = n.https("POST", f"/api/admin/accounts/boss2/{action}", {}, headers=admin)
+            self.assertEqual((status, body["error"]["code"]), (403, "admin_account"))
+        self.login(n, "boss2")
+
 
 if __name__ == "__main__":
     unittest.main()

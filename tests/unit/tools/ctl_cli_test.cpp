@@ -144,7 +144,30 @@ TEST_SUITE("ctl_cli") {
     CHECK(contains(parseError({"--data-dir", "d", "orgs", "add"}), "name"));
     CHECK(contains(parseError({"--data-dir", "d", "orgs", "add", ""}), "the name must not be empty"));
     CHECK(contains(parseError({"--data-dir", "d", "orgs", "add", "a\xff"}), "orgs add: the name"));
-    CHECK(contains(parseError({"--data-dir", "d", "orgs"}), "orgs list or orgs add NAME"));
+    CHECK(contains(parseError({"--data-dir", "d", "orgs"}), "orgs list, orgs add NAME or orgs profile"));
+  }
+
+  TEST_CASE("orgs profile takes the fields to change, each checked, and nothing to show the profile") {
+    CtlCommand c = parseOk({"--data-dir", "d", "orgs", "profile", "--region", "Sahel", "--label", "women-led",
+                            "--label", "youth-led", "--focus", "water", "--contact", ""});
+    CHECK(c.verb == CtlVerb::orgsProfile);
+    CHECK(c.region == std::optional<std::string>("Sahel"));
+    CHECK(c.labels == std::vector<std::string>{"women-led", "youth-led"});
+    CHECK(c.focusAreas == std::vector<std::string>{"water"});
+    CHECK(c.contact == std::optional<std::string>(""));
+    CHECK_FALSE(c.country.has_value());
+    CHECK(parseOk({"--data-dir", "d", "orgs", "profile"}).verb == CtlVerb::orgsProfile);
+    CHECK(contains(parseError({"--data-dir", "d", "orgs", "profile", "--label", ""}), "orgs profile: --label"));
+    CHECK(contains(parseError({"--data-dir", "d", "orgs", "profile", "--country", "a\xff"}), "orgs profile: --country"));
+  }
+
+  TEST_CASE("search takes words and the entries filters") {
+    CtlCommand c = parseOk({"--data-dir", "d", "search", "clean water", "--tag", "wash", "--limit", "5"});
+    CHECK(c.verb == CtlVerb::search);
+    CHECK(c.query == "clean water");
+    CHECK(c.tag == std::optional<std::string>("wash"));
+    CHECK(c.limit == 5);
+    CHECK(contains(parseError({"--data-dir", "d", "search"}), "query"));
   }
 
   TEST_CASE("peers add takes HOST:PORT and a whole key; remove a key prefix; list nothing") {
