@@ -378,12 +378,24 @@ TEST_SUITE("store") {
   TEST_CASE("the arrival log is read in order from a cursor, and listeners hear the indexer move") {
     TempDir dir;
     auto st = openStore(dir.path());
+    std::mutex mu;
+    std::condition_variable cv;
     std::atomic<std::uint64_t> heard{0};
-    int handle = st->addIndexedListener([&](std::uint64_t pos) { heard = pos; });
+    int handle = st->addIndexedListener([&](std::uint64_t pos) {
+      std::lock_guard lk(mu);
+      heard = pos;
+      cv.notify_all();
+    });
     Feed f;
     f.appendMany(3);
     REQUIRE(st->ingest(f.run(1, 3)).verdict == Verdict::accepted);
     const std::uint64_t end = st->indexedPosition();
+    {
+      // The listener runs on the writer thread just after readers see the
+      // new position: wait for it (bounded; not a measure of speed).
+      std::unique_lock lk(mu);
+      cv.wait_for(lk, std::chrono::seconds(30), [&] { return heard.load() == end; });
+    }
     CHECK(heard.load() == end);
     auto all = st->arrivals(0, 100);
     REQUIRE(all.size() == 3);
