@@ -907,7 +907,8 @@ std::optional<std::string> MemberApi::eventsAfter(const std::string& cookie, std
   // page reloads what it shows.
   if (const std::uint64_t head = store_.committedPosition(); head > cursor + kEventReplayLimit) {
     cursor = head;
-    return std::string("event: resync\ndata: {}\n\n");
+    // With its id, so a browser that reconnects after it resumes from here.
+    return "id: " + std::to_string(head) + "\nevent: resync\ndata: {}\n\n";
   }
   std::string out;
   auto view = membership_.view();
