@@ -17,7 +17,7 @@
   const S = {
     me: null, csrf: null, ready: false, bootPending: false, returnTo: null, flash: null, token: 0, route: null,
     pending: false, offline: false, probeTimer: 0, es: null, esTimer: 0, esFails: 0, esBroken: false,
-    lastCheck: 0, onEvent: null, drafts: new Map(), draftOwner: null, orgNames: new Map(),
+    lastCheck: 0, onEvent: null, drafts: new Map(), draftOwner: null, orgNames: new Map(), pwChange: false,
   };
 
   // ---- DOM helpers: text only ----
@@ -125,6 +125,17 @@
     return out;
   }
 
+  // A comma-separated list: trimmed, without empty or repeated items
+  // (ignoring case).
+  function parseList(s) {
+    const out = [], seen = new Set();
+    for (let t of s.split(',')) {
+      t = t.trim();
+      if (t && !seen.has(t.toLowerCase())) { seen.add(t.toLowerCase()); out.push(t); }
+    }
+    return out;
+  }
+
   // ---- API ----
   async function api(method, path, body, retried) {
     const o = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } };
@@ -220,6 +231,19 @@
       let d;
       try { d = JSON.parse(m.data); } catch (_) { return; }
       if (d && typeof d === 'object' && S.onEvent) S.onEvent(d);
+    });
+    // The stream skipped ahead (the node was catching up): the screen
+    // reloads what it shows.
+    es.addEventListener('resync', () => { if (S.es === es && S.onEvent) S.onEvent({ type: 'resync' }); });
+    // The session this stream was opened with has ended. The page asks
+    // /api/me, which answers 401 (and the login screen shows) unless this
+    // page holds a newer session (a password changed here or in another
+    // tab): then it listens again with that one.
+    es.addEventListener('session_ended', () => {
+      if (S.es !== es) return;
+      stopEvents();
+      if (S.pwChange) return; // the password form listens again when it is done
+      api('GET', '/api/me').then((d) => { if (S.me) { setMe(d); startEvents(); } }, () => {});
     });
     es.addEventListener('open', () => {
       S.esFails = 0;
@@ -477,10 +501,50 @@
       announce(fresh.length > 1 ? `${fresh.length} new entries.`
         : `New entry from ${orgName(fresh[0].org, fresh[0].org_name)}: ${fresh[0].title}`);
     }
+    // Events were missed: the list becomes the first page again, as the node
+    // has it now (new entries marked, retracted ones gone). The forms above
+    // it, and what is typed in them, stay as they are; so does the focus,
+    // unless it was on an entry that is gone.
+    async function reloadList() {
+      let p;
+      try { p = await load(); } catch (_) { return; }
+      if (tok !== S.token) return;
+      const active = document.activeElement, old = new Map(cards), els = [];
+      let fresh = 0;
+      cards.clear();
+      for (const e of p.entries || []) {
+        if (!e || !e.id || cards.has(e.id)) continue;
+        const c = old.get(e.id);
+        let el = c && c.el;
+        if (!c) fresh++;
+        if (!c || (['comments', 'edited', 'title', 'excerpt'].some((k) => c.e[k] !== e[k]) && !c.el.contains(active)))
+          el = entryCard(e, !c || c.el.classList.contains('new'));
+        cards.set(e.id, { el, e });
+        els.push(el);
+      }
+      // Moved into place one by one: the element with the focus stays in.
+      let ref = list.firstChild;
+      for (const el of els) {
+        if (el === ref) ref = ref.nextSibling;
+        else list.insertBefore(el, ref);
+      }
+      while (ref) { const next = ref.nextSibling; ref.remove(); ref = next; }
+      if (list.contains(active)) { if (document.activeElement !== active) active.focus(); }
+      else if (active && !document.contains(active)) h1.focus();
+      moreBtn.hidden = !(cursor = p.next_cursor);
+      update();
+      if (fresh) announce(`The list has been brought up to date: ${fresh === 1 ? 'one new entry' : fresh + ' new entries'}.`);
+    }
+    let full = false;
     S.onEvent = (ev) => {
       if (ev.type === 'retraction') { removeCard(ev.thread); removeCard(ev.id); return; }
+      if (ev.type === 'resync') full = true;
       clearTimeout(timer);
-      timer = setTimeout(refreshTop, 400);
+      timer = setTimeout(() => {
+        const all = full;
+        full = false;
+        (all ? reloadList : refreshTop)();
+      }, 400);
     };
   }
 
@@ -687,19 +751,29 @@
     const out = h('div', { class: 'members' }, loading());
     put(view(), h1, h('p', { class: 'muted' }, 'The member organizations of the network, as each describes itself.'), form, out);
     focusH(h1);
-    let d;
-    try { d = await api('GET', '/api/members' + (any ? '?' + qs(f) : '')); } catch (e) { return failed(e, tok); }
-    if (tok !== S.token) return;
-    const ms = d.members || [];
-    put(out.replaceChildren() || out, h('p', { class: 'count' }, plural(ms.length, 'organization') + (any ? ' match.' : '')),
-      !ms.length && h('p', { class: 'empty' }, 'No organizations match these filters.'));
-    for (const m of ms) {
-      if (m.name) S.orgNames.set(m.org, m.name);
-      put(out, h('article', { class: 'member-card' },
-        h('h2', { dir: 'auto' }, h('a', { href: qhash('/', { org: m.org }) }, m.name || 'Profile not received yet · ' + shortKey(m.org))),
-        dl([['Region', m.region], ['Country', m.country], ['Focus areas', m.focus_areas], ['Labels', m.labels],
-          ['Contact', contactEl(m.contact)], ['Key', !m.name && h('code', { class: 'key' }, m.org)]])));
+    const get = () => api('GET', '/api/members' + (any ? '?' + qs(f) : ''));
+    function draw(d) {
+      const ms = d.members || [];
+      const hadFocus = out.contains(document.activeElement);
+      out.replaceChildren(h('p', { class: 'count' }, plural(ms.length, 'organization') + (any ? ' match.' : '')));
+      if (!ms.length) put(out, h('p', { class: 'empty' }, 'No organizations match these filters.'));
+      for (const m of ms) {
+        if (m.name) S.orgNames.set(m.org, m.name);
+        put(out, h('article', { class: 'member-card' },
+          h('h2', { dir: 'auto' }, h('a', { href: qhash('/', { org: m.org }) }, m.name || 'Profile not received yet · ' + shortKey(m.org))),
+          dl([['Region', m.region], ['Country', m.country], ['Focus areas', m.focus_areas], ['Labels', m.labels],
+            ['Contact', contactEl(m.contact)], ['Key', !m.name && h('code', { class: 'key' }, m.org)]])));
+      }
+      if (hadFocus) h1.focus();
     }
+    let d;
+    try { d = await get(); } catch (e) { return failed(e, tok); }
+    if (tok !== S.token) return;
+    draw(d);
+    // Events were missed (profiles among them, maybe): the list loads again.
+    S.onEvent = (ev) => {
+      if (ev.type === 'resync') get().then((x) => { if (tok === S.token) draw(x); }, () => {});
+    };
   }
 
   function screenAccount() {
@@ -716,7 +790,19 @@
     onSubmit(form, err, async () => {
       if (nw.value !== cf.value) { err.textContent = 'The new passwords do not match.'; cf.focus(); return; }
       const was = me.must_change_password;
-      setMe(await api('POST', '/api/password', { current: cur.value, new: nw.value }));
+      let d;
+      // The node ends the old session (its event stream may say so) and
+      // answers with a new one.
+      S.pwChange = true;
+      try {
+        d = await api('POST', '/api/password', { current: cur.value, new: nw.value });
+      } catch (e) {
+        if (S.me && !S.es) startEvents(); // the stream ended meanwhile: the session goes on
+        throw e;
+      } finally {
+        S.pwChange = false;
+      }
+      setMe(d);
       stopEvents(); // the session changed: listen with the new one
       startEvents();
       form.reset();
@@ -725,27 +811,97 @@
     });
     put(view(), h1, me.must_change_password && h('p', { class: 'warning' },
       'Your password was set by an administrator. Choose your own password below before using civnet.'),
-    dl([['Handle', me.handle], ['Name', me.name], ['Organization', me.org_name], ['Role', me.admin ? 'Administrator of this node' : 'Member']]),
+    dl([['Handle', me.handle], ['Name', me.name], ['Organization', me.org_name],
+      ['Role', me.admin ? `Admin of ${me.org_name || 'your organization'}: manages its accounts and its profile` : 'Member']]),
     form);
     focusH(h1);
+  }
+
+  // The admin's organization in the directory: what every member
+  // organization sees of it, loaded and published through
+  // /api/admin/profile.
+  function profileSection(tok) {
+    const body = h('div', null, loading());
+    const sec = h('section', { class: 'card', 'aria-labelledby': 'prof-h' },
+      h('h2', { id: 'prof-h' }, 'Your organization in the directory'),
+      h('p', { class: 'privacy', role: 'note' }, 'Every member organization of the network sees this. Give only what you want ' +
+        'all of them to know; you can change or clear it at any time (earlier versions stay in the network\'s history).'),
+      body);
+    const region = input('prof-region'), country = input('prof-country');
+    const focus = input('prof-focus'), labels = input('prof-labels', { autocapitalize: 'none' });
+    const contact = input('prof-contact', { autocapitalize: 'none', spellcheck: 'false' });
+    const fields = { region, country, focus, label: labels, contact };
+    const name = h('dd', { dir: 'auto' });
+    const err = formError();
+    const done = h('p', { class: 'notice', role: 'status' });
+    const form = h('form', { class: 'stack' },
+      h('div', { class: 'grid' }, field('Region', region), field('Country', country)),
+      field('Focus areas (comma-separated)', focus, 'For example: water, health, education'),
+      field('Labels (comma-separated)', labels, 'For example: women-led, youth-led'),
+      field('Public contact (optional)', contact, 'An email or web address shows as a link. Leave it empty for none.'),
+      err, done, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Publish profile')));
+    const fill = (p) => {
+      name.textContent = p.name || '';
+      region.value = p.region || '';
+      country.value = p.country || '';
+      focus.value = (p.focus_areas || []).join(', ');
+      labels.value = (p.labels || []).join(', ');
+      contact.value = p.contact || '';
+    };
+    form.addEventListener('input', () => { done.textContent = ''; });
+    onSubmit(form, err, async () => {
+      done.textContent = '';
+      for (const el of Object.values(fields)) el.removeAttribute('aria-invalid');
+      let p;
+      try {
+        p = await api('POST', '/api/admin/profile', {
+          region: region.value.trim(), country: country.value.trim(),
+          focus_areas: parseList(focus.value), labels: parseList(labels.value), contact: contact.value.trim(),
+        });
+      } catch (e) {
+        // The node's message names the field it refuses: that one is marked.
+        const m = /^(?:a profile has at most \d+ )?"?(region|country|focus|label|contact)/i.exec(e.message || '');
+        const el = m && fields[m[1].toLowerCase()];
+        if (el && !e.handled) { el.setAttribute('aria-invalid', 'true'); el.focus(); }
+        throw e;
+      }
+      if (tok !== S.token) return;
+      fill(p);
+      done.textContent = 'Your profile has been published: every member organization will see it in the directory.';
+    });
+    (async () => {
+      let p;
+      try { p = await api('GET', '/api/admin/profile'); } catch (e) {
+        if (tok !== S.token || e.handled) return;
+        S.pending = S.pending || !!e.network;
+        body.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, 'Your organization\'s profile could not be loaded: ' + e.message));
+        return;
+      }
+      if (tok !== S.token) return;
+      fill(p);
+      body.replaceChildren(h('dl', { class: 'facts' }, h('div', null, h('dt', null, 'Name'), name)), form);
+    })();
+    return sec;
   }
 
   function screenAdmin() {
     const tok = startScreen('Administration');
     const h1 = heading('Administration');
     if (!S.me.admin) {
-      put(view(), h1, P('This page is only for the administrators of this node.'));
+      put(view(), h1, P('This page is for your organization\'s admins: they manage its accounts and its profile ' +
+        'in the directory. If something there needs changing, ask one of them.'));
       return focusH(h1);
     }
     const secrets = h('div');
-    const list = h('ul', { class: 'accounts' });
+    const list = h('ul', { class: 'accounts' }, h('li', null, loading()));
     const handle = input('new-handle', { required: true, autocapitalize: 'none', spellcheck: 'false' });
     const name = input('new-name', { required: true });
-    const admin = h('input', { type: 'checkbox', id: 'new-admin' });
+    const admin = h('input', { type: 'checkbox', id: 'new-admin', 'aria-describedby': 'new-admin-hint' });
     const err = formError();
     const form = h('form', { class: 'card stack', 'aria-labelledby': 'add-h' }, h('h2', { id: 'add-h' }, 'Add an account'),
-      field('Handle', handle), field('Name', name),
-      h('div', { class: 'check' }, admin, h('label', { for: 'new-admin' }, 'Administrator (can manage accounts)')),
+      field('Handle', handle, 'The login: 2 to 32 of a–z, 0–9, dot, underscore, hyphen'), field('Name', name),
+      h('div', { class: 'check' }, admin, h('label', { for: 'new-admin' }, 'Admin of your organization: manages its accounts and its profile')),
+      h('p', { class: 'hint', id: 'new-admin-hint' }, 'Only your node\'s sysadmin can reset or disable an admin\'s account.'),
       err, h('button', { type: 'submit' }, 'Add account'));
 
     function showSecret(who, password) {
@@ -762,10 +918,18 @@
     async function loadAccounts() {
       try {
         const d = await api('GET', '/api/admin/accounts');
-        if (tok === S.token) list.replaceChildren(...(d.accounts || []).map(row));
+        if (tok !== S.token) return;
+        // The focus stays on the same account's row, if it was in the list.
+        const was = list.contains(document.activeElement) && document.activeElement.closest('li');
+        list.replaceChildren(...(d.accounts || []).map(row));
+        if (was) {
+          const li = [...list.children].find((x) => x.dataset.handle === was.dataset.handle);
+          const to = li && li.querySelector('button, a');
+          (to || list.closest('section').querySelector('h2')).focus();
+        }
       } catch (e) {
         if (tok !== S.token || e.handled) return;
-        S.pending = !!e.network;
+        S.pending = S.pending || !!e.network;
         alertMsg(e.message);
       }
     }
@@ -773,6 +937,7 @@
       if (!window.confirm(what === 'disable'
         ? `Disable the account “${a.handle}”? They will no longer be able to log in.`
         : `Reset the password of “${a.handle}”? Their current password stops working; they must choose a new one at their next login.`)) return;
+      alertMsg('');
       try {
         const d = await api('POST', `/api/admin/accounts/${enc(a.handle)}/${what}`, {});
         if (tok !== S.token) return;
@@ -780,19 +945,26 @@
         else notice(`The account ${a.handle} has been disabled.`);
         loadAccounts();
       } catch (e) {
-        if (!e.handled) alertMsg(e.message);
+        if (e.handled || tok !== S.token) return;
+        alertMsg(e.message);
+        if (e.code === 'admin_account' || e.status === 404) loadAccounts(); // it changed meanwhile
       }
     }
     function row(a) {
       const self = a.handle === S.me.handle;
-      return h('li', { class: 'account-row' },
+      // An admin's account (their own included) is the sysadmin's to reset
+      // or disable; the node refuses it here.
+      return h('li', { class: 'account-row', 'data-handle': a.handle },
         h('div', null, h('strong', { dir: 'auto' }, a.handle), self && ' (you)', ' ',
-          [a.admin && 'administrator', a.disabled && 'disabled', a.must_change_password && 'must change password']
+          [a.admin && 'admin', a.disabled && 'disabled', a.must_change_password && 'must change password']
             .filter(Boolean).map((b) => h('span', { class: 'badge' + (b === 'disabled' ? ' off' : '') }, b)),
           h('div', { class: 'muted', dir: 'auto' }, [a.name, a.org_name].filter(Boolean).join(' · '))),
-        h('div', { class: 'actions' },
-          !a.disabled && !self && h('button', { type: 'button', class: 'secondary', 'aria-label': 'Disable ' + a.handle, onclick: () => act(a, 'disable') }, 'Disable'),
-          h('button', { type: 'button', class: 'secondary', 'aria-label': 'Reset password of ' + a.handle, onclick: () => act(a, 'reset') }, 'Reset password')));
+        a.admin ? h('p', { class: 'muted managed' }, self
+          ? ['Your account: change your password under ', h('a', { href: '#/account' }, 'My account')]
+          : 'An admin: managed by your node\'s sysadmin')
+          : h('div', { class: 'actions' },
+            !a.disabled && h('button', { type: 'button', class: 'secondary', 'aria-label': 'Disable ' + a.handle, onclick: () => act(a, 'disable') }, 'Disable'),
+            h('button', { type: 'button', class: 'secondary', 'aria-label': 'Reset password of ' + a.handle, onclick: () => act(a, 'reset') }, 'Reset password')));
     }
     onSubmit(form, err, async () => {
       const d = await api('POST', '/api/admin/accounts', { handle: handle.value.trim(), name: name.value.trim(), admin: admin.checked });
@@ -803,7 +975,9 @@
       else notice(`The account ${who} has been added.`);
       loadAccounts();
     });
-    put(view(), h1, secrets, h('section', { 'aria-labelledby': 'acc-h' }, h('h2', { id: 'acc-h' }, 'Accounts'), list), form);
+    put(view(), h1, h('p', { class: 'muted', dir: 'auto' }, `For the admins of ${S.me.org_name || 'your organization'}: ` +
+      'how it appears in the network\'s directory, and its accounts on this node.'), secrets, profileSection(tok),
+      h('section', { 'aria-labelledby': 'acc-h' }, h('h2', { id: 'acc-h', tabindex: '-1' }, 'Accounts'), list), form);
     focusH(h1);
     loadAccounts();
   }

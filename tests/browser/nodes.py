@@ -6,8 +6,8 @@ Women"; node B hosts "Youth Voices", joins the network from A's genesis
 file, is admitted by A's steward and dials A: the two sync live. Member
 accounts, all with known passwords:
 
-  A: amina (member), kofi (administrator), cy and dee (members, for tests
-     that change or end their sessions)
+  A: amina (member), kofi and ines (admins of River Women), cy and dee
+     (members, for tests that change or end their sessions)
   B: bo (member)
 
 With --orgs 3, A also hosts a third organization, "Coastal Health
@@ -59,6 +59,7 @@ ORG_C = "Coastal Health Alliance"
 ACCOUNTS = [
     ("amina", "a", "Amina Okafor", None, False, "river wells in march"),
     ("kofi", "a", "Kofi Mensah", None, True, "granary keys at dawn"),
+    ("ines", "a", "Inès Mbaye", None, True, "seed fair in the dry season"),
     ("cy", "a", "Cy Diallo", None, False, "lanterns over the delta"),
     ("dee", "a", "Dee Traoré", None, False, "millet harvest by june"),
     ("bo", "b", "Bo Andersen", None, False, "youth radio on fridays"),

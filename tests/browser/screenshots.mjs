@@ -1,12 +1,16 @@
 // Screenshots of the member web interface for the docs:
 //   node tests/browser/screenshots.mjs OUTDIR
 // Starts a real federation (nodes.py --orgs 3: River Women and Coastal
-// Health Alliance on node A, Youth Voices on node B), publishes a few
-// realistic posts and comments from the three organizations, and saves
+// Health Alliance on node A, Youth Voices on node B), gives the three
+// organizations realistic directory profiles (River Women's through the
+// admin API, as its admin kofi; the others with civnetctl orgs profile),
+// publishes a few realistic posts and comments from them, and saves
 // login.png, home.png, entry.png, compose.png, members.png (1280x800) and
 // home-phone.png, entry-phone.png (360x740), as member amina of River
-// Women sees them on node A. Environment: as for run.sh (CIVNETD, ...), or
-// BUILD_DIR (default REPO/build).
+// Women sees them on node A, and admin.png (1280x800), the Admin page as
+// kofi sees it. Environment: as for run.sh (CIVNETD, ...), or BUILD_DIR
+// (default REPO/build).
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { apiSession, launch, logIn, newPage, startNodes } from './lib.mjs';
@@ -55,6 +59,16 @@ Next year we want to add health centres. Partners welcome.`,
     ['media', 'youth', 'partnerships']],
 ];
 
+// The organizations' directory profiles: [node, name, profile].
+const PROFILES = [
+  ['a', 'River Women', { region: 'Lac', country: 'Chad', focus_areas: ['water', 'savings groups', 'protection'],
+    labels: ['women-led'], contact: 'contact@riverwomen.example' }],
+  ['b', 'Youth Voices', { region: 'Kanem', country: 'Chad', focus_areas: ['budget monitoring', 'education', 'media'],
+    labels: ['youth-led'], contact: 'https://youthvoices.example' }],
+  ['a', 'Coastal Health Alliance', { region: 'Coast', country: 'Kenya', focus_areas: ['health', 'wash'],
+    labels: ['community-based', 'women-led'], contact: 'info@coastalhealth.example' }],
+];
+
 async function poll(what, fn, timeout = 60_000) {
   const deadline = Date.now() + timeout;
   for (;;) {
@@ -73,6 +87,20 @@ async function main() {
     const sessions = {
       amina: await apiSession(A, acct.amina), lena: await apiSession(A, acct.lena), bo: await apiSession(B, acct.bo),
     };
+    const kofi = await apiSession(A, acct.kofi);
+    for (const [node, org, p] of PROFILES) {
+      if (org === acct.kofi.org) {
+        await kofi.call('POST', '/api/admin/profile', p);
+        continue;
+      }
+      execFileSync(fed.env.CIVNETCTL, ['--data-dir', fed.nodes[node].data_dir, 'orgs', 'profile', '--org', org,
+        '--region', p.region, '--country', p.country, ...p.focus_areas.flatMap((f) => ['--focus', f]),
+        ...p.labels.flatMap((l) => ['--label', l]), '--contact', p.contact], { stdio: 'pipe' });
+    }
+    await poll('the profiles to reach node A', async () => {
+      const ms = (await sessions.amina.call('GET', '/api/members')).members;
+      return PROFILES.every(([, org, p]) => ms.some((m) => m.name === org && m.region === p.region && m.contact === p.contact));
+    });
     const ids = {};
     for (const [who, title, body, tags] of POSTS) ids[title] = (await sessions[who].publish(title, body, tags)).id;
     const shelter = ids[SHELTER.title];
@@ -91,10 +119,10 @@ async function main() {
       (await sessions.amina.call('GET', `/api/entries/${shelter}`)).comments.length >= 2);
 
     browser = await launch(fed);
-    const shoot = async (page, name) => {
+    const shoot = async (page, name, full) => {
       const path = join(OUT, name);
       await page.evaluate(() => window.scrollTo(0, 0));
-      await page.screenshot({ path, fullPage: false, animations: 'disabled', caret: 'hide' });
+      await page.screenshot({ path, fullPage: !!full, animations: 'disabled', caret: 'hide' });
       console.log(`${path} (${Math.round(statSync(path).size / 1024)} KB)`);
     };
     const h1 = (page, name) => page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
@@ -125,6 +153,18 @@ async function main() {
     await page.locator('article.member-card').nth(2).waitFor();
     await shoot(page, 'members.png');
     const problems = [...page.problems];
+    await page.context().close();
+
+    // The Admin page, as River Women's admin sees it.
+    page = await newPage(browser, { viewport: DESKTOP });
+    await logIn(page, A, acct.kofi);
+    await page.goto(A.url + '/#/admin');
+    await h1(page, 'Administration');
+    await page.getByRole('button', { name: 'Publish profile' }).waitFor();
+    await page.locator('li.account-row').nth(1).waitFor();
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    await shoot(page, 'admin.png', true);
+    problems.push(...page.problems);
     await page.context().close();
 
     // Phone.

@@ -443,10 +443,210 @@ test('every screen loads with no console error and no CSP violation', async (t) 
       await page.goto(`${A.url}/${hash}`);
       await h1(page, heading).waitFor();
       await page.locator('#view .loading').waitFor({ state: 'detached' }); // its content came
-      if (hash === '#/admin') await page.locator('.account-row', { hasText: 'kofi' }).waitFor();
+      if (hash === '#/admin') {
+        await page.locator('.account-row', { hasText: 'kofi' }).waitFor();
+        await page.getByRole('button', { name: 'Publish profile' }).waitFor();
+      }
       if (hash === '#/members') await page.locator('article.member-card').first().waitFor();
     }
     assert.deepEqual(page.problems, []);
+  });
+});
+
+test('an admin publishes the organization\'s profile; the Organizations page shows it and finds it by label', async (t) => {
+  await withPage(t, {}, async (page) => {
+    page.allow(/status of 400 .*\/api\/admin\/profile$/); // the refused profile, below
+    await logIn(page, A, acct.kofi);
+    await nav(page).getByRole('link', { name: 'Admin' }).click();
+    await h1(page, 'Administration').waitFor();
+    const sec = page.getByRole('region', { name: 'Your organization in the directory' });
+    await sec.getByRole('note').filter({ hasText: 'Every member organization of the network sees this.' }).waitFor();
+    await sec.getByRole('button', { name: 'Publish profile' }).waitFor(); // loaded
+    assert.equal(await sec.locator('dd').first().textContent(), 'River Women');
+
+    // A refusal names the field; the form marks it and keeps what was typed.
+    await sec.getByLabel('Region').fill('x'.repeat(101));
+    await sec.getByLabel('Country').fill('Chad');
+    await sec.getByRole('button', { name: 'Publish profile' }).click();
+    await sec.getByRole('alert').filter({ hasText: /region/ }).waitFor();
+    assert.equal(await sec.getByLabel('Region').getAttribute('aria-invalid'), 'true');
+    assert.equal((await focused(page)).id, 'prof-region');
+    assert.equal(await sec.getByLabel('Country').inputValue(), 'Chad');
+
+    await sec.getByLabel('Region').fill('Lake Chad Basin');
+    await sec.getByLabel('Focus areas (comma-separated)').fill(' water, savings groups, Water ,');
+    await sec.getByLabel('Labels (comma-separated)').fill('women-led, grassroots');
+    await sec.getByLabel('Public contact (optional)').fill('contact@riverwomen.example');
+    await sec.getByRole('button', { name: 'Publish profile' }).click();
+    await sec.getByRole('status').filter({ hasText: 'Your profile has been published' }).waitFor();
+    assert.equal(await sec.getByRole('alert').count(), 0, 'the earlier error is gone');
+    assert.equal(await sec.getByLabel('Region').getAttribute('aria-invalid'), null);
+    assert.equal(await sec.getByLabel('Focus areas (comma-separated)').inputValue(), 'water, savings groups', 'as published');
+    const api = await (await apiSession(A, acct.kofi)).call('GET', '/api/admin/profile');
+    assert.deepEqual({ region: api.region, country: api.country, focus_areas: api.focus_areas, labels: api.labels, contact: api.contact },
+      { region: 'Lake Chad Basin', country: 'Chad', focus_areas: ['water', 'savings groups'], labels: ['women-led', 'grassroots'],
+        contact: 'contact@riverwomen.example' });
+
+    // The directory shows it (the node's view of the network takes it in at once, or nearly).
+    const river = page.locator('article.member-card', { has: page.getByRole('heading', { name: 'River Women' }) });
+    await nav(page).getByRole('link', { name: 'Organizations' }).click();
+    await h1(page, 'Organizations').waitFor();
+    for (let i = 0; !(await river.filter({ hasText: 'Lake Chad Basin' }).count()); i++) {
+      assert.ok(i < 50, 'the Organizations page shows the new profile');
+      await page.waitForTimeout(200); // a polling interval
+      await page.reload();
+      await h1(page, 'Organizations').waitFor();
+      await river.waitFor();
+    }
+    assert.doesNotMatch(await page.locator('#view').innerText(), /\b(false|true|null|undefined)\b/, 'no stray values');
+    const facts = Object.fromEntries(await river.locator('dl.facts > div').evaluateAll((rows) =>
+      rows.map((r) => [r.querySelector('dt').textContent, r.querySelector('dd').textContent])));
+    assert.deepEqual(facts, { Region: 'Lake Chad Basin', Country: 'Chad', 'Focus areas': 'water, savings groups',
+      Labels: 'women-led, grassroots', Contact: 'contact@riverwomen.example' });
+    assert.equal(await river.getByRole('link', { name: 'contact@riverwomen.example' }).getAttribute('href'),
+      'mailto:contact@riverwomen.example');
+
+    await page.getByRole('textbox', { name: 'Label', exact: true }).fill('Women-Led');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('1 organization match.').waitFor();
+    assert.match(page.url(), /#\/members\?label=Women-Led$/);
+    assert.deepEqual(await page.locator('article.member-card h2').allTextContents(), ['River Women']);
+    await page.getByRole('textbox', { name: 'Label', exact: true }).fill('youth-led');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('No organizations match these filters.').waitFor();
+  });
+});
+
+test('a member who is not an admin has no Admin link, and the admin page says who it is for', async (t) => {
+  await withPage(t, {}, async (page) => {
+    const adminCalls = [];
+    page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/api/admin/')) adminCalls.push(r.url()); });
+    await logIn(page, A, acct.amina);
+    await h1(page, 'Latest entries').waitFor();
+    assert.equal(await nav(page).getByRole('link', { name: 'Admin' }).isVisible(), false, 'no Admin link');
+    await nav(page).getByRole('link', { name: 'My account' }).click();
+    await h1(page, 'My account').waitFor();
+    assert.equal(await page.locator('dl.facts div', { hasText: 'Role' }).locator('dd').textContent(), 'Member');
+
+    await page.goto(A.url + '/#/admin');
+    await h1(page, 'Administration').waitFor();
+    await page.getByText('This page is for your organization\'s admins').waitFor();
+    assert.equal(await page.locator('#view form').count(), 0, 'no form');
+    assert.deepEqual(adminCalls, [], 'no admin API called');
+  });
+});
+
+test('an admin\'s account list offers no Reset or Disable for admin accounts, and fits a phone', async (t) => {
+  await withPage(t, { viewport: PHONE }, async (page) => {
+    page.allow(/status of 403 .*\/api\/admin\/accounts\/amina\/reset$/); // the refusal, below
+    await logIn(page, A, acct.kofi);
+    await nav(page).getByRole('link', { name: 'My account' }).click();
+    await h1(page, 'My account').waitFor();
+    assert.equal(await page.locator('dl.facts div', { hasText: 'Role' }).locator('dd').textContent(),
+      'Admin of River Women: manages its accounts and its profile');
+    assert.equal(await page.getByText(/of this node/).count(), 0);
+
+    await nav(page).getByRole('link', { name: 'Admin' }).click();
+    await h1(page, 'Administration').waitFor();
+    const row = (handle) => page.locator('li.account-row', { has: page.locator('strong', { hasText: new RegExp(`^${handle}$`) }) });
+    await row('ines').waitFor();
+    await page.getByRole('button', { name: 'Publish profile' }).waitFor();
+    for (const handle of ['ines', 'kofi']) {
+      assert.equal(await row(handle).getByRole('button').count(), 0, `no buttons for the admin ${handle}`);
+      assert.equal(await row(handle).locator('.badge', { hasText: 'admin' }).count(), 1, `${handle} shown as an admin`);
+    }
+    await row('ines').getByText('An admin: managed by your node\'s sysadmin').waitFor();
+    await row('kofi').getByRole('link', { name: 'My account' }).waitFor();
+    assert.equal(await row('amina').getByRole('button', { name: 'Reset password of amina' }).isVisible(), true);
+    assert.equal(await row('amina').getByRole('button', { name: 'Disable amina' }).isVisible(), true);
+    assert.equal(await page.getByText(/of this node/).count(), 0);
+
+    const w = await page.evaluate(() => document.scrollingElement.scrollWidth);
+    assert.ok(w <= PHONE.width, `the admin page is ${w} px wide, wider than the screen`);
+
+    // Should the node refuse anyway (amina made an admin meanwhile, say), its message shows.
+    const message = 'another admin\'s account is managed by your node\'s sysadmin (civnetctl accounts)';
+    await page.route('**/api/admin/accounts/amina/reset', (route) => route.fulfill({
+      status: 403, contentType: 'application/json', body: JSON.stringify({ error: { code: 'admin_account', message } }),
+    }));
+    await row('amina').getByRole('button', { name: 'Reset password of amina' }).click();
+    await page.locator('#alert').filter({ hasText: message }).waitFor();
+    assert.equal(await page.locator('.secret').count(), 0, 'no password shown');
+  });
+});
+
+test('when the session ends, the live-update stream says so: the login screen shows, and the draft survives', async (t) => {
+  await withPage(t, {}, async (page) => {
+    page.allow(/status of 401 .*\/api\//);
+    page.allow(/EventSource's response has a status 401/);
+    const listening = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/events' && r.status() === 200);
+    await logIn(page, A, acct.amina);
+    await listening;
+    await nav(page).getByRole('link', { name: 'Write' }).click();
+    await h1(page, 'Write an entry').waitFor();
+    await page.getByLabel('Title').fill('Draft kept when the stream ends');
+
+    // The session ends elsewhere; news on the node wakes the page's stream,
+    // which finds the session gone. Nobody touches the page.
+    const c = await sessionCookie(page, A);
+    await (await apiSession(A, null, `${c.name}=${c.value}`)).logout();
+    await (await apiSession(A, acct.kofi)).publish(`Seed fair dates ${nonce('')}`, 'In March.', ['food']);
+    await h1(page, 'Log in').waitFor({ timeout: LIVE_TIMEOUT });
+    await page.getByRole('status').filter({ hasText: 'Your session has ended. Please log in again.' }).waitFor();
+
+    await logIn(page, A, acct.amina, { goto: false });
+    await h1(page, 'Write an entry').waitFor();
+    assert.equal(await page.getByLabel('Title').inputValue(), 'Draft kept when the stream ends');
+  });
+});
+
+test('a resync event reloads the home list and the open entry, keeping what is being typed', async (t) => {
+  // The pages' event streams are held, then answer with one resync event:
+  // what the pages show afterwards came from reloading, not from events.
+  const held = () => {
+    let release;
+    const gate = new Promise((r) => { release = r; });
+    const handler = async (route) => {
+      await gate;
+      await route.fulfill({ status: 200, headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' },
+        body: 'retry: 600000\n\nevent: resync\ndata: {}\n\n' }).catch(() => {});
+    };
+    return { handler, release };
+  };
+  const s = await apiSession(A, acct.amina);
+  const gone = await s.publish(`Market day moved ${nonce('')}`, 'To Thursday.', ['market']);
+  const post = await s.publish(`Well committee minutes ${nonce('')}`, 'Notes from **May**.', ['water']);
+
+  await withPages(t, [{}, {}], async (home, entry) => {
+    const h = held(), e = held();
+    await home.route('**/api/events', h.handler);
+    await entry.route('**/api/events', e.handler);
+    await logIn(home, A, acct.amina);
+    await card(home, post.title).waitFor();
+    await card(home, gone.title).waitFor();
+    await home.getByLabel('Search entries').fill('half-typed sear');
+    await logIn(entry, A, acct.amina);
+    await entry.goto(`${A.url}/#/entry/${post.id}`);
+    await h1(entry, post.title).waitFor();
+    await entry.getByLabel('Add a comment').fill('A comment being written');
+
+    // Meanwhile, on the node: a new post, a retraction, a comment.
+    const fresh = await s.publish(`Borehole pump spare parts ${nonce('')}`, 'Ordered.', ['water']);
+    await s.call('POST', `/api/entries/${gone.id}/retract`, {});
+    await (await apiSession(A, acct.kofi)).comment(post.id, 'We will bring the **ledger**.');
+
+    h.release();
+    await card(home, fresh.title).waitFor();
+    await card(home, gone.title).waitFor({ state: 'detached' });
+    assert.equal(await card(home, fresh.title).locator('.badge').textContent(), 'New');
+    assert.equal(await home.getByLabel('Search entries').inputValue(), 'half-typed sear', 'the typed search is kept');
+    assert.equal((await focused(home)).id, 'search-q', 'the focus stays');
+
+    e.release();
+    await entry.getByRole('heading', { name: 'Comments (1)' }).waitFor();
+    assert.equal(await entry.locator('article.comment strong').textContent(), 'ledger');
+    assert.equal(await entry.getByLabel('Add a comment').inputValue(), 'A comment being written', 'the draft is kept');
+    assert.equal((await focused(entry)).id, 'comment-body', 'the focus stays');
   });
 });
 
