@@ -182,6 +182,10 @@ In another terminal, talk to this node with civnetctl:
   $civnetctl --data-dir $DATA_DIR status
   $civnetctl --data-dir $DATA_DIR publish --title "Hello" --body "First post" --tag intro
   $civnetctl --data-dir $DATA_DIR entries list
+The web interface: make yourself a login, then open https://localhost:7443/
+  $civnetctl --data-dir $DATA_DIR accounts add YOURNAME --name "Your Name" --admin
+The node listens on every interface (peers: 7420, browsers: 7443); set
+[net] listen and [http] listen in $DATA_DIR/civnetd.toml to narrow that.
 Stop the node with Ctrl-C.
 
 EOF

@@ -1545,6 +1545,9 @@ ApiResponse AdminApi::orgProfile(const ApiRequest& r) {
     *out = std::move(*v);
     changed = true;
   }
+  changed = changed && (f.region != current->region || f.country != current->country ||
+                        f.focusAreas != current->focusAreas || f.labels != current->labels ||
+                        f.contact != current->contact);
   record::Profile p = *current;
   if (changed) {
     auto updated = orgs_.updateProfile(org->feed, f);

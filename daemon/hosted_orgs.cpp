@@ -180,6 +180,10 @@ Result<record::Profile> HostedOrgs::updateProfile(const PublicKey& feed, const P
   std::lock_guard lk(profileMu_);
   auto p = profile(feed);
   if (!p.ok()) return p.status();
+  // The same again publishes nothing (every profile entry goes to every node).
+  if (p->region == f.region && p->country == f.country && p->focusAreas == f.focusAreas && p->labels == f.labels &&
+      p->contact == f.contact && latestProfile(store_, feed))
+    return p;
   p->region = f.region;
   p->country = f.country;
   p->focusAreas = f.focusAreas;

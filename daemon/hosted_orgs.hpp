@@ -93,8 +93,9 @@ class HostedOrgs {
   // (one with only its name before any). notFound if not hosted here.
   Result<record::Profile> profile(const PublicKey& feed) const;
   // Publishes a new profile of a hosted organization with `f`, keeping its
-  // name and hosting nodes. Refused: not hosted here, a field the profile
-  // rules refuse. One at a time (each starts from the latest).
+  // name and hosting nodes (nothing when nothing changes). Refused: not
+  // hosted here, a field the profile rules refuse. One at a time (each
+  // starts from the latest).
   Result<record::Profile> updateProfile(const PublicKey& feed, const ProfileFields& f);
 
  private:

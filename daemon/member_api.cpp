@@ -186,6 +186,7 @@ json::object accountView(const Session& s, const HostedOrgs& orgs) {
 MemberResponse MemberApi::login(const MemberRequest& r) {
   auto f = stringFields(r.body, {"handle", "password"});
   if (!f.ok()) return fromStatus(f.status());
+  (*f)[0] = asciiLower((*f)[0]);  // handles are lower case: "Amina" is amina
   LoginResult res = sessions_.login((*f)[0], (*f)[1], r.clientAddress);
   if (res.outcome == LoginResult::Outcome::locked) {
     log_->info("login of {} from {}: refused, locked for {} s", loggable((*f)[0]), r.clientAddress,
@@ -393,18 +394,33 @@ json::object threadFull(const store::Store& store, const Thread& t, const federa
   o["body"] = t.post.body;
   o["body_html"] = renderMarkdown(t.post.body);
   o["edited_time"] = t.newest ? json::value(t.newest->header.timestamp) : json::value(nullptr);
+  // The earlier versions, newest first: the revisions before the one shown,
+  // then the post's first text (the version shown is not among them).
+  constexpr std::size_t kMaxEarlier = 20;
   json::array revisions;
-  store::Query q;
-  q.revisionsOf = store::Position{t.root.header.author, t.root.header.seq};
-  q.limit = 100;
-  q.waitIndexed = false;
-  q.filter = [&](const record::Entry& r) {
-    auto rp = visiblePost(store, r);
-    if (!rp || rp->replyTo || !rp->revises || rp->revises->id != t.root.id) return false;
-    revisions.push_back(json::object{{"id", r.id.hex()}, {"time", r.header.timestamp}, {"title", rp->title}});
-    return true;
+  auto version = [](const record::Entry& e, const record::Post& p) {
+    return json::object{{"id", e.id.hex()},
+                        {"time", e.header.timestamp},
+                        {"title", p.title},
+                        {"body", p.body},
+                        {"body_html", renderMarkdown(p.body)}};
   };
-  (void)store.list(q);
+  if (t.newest) {
+    store::Query q;
+    q.revisionsOf = store::Position{t.root.header.author, t.root.header.seq};
+    q.limit = kMaxEarlier;
+    q.after = store::ListCursor{t.newest->header.timestamp, t.newest->header.author, t.newest->header.seq};
+    q.waitIndexed = false;
+    q.filter = [&](const record::Entry& r) {
+      auto rp = visiblePost(store, r);
+      if (!rp || rp->replyTo || !rp->revises || rp->revises->id != t.root.id) return false;
+      revisions.push_back(version(r, *rp));
+      return true;
+    };
+    (void)store.list(q);
+    if (revisions.size() < kMaxEarlier)
+      if (auto first = visiblePost(store, t.root)) revisions.push_back(version(t.root, *first));
+  }
   o["revisions"] = std::move(revisions);
   json::array comments;
   for (const auto& [e, p] : commentsOf(store, t.root, kMaxComments)) comments.push_back(commentJson(e, p, v, viewer));
@@ -660,6 +676,7 @@ MemberResponse MemberApi::revise(const MemberRequest& r, std::string_view idHex)
   auto e = publishPost(*s, *p, refusal);
   if (!e.ok()) return refusal;
   log_->info("{} revised {} ({})", s->account.handle, t->root.id.shortHex(), e->id.shortHex());
+  (void)store_.indexedPosition();  // the revision is listed once indexed
   auto now = threadOf(store_, t->root);
   if (!now) return error(500, "internal", "the revision was published but cannot be shown");
   return jsonReply(200, threadFull(store_, *now, *membership_.view(), s->account.org));

@@ -297,11 +297,16 @@ Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter
     qp.set_database(m.db);
     qp.set_default_op(Xapian::Query::OP_AND);
     qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
+    // No FLAG_PURE_NOT: "NOT rain" alone would match everything once the
+    // query is asked in several languages (every post lacks one of them's
+    // stem); it is refused with the advice to put NOT between words.
     const unsigned flags = Xapian::QueryParser::FLAG_DEFAULT;
     // The query in every language the index holds (a word is stemmed as
-    // each of them would stem it), and unstemmed.
+    // each of them would stem it; documents hold their words unstemmed
+    // too), or unstemmed when it holds none.
     const std::string q(text);
-    std::vector<Xapian::Query> parts{qp.parse_query(q, flags)};
+    std::vector<Xapian::Query> parts;
+    if (m.languages.empty()) parts.push_back(qp.parse_query(q, flags));
     for (const auto& lang : m.languages) {
       qp.set_stemmer(stemmerFor(lang));
       parts.push_back(qp.parse_query(q, flags));
@@ -333,8 +338,9 @@ Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter
       if (id.ok()) hits.threads.push_back(*id);
     }
     return hits;
-  } catch (const Xapian::QueryParserError& e) {
-    return invalidArgument("the search could not be read: " + e.get_msg());
+  } catch (const Xapian::QueryParserError&) {
+    return invalidArgument("the search could not be read: AND, OR and NOT go between words (water OR wells, "
+                           "water NOT rain), and quotes come in pairs");
   } catch (const Xapian::Error& e) {
     return ioError("the search index failed: " + e.get_description());
   }

@@ -366,6 +366,11 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
                                  p.substr(0, 80) + "\"");
       }
       break;
+    case CtlVerb::search:
+      if (cmd.query.find_first_not_of(" \t") == std::string::npos)
+        return invalidArgument("search: give the words to look for, e.g. civnetctl search \"clean water\"");
+      if (Status st = record::checkText("search: the query", cmd.query); !st.ok()) return st;
+      break;
     case CtlVerb::orgsProfile:
       for (auto [flag, v] : {std::pair<const char*, const std::optional<std::string>*>{"--region", &cmd.region},
                              {"--country", &cmd.country}, {"--contact", &cmd.contact}})

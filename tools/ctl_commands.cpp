@@ -337,6 +337,9 @@ int Ctl::status() {
   out_ << fmt::format("{:<16} {}\n", "feeds", num(o, "feeds"));
   out_ << fmt::format("{:<16} {}\n", "entries", num(o, "entries"));
   out_ << fmt::format("{:<16} {}\n", "frontier digest", str(o, "frontier_digest"));
+  if (auto port = o.find("http_port"); port != o.end() && port->value().is_number())
+    out_ << fmt::format("{:<16} https://localhost:{}/ (members' logins: civnetctl accounts add)\n", "web interface",
+                        num(o, "http_port"));
   if (o.contains("membership") && o.at("membership").is_object()) {
     const json::object& m = o.at("membership").as_object();
     std::size_t stewards = m.contains("stewards") && m.at("stewards").is_array() ? m.at("stewards").as_array().size() : 0;
@@ -433,7 +436,7 @@ int Ctl::search() {
   }
   printEntries(entries);
   if (o["more"].is_bool() && o["more"].as_bool())
-    err_ << fmt::format("(more match: --limit {} shows more)\n", std::min<std::size_t>(cmd_.limit * 2, 1000));
+    err_ << fmt::format("(more posts match than these {}: raise --limit, up to 1000)\n", cmd_.limit);
   return kExitOk;
 }
 

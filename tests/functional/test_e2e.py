@@ -1330,6 +1330,11 @@ class MemberApi(NodeTestCase):
         status, _, me = n.https("GET", "/api/me", headers=auth)
         self.assertEqual((status, me["handle"], me["csrf"]), (200, "amina", auth["X-CSRF-Token"]))
 
+    def test_a_handle_logs_in_whatever_its_case(self):
+        n = self.started()
+        _, _, body = self.login(n, "Amina")
+        self.assertEqual(body["handle"], "amina")
+
     def test_a_wrong_password_and_an_unknown_account_get_the_same_401(self):
         n = self.started()
         wrong = n.https("POST", "/api/login", {"handle": "amina", "password": "not the password"})
@@ -1594,7 +1599,9 @@ class MemberApi(NodeTestCase):
         self.assertEqual(status, 200, revised)
         self.assertEqual((revised["id"], revised["title"], revised["body"], revised["edited"]),
                          (post["id"], "Four new wells", "We dug four.", True))
-        self.assertEqual([r["title"] for r in revised["revisions"]], ["Four new wells"])
+        # The earlier versions, with their text: here the first one.
+        self.assertEqual([(r["title"], r["body"]) for r in revised["revisions"]],
+                         [("Three new wells", "We dug three wells.")])
         self.assertEqual([x["body"] for x in revised["comments"]], ["How *deep*?"])
         listed = n.https("GET", "/api/entries", headers=auth)[2]["entries"]
         self.assertEqual([(e["id"], e["title"], e["edited"]) for e in listed], [(post["id"], "Four new wells", True)])
@@ -1643,6 +1650,11 @@ class MemberApi(NodeTestCase):
         self.assertEqual(found("nothing-like-this"), [])
         status, _, body = n.https("GET", "/api/entries?q=%21%21%21", headers=auth)
         self.assertEqual((status, body["error"]["code"]), (400, "invalid_argument"))
+        status, _, body = n.https("GET", "/api/entries?q=" + urllib.parse.quote("water OR"), headers=auth)
+        self.assertEqual(status, 400)
+        self.assertIn("AND, OR and NOT go between words", body["error"]["message"])
+        self.assertEqual(found("wells NOT school"), [in_title["id"]])
+        self.assertEqual(n.https("GET", "/api/entries?q=" + urllib.parse.quote("NOT wells"), headers=auth)[0], 400)
         # A page of one, then the next.
         status, _, page = n.https("GET", "/api/entries?q=wells&limit=1", headers=auth)
         self.assertEqual([e["id"] for e in page["entries"]], [in_title["id"]])
@@ -1820,6 +1832,10 @@ class MemberApi(NodeTestCase):
                          [("Org m", "Niger", "hello@example.org")])
         status, _, body = n.https("POST", "/api/admin/profile", dict(profile, labels=[""]), headers=admin)
         self.assertEqual(status, 400, body)
+        # The same again publishes nothing new.
+        profiles = len(n.ctl_json("entries", "list", "--kind", "profile")["entries"])
+        self.assertEqual(n.https("POST", "/api/admin/profile", profile, headers=admin)[0], 200)
+        self.assertEqual(len(n.ctl_json("entries", "list", "--kind", "profile")["entries"]), profiles)
         # The sysadmin's view, and a change from the command line.
         r = n.ctl("orgs", "profile", "--country", "Mali")
         self.assertOk(r)
