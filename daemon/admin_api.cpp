@@ -155,13 +155,15 @@ json::object entryJson(const record::Entry& e, bool full) {
     }
     o["title"] = p->title;
     o["tags"] = stringArray(p->tags);
+    // What a post is to members: a comment (on reply_to), a revision, or
+    // neither (null).
+    o["reply_to"] = refJson(p->replyTo);
+    o["revises"] = refJson(p->revises);
     if (full) {
       o["body"] = p->body;
       o["topics"] = stringArray(p->topics);
       o["language"] = p->language;
       o["region"] = p->region;
-      o["reply_to"] = refJson(p->replyTo);
-      o["revises"] = refJson(p->revises);
     }
   } else if (h.kind == static_cast<std::uint16_t>(record::Kind::profile)) {
     auto p = record::decodeProfile(content);
@@ -735,7 +737,10 @@ ApiResponse AdminApi::listEntries(std::string_view query) {
   if (auto it = q->find("tag"); it != q->end() && !it->second.empty()) sq.tag = it->second;
   if (auto it = q->find("kind"); it != q->end() && !it->second.empty()) {
     record::Kind k;
-    if (!record::kindFromName(it->second, k)) return badRequest("unknown kind \"" + it->second + "\"");
+    if (!record::kindFromName(it->second, k))
+      return badRequest("unknown kind \"" + it->second.substr(0, 40) +
+                        "\" (post, retraction, profile, admission, revocation, lift, takedown, stewardSet; comments "
+                        "and revisions are posts)");
     sq.kind = static_cast<std::uint16_t>(k);
   }
   if (auto it = q->find("limit"); it != q->end()) {

@@ -204,7 +204,15 @@ std::string percentEncode(const std::string& s) {
 
 // An entry's title for tables: the post's title, or what a profile names.
 std::string displayTitle(const json::object& e) {
+  // The id of the entry a comment answers or a revision revises.
+  auto target = [&](const char* key) {
+    const auto it = e.find(key);
+    if (it == e.end() || !it->value().is_object()) return std::string();
+    return shortHex(str(it->value().as_object(), "id"));
+  };
+  if (auto on = target("reply_to"); !on.empty()) return "(comment on " + on + ")";
   std::string title = str(e, "title");
+  if (auto of = target("revises"); !of.empty()) return "(revision of " + of + ") " + title;
   if (!title.empty()) return title;
   if (str(e, "kind") == "profile") return "(profile of " + str(e, "name") + ")";
   if (!e.contains("content_present") || !e.at("content_present").is_bool() || !e.at("content_present").as_bool())

@@ -1592,6 +1592,8 @@ class MemberApi(NodeTestCase):
         listed = n.https("GET", "/api/entries", headers=auth)[2]["entries"]
         self.assertEqual([(e["id"], e["comments"]) for e in listed], [(post["id"], 1)])
         self.assertEqual(n.https("POST", f"/api/entries/{c['id']}/comments", {"body": "x"}, headers=auth)[0], 404)
+        # The sysadmin's list says what the comment answers.
+        self.assertIn(f"(comment on {post['id'][:12]})", n.ctl("entries", "list").out)
         # A revision changes what the post shows; the first text stays listed.
         status, _, revised = n.https("POST", path + "/revise",
                                      {"title": "Four new wells", "body": "We dug four.", "tags": ["water"]},
