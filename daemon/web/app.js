@@ -12,7 +12,6 @@
     ['pt', 'Português (Portuguese)'], ['ar', 'العربية (Arabic)'], ['sw', 'Kiswahili (Swahili)']];
   const FILTERS = ['q', 'tag', 'org', 'region', 'label'];
   const FNAME = { q: 'search', tag: 'tag', org: 'organization', region: 'region', label: 'label' };
-  const MUST = 'You must choose your own password first: the current one was set by an administrator.';
 
   const S = {
     me: null, csrf: null, ready: false, bootPending: false, returnTo: null, flash: null, token: 0, route: null,
@@ -192,11 +191,18 @@
     if (r && r.name !== 'login') S.returnTo = location.hash;
     toLogin(wasIn ? 'Your session has ended. Please log in again.' : null);
   }
+  // The node wants the member's own password first: the account page says
+  // so (its warning gets the focus), and the menu's other links are off.
   function mustChange() {
     if (S.me) S.me.must_change_password = true;
-    const r = parseHash();
-    if (r && r.name === 'account') notice(MUST);
-    else { S.flash = MUST; go('#/account'); }
+    navUpdate();
+    const r = parseHash(), w = $('must-change');
+    if (r && r.name === 'account' && w) pointTo(w);
+    else go('#/account');
+  }
+  function pointTo(el) {
+    el.scrollIntoView({ block: 'center' });
+    el.focus({ preventScroll: true });
   }
   function wentOffline() {
     if (!S.offline) $('offline').textContent = 'Cannot reach the node. Check your connection; retrying…';
@@ -225,7 +231,9 @@
   // ---- live updates (Server-Sent Events) ----
   function startEvents() {
     clearTimeout(S.esTimer);
-    if (S.es || !S.me || !window.EventSource) return;
+    // The node refuses the stream until the member has chosen their own
+    // password: it opens once they have (the password form starts it).
+    if (S.es || !S.me || S.me.must_change_password || !window.EventSource) return;
     const es = S.es = new EventSource('/api/events');
     es.addEventListener('entry', (m) => {
       let d;
@@ -285,7 +293,7 @@
     const to = (hash) => { history.replaceState(null, '', hash); r = parseHash(); };
     if (!S.me && r.name !== 'login') { S.returnTo = location.hash; to('#/login'); }
     else if (S.me && r.name === 'login') to('#/');
-    if (S.me && S.me.must_change_password && r.name !== 'account') { S.flash = MUST; to('#/account'); }
+    if (S.me && S.me.must_change_password && r.name !== 'account') to('#/account'); // its warning says why
     S.route = r.name;
     navUpdate();
     Promise.resolve((screens[r.name] || screenNotFound)(r)).catch((e) => alertMsg('Something went wrong: ' + e.message));
@@ -319,9 +327,15 @@
     $('nav').hidden = !S.me;
     $('nav-admin').hidden = !(S.me && S.me.admin);
     $('who').textContent = S.me ? `${S.me.name || S.me.handle}, ${S.me.org_name || ''}` : '';
-    for (const a of $('nav').querySelectorAll('a[data-route]')) {
+    // Until the member has chosen their own password, only My account and
+    // Log out work: the other links show as unavailable (a click on one
+    // points to the account page's warning, which says why).
+    const locked = !!(S.me && S.me.must_change_password);
+    for (const a of document.querySelectorAll('#nav a[data-route], a.brand')) {
       if (S.me && a.dataset.route === S.route) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
+      if (locked && a.dataset.route !== 'account') a.setAttribute('aria-disabled', 'true');
+      else a.removeAttribute('aria-disabled');
     }
   }
   // Submits a form one request at a time; errors go to its alert region.
@@ -366,7 +380,7 @@
       startEvents();
       let to = S.returnTo || '#/';
       S.returnTo = null;
-      if (d.must_change_password) { to = '#/account'; S.flash = MUST; }
+      if (d.must_change_password) to = '#/account';
       go(to.startsWith('#/login') ? '#/' : to);
     });
     put(view(), h('div', { class: 'login' },
@@ -392,8 +406,10 @@
     const refilter = (change) => go(qhash('/', { ...f, ...change }));
 
     const q = input('search-q', { type: 'search', name: 'q', value: f.q, enterkeyhint: 'search' });
+    // The node's reason for refusing the search (its syntax), under the box.
+    const searchErr = h('p', { class: 'form-error', role: 'alert', id: 'search-q-error' });
     const search = h('form', { role: 'search', class: 'search' }, h('label', { for: 'search-q' }, 'Search entries'),
-      h('div', { class: 'row' }, q, h('button', { type: 'submit' }, 'Search')));
+      h('div', { class: 'row' }, q, h('button', { type: 'submit' }, 'Search')), searchErr);
     search.addEventListener('submit', (ev) => { ev.preventDefault(); refilter({ q: q.value.trim() }); });
     const region = input('home-region', { value: f.region }), label = input('home-label', { value: f.label });
     const moreForm = h('form', { class: 'grid' }, field('Region', region), field('Label', label),
@@ -458,7 +474,20 @@
     }
 
     let d;
-    try { d = await load(); } catch (e) { return failed(e, tok); }
+    try { d = await load(); } catch (e) {
+      // A search the node cannot read: the page stays, with the query in
+      // the box to correct and the node's reason under it.
+      if (tok !== S.token || e.handled || !f.q || e.status !== 400 || e.code !== 'invalid_argument' ||
+        (f.org && !/^[0-9a-f]{64}$/i.test(f.org))) return failed(e, tok);
+      searchErr.textContent = e.message;
+      q.setAttribute('aria-invalid', 'true');
+      q.setAttribute('aria-describedby', searchErr.id);
+      empty.textContent = 'No results.';
+      update();
+      drawChips();
+      q.focus();
+      return;
+    }
     if (tok !== S.token) return;
     addCards(d.entries);
     drawChips();
@@ -592,17 +621,26 @@
       const e = cur, revs = e.revisions || [];
       rememberOrg(e);
       document.title = (e.title || 'Entry') + ' — civnet';
-      const open = !!top.querySelector('details[open]');
+      // What was open stays open when the entry is drawn again.
+      const open = !!top.querySelector('details.revisions[open]');
+      const openIds = new Set([...top.querySelectorAll('details.version[open]')].map((x) => x.dataset.id));
+      // The text shown is the newest version; `revisions` holds the earlier
+      // ones, newest first (the post's first text last).
+      const edited = e.edited && h('span', { class: 'edited' }, 'Edited',
+        typeof e.edited_time === 'number' && [' ', timeEl(e.edited_time)]);
       top.replaceChildren(h('article', { class: 'entry', lang: e.language || null },
         heading(e.title || '(untitled)'),
-        meta(e, e.edited && [' · ', h('span', { class: 'edited' }, 'edited'), typeof e.edited_time === 'number' && [' ', timeEl(e.edited_time)]]),
+        meta(e, edited && [' · ', edited]),
         tagList(e.tags),
         e.mine && h('div', { class: 'actions' }, h('a', { class: 'button secondary', href: '#/edit/' + enc(e.id) }, 'Edit'),
           h('button', { type: 'button', class: 'danger', onclick: retract }, 'Retract')),
         markdown(e.body_html),
         revs.length > 0 && h('details', { class: 'revisions', open },
-          h('summary', null, `Revision history (${plural(revs.length, 'earlier version')})`),
-          h('ol', null, revs.map((v) => h('li', null, timeEl(v.time), ' — ', h('span', { dir: 'auto' }, v.title || '(untitled)')))))));
+          h('summary', null, `Earlier versions (${revs.length})`),
+          h('ol', null, revs.map((v) => h('li', null, h('details', { class: 'version', 'data-id': v.id, open: openIds.has(v.id) },
+            h('summary', null, timeEl(v.time), ' — ', h('span', { dir: 'auto' }, v.title || '(untitled)'),
+              v.id === e.id && h('span', { class: 'muted' }, ' (first version)')),
+            markdown(v.body_html))))))));
       drawComments();
     }
     onSubmit(form, err, async () => {
@@ -635,12 +673,20 @@
         return announce('This entry has been retracted by its organization.');
       }
       if (tok !== S.token) return;
-      const fTop = top.contains(document.activeElement), fCom = comments.contains(document.activeElement);
+      if (JSON.stringify(e) === JSON.stringify(cur)) return; // nothing changed: nothing is redrawn
+      const active = document.activeElement;
+      const fTop = top.contains(active), fCom = comments.contains(active);
+      // On a summary of the earlier versions, the focus stays on the same one.
+      const onSum = fTop && active.tagName === 'SUMMARY' && active.parentElement;
       const more = (e.comments || []).length - (cur.comments || []).length;
-      const revised = (e.revisions || []).length !== (cur.revisions || []).length || e.title !== cur.title;
+      const revised = e.edited_time !== cur.edited_time || e.title !== cur.title;
       cur = e;
       draw();
-      if (fTop) top.querySelector('h1').focus();
+      if (fTop) {
+        const same = onSum && [...top.querySelectorAll('details')].find((x) => onSum.classList.contains('revisions')
+          ? x.classList.contains('revisions') : x.dataset.id && x.dataset.id === onSum.dataset.id);
+        (same ? same.querySelector('summary') : top.querySelector('h1')).focus();
+      }
       if (fCom) comments.querySelector('h2').focus();
       const msg = (revised ? 'The entry has been revised. ' : '') + (more > 0 ? plural(more, 'new comment') + '.' : '');
       if (msg) announce(msg);
@@ -718,7 +764,10 @@
       go(id ? '#/entry/' + enc(id) : '#/');
     });
 
-    view().replaceChildren(h1, h('p', { class: 'privacy', role: 'note' },
+    // A revision keeps the post's language: shown, not asked.
+    const langNote = e && h('p', { class: 'muted lang-note' }, 'Language: ', langName(e.language || 'en'),
+      ' (a revision keeps the language of the post)');
+    view().replaceChildren(h1, langNote, h('p', { class: 'privacy', role: 'note' },
       'Everything you publish here is visible to every member organization of the network, and is signed by your organization (' +
       (S.me.org_name || 'your organization') + '). A retraction removes it from every node, but copies people have already read cannot be recalled.'),
     form, prev);
@@ -809,12 +858,14 @@
       if (was) { S.flash = 'Your password has been changed. Welcome to civnet.'; go('#/'); }
       else notice('Your password has been changed. Your other sessions have been logged out.');
     });
-    put(view(), h1, me.must_change_password && h('p', { class: 'warning' },
-      'Your password was set by an administrator. Choose your own password below before using civnet.'),
+    const warn = me.must_change_password && h('p', { class: 'warning', id: 'must-change', tabindex: '-1' },
+      'Your password was set by an administrator. Choose your own password below before using civnet: ' +
+      'until then, the other pages are not available.');
+    put(view(), h1, warn,
     dl([['Handle', me.handle], ['Name', me.name], ['Organization', me.org_name],
       ['Role', me.admin ? `Admin of ${me.org_name || 'your organization'}: manages its accounts and its profile` : 'Member']]),
     form);
-    focusH(h1);
+    focusH(warn || h1);
   }
 
   // The admin's organization in the directory: what every member
@@ -904,12 +955,13 @@
       h('p', { class: 'hint', id: 'new-admin-hint' }, 'Only your node\'s sysadmin can reset or disable an admin\'s account.'),
       err, h('button', { type: 'submit' }, 'Add account'));
 
-    function showSecret(who, password) {
+    function showSecret(who, password, enabled) {
       const copy = () => (navigator.clipboard ? navigator.clipboard.writeText(password) : Promise.reject())
         .then(() => announce('Password copied.'), () => announce('Copying failed: select the password instead.'));
       const box = h('section', { class: 'secret', tabindex: '-1', 'aria-labelledby': 'secret-h' },
         h('h2', { id: 'secret-h' }, `Password for ${who}: shown once`), P(h('code', { class: 'pw' }, password)),
-        P(`Hand it over securely: in person or through a trusted channel, not by ordinary email or chat. ${who} must choose their own password at first login. It will not be shown again.`),
+        P(`Hand it over securely: in person or through a trusted channel, not by ordinary email or chat. ${who} must choose their own password at their next login. It will not be shown again.`),
+        enabled && P(`The account ${who} is enabled again.`),
         h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: copy }, 'Copy'),
           h('button', { type: 'button', class: 'secondary', onclick: () => { box.remove(); h1.focus(); } }, 'Hide password')));
       secrets.replaceChildren(box);
@@ -936,12 +988,13 @@
     async function act(a, what) {
       if (!window.confirm(what === 'disable'
         ? `Disable the account “${a.handle}”? They will no longer be able to log in.`
-        : `Reset the password of “${a.handle}”? Their current password stops working; they must choose a new one at their next login.`)) return;
+        : `Reset the password of “${a.handle}”? Their current password stops working; they must choose a new one at their next login.` +
+          (a.disabled ? ' The account will be enabled again.' : ''))) return;
       alertMsg('');
       try {
         const d = await api('POST', `/api/admin/accounts/${enc(a.handle)}/${what}`, {});
         if (tok !== S.token) return;
-        if (what === 'reset' && d.password) showSecret(a.handle, d.password);
+        if (what === 'reset' && d.password) showSecret(a.handle, d.password, a.disabled);
         else notice(`The account ${a.handle} has been disabled.`);
         loadAccounts();
       } catch (e) {
@@ -958,13 +1011,16 @@
         h('div', null, h('strong', { dir: 'auto' }, a.handle), self && ' (you)', ' ',
           [a.admin && 'admin', a.disabled && 'disabled', a.must_change_password && 'must change password']
             .filter(Boolean).map((b) => h('span', { class: 'badge' + (b === 'disabled' ? ' off' : '') }, b)),
-          h('div', { class: 'muted', dir: 'auto' }, [a.name, a.org_name].filter(Boolean).join(' · '))),
+          h('div', { class: 'muted', dir: 'auto' }, [a.name, a.org_name].filter(Boolean).join(' · ')),
+          // A disabled account has no Enable: a reset enables it again.
+          a.disabled && !a.admin && h('p', { class: 'hint reenable', id: 'reenable-' + a.handle }, 'Resetting the password also enables the account again.')),
         a.admin ? h('p', { class: 'muted managed' }, self
           ? ['Your account: change your password under ', h('a', { href: '#/account' }, 'My account')]
           : 'An admin: managed by your node\'s sysadmin')
           : h('div', { class: 'actions' },
             !a.disabled && h('button', { type: 'button', class: 'secondary', 'aria-label': 'Disable ' + a.handle, onclick: () => act(a, 'disable') }, 'Disable'),
-            h('button', { type: 'button', class: 'secondary', 'aria-label': 'Reset password of ' + a.handle, onclick: () => act(a, 'reset') }, 'Reset password')));
+            h('button', { type: 'button', class: 'secondary', 'aria-label': 'Reset password of ' + a.handle,
+              'aria-describedby': a.disabled ? 'reenable-' + a.handle : null, onclick: () => act(a, 'reset') }, 'Reset password')));
     }
     onSubmit(form, err, async () => {
       const d = await api('POST', '/api/admin/accounts', { handle: handle.value.trim(), name: name.value.trim(), admin: admin.checked });
@@ -1000,6 +1056,15 @@
   }
   function init() {
     window.addEventListener('hashchange', render);
+    // A menu link that is off (see navUpdate) goes nowhere: the page shows why.
+    document.querySelector('header.top').addEventListener('click', (ev) => {
+      const a = ev.target.closest('a[aria-disabled="true"]');
+      if (!a) return;
+      ev.preventDefault();
+      const w = $('must-change');
+      if (w && S.route === 'account') pointTo(w);
+      else go('#/account');
+    });
     $('skip').addEventListener('click', (ev) => {
       ev.preventDefault();
       focusH(view().querySelector('h1') || $('main'), true);

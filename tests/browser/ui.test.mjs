@@ -163,6 +163,53 @@ test('search from the home page finds a post; a search that matches nothing says
   });
 });
 
+test('a search the node cannot read keeps the home page and says why; the corrected search works', async (t) => {
+  const word = nonce('gauge');
+  const title = `Rain gauge readings ${word}`;
+  const s = await apiSession(A, acct.amina);
+  await s.publish(title, 'Millimetres per week at **three** sites.', ['water']);
+
+  await withPage(t, {}, async (page) => {
+    page.allow(/status of 400 .*\/api\/entries\?/); // the refused searches, below
+    await logIn(page, A, acct.amina);
+    await h1(page, 'Latest entries').waitFor();
+    const box = page.getByLabel('Search entries');
+    const searchForm = page.getByRole('search');
+    for (const bad of [`${word} OR`, '!!!']) {
+      // What the node answers to this search: its message is what the page shows.
+      const refusal = await https(A, 'GET', '/api/entries?q=' + encodeURIComponent(bad), { headers: { Cookie: s.cookie } });
+      assert.equal(refusal.status, 400, `the node refuses ${bad}`);
+      const message = refusal.body.error.message;
+
+      await box.fill(bad);
+      await box.press('Enter');
+      await searchForm.getByRole('alert').filter({ hasText: message }).waitFor();
+      assert.equal(await searchForm.getByRole('alert').textContent(), message);
+      await h1(page, 'Search results').waitFor();
+      assert.equal(await h1(page, 'Something went wrong').count(), 0, 'the home page stays');
+      assert.equal(await page.locator('#alert').textContent(), '', 'no page-wide error');
+      assert.equal(await box.inputValue(), bad, 'the query is still in the box');
+      assert.equal((await focused(page)).id, 'search-q', 'the box has the focus');
+      assert.equal(await box.getAttribute('aria-invalid'), 'true');
+      assert.equal(await page.evaluate(() => document.getElementById('search-q').getAttribute('aria-describedby')),
+        'search-q-error', 'the message describes the box');
+      await page.getByText('No results.', { exact: true }).waitFor();
+      assert.equal(await page.locator('article.entry-card').count(), 0);
+    }
+
+    // Corrected, from the box that still holds the refused search.
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(word);
+    await page.keyboard.press('Enter');
+    await card(page, title).waitFor();
+    assert.equal(await page.locator('article.entry-card').count(), 1, 'only the matching post');
+    assert.equal(await searchForm.getByRole('alert').count(), 0, 'the message is gone');
+    assert.equal(await box.getAttribute('aria-invalid'), null);
+    assert.equal(await page.getByText('No results.', { exact: true }).count(), 0);
+    assert.match(page.url(), new RegExp(`[?&]q=${word}$`));
+  });
+});
+
 test('a member comments on a post (reached by a link before logging in) and the comment stays', async (t) => {
   const s = await apiSession(A, acct.amina);
   const post = await s.publish(`Training volunteers in Bol ${nonce('')}`, 'A two-day curriculum.', ['training']);
@@ -188,6 +235,72 @@ test('a member comments on a post (reached by a link before logging in) and the 
     await h1(page, post.title).waitFor();
     await comments.getByRole('heading', { name: 'Comments (1)' }).waitFor();
     assert.equal(await comments.locator('article.comment').count(), 1, 'stored once');
+  });
+});
+
+test('an entry edited twice shows its newest text; its earlier versions, collapsed, expand to their texts, oldest last', async (t) => {
+  const word = nonce('');
+  const versions = [
+    { title: `Water point hours ${word}`, body: 'Open on **Mondays**.', text: 'Open on Mondays.', strong: 'Mondays' },
+    { title: `Water point hours, revised ${word}`, body: 'Open on **Tuesdays**.', text: 'Open on Tuesdays.', strong: 'Tuesdays' },
+    { title: `Water point hours, final ${word}`, body: 'Open on **Wednesdays** and Saturdays.',
+      text: 'Open on Wednesdays and Saturdays.', strong: 'Wednesdays' },
+  ];
+  const post = await (await apiSession(A, acct.amina)).publish(versions[0].title, versions[0].body, ['water']);
+
+  await withPage(t, {}, async (page) => {
+    await logIn(page, A, acct.amina);
+    await page.goto(`${A.url}/#/entry/${post.id}`);
+    await h1(page, versions[0].title).waitFor();
+    const entry = page.locator('article.entry');
+    assert.equal(await entry.locator('details').count(), 0, 'never edited: no earlier versions');
+    assert.equal(await entry.locator('.edited').count(), 0, 'never edited: not marked so');
+
+    for (const v of versions.slice(1)) {
+      await entry.getByRole('link', { name: 'Edit', exact: true }).click();
+      await h1(page, 'Edit entry').waitFor();
+      await page.getByText('Language: English', { exact: false }).waitFor();
+      assert.equal(await page.locator('#entry-lang').count(), 0, 'no language to choose');
+      assert.equal(await page.getByLabel('Title').inputValue(), versions[versions.indexOf(v) - 1].title, 'the form holds the newest text');
+      await page.getByLabel('Title').fill(v.title);
+      await page.getByLabel('Body').fill(v.body);
+      await page.getByRole('button', { name: 'Save revision' }).click();
+      await h1(page, v.title).waitFor();
+      await page.getByRole('status').filter({ hasText: 'Your revision has been saved.' }).waitFor();
+    }
+
+    // The newest text, marked as edited, near the title.
+    const newest = versions[2];
+    assert.equal((await entry.locator(':scope > .markdown').textContent()).trim(), newest.text);
+    assert.match(await entry.locator('.meta .edited').textContent(), /^Edited \S/);
+    const history = entry.locator('details.revisions');
+    const summary = history.locator(':scope > summary');
+    assert.equal(await summary.textContent(), 'Earlier versions (2)');
+    assert.equal(await history.getAttribute('open'), null, 'collapsed');
+    assert.equal(await history.locator('li').first().isVisible(), false, 'its items hidden');
+
+    // Opened with the keyboard: the earlier versions, newest first, the first text last.
+    await summary.focus();
+    await page.keyboard.press('Enter');
+    const items = history.locator('li');
+    await items.first().waitFor();
+    assert.equal(await items.count(), 2);
+    for (const [i, v] of [versions[1], versions[0]].entries()) {
+      const item = items.nth(i);
+      assert.match(await item.locator('summary').textContent(), new RegExp(` — ${v.title}${i === 1 ? ' \\(first version\\)' : ''}$`));
+      assert.equal(await item.locator('summary time').count(), 1, 'with its date');
+      assert.equal(await item.locator('.markdown').isVisible(), false, 'its text collapsed');
+      await item.locator('summary').click();
+      await item.locator('.markdown').waitFor();
+      assert.equal((await item.locator('.markdown').textContent()).trim(), v.text);
+      assert.equal(await item.locator('.markdown strong').textContent(), v.strong, 'rendered Markdown');
+    }
+    assert.equal(await h1(page, newest.title).isVisible(), true, 'the entry still shows the newest version');
+
+    // The same from the node, after a reload.
+    await page.reload();
+    await h1(page, newest.title).waitFor();
+    assert.equal(await page.locator('article.entry details.revisions > summary').textContent(), 'Earlier versions (2)');
   });
 });
 
@@ -442,7 +555,8 @@ test('every screen loads with no console error and no CSP violation', async (t) 
     for (const [hash, heading] of screens) {
       await page.goto(`${A.url}/${hash}`);
       await h1(page, heading).waitFor();
-      await page.locator('#view .loading').waitFor({ state: 'detached' }); // its content came
+      // Its content came (the Admin page loads two parts, each with its own "Loading…").
+      await page.waitForFunction(() => !document.querySelector('#view .loading'));
       if (hash === '#/admin') {
         await page.locator('.account-row', { hasText: 'kofi' }).waitFor();
         await page.getByRole('button', { name: 'Publish profile' }).waitFor();
@@ -572,6 +686,73 @@ test('an admin\'s account list offers no Reset or Disable for admin accounts, an
     await row('amina').getByRole('button', { name: 'Reset password of amina' }).click();
     await page.locator('#alert').filter({ hasText: message }).waitFor();
     assert.equal(await page.locator('.secret').count(), 0, 'no password shown');
+  });
+});
+
+test('a new member\'s first login: one warning, the other menu links are off and say why; a reset enables a disabled account', async (t) => {
+  const handle = nonce('new');
+  await withPages(t, [{}, { viewport: PHONE }], async (admin, member) => {
+    await logIn(admin, A, acct.kofi);
+    await nav(admin).getByRole('link', { name: 'Admin' }).click();
+    await h1(admin, 'Administration').waitFor();
+    await admin.getByRole('textbox', { name: 'Handle', exact: true }).fill(handle);
+    await admin.getByRole('textbox', { name: 'Name', exact: true }).fill('Nadia Newcomer');
+    await admin.getByRole('button', { name: 'Add account' }).click();
+    await admin.locator('.secret').filter({ hasText: 'must choose their own password at their next login' }).waitFor();
+
+    // Disabled, the account has only Reset, which says it enables it again.
+    const row = admin.locator('li.account-row', { has: admin.locator('strong', { hasText: new RegExp(`^${handle}$`) }) });
+    await row.getByRole('button', { name: `Disable ${handle}` }).click();
+    await row.locator('.badge', { hasText: 'disabled' }).waitFor();
+    assert.equal(await row.getByRole('button', { name: `Disable ${handle}` }).count(), 0);
+    const reset = row.getByRole('button', { name: `Reset password of ${handle}` });
+    await row.getByText('Resetting the password also enables the account again.').waitFor();
+    assert.equal(await reset.getAttribute('aria-describedby'), `reenable-${handle}`);
+    await reset.click();
+    const secret = admin.locator('.secret');
+    await secret.filter({ hasText: `The account ${handle} is enabled again.` }).waitFor();
+    assert.match(await secret.textContent(), /must choose their own password at their next login/);
+    const password = (await secret.locator('code.pw').textContent()).trim();
+    await row.locator('.badge', { hasText: 'disabled' }).waitFor({ state: 'detached' });
+
+    // The member logs in, the handle capitalized as people type names.
+    await logIn(member, A, { handle: handle[0].toUpperCase() + handle.slice(1), password });
+    await h1(member, 'My account').waitFor();
+    const warning = member.locator('#view .warning');
+    await warning.filter({ hasText: 'Your password was set by an administrator.' }).waitFor();
+    assert.equal(await member.locator('#notice').textContent(), '', 'no second notice');
+    assert.equal(await member.getByText(/choose your own password/i).count(), 1, 'said once');
+    for (const name of ['Home', 'Write', 'Organizations'])
+      assert.equal(await nav(member).getByRole('link', { name, exact: true }).getAttribute('aria-disabled'), 'true', `${name} is off`);
+    assert.equal(await nav(member).getByRole('link', { name: 'My account' }).getAttribute('aria-disabled'), null);
+
+    // A click on one (or Enter on it) stays here, keeps what is typed, and points to the warning.
+    await member.getByLabel('Current password').fill(password);
+    await nav(member).getByRole('link', { name: 'Write', exact: true }).click({ force: true });
+    await member.waitForFunction(() => document.activeElement.id === 'must-change');
+    assert.match(member.url(), /#\/account$/);
+    assert.equal(await member.getByLabel('Current password').inputValue(), password, 'the form keeps what is typed');
+    await member.getByLabel('Current password').focus();
+    await nav(member).getByRole('link', { name: 'Home', exact: true }).focus();
+    await member.keyboard.press('Enter');
+    await member.waitForFunction(() => document.activeElement.id === 'must-change');
+    // A page reached by its address shows the account page instead.
+    await member.goto(A.url + '/#/members');
+    await h1(member, 'My account').waitFor();
+    assert.equal(await warning.count(), 1);
+    const w = await member.evaluate(() => document.scrollingElement.scrollWidth);
+    assert.ok(w <= PHONE.width, `the account page is ${w} px wide, wider than the screen`);
+
+    const mine = 'okra and sorghum by the river';
+    await member.getByLabel('Current password').fill(password);
+    await member.getByLabel('New password', { exact: true }).fill(mine);
+    await member.getByLabel('Confirm new password').fill(mine);
+    await member.getByRole('button', { name: 'Change password' }).click();
+    await h1(member, 'Latest entries').waitFor();
+    await member.getByRole('status').filter({ hasText: 'Your password has been changed. Welcome to civnet.' }).waitFor();
+    assert.equal(await nav(member).getByRole('link', { name: 'Write', exact: true }).getAttribute('aria-disabled'), null, 'the menu works');
+    await nav(member).getByRole('link', { name: 'Write', exact: true }).click();
+    await h1(member, 'Write an entry').waitFor();
   });
 });
 
