@@ -398,6 +398,7 @@ json::object threadFull(const store::Store& store, const Thread& t, const federa
   // then the post's first text (the version shown is not among them).
   constexpr std::size_t kMaxEarlier = 20;
   json::array revisions;
+  bool more = false;
   auto version = [](const record::Entry& e, const record::Post& p) {
     return json::object{{"id", e.id.hex()},
                         {"time", e.header.timestamp},
@@ -418,9 +419,11 @@ json::object threadFull(const store::Store& store, const Thread& t, const federa
       return true;
     };
     (void)store.list(q);
-    if (revisions.size() < kMaxEarlier)
+    more = revisions.size() == kMaxEarlier;  // the first text, at least, left out
+    if (!more)
       if (auto first = visiblePost(store, t.root)) revisions.push_back(version(t.root, *first));
   }
+  o["revisions_more"] = more;
   o["revisions"] = std::move(revisions);
   json::array comments;
   for (const auto& [e, p] : commentsOf(store, t.root, kMaxComments)) comments.push_back(commentJson(e, p, v, viewer));

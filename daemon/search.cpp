@@ -340,7 +340,7 @@ Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter
     return hits;
   } catch (const Xapian::QueryParserError&) {
     return invalidArgument("the search could not be read: AND, OR and NOT go between words (water OR wells, "
-                           "water NOT rain), and quotes come in pairs");
+                           "water NOT rain)");
   } catch (const Xapian::Error& e) {
     return ioError("the search index failed: " + e.get_description());
   }
