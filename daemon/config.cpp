@@ -5,6 +5,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <tuple>
 
 #include <toml++/toml.h>
 
@@ -297,6 +298,26 @@ Result<Config> loadConfig(const std::filesystem::path& file) {
   text << in.rdbuf();
   if (in.bad()) return ioError("error reading config file " + file.string());
   return parseConfig(text.str(), file.string());
+}
+
+Result<Config> checkConfigFile(const std::filesystem::path& file) {
+  auto c = loadConfig(file);
+  if (!c.ok()) return c;
+  for (auto [key, path, marker] : {std::tuple<const char*, const std::string*, const char*>{
+                                       "cert_file", &c->httpCertFile, "-----BEGIN CERTIFICATE-----"},
+                                   {"key_file", &c->httpKeyFile, "PRIVATE KEY-----"}}) {
+    if (path->empty()) continue;
+    std::ifstream in(*path, std::ios::binary);
+    if (!in)
+      return notFound(file.string() + ": [http] " + key + " " + *path + " cannot be read (civnetd run reads it as " +
+                      "the user it runs as)");
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (text.str().find(marker) == std::string::npos)
+      return invalidArgument(file.string() + ": [http] " + key + " " + *path + " holds no PEM " +
+                             (std::string(key) == "cert_file" ? "certificate" : "private key"));
+  }
+  return c;
 }
 
 }  // namespace civnet::daemon

@@ -54,6 +54,10 @@ std::string defaultConfigText(const std::string& peerListen = Config{}.peerListe
 // Parses TOML text; `fileName` is used in error messages only.
 Result<Config> parseConfig(const std::string& text, const std::string& fileName);
 Result<Config> loadConfig(const std::filesystem::path& file);
+// What `run` checks of a config before it starts, without starting:
+// loadConfig's rules, and that [http] cert_file and key_file (if given)
+// are readable PEM files (a certificate, a private key).
+Result<Config> checkConfigFile(const std::filesystem::path& file);
 
 // True for the level names spdlog knows ("trace" ... "off").
 bool isLogLevel(const std::string& level);

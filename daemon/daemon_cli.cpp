@@ -68,6 +68,12 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
   run->add_option("--log-level", cmd.logLevel, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
+  auto* checkConfig = app.add_subcommand(
+      "check-config", "Check a node's civnetd.toml as `run` would, without starting; exit 0 if it is valid");
+  checkConfig->add_option("--data-dir", cmd.dataDir, dataDirHelp);
+  checkConfig->add_option("--config", cmd.config, "Check this file instead of DIR/civnetd.toml (e.g. before installing it)");
+  checkConfig->footer("Example: civnetd check-config --data-dir /var/lib/civnet");
+
   // "civnetd genesis draft --help": the deepest command the parse reached.
   auto helpHint = [&] {
     std::string where = "civnetd";
@@ -106,6 +112,7 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
   else if (genesis->parsed()) cmd.verb = DaemonVerb::genesis;
   else if (join->parsed()) cmd.verb = DaemonVerb::join;
   else if (run->parsed()) cmd.verb = DaemonVerb::run;
+  else if (checkConfig->parsed()) cmd.verb = DaemonVerb::checkConfig;
   else {
     cmd.verb = DaemonVerb::help;
     cmd.helpText = app.help();
@@ -129,7 +136,10 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
     return invalidArgument("the genesis FILE must not be empty");
   if (cmd.verb == DaemonVerb::join && cmd.network->empty()) return invalidArgument("--network must not be empty");
 
-  bool needsDataDir = cmd.verb != DaemonVerb::genesisDraft && cmd.verb != DaemonVerb::genesisCheck;
+  if (cmd.verb == DaemonVerb::checkConfig && cmd.config && cmd.config->empty())
+    return invalidArgument("--config must not be empty");
+  bool needsDataDir = cmd.verb != DaemonVerb::genesisDraft && cmd.verb != DaemonVerb::genesisCheck &&
+                      !(cmd.verb == DaemonVerb::checkConfig && cmd.config);
   if (needsDataDir && cmd.dataDir.empty()) {
     if (envDataDir && !envDataDir->empty()) cmd.dataDir = *envDataDir;
     else return invalidArgument("--data-dir DIR is required (or set CIVNET_DATA_DIR)");

@@ -20,6 +20,7 @@ enum class DaemonVerb {
   genesisCheck,  // genesis check FILE
   join,          // join --data-dir DIR --network FILE
   run,
+  checkConfig,   // check-config (--data-dir DIR | --config FILE)
   help,
   version
 };
@@ -36,6 +37,7 @@ struct DaemonCommand {
   std::int64_t threshold = 0;           // genesisDraft: k, range checked by draftGenesis
   std::string file;                     // genesisSign, genesisCheck: the genesis file
   std::optional<std::string> logLevel;  // run
+  std::optional<std::string> config;    // checkConfig: a config file (else DIR/civnetd.toml)
   std::optional<std::string> peerListen;  // init (kept in the config), run (overrides it): HOST:PORT
   std::optional<std::string> httpListen;  // the same for the member web interface
   std::string helpText;                 // help, version: what to print

@@ -1,14 +1,16 @@
 // civnetd's entry point: parses the command line and runs init, genesis
-// (and genesis draft, sign, check), join or run. Every failure is one line on
+// (and genesis draft, sign, check), join, check-config or run. Every failure is one line on
 // stderr ("civnetd: ...") and a non-zero exit: 1 when the command failed (and
 // for `genesis check`, when the genesis is not complete), 2 for a usage error.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <ctime>
 #include <iostream>
 #include <string>
 
+#include "daemon/config.hpp"
 #include "daemon/daemon_cli.hpp"
 #include "daemon/node.hpp"
 #include "daemon/node_setup.hpp"
@@ -145,6 +147,17 @@ int main(int argc, char** argv) {
                   << r->networkName << ")\n";
         if (r->steward) std::cout << "steward key   " << r->steward->hex() << " (a steward of this network)\n";
         std::cout << "start it with: civnetd run --data-dir " << cmd->dataDir << "\n";
+        return 0;
+      }
+      case DaemonVerb::checkConfig: {
+        const std::string file = cmd->config ? *cmd->config : (std::filesystem::path(cmd->dataDir) / "civnetd.toml").string();
+        auto c = checkConfigFile(file);
+        if (!c.ok()) return fail(c.status());
+        std::cout << file << ": ok\n"
+                  << "log level     " << c->logLevel << "\n"
+                  << "peers listen  " << (c->peerListen.empty() ? "(none)" : c->peerListen) << "\n"
+                  << "http listen   " << (c->httpListen.empty() ? "(none)" : c->httpListen) << "\n"
+                  << "peers         " << c->peers.size() << " configured\n";
         return 0;
       }
       case DaemonVerb::run: {

@@ -423,6 +423,31 @@ class Refusals(NodeTestCase):
             f.write("\n".join(lines) + "\n")
         r = a.civnetd("run", "--data-dir", a.data_dir)
         self.assertRefused(r, f"civnetd.toml:{at + 1}", "listen")
+        # check-config says the same, without starting anything.
+        r = a.civnetd("check-config", "--data-dir", a.data_dir)
+        self.assertRefused(r, f"civnetd.toml:{at + 1}", "listen")
+
+    def test_check_config_validates_without_starting_and_names_what_is_wrong(self):
+        a = self.node("a")
+        self.make_network(a)
+        r = a.civnetd("check-config", "--data-dir", a.data_dir)
+        self.assertOk(r)
+        self.assertIn("civnetd.toml: ok", r.out)
+        self.assertRegex(r.out, r"peers listen\s+127\.0\.0\.1:0")
+        a.set_config("session_idle_minutes", 2)  # below the 5-minute floor
+        self.assertRefused(a.civnetd("check-config", "--data-dir", a.data_dir), "session_idle_minutes")
+        a.set_config("session_idle_minutes", 30)
+        a.set_config("cert_file", '"/nonexistent/web.crt"')
+        a.set_config("key_file", '"/nonexistent/web.key"')
+        self.assertRefused(a.civnetd("check-config", "--data-dir", a.data_dir), "cert_file /nonexistent/web.crt")
+        # A file elsewhere, before it is installed.
+        other = os.path.join(self.workdir, "candidate.toml")
+        with open(other, "w") as f:
+            f.write("[log]\nlevel = \"loud\"\n")
+        self.assertRefused(a.civnetd("check-config", "--config", other), "candidate.toml")
+        # Nothing was started or made.
+        self.assertFalse(os.path.exists(os.path.join(a.data_dir, "admin.sock")))
+        self.assertFalse(os.path.exists(os.path.join(a.data_dir, "keys", "web.crt")))
 
     def test_a_second_daemon_on_the_same_node_is_refused(self):
         a = self.node("a")

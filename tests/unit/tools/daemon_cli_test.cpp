@@ -50,6 +50,18 @@ TEST_SUITE("daemon_cli") {
     CHECK_FALSE(parseOk({"run", "--data-dir", "n"}).peerListen);
   }
 
+  TEST_CASE("check-config takes a data dir or a config file") {
+    DaemonCommand c = parseOk({"check-config", "--data-dir", "n"});
+    CHECK(c.verb == DaemonVerb::checkConfig);
+    CHECK(c.dataDir == "n");
+    CHECK_FALSE(c.config.has_value());
+    DaemonCommand f = parseOk({"check-config", "--config", "/etc/civnet/civnetd.toml"});
+    CHECK(f.config == std::optional<std::string>("/etc/civnet/civnetd.toml"));
+    CHECK(parseOk({"check-config"}, std::string("from-env")).dataDir == "from-env");
+    CHECK(parseError({"check-config"}).find("--data-dir") != std::string::npos);
+    CHECK(parseError({"check-config", "--config", ""}).find("--config must not be empty") != std::string::npos);
+  }
+
   TEST_CASE("init leaves the organization and network unset when not given") {
     DaemonCommand c = parseOk({"init", "--data-dir", "n"});
     CHECK_FALSE(c.org);
