@@ -13,6 +13,8 @@
 #include <set>
 #include <thread>
 
+#include <sys/statvfs.h>
+
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -566,6 +568,7 @@ ApiResponse AdminApi::handle(const ApiRequest& r) {
   };
 
   if (path == "/v1/status") return only(get, "GET", [&] { return status(); });
+  if (path == "/v1/health") return only(get, "GET", [&] { return health(); });
   if (path == "/v1/feeds") return only(get, "GET", [&] { return feeds(); });
   if (path == "/v1/publish") return only(post, "POST", [&] { return publish(r); });
   if (path == "/v1/entries") return only(get, "GET", [&] { return listEntries(query); });
@@ -653,6 +656,64 @@ ApiResponse AdminApi::status() {
         {"this_node_member", v->memberNodes.count(info_.nodeKey) > 0}};
   }
   return jsonResponse(200, o);
+}
+
+// GET /v1/health: "healthy", or "degraded" with one reason per problem a
+// sysadmin should act on. (A node that does not answer is down: the
+// client says so.)
+ApiResponse AdminApi::health() {
+  json::array reasons;
+  json::object checks;
+  auto problem = [&](std::string why) { reasons.emplace_back(std::move(why)); };
+  const HostedOrgs::Org primary = orgs_.primary();
+  std::shared_ptr<const federation::MembershipView> view;
+  if (services_.membership) view = services_.membership->view();
+
+  // Peers: a node that links to none neither receives nor sends entries,
+  // unless it is the only node of its network so far.
+  if (services_.network) {
+    const auto peers = services_.network->peers();
+    const PeerCounts n = countPeers(peers);
+    const std::size_t configured = services_.peers ? services_.peers->all().size() : 0;
+    const std::size_t otherNodes = view ? view->memberNodes.size() - view->memberNodes.count(info_.nodeKey) : 0;
+    checks["peers_connected"] = n.connected;
+    checks["peers_in_sync"] = n.inSync;
+    if (n.connected == 0 && (configured > 0 || otherNodes > 0))
+      problem("no peer is connected (" + std::to_string(configured) +
+              " configured): this node neither receives nor sends entries; see civnetctl peers list");
+    for (const auto& p : peers)
+      if (p.state == "connected" && !p.inSync)
+        problem("peer " + p.key.shortHex() + " (" + p.address + ") is not in sync yet");
+  } else {
+    problem("the peer network is not running");
+  }
+  // Membership: entries of a feed that is not a member go nowhere.
+  if (view) {
+    auto self = view->feeds.find(primary.feed);
+    const auto state = self == view->feeds.end() ? federation::MemberState::none : self->second.state;
+    checks["membership"] = federation::toString(state);
+    if (state != federation::MemberState::member)
+      problem("organization \"" + primary.name + "\" is " + federation::toString(state) +
+              ", not a member: other nodes refuse its entries (its stewards admit it with civnetctl admit)");
+  }
+  // Disk: the store needs room to take entries and compact.
+  if (!info_.dataDir.empty()) {
+    struct statvfs fs {};
+    if (::statvfs(info_.dataDir.c_str(), &fs) == 0 && fs.f_blocks > 0) {
+      const std::uint64_t freeBytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+      const double freeShare = static_cast<double>(fs.f_bavail) / static_cast<double>(fs.f_blocks);
+      checks["disk_free_bytes"] = freeBytes;
+      if (freeBytes < (std::uint64_t{1} << 30) || freeShare < 0.05)
+        problem("disk nearly full: " + std::to_string(freeBytes >> 20) + " MiB free (" +
+                std::to_string(static_cast<int>(freeShare * 100)) + "%) where " + info_.dataDir + " is");
+    } else {
+      problem("cannot tell how much disk is free where " + info_.dataDir + " is");
+    }
+  }
+  const bool healthy = reasons.empty();
+  return jsonResponse(200, json::object{{"status", healthy ? "healthy" : "degraded"},
+                                        {"reasons", std::move(reasons)},
+                                        {"checks", std::move(checks)}});
 }
 
 ApiResponse AdminApi::feeds() {

@@ -66,6 +66,7 @@ struct NodeInfo {
   Digest network;
   std::string networkName;
   std::string version;
+  std::string dataDir;  // for the disk check of health ("" skips it)
 };
 
 // Limits of the API (from the config file).
@@ -129,6 +130,7 @@ class AdminApi {
   ApiResponse startVerify();
   ApiResponse reindex();
   ApiResponse search(std::string_view query);
+  ApiResponse health();
   ApiResponse orgProfile(const ApiRequest& r);
   ApiResponse showJob(std::string_view id);
   ApiResponse exportPage(std::string_view query);

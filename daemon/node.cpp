@@ -112,6 +112,7 @@ Status runNode(const RunOptions& options) {
   info.network = *network;
   info.networkName = genesis->name;
   info.version = CIVNET_VERSION;
+  info.dataDir = dir.root.string();
 
   logs.node->info("civnetd {} starting: data dir {}", info.version, dir.root.string());
   HostedOrgs orgs(dir, *st, std::move(keys->org), st->getMeta(kMetaOrgName).value_or(""), info.nodeKey);

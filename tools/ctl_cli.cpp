@@ -113,6 +113,10 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   auto* show = entries->add_subcommand("show", "Show one entry with its content");
   show->add_option("id", cmd.id, "The entry id, or its first 8 or more hex characters")->required();
 
+  auto* health = app.add_subcommand(
+      "health", "Is this node well? Exit 0 healthy, 1 degraded (with the reasons), 2 down (not answering)");
+  health->footer("Example: civnetctl --data-dir /var/lib/civnet health || alert");
+
   auto* search = app.add_subcommand("search", "Find posts by their words (the full-text index), best match first");
   search->add_option("query", cmd.query, "Words to look for; \"a phrase\", AND, OR, NOT, -word")->required();
   search->add_option("--author", cmd.author, "Only this organization's feed (its key, or its first 8+ hex characters)");
@@ -262,6 +266,7 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   else if (verify->parsed()) cmd.verb = CtlVerb::verify;
   else if (reindex->parsed()) cmd.verb = CtlVerb::reindex;
   else if (search->parsed()) cmd.verb = CtlVerb::search;
+  else if (health->parsed()) cmd.verb = CtlVerb::health;
   else if (exportCmd->parsed()) cmd.verb = CtlVerb::exportFile;
   else if (importCmd->parsed()) cmd.verb = CtlVerb::importFile;
   else if (membersList->parsed()) cmd.verb = CtlVerb::membersList;

@@ -64,6 +64,7 @@ class Ctl {
   int verify();
   int reindex();
   int search();
+  int health();
   int orgsProfile();
   void printEntries(const json::array& entries);
   // Calls the API for a JSON object. With --json, prints it and returns the
@@ -296,6 +297,7 @@ int Ctl::run() {
     case CtlVerb::verify: return verify();
     case CtlVerb::reindex: return reindex();
     case CtlVerb::search: return search();
+    case CtlVerb::health: return health();
     case CtlVerb::orgsProfile: return orgsProfile();
     case CtlVerb::exportFile: return exportFile();
     case CtlVerb::importFile: return importFile();
@@ -972,6 +974,26 @@ int Ctl::orgsAdd() {
                       "  civnetctl admit {} --name \"{}\" --region REGION\n",
                       str(o, "state"), str(o, "feed_key"), str(o, "name"));
   return kExitOk;
+}
+
+// Exit 0 healthy, 1 degraded, 2 down: what monitoring scripts expect.
+int Ctl::health() {
+  json::object o;
+  Failure f;
+  if (!callJson("GET", "/v1/health", "", o, f)) {
+    if (f.code != kExitUnreachable) return fail(f);
+    if (cmd_.json) printJson(json::object{{"status", "down"}, {"reasons", json::array{json::value(f.message)}}});
+    else out_ << "down\n  " << f.message << "\n";
+    return 2;
+  }
+  const bool healthy = str(o, "status") == "healthy";
+  if (cmd_.json) {
+    printJson(o);
+  } else {
+    out_ << str(o, "status") << "\n";
+    for (const auto& r : o["reasons"].as_array()) out_ << "  " << std::string(r.as_string()) << "\n";
+  }
+  return healthy ? kExitOk : 1;
 }
 
 int Ctl::orgsProfile() {

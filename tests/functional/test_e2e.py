@@ -998,6 +998,38 @@ class Federation(NodeTestCase):
     def ids(self, node):
         return sorted(e["id"] for e in node.ctl_json("entries", "list", "--limit", "1000")["entries"])
 
+    def test_health_says_healthy_degraded_with_reasons_or_down_in_its_exit_status(self):
+        hub = self.node("hub")
+        genesis = self.make_network(hub, "Sahel Network")
+        r = hub.ctl("health")
+        self.assertEqual((r.code, r.out.splitlines()[0]), (2, "down"))  # not running
+        hub.start()
+        r = hub.ctl("health")
+        self.assertEqual((r.code, r.out.strip()), (0, "healthy"))  # alone in its network: nothing to link to
+        # A node whose organization is not admitted yet, with no peer linked.
+        river = self.node("river")
+        self.assertOk(river.init(org="River Women", network=genesis))
+        river.start()
+        r = river.ctl("health")
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("River Women\" is none, not a member", r.out)
+        # Admitted and linked: healthy once in sync.
+        self.assertOk(hub.ctl("admit", river.status()["feed_key"], "--name", "River Women", "--region", "Sahel"))
+        self.assertOk(river.ctl("peers", "add", hub.peer_address(), hub.node_key()))
+        self.assertOk(river.ctl("sync", "--wait", "--timeout", "60"))
+        r = river.ctl_json("health")
+        self.assertEqual((r["status"], r["reasons"], r["checks"]["peers_in_sync"]), ("healthy", [], 1))
+        # The hub goes away: the peer is configured but not connected (once
+        # the river node has seen the link close; a bounded wait).
+        self.assertEqual(hub.stop(), 0)
+        deadline = time.monotonic() + 60
+        r = river.ctl("health")
+        while r.code == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            r = river.ctl("health")
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("no peer is connected (1 configured)", r.out)
+
     def test_three_nodes_converge_and_entries_relay_through_the_hub(self):
         hub, (river, youth) = self.hub_and_two()
         for n in (river, youth):

@@ -161,6 +161,12 @@ TEST_SUITE("ctl_cli") {
     CHECK(contains(parseError({"--data-dir", "d", "orgs", "profile", "--country", "a\xff"}), "orgs profile: --country"));
   }
 
+  TEST_CASE("health takes nothing but the global options") {
+    CHECK(parseOk({"--data-dir", "d", "health"}).verb == CtlVerb::health);
+    CHECK(parseOk({"--data-dir", "d", "health", "--json"}).json);
+    CHECK(contains(parseError({"--data-dir", "d", "health", "now"}), "now"));
+  }
+
   TEST_CASE("search takes words and the entries filters") {
     CtlCommand c = parseOk({"--data-dir", "d", "search", "clean water", "--tag", "wash", "--limit", "5"});
     CHECK(c.verb == CtlVerb::search);
