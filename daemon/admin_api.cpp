@@ -7,6 +7,8 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
+#include <tuple>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -569,6 +571,7 @@ ApiResponse AdminApi::handle(const ApiRequest& r) {
 
   if (path == "/v1/status") return only(get, "GET", [&] { return status(); });
   if (path == "/v1/health") return only(get, "GET", [&] { return health(); });
+  if (path == "/metrics") return only(get, "GET", [&] { return metrics(); });
   if (path == "/v1/feeds") return only(get, "GET", [&] { return feeds(); });
   if (path == "/v1/publish") return only(post, "POST", [&] { return publish(r); });
   if (path == "/v1/entries") return only(get, "GET", [&] { return listEntries(query); });
@@ -714,6 +717,112 @@ ApiResponse AdminApi::health() {
   return jsonResponse(200, json::object{{"status", healthy ? "healthy" : "degraded"},
                                         {"reasons", std::move(reasons)},
                                         {"checks", std::move(checks)}});
+}
+
+namespace {
+// Prometheus text exposition (format 0.0.4): each metric once with its HELP
+// and TYPE lines, then its samples.
+class Exposition {
+ public:
+  void metric(std::string_view name, std::string_view type, std::string_view help) {
+    text_ += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
+    text_ += "# TYPE " + std::string(name) + " " + std::string(type) + "\n";
+  }
+  void sample(std::string_view name, std::uint64_t value, std::string_view labels = {}) {
+    text_ += std::string(name);
+    if (!labels.empty()) text_ += "{" + std::string(labels) + "}";
+    text_ += " " + std::to_string(value) + "\n";
+  }
+  void one(std::string_view name, std::string_view type, std::string_view help, std::uint64_t value) {
+    metric(name, type, help);
+    sample(name, value);
+  }
+  // A label value with \, " and line breaks escaped.
+  static std::string label(std::string_view key, std::string_view value) {
+    std::string out(key);
+    out += "=\"";
+    for (char c : value) {
+      if (c == '\\' || c == '"') out += '\\';
+      if (c == '\n') {
+        out += "\\n";
+        continue;
+      }
+      out += c;
+    }
+    return out + "\"";
+  }
+  std::string take() { return std::move(text_); }
+
+ private:
+  std::string text_;
+};
+}  // namespace
+
+// GET /metrics: Prometheus text format, for scraping through the admin
+// socket (or civnetctl metrics). Counters count since civnetd started.
+ApiResponse AdminApi::metrics() {
+  Exposition x;
+  x.metric("civnet_build_info", "gauge", "The running civnetd's version.");
+  x.sample("civnet_build_info", 1, Exposition::label("version", info_.version));
+  const store::Counts counts = store_.counts();
+  const store::Stats st = store_.stats();
+  x.one("civnet_feeds", "gauge", "Feeds held.", counts.feeds);
+  x.one("civnet_entries", "gauge", "Entries held.", counts.entries);
+  x.one("civnet_entries_published_total", "counter", "Entries published by this node's organizations.", st.published);
+  x.one("civnet_entries_ingested_total", "counter", "Entries stored from peers and imports.", st.ingested);
+  x.one("civnet_store_synced_writes_total", "counter", "Synced store writes (groups of local publishes).",
+        st.syncedWrites);
+  x.one("civnet_store_queued", "gauge", "Requests waiting for the store's writer.", st.queued);
+  if (!info_.dataDir.empty()) {
+    std::error_code ec;
+    std::uint64_t bytes = 0;
+    for (const auto& f : std::filesystem::directory_iterator(std::filesystem::path(info_.dataDir) / "store", ec))
+      if (f.is_regular_file(ec)) bytes += f.file_size(ec);
+    x.one("civnet_store_bytes", "gauge", "Size of the store's files.", bytes);
+    struct statvfs fs {};
+    if (::statvfs(info_.dataDir.c_str(), &fs) == 0)
+      x.one("civnet_disk_free_bytes", "gauge", "Free space (for unprivileged users) where the data dir is.",
+            static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize);
+  }
+  if (services_.membership) {
+    auto v = services_.membership->view();
+    std::map<std::string, std::uint64_t> states;
+    for (const auto& [feed, m] : v->feeds) ++states[federation::toString(m.state)];
+    x.metric("civnet_feeds_by_membership", "gauge", "Feeds known to the membership view, by state.");
+    for (const auto& [state, n] : states) x.sample("civnet_feeds_by_membership", n, Exposition::label("state", state));
+    x.one("civnet_entries_hidden", "gauge", "Entries hidden by the stewards' rules.", v->hidden.size());
+    x.one("civnet_entries_erased", "gauge", "Entries whose content the rules erased.", v->erased.size());
+  }
+  if (services_.network) {
+    const auto peers = services_.network->peers();
+    std::map<std::string, std::uint64_t> states;
+    for (const auto& p : peers) ++states[p.state];
+    x.metric("civnet_peers", "gauge", "Peers, by link state.");
+    for (const auto& [state, n] : states) x.sample("civnet_peers", n, Exposition::label("state", state));
+    x.one("civnet_peers_in_sync", "gauge", "Connected peers with nothing left to exchange.", countPeers(peers).inSync);
+    using Counter = std::uint64_t federation::SyncPeer::Counters::*;
+    for (auto [name, field, help] :
+         {std::tuple<const char*, Counter, const char*>{"civnet_peer_entries_sent_total",
+                                                        &federation::SyncPeer::Counters::entriesSent,
+                                                        "Entries sent to a peer on its latest link."},
+          {"civnet_peer_entries_received_total", &federation::SyncPeer::Counters::entriesReceived,
+           "Entries stored from a peer on its latest link."},
+          {"civnet_peer_nacks_sent_total", &federation::SyncPeer::Counters::nacksSent,
+           "Runs from a peer this node refused (not acceptable here)."},
+          {"civnet_peer_nacks_received_total", &federation::SyncPeer::Counters::nacksReceived,
+           "Runs a peer refused."},
+          {"civnet_peer_forged_total", &federation::SyncPeer::Counters::forged,
+           "Forged runs or messages from a peer."}}) {
+      x.metric(name, "counter", help);
+      for (const auto& p : peers) x.sample(name, p.counters.*field, Exposition::label("peer", p.key.hex()));
+    }
+  }
+  if (services_.accounts) x.one("civnet_accounts", "gauge", "Member accounts.", services_.accounts->list().size());
+  if (services_.search) x.one("civnet_search_documents", "gauge", "Posts in the search index.", services_.search->documents());
+  ApiResponse r;
+  r.contentType = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = x.take();
+  return r;
 }
 
 ApiResponse AdminApi::feeds() {

@@ -131,6 +131,7 @@ class AdminApi {
   ApiResponse reindex();
   ApiResponse search(std::string_view query);
   ApiResponse health();
+  ApiResponse metrics();
   ApiResponse orgProfile(const ApiRequest& r);
   ApiResponse showJob(std::string_view id);
   ApiResponse exportPage(std::string_view query);

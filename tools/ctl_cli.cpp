@@ -117,6 +117,9 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
       "health", "Is this node well? Exit 0 healthy, 1 degraded (with the reasons), 2 down (not answering)");
   health->footer("Example: civnetctl --data-dir /var/lib/civnet health || alert");
 
+  auto* metrics = app.add_subcommand("metrics", "Print the node's metrics in Prometheus text format");
+  metrics->footer("Example: civnetctl --data-dir /var/lib/civnet metrics | grep civnet_peers");
+
   auto* search = app.add_subcommand("search", "Find posts by their words (the full-text index), best match first");
   search->add_option("query", cmd.query, "Words to look for; \"a phrase\", AND, OR, NOT, -word")->required();
   search->add_option("--author", cmd.author, "Only this organization's feed (its key, or its first 8+ hex characters)");
@@ -267,6 +270,7 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   else if (reindex->parsed()) cmd.verb = CtlVerb::reindex;
   else if (search->parsed()) cmd.verb = CtlVerb::search;
   else if (health->parsed()) cmd.verb = CtlVerb::health;
+  else if (metrics->parsed()) cmd.verb = CtlVerb::metrics;
   else if (exportCmd->parsed()) cmd.verb = CtlVerb::exportFile;
   else if (importCmd->parsed()) cmd.verb = CtlVerb::importFile;
   else if (membersList->parsed()) cmd.verb = CtlVerb::membersList;

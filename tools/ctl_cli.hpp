@@ -17,7 +17,7 @@ namespace civnet::tools {
 enum class CtlVerb {
   help, status, feeds, publish, entriesList, entriesShow, verify, reindex, exportFile, importFile,
   membersList, membersShow, admit, revoke, lift, takedown, retract, stewardSet, orgsList, orgsAdd,
-  peersList, peersAdd, peersRemove, sync, accountsList, accountsAdd, accountsDisable, accountsReset, search, orgsProfile, health,
+  peersList, peersAdd, peersRemove, sync, accountsList, accountsAdd, accountsDisable, accountsReset, search, orgsProfile, health, metrics,
 };
 
 struct CtlCommand {

@@ -65,6 +65,7 @@ class Ctl {
   int reindex();
   int search();
   int health();
+  int metrics();
   int orgsProfile();
   void printEntries(const json::array& entries);
   // Calls the API for a JSON object. With --json, prints it and returns the
@@ -298,6 +299,7 @@ int Ctl::run() {
     case CtlVerb::reindex: return reindex();
     case CtlVerb::search: return search();
     case CtlVerb::health: return health();
+    case CtlVerb::metrics: return metrics();
     case CtlVerb::orgsProfile: return orgsProfile();
     case CtlVerb::exportFile: return exportFile();
     case CtlVerb::importFile: return importFile();
@@ -994,6 +996,15 @@ int Ctl::health() {
     for (const auto& r : o["reasons"].as_array()) out_ << "  " << std::string(r.as_string()) << "\n";
   }
   return healthy ? kExitOk : 1;
+}
+
+// The exposition as it is (--json does not apply: it is a text format).
+int Ctl::metrics() {
+  Failure f;
+  auto reply = call("GET", "/metrics", "", "", &f);
+  if (!reply.ok()) return fail(f);
+  out_ << reply->body;
+  return kExitOk;
 }
 
 int Ctl::orgsProfile() {

@@ -998,6 +998,50 @@ class Federation(NodeTestCase):
     def ids(self, node):
         return sorted(e["id"] for e in node.ctl_json("entries", "list", "--limit", "1000")["entries"])
 
+    def metrics(self, node):
+        """civnetctl metrics, parsed as Prometheus' text format 0.0.4 is:
+        {(name, frozenset of label pairs): value}; fails on a malformed line,
+        a sample without HELP and TYPE, or a metric described twice."""
+        r = node.ctl("metrics")
+        self.assertOk(r)
+        described, samples = {}, {}
+        sample = re.compile(r'^([a-z_:][a-z0-9_:]*)(?:\{((?:[a-z_]+="(?:[^"\\]|\\.)*",?)*)\})? ([0-9]+)$')
+        for line in r.out.splitlines():
+            if line.startswith("# HELP ") or line.startswith("# TYPE "):
+                kind, name = line.split()[1:3]
+                self.assertNotIn((kind, name), described, line)
+                described[(kind, name)] = line
+                continue
+            m = sample.match(line)
+            self.assertIsNotNone(m, f"not a sample line: {line!r}")
+            name, labels, value = m.groups()
+            self.assertIn(("HELP", name), described, name)
+            self.assertIn(("TYPE", name), described, name)
+            pairs = frozenset(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', labels or ""))
+            samples[(name, pairs)] = int(value)
+        return samples
+
+    def test_metrics_are_prometheus_text_and_their_counters_move(self):
+        hub, (river, youth) = self.hub_and_two()
+        for n in (river, youth):
+            self.assertOk(n.ctl("sync", "--wait", "--timeout", "60"))
+        before = self.metrics(river)
+        self.assertEqual(before[("civnet_build_info", frozenset({("version", "0.1.0")}))], 1)
+        self.assertEqual(before[("civnet_peers", frozenset({("state", "connected")}))], 1)
+        self.assertOk(river.ctl("publish", "--title", "Metrics", "--body", "count me"))
+        self.assertOk(river.ctl("sync", "--wait", "--timeout", "60"))
+        after = self.metrics(river)
+        self.assertEqual(after[("civnet_entries_published_total", frozenset())],
+                         before[("civnet_entries_published_total", frozenset())] + 1)
+        self.assertEqual(after[("civnet_entries", frozenset())], before[("civnet_entries", frozenset())] + 1)
+        hub_key = frozenset({("peer", hub.node_key())})
+        self.assertGreater(after[("civnet_peer_entries_sent_total", hub_key)],
+                           before[("civnet_peer_entries_sent_total", hub_key)])
+        at_hub = self.metrics(hub)
+        self.assertGreaterEqual(at_hub[("civnet_peer_entries_received_total", frozenset({("peer", river.node_key())}))], 1)
+        self.assertEqual(at_hub[("civnet_feeds_by_membership", frozenset({("state", "member")}))], 3)
+        self.assertGreater(at_hub[("civnet_store_bytes", frozenset())], 0)
+
     def test_health_says_healthy_degraded_with_reasons_or_down_in_its_exit_status(self):
         hub = self.node("hub")
         genesis = self.make_network(hub, "Sahel Network")

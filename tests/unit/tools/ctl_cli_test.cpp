@@ -167,6 +167,11 @@ TEST_SUITE("ctl_cli") {
     CHECK(contains(parseError({"--data-dir", "d", "health", "now"}), "now"));
   }
 
+  TEST_CASE("metrics takes nothing but the global options") {
+    CHECK(parseOk({"--data-dir", "d", "metrics"}).verb == CtlVerb::metrics);
+    CHECK(contains(parseError({"--data-dir", "d", "metrics", "all"}), "all"));
+  }
+
   TEST_CASE("search takes words and the entries filters") {
     CtlCommand c = parseOk({"--data-dir", "d", "search", "clean water", "--tag", "wash", "--limit", "5"});
     CHECK(c.verb == CtlVerb::search);
