@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <ctime>
+#include <map>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
@@ -115,10 +116,8 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
 
   auto* health = app.add_subcommand(
       "health", "Is this node well? Exit 0 healthy, 1 degraded (with the reasons), 2 down (not answering)");
-  health->footer("Example: civnetctl --data-dir /var/lib/civnet health || alert");
 
   auto* metrics = app.add_subcommand("metrics", "Print the node's metrics in Prometheus text format");
-  metrics->footer("Example: civnetctl --data-dir /var/lib/civnet metrics | grep civnet_peers");
 
   auto* search = app.add_subcommand("search", "Find posts by their words (the full-text index), best match first");
   search->add_option("query", cmd.query, "Words to look for; \"a phrase\", AND, OR, NOT, -word")->required();
@@ -228,9 +227,49 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
       "  --json            print JSON objects instead of tables\n"
       "Exit codes: 0 done; 1 failed or refused by civnetd (the message says why);\n"
       "  2 bad command line; 3 civnetd not reachable.\n";
+  // An example for each command's --help (keyed "command" or "command sub").
+  static const std::map<std::string, std::string> examples{
+      {"status", "civnetctl --data-dir /var/lib/civnet status"},
+      {"feeds", "civnetctl feeds --json"},
+      {"publish", "civnetctl publish --title \"Water point checklist\" --body-file checklist.md --tag water"},
+      {"entries list", "civnetctl entries list --tag water --limit 20"},
+      {"entries show", "civnetctl entries show 16b857556a22"},
+      {"health", "civnetctl --data-dir /var/lib/civnet health || alert\n"
+                 "health's own exit codes: 0 healthy, 1 degraded, 2 down (not reachable)"},
+      {"metrics", "civnetctl metrics > /var/lib/node_exporter/civnet.prom"},
+      {"search", "civnetctl search \"clean water\" --tag wash --limit 10"},
+      {"verify", "civnetctl verify && echo store intact"},
+      {"reindex", "civnetctl reindex"},
+      {"export", "civnetctl export --out /backup/civnet-$(date +%F).civnet"},
+      {"import", "civnetctl import /backup/civnet-2026-11-30.civnet"},
+      {"members list", "civnetctl members list --state member --label women-led"},
+      {"members show", "civnetctl members show 53b91f9b8c27"},
+      {"admit", "civnetctl admit FEED_KEY --name \"River Women\" --region Sahel --label women-led"},
+      {"steward-set", "civnetctl steward-set --steward KEY1 --steward KEY2 --steward KEY3 --threshold 2"},
+      {"revoke", "civnetctl revoke 53b91f9b8c27 --reason \"left the network\""},
+      {"lift", "civnetctl lift 53b91f9b8c27"},
+      {"takedown", "civnetctl takedown 16b857556a22 --reason \"personal data of a survivor\""},
+      {"retract", "civnetctl retract 16b857556a22"},
+      {"peers list", "civnetctl peers list"},
+      {"peers add", "civnetctl peers add hub.example.org:7420 NODE_KEY"},
+      {"peers remove", "civnetctl peers remove 4f0e11aa2b3c"},
+      {"sync", "civnetctl sync --wait --timeout 120"},
+      {"orgs list", "civnetctl orgs list"},
+      {"orgs add", "civnetctl orgs add \"Youth Voices\""},
+      {"orgs profile", "civnetctl orgs profile --region Sahel --country Niger --label women-led --focus water"},
+      {"accounts list", "civnetctl accounts list"},
+      {"accounts add", "civnetctl accounts add amina --name \"Amina Okafor\" --admin"},
+      {"accounts disable", "civnetctl accounts disable amina"},
+      {"accounts reset", "civnetctl accounts reset amina"},
+  };
+  auto footerFor = [&](const std::string& key) {
+    auto e = examples.find(key);
+    return (e == examples.end() ? std::string() : "Example: " + e->second + "\n\n") + globals;
+  };
   for (CLI::App* sub : app.get_subcommands({})) {
-    sub->footer(globals);
-    for (CLI::App* nested : sub->get_subcommands({})) nested->footer(globals);
+    sub->footer(footerFor(sub->get_name()));
+    for (CLI::App* nested : sub->get_subcommands({}))
+      nested->footer(footerFor(sub->get_name() + " " + nested->get_name()));
   }
 
   // The deepest command given, for "see civnetctl COMMAND --help".

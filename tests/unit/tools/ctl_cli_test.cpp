@@ -3,6 +3,8 @@
 // which message, all without a daemon.
 #include <doctest/doctest.h>
 
+#include <sstream>
+
 #include "tools/ctl_cli.hpp"
 
 using civnet::tools::CtlCommand;
@@ -332,6 +334,25 @@ TEST_SUITE("ctl_cli") {
       CHECK(c.verb == CtlVerb::help);
       CHECK(contains(c.helpText, "Usage: civnetctl " + args[0]));
       for (auto option : {"--data-dir", "--socket", "--json"}) CHECK(contains(c.helpText, option));
+    }
+  }
+
+  TEST_CASE("every command's help shows an example of it") {
+    for (const char* command :
+         {"status", "feeds", "publish", "entries list", "entries show", "health", "metrics", "search", "verify",
+          "reindex", "export", "import", "members list", "members show", "admit", "steward-set", "revoke", "lift",
+          "takedown", "retract", "peers list", "peers add", "peers remove", "sync", "orgs list", "orgs add",
+          "orgs profile", "accounts list", "accounts add", "accounts disable", "accounts reset"}) {
+      std::vector<std::string> args;
+      std::string word;
+      for (std::istringstream in(command); in >> word;) args.push_back(word);
+      args.push_back("--help");
+      CtlCommand c = parseOk(args);
+      INFO(command);
+      const auto at = c.helpText.find("Example: civnetctl ");
+      REQUIRE(at != std::string::npos);
+      const std::string example = c.helpText.substr(at, c.helpText.find('\n', at) - at);
+      CHECK(contains(example, " " + args[0]));  // an example of this command, not another
     }
   }
 
