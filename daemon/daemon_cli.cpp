@@ -74,6 +74,15 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
   checkConfig->add_option("--config", cmd.config, "Check this file instead of DIR/civnetd.toml (e.g. before installing it)");
   checkConfig->footer("Example: civnetd check-config --data-dir /var/lib/civnet");
 
+  init->footer("Example: civnetd init --data-dir /var/lib/civnet --org \"River Women\" --network sahel.genesis");
+  genesis->footer("Example: civnetd genesis --data-dir /var/lib/civnet --name \"Sahel Network\" --out sahel.genesis");
+  draft->footer("Example: civnetd genesis draft --name \"Sahel Network\" --steward KEY1 --steward KEY2 "
+                "--steward KEY3 --threshold 2 --out sahel.genesis");
+  sign->footer("Example: civnetd genesis sign --data-dir /var/lib/civnet sahel.genesis");
+  check->footer("Example: civnetd genesis check sahel.genesis && echo complete");
+  join->footer("Example: civnetd join --data-dir /var/lib/civnet --network sahel.genesis");
+  run->footer("Example: civnetd run --data-dir /var/lib/civnet --log-level debug");
+
   // "civnetd genesis draft --help": the deepest command the parse reached.
   auto helpHint = [&] {
     std::string where = "civnetd";

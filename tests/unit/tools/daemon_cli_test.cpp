@@ -50,6 +50,19 @@ TEST_SUITE("daemon_cli") {
     CHECK_FALSE(parseOk({"run", "--data-dir", "n"}).peerListen);
   }
 
+  TEST_CASE("every command's help shows an example of it") {
+    for (auto args : {std::vector<std::string>{"init"}, {"genesis"}, {"genesis", "draft"}, {"genesis", "sign"},
+                      {"genesis", "check"}, {"join"}, {"run"}, {"check-config"}}) {
+      std::vector<std::string> withHelp = args;
+      withHelp.push_back("--help");
+      DaemonCommand c = parseOk(withHelp);
+      std::string command = "civnetd";
+      for (const auto& a : args) command += " " + a;
+      INFO(command);
+      CHECK(c.helpText.find("Example: " + command) != std::string::npos);
+    }
+  }
+
   TEST_CASE("check-config takes a data dir or a config file") {
     DaemonCommand c = parseOk({"check-config", "--data-dir", "n"});
     CHECK(c.verb == DaemonVerb::checkConfig);
