@@ -1958,5 +1958,32 @@ class MemberApi(NodeTestCase):
         self.login(n, "boss2")
 
 
+
+class Completion(unittest.TestCase):
+    """The bash completion script completes what civnetctl and civnetd take."""
+
+    def complete(self, program, *words):
+        import civnet_node
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "completion",
+                              "civnetctl.bash")
+        bins = {os.path.dirname(os.path.abspath(civnet_node.CIVNETCTL)),
+                os.path.dirname(os.path.abspath(civnet_node.CIVNETD))}
+        quoted = " ".join("'" + w + "'" for w in (program,) + words)
+        r = subprocess.run(["bash", "-c", f"source '{script}'; COMP_WORDS=({quoted}); "
+                            f"COMP_CWORD={len(words)}; _{program}; printf '%s\\n' \"${{COMPREPLY[@]}}\""],
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, PATH=os.pathsep.join(bins) + os.pathsep + os.environ["PATH"]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return [w for w in r.stdout.splitlines() if w]
+
+    def test_commands_subcommands_and_options_complete(self):
+        self.assertEqual(self.complete("civnetctl", "he"), ["health"])
+        self.assertEqual(self.complete("civnetctl", "entries", ""), ["list", "show"])
+        self.assertEqual(self.complete("civnetctl", "--data-dir", "x", "accounts", "a"), ["add"])
+        self.assertEqual(self.complete("civnetctl", "search", "--l"), ["--limit"])
+        self.assertIn("--region", self.complete("civnetctl", "orgs", "profile", "--"))
+        self.assertEqual(self.complete("civnetd", "check"), ["check-config"])
+
+
 if __name__ == "__main__":
     unittest.main()
