@@ -1431,6 +1431,34 @@ class MemberApi(NodeTestCase):
         status, _, me = n.https("GET", "/api/me", headers=auth)
         self.assertEqual((status, me["handle"], me["csrf"]), (200, "amina", auth["X-CSRF-Token"]))
 
+    def test_no_password_token_or_key_reaches_the_log(self):
+        n = self.started()
+        n.stop()
+        n.start("--log-level", "trace")  # the most the log can say
+        auth, _, me = self.login(n)
+        secrets = [self.PASSWORD, auth["Cookie"].split("=", 1)[1], me["csrf"]]
+        # A wrong password typed as the handle, and one typed as a password.
+        n.https("POST", "/api/login", {"handle": "amina", "password": "not the right one at all"})
+        n.https("POST", "/api/login", {"handle": "my secret passphrase", "password": "x"})
+        secrets += ["not the right one at all", "my secret passphrase"]
+        new = "a brand new passphrase here"
+        status, headers, body = n.https("POST", "/api/password", {"current": self.PASSWORD, "new": new}, headers=auth)
+        self.assertEqual(status, 200, body)
+        secrets += [new, headers["set-cookie"].split(";")[0].split("=", 1)[1], body["csrf"]]
+        generated = n.ctl("accounts", "add", "zoe", "--name", "Zoe").out
+        secrets.append(re.search(r"password: (\S+)", generated).group(1))
+        # The private keys, as their PEM bodies.
+        for root, _, files in os.walk(os.path.join(n.data_dir, "keys")):
+            for name in files:
+                if name.endswith(".key"):
+                    with open(os.path.join(root, name)) as f:
+                        secrets += [line for line in f.read().splitlines() if line and not line.startswith("-----")]
+        n.stop()
+        log = n.log()
+        self.assertIn("login of amina", log)  # the log does speak of these events
+        for secret in secrets:
+            self.assertNotIn(secret, log)
+
     def test_a_handle_logs_in_whatever_its_case(self):
         n = self.started()
         _, _, body = self.login(n, "Amina")
