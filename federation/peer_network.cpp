@@ -340,6 +340,7 @@ class PeerNetwork::Impl {
       if (!c->announced && c->sync->established()) onEstablished(c);
       c->wake.cancel();  // a message may have given the writer something to push
       for (const auto& m : step.send) send(*c, m);
+      if (step.notice) log->warn("{}: {}", who(*c), *step.notice);
       std::optional<SyncPeer::Step> next;
       if (!step.ingest.empty() && !c->closing) {
         c->busy = true;

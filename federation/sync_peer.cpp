@@ -95,7 +95,15 @@ SyncPeer::Step SyncPeer::onMessage(const peerwire::Message& m) {
   if (!helloSeen_) {
     if (!std::holds_alternative<peerwire::Hello>(m))
       return goodbye(GoodbyeReason::forged, std::string("expected hello first, got ") + peerwire::messageName(m));
-    return onHello(std::get<peerwire::Hello>(m));
+  {
+    const auto& h = std::get<peerwire::Hello>(m);
+    Step step = onHello(h);
+    if (h.versionMax > peerwire::kVersionMax)
+      step.notice = "the peer (" + (h.software.empty() ? std::string("unnamed software") : h.software.substr(0, 80)) +
+                    ") speaks protocol versions up to " + std::to_string(h.versionMax) + ", this node up to " +
+                    std::to_string(peerwire::kVersionMax) + ": upgrade civnetd";
+    return step;
+  }
   }
   return std::visit(
       [&](const auto& x) -> Step {

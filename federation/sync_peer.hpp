@@ -83,6 +83,9 @@ class SyncPeer {
     // A fork proof to apply to the store (Store::applyForkProof), off the
     // network thread; then call afterForkProof().
     std::optional<Bytes> forkProof;
+    // Something the sysadmin should hear of (logged as a warning), e.g. a
+    // peer speaking a newer protocol: this node should be upgraded.
+    std::optional<std::string> notice;
   };
   struct Counters {
     std::uint64_t entriesSent = 0;

@@ -274,6 +274,23 @@ TEST_SUITE("sync_peer") {
     REQUIRE(v.close);
     CHECK(v.close->reason == GoodbyeReason::versionMismatch);
     CHECK(v.close->detail == "this node speaks protocol versions 1..1, the peer 7..9");
+    CHECK_FALSE(s.notice);  // an older node is told nothing of upgrades
+  }
+
+  TEST_CASE("a peer that also speaks a newer protocol is served, and the sysadmin is told to upgrade") {
+    Net net;
+    Node hub(net, "Hub");
+    hub.admit(net, hub.org.publicKey());
+    SyncPeer atHub(hub.sync, hub.nodeKey.publicKey(), std::nullopt);
+    peerwire::Hello newer = SyncPeer(hub.sync, hub.nodeKey.publicKey(), std::nullopt).hello();
+    newer.versionMax = peerwire::kVersionMax + 1;
+    newer.software = "civnetd 0.2.0";
+    SyncPeer::Step s = atHub.onMessage(newer);
+    CHECK_FALSE(s.close);  // versions still overlap
+    REQUIRE(s.notice);
+    CHECK(*s.notice == "the peer (civnetd 0.2.0) speaks protocol versions up to 2, this node up to 1: upgrade civnetd");
+    SyncPeer same(hub.sync, hub.nodeKey.publicKey(), std::nullopt);
+    CHECK_FALSE(same.onMessage(SyncPeer(hub.sync, hub.nodeKey.publicKey(), std::nullopt).hello()).notice);
   }
 
   TEST_CASE("anything before hello, a second hello and a forged run end the session as forged") {
