@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/accounts.hpp"
+#include "daemon/member_api.hpp"
 #include "daemon/search.hpp"
 #include "daemon/hosted_orgs.hpp"
 #include "daemon/http_text.hpp"
@@ -818,6 +819,16 @@ ApiResponse AdminApi::metrics() {
     }
   }
   if (services_.accounts) x.one("civnet_accounts", "gauge", "Member accounts.", services_.accounts->list().size());
+  if (services_.memberApi) {
+    const MemberApi::Counters c = services_.memberApi->counters();
+    x.metric("civnet_logins_total", "counter", "Member logins, by outcome.");
+    x.sample("civnet_logins_total", c.loginsOk, Exposition::label("outcome", "ok"));
+    x.sample("civnet_logins_total", c.loginsFailed, Exposition::label("outcome", "wrong_password"));
+    x.sample("civnet_logins_total", c.loginsLocked, Exposition::label("outcome", "locked"));
+    x.metric("civnet_http_responses_total", "counter", "Member interface answers, by HTTP status.");
+    for (const auto& [status, n] : c.responses)
+      x.sample("civnet_http_responses_total", n, Exposition::label("status", std::to_string(status)));
+  }
   if (services_.search) x.one("civnet_search_documents", "gauge", "Posts in the search index.", services_.search->documents());
   ApiResponse r;
   r.contentType = "text/plain; version=0.0.4; charset=utf-8";

@@ -43,6 +43,7 @@ namespace civnet::daemon {
 class Accounts;
 class HostedOrgs;
 class PeerBook;
+class MemberApi;
 class SearchIndex;
 
 struct ApiRequest {
@@ -94,6 +95,8 @@ struct MembershipServices {
   // The full-text search index, or nullptr: reindex then leaves it be, and
   // search answers 503.
   SearchIndex* search = nullptr;
+  // The member API, for its counters in /metrics; or nullptr.
+  const MemberApi* memberApi = nullptr;
   // The port the member interface listens on, if it does.
   std::optional<std::uint16_t> httpPort = std::nullopt;
 };

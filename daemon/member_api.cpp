@@ -122,6 +122,18 @@ MemberResponse MemberApi::error(unsigned status, std::string_view code, std::str
 }
 
 MemberResponse MemberApi::handle(const MemberRequest& r) {
+  MemberResponse res = route(r);
+  std::lock_guard lk(countersMu_);
+  ++counters_.responses[res.status];
+  return res;
+}
+
+MemberApi::Counters MemberApi::counters() const {
+  std::lock_guard lk(countersMu_);
+  return counters_;
+}
+
+MemberResponse MemberApi::route(const MemberRequest& r) {
   std::string_view path = r.target, query;
   if (auto q = path.find('?'); q != std::string_view::npos) {
     query = path.substr(q + 1);
@@ -188,6 +200,12 @@ MemberResponse MemberApi::login(const MemberRequest& r) {
   if (!f.ok()) return fromStatus(f.status());
   (*f)[0] = asciiLower((*f)[0]);  // handles are lower case: "Amina" is amina
   LoginResult res = sessions_.login((*f)[0], (*f)[1], r.clientAddress);
+  {
+    std::lock_guard lk(countersMu_);
+    ++(res.outcome == LoginResult::Outcome::ok       ? counters_.loginsOk
+       : res.outcome == LoginResult::Outcome::locked ? counters_.loginsLocked
+                                                     : counters_.loginsFailed);
+  }
   if (res.outcome == LoginResult::Outcome::locked) {
     log_->info("login of {} from {}: refused, locked for {} s", loggable((*f)[0]), r.clientAddress,
                res.retryAfter.count());

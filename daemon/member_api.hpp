@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <mutex>
@@ -79,6 +80,15 @@ class MemberApi {
             federation::MembershipTracker& membership, std::shared_ptr<spdlog::logger> log,
             SearchIndex* search = nullptr);
   MemberResponse handle(const MemberRequest& r);
+
+  // Since civnetd started, for metrics.
+  struct Counters {
+    std::uint64_t loginsOk = 0;
+    std::uint64_t loginsFailed = 0;  // wrong handle or password
+    std::uint64_t loginsLocked = 0;  // refused while throttled
+    std::map<unsigned, std::uint64_t> responses;  // answers by HTTP status
+  };
+  Counters counters() const;
   static MemberResponse error(unsigned status, std::string_view code, std::string_view message);
 
   // For an open event stream: the events (SSE text, "" when none) for what
@@ -95,6 +105,7 @@ class MemberApi {
   void unwatchArrivals(int handle);
 
  private:
+  MemberResponse route(const MemberRequest& r);
   MemberResponse login(const MemberRequest& r);
   MemberResponse logout(const MemberRequest& r);
   MemberResponse me(const MemberRequest& r);
@@ -127,6 +138,8 @@ class MemberApi {
   store::Store& store_;
   federation::MembershipTracker& membership_;
   SearchIndex* search_;
+  mutable std::mutex countersMu_;
+  Counters counters_;  // guarded by countersMu_
   std::mutex retractMu_;  // one retraction of an entry, not two racing
   std::shared_ptr<spdlog::logger> log_;
 };

@@ -248,6 +248,7 @@ Status runNode(const RunOptions& options) {
     if (!search.ok()) return search.status();
     services.search = search->get();
     MemberApi memberApi(accounts, sessions, orgs, *st, tracker, logs.http, search->get());
+    services.memberApi = &memberApi;
     std::optional<MemberServer> memberServer;
     if (!config->httpListen.empty()) {
       bool made = false;

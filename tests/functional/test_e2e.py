@@ -103,6 +103,29 @@ class NodeTestCase(unittest.TestCase):
         for p in phrases:
             self.assertIn(p, lines[0], repr(r))
 
+    def metrics(self, node):
+        """civnetctl metrics, parsed as Prometheus' text format 0.0.4 is:
+        {(name, frozenset of label pairs): value}; fails on a malformed line,
+        a sample without HELP and TYPE, or a metric described twice."""
+        r = node.ctl("metrics")
+        self.assertOk(r)
+        described, samples = {}, {}
+        sample = re.compile(r'^([a-z_:][a-z0-9_:]*)(?:\{((?:[a-z_]+="(?:[^"\\]|\\.)*",?)*)\})? ([0-9]+)$')
+        for line in r.out.splitlines():
+            if line.startswith("# HELP ") or line.startswith("# TYPE "):
+                kind, name = line.split()[1:3]
+                self.assertNotIn((kind, name), described, line)
+                described[(kind, name)] = line
+                continue
+            m = sample.match(line)
+            self.assertIsNotNone(m, f"not a sample line: {line!r}")
+            name, labels, value = m.groups()
+            self.assertIn(("HELP", name), described, name)
+            self.assertIn(("TYPE", name), described, name)
+            pairs = frozenset(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', labels or ""))
+            samples[(name, pairs)] = int(value)
+        return samples
+
     def make_network(self, node, name="Test Network"):
         genesis = os.path.join(self.workdir, node.name + ".genesis")
         self.assertOk(node.init(org="Org " + node.name))
@@ -998,29 +1021,6 @@ class Federation(NodeTestCase):
     def ids(self, node):
         return sorted(e["id"] for e in node.ctl_json("entries", "list", "--limit", "1000")["entries"])
 
-    def metrics(self, node):
-        """civnetctl metrics, parsed as Prometheus' text format 0.0.4 is:
-        {(name, frozenset of label pairs): value}; fails on a malformed line,
-        a sample without HELP and TYPE, or a metric described twice."""
-        r = node.ctl("metrics")
-        self.assertOk(r)
-        described, samples = {}, {}
-        sample = re.compile(r'^([a-z_:][a-z0-9_:]*)(?:\{((?:[a-z_]+="(?:[^"\\]|\\.)*",?)*)\})? ([0-9]+)$')
-        for line in r.out.splitlines():
-            if line.startswith("# HELP ") or line.startswith("# TYPE "):
-                kind, name = line.split()[1:3]
-                self.assertNotIn((kind, name), described, line)
-                described[(kind, name)] = line
-                continue
-            m = sample.match(line)
-            self.assertIsNotNone(m, f"not a sample line: {line!r}")
-            name, labels, value = m.groups()
-            self.assertIn(("HELP", name), described, name)
-            self.assertIn(("TYPE", name), described, name)
-            pairs = frozenset(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', labels or ""))
-            samples[(name, pairs)] = int(value)
-        return samples
-
     def test_metrics_are_prometheus_text_and_their_counters_move(self):
         hub, (river, youth) = self.hub_and_two()
         for n in (river, youth):
@@ -1458,6 +1458,18 @@ class MemberApi(NodeTestCase):
         self.assertIn("login of amina", log)  # the log does speak of these events
         for secret in secrets:
             self.assertNotIn(secret, log)
+
+    def test_metrics_count_logins_by_outcome_and_answers_by_status(self):
+        n = self.started()
+        self.login(n)
+        n.https("POST", "/api/login", {"handle": "amina", "password": "not the password"})
+        n.https("GET", "/api/me")
+        m = self.metrics(n)
+        self.assertEqual(m[("civnet_logins_total", frozenset({("outcome", "ok")}))], 1)
+        self.assertEqual(m[("civnet_logins_total", frozenset({("outcome", "wrong_password")}))], 1)
+        self.assertEqual(m[("civnet_logins_total", frozenset({("outcome", "locked")}))], 0)
+        self.assertEqual(m[("civnet_http_responses_total", frozenset({("status", "401")}))], 2)
+        self.assertGreaterEqual(m[("civnet_http_responses_total", frozenset({("status", "200")}))], 1)
 
     def test_a_handle_logs_in_whatever_its_case(self):
         n = self.started()
