@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <limits>
 #include <map>
 
@@ -315,6 +316,12 @@ json::array stringArray(const std::vector<std::string>& v) {
   return a;
 }
 
+// True if `list` holds `lowered` (already ASCII lower case), ignoring ASCII
+// case: how tags, labels and focus areas are matched by every filter.
+bool hasIgnoringCase(const std::vector<std::string>& list, const std::string& lowered) {
+  return std::any_of(list.begin(), list.end(), [&](const std::string& e) { return asciiLower(e) == lowered; });
+}
+
 record::EntryRef refOf(const record::Entry& e) { return record::EntryRef{e.header.author, e.header.seq, e.id}; }
 
 // A top-level post as members see it: the root entry, and the text of its
@@ -335,24 +342,34 @@ std::optional<record::Post> visiblePost(const store::Store& store, const record:
   return std::move(p).value();
 }
 
+// The revisions of `root` members may see, newest first (after `after`,
+// if given), at most `max`: each is handed to `take`.
+void forEachRevision(const store::Store& store, const record::Entry& root, std::optional<store::ListCursor> after,
+                     std::size_t max, const std::function<void(const record::Entry&, record::Post&&)>& take) {
+  store::Query q;
+  q.revisionsOf = store::Position{root.header.author, root.header.seq};
+  q.limit = max;
+  q.after = after;
+  q.waitIndexed = false;  // the caller's listing waited
+  q.filter = [&](const record::Entry& r) {
+    auto rp = visiblePost(store, r);
+    if (!rp || !record::isRevisionOf(*rp, root.id)) return false;
+    take(r, std::move(*rp));
+    return true;
+  };
+  (void)store.list(q);
+}
+
 // The thread rooted at `root` (a top-level post), or nullopt when it is
 // not one or members may not see it.
 std::optional<Thread> threadOf(const store::Store& store, record::Entry root) {
   auto p = visiblePost(store, root);
   if (!p || p->replyTo || p->revises) return std::nullopt;
   Thread t{std::move(root), std::move(*p), std::nullopt};
-  store::Query q;
-  q.revisionsOf = store::Position{t.root.header.author, t.root.header.seq};
-  q.limit = 1;
-  q.waitIndexed = false;  // the caller's listing waited
-  q.filter = [&](const record::Entry& r) {
-    auto rp = visiblePost(store, r);
-    if (!rp || rp->replyTo || !rp->revises || rp->revises->id != t.root.id) return false;
-    t.post = std::move(*rp);
-    return true;
-  };
-  auto found = store.list(q);
-  if (!found.empty()) t.newest = std::move(found.front());
+  forEachRevision(store, t.root, std::nullopt, 1, [&](const record::Entry& r, record::Post&& rp) {
+    t.newest = r;
+    t.post = std::move(rp);
+  });
   return t;
 }
 
@@ -425,18 +442,9 @@ json::object threadFull(const store::Store& store, const Thread& t, const federa
                         {"body_html", renderMarkdown(p.body)}};
   };
   if (t.newest) {
-    store::Query q;
-    q.revisionsOf = store::Position{t.root.header.author, t.root.header.seq};
-    q.limit = kMaxEarlier;
-    q.after = store::ListCursor{t.newest->header.timestamp, t.newest->header.author, t.newest->header.seq};
-    q.waitIndexed = false;
-    q.filter = [&](const record::Entry& r) {
-      auto rp = visiblePost(store, r);
-      if (!rp || rp->replyTo || !rp->revises || rp->revises->id != t.root.id) return false;
-      revisions.push_back(version(r, *rp));
-      return true;
-    };
-    (void)store.list(q);
+    forEachRevision(store, t.root,
+                    store::ListCursor{t.newest->header.timestamp, t.newest->header.author, t.newest->header.seq},
+                    kMaxEarlier, [&](const record::Entry& r, record::Post&& rp) { revisions.push_back(version(r, rp)); });
     more = revisions.size() == kMaxEarlier;  // the first text, at least, left out
     if (!more)
       if (auto first = visiblePost(store, t.root)) revisions.push_back(version(t.root, *first));
@@ -550,9 +558,7 @@ MemberResponse MemberApi::listEntries(const MemberRequest& r, std::string_view q
     std::set<PublicKey> match;
     for (const auto& [feed, p] : view->profiles) {
       if (region && asciiLower(p.profile.region) != asciiLower(*region)) continue;
-      if (label && std::none_of(p.profile.labels.begin(), p.profile.labels.end(),
-                                [&](const std::string& l) { return asciiLower(l) == asciiLower(*label); }))
-        continue;
+      if (label && !hasIgnoringCase(p.profile.labels, asciiLower(*label))) continue;
       if (!orgs || orgs->count(feed)) match.insert(feed);
     }
     orgs = std::move(match);
@@ -596,9 +602,7 @@ MemberResponse MemberApi::listEntries(const MemberRequest& r, std::string_view q
       if (orgs && !orgs->count(e.header.author)) return false;
       auto t = threadOf(store_, e);
       if (!t) return false;
-      if (wantTag && std::none_of(t->post.tags.begin(), t->post.tags.end(),
-                                  [&](const std::string& x) { return asciiLower(x) == *wantTag; }))
-        return false;
+      if (wantTag && !hasIgnoringCase(t->post.tags, *wantTag)) return false;
       threads.push_back(std::move(*t));
       return true;
     };
@@ -734,9 +738,6 @@ MemberResponse MemberApi::listMembers(const MemberRequest& r, std::string_view q
     return asciiLower(it->second);
   };
   const auto region = want("region"), country = want("country"), label = want("label"), focus = want("focus");
-  auto has = [](const std::vector<std::string>& list, const std::string& x) {
-    return std::any_of(list.begin(), list.end(), [&](const std::string& e) { return asciiLower(e) == x; });
-  };
   auto view = membership_.view();
   json::array a;
   for (const auto& [feed, m] : view->feeds) {
@@ -746,8 +747,8 @@ MemberResponse MemberApi::listMembers(const MemberRequest& r, std::string_view q
     if ((region || country || label || focus) && !pr) continue;
     if (region && asciiLower(pr->region) != *region) continue;
     if (country && asciiLower(pr->country) != *country) continue;
-    if (label && !has(pr->labels, *label)) continue;
-    if (focus && !has(pr->focusAreas, *focus)) continue;
+    if (label && !hasIgnoringCase(pr->labels, *label)) continue;
+    if (focus && !hasIgnoringCase(pr->focusAreas, *focus)) continue;
     json::object o{{"org", feed.hex()}};
     if (pr) {
       json::array labels, areas;

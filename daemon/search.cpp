@@ -201,7 +201,7 @@ class SearchIndex::Impl {
     q.filter = [&](const record::Entry& r) {
       if (!r.signedEntry.content) return false;
       auto p = record::decodePost(*r.signedEntry.content);
-      if (!p.ok() || p->replyTo || !p->revises || p->revises->id != rootId) return false;
+      if (!p.ok() || !record::isRevisionOf(*p, rootId)) return false;
       newest = std::move(p).value();
       newestId = r.id;
       return true;

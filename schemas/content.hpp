@@ -90,6 +90,12 @@ struct StewardSet {
   std::vector<EntryRef> pins;  // removed stewards' last counting entries
 };
 
+// A post that gives `root` a new text: it revises it and is not a comment.
+// (Only the root's own feed revises it; the store indexes only those.)
+inline bool isRevisionOf(const Post& p, const Digest& root) {
+  return !p.replyTo && p.revises && p.revises->id == root;
+}
+
 // Limits on what a post may hold, checked by validatePost before publishing.
 inline constexpr std::size_t kMaxTitleBytes = 300;
 inline constexpr std::size_t kMaxTags = 32;
