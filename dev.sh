@@ -22,7 +22,7 @@ PACKAGES=(
   meson ninja-build pkg-config g++ capnproto libcapnp-dev libssl-dev
   libleveldb-dev doctest-dev libboost1.81-dev libboost-json1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev ccache python3
-  openssl libxapian-dev libcmark-dev chromium
+  openssl libxapian-dev libcmark-dev chromium libsystemd-dev systemd
 )
 BUILD_DIR=build
 DATA_DIR=node-data

@@ -21,6 +21,11 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/accounts.hpp"
+#include "daemon/backup.hpp"
+#include "daemon/data_dir.hpp"
+#include "daemon/publish_guard.hpp"
+#include "daemon/reload.hpp"
+#include "daemon/space_watch.hpp"
 #include "daemon/member_api.hpp"
 #include "daemon/search.hpp"
 #include "daemon/hosted_orgs.hpp"
@@ -379,6 +384,7 @@ class AdminApi::Jobs {
     bool finished = false;
     std::int64_t finishedMs = 0;
     std::optional<store::VerifyReport> report;
+    std::optional<json::object> result;  // of a job other than verify
     std::string failure;
   };
 
@@ -395,6 +401,49 @@ class AdminApi::Jobs {
     stopping_ = true;
     if (running) log_->info("stopping the running job");
     if (t.joinable()) t.join();
+  }
+
+  // Starts a job of another kind than verify (one job runs at a time):
+  // `work` reports progress in the job's done/total and returns its result.
+  // Returns the job running already instead, if one is.
+  std::pair<std::shared_ptr<Job>, bool> startTask(std::string kind,
+                                                  std::function<Result<json::object>(Job&)> work) {
+    std::thread old;
+    std::shared_ptr<Job> job;
+    {
+      std::lock_guard lock(mu_);
+      if (running_) return {running_, false};
+      old = std::move(worker_);
+      job = std::make_shared<Job>();
+      job->id = ++lastId_;
+      job->kind = std::move(kind);
+      job->startedMs = nowMs();
+      jobs_[job->id] = job;
+      while (jobs_.size() > kJobsKept) jobs_.erase(jobs_.begin());
+      running_ = job;
+      worker_ = std::thread([this, job, work = std::move(work)] {
+        log_->info("job {}: {} started", job->id, job->kind);
+        Result<json::object> r = internalError("not run");
+        try {
+          r = work(*job);
+        } catch (const std::exception& e) {
+          r = internalError(std::string("bug: ") + e.what());
+        }
+        std::lock_guard lock(mu_);
+        job->finished = true;
+        job->finishedMs = nowMs();
+        if (r.ok()) {
+          job->result = std::move(r).value();
+          log_->info("job {}: {} done", job->id, job->kind);
+        } else {
+          job->failure = r.status().message();
+          log_->error("job {}: {} failed: {}", job->id, job->kind, job->failure);
+        }
+        running_.reset();
+      });
+    }
+    if (old.joinable()) old.join();
+    return {job, true};
   }
 
   // Starts a verify job, or returns the one already running.
@@ -446,6 +495,7 @@ class AdminApi::Jobs {
     } else {
       o["result"] = nullptr;
     }
+    if (job.result) o["result"] = *job.result;
     if (!job.failure.empty()) o["error"] = job.failure;
     return o;
   }
@@ -499,6 +549,31 @@ class AdminApi::Jobs {
 
 // ---------------------------------------------------------------------------
 
+// Rebuilds the derived indexes, the membership view and the search index:
+// a JSON summary (POST /v1/reindex, or a reindex job).
+Result<json::object> reindexAll(store::Store& store_, const MembershipServices& services_, spdlog::logger* log_,
+                                const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+  log_->info("reindex: rebuilding the derived indexes");
+  if (Status s = store_.reindex(progress); !s.ok()) return s.withContext("reindex");
+  json::object o{{"entries", store_.counts().entries}};
+  if (services_.membership) {
+    if (Status s = services_.membership->load(); !s.ok()) return s.withContext("rebuilding the membership view");
+    if (Status s = store_.applyModeration(services_.membership->moderation()); !s.ok())
+      return s.withContext("applying the membership view");
+    auto v = services_.membership->view();
+    o["feeds_known"] = v->feeds.size();
+    o["hidden"] = v->hidden.size();
+    o["erased"] = v->erased.size();
+  }
+  if (services_.search) {
+    log_->info("reindex: rebuilding the search index");
+    if (Status s = services_.search->rebuild(); !s.ok()) return s.withContext("rebuilding the search index");
+    o["search_documents"] = services_.search->documents();
+  }
+  log_->info("reindex: done ({} entries)", store_.counts().entries);
+  return o;
+}
+
 unsigned httpStatusFor(StatusCode code) {
   switch (code) {
     case StatusCode::ok: return 200;
@@ -541,6 +616,7 @@ AdminApi::AdminApi(store::Store& store, HostedOrgs& orgs, NodeInfo info, ApiLimi
       orgs_(orgs),
       info_(std::move(info)),
       limits_(limits),
+      maxRequestBytes_(limits.maxRequestBytes),
       log_(std::move(log)),
       jobs_(std::make_unique<Jobs>(store, log_)),
       services_(services) {}
@@ -549,7 +625,7 @@ AdminApi::~AdminApi() = default;
 
 std::size_t AdminApi::bodyLimit(std::string_view method, std::string_view target) const {
   std::string_view path = target.substr(0, target.find('?'));
-  if (method == "POST" && path == "/v1/import") return limits_.maxRequestBytes;
+  if (method == "POST" && path == "/v1/import") return maxRequestBytes_.load();
   return limits_.maxJsonBytes;
 }
 
@@ -579,7 +655,11 @@ ApiResponse AdminApi::handle(const ApiRequest& r) {
   if (path.starts_with("/v1/entries/"))
     return only(get, "GET", [&] { return showEntry(path.substr(std::string_view("/v1/entries/").size())); });
   if (path == "/v1/jobs/verify") return only(post, "POST", [&] { return startVerify(); });
+  if (path == "/v1/jobs/reindex") return only(post, "POST", [&] { return startReindex(); });
   if (path == "/v1/reindex") return only(post, "POST", [&] { return reindex(); });
+  if (path == "/v1/backup") return only(get, "GET", [&] { return backup(); });
+  if (path == "/v1/publishing/resume") return only(post, "POST", [&] { return resumePublishing(); });
+  if (path == "/v1/reload") return only(post, "POST", [&] { return reload(); });
   if (path == "/v1/search") return only(get, "GET", [&] { return search(query); });
   if (path.starts_with("/v1/jobs/"))
     return only(get, "GET", [&] { return showJob(path.substr(std::string_view("/v1/jobs/").size())); });
@@ -642,7 +722,7 @@ ApiResponse AdminApi::status() {
   o["steward_key"] = info_.stewardKey ? json::value(info_.stewardKey->hex()) : json::value(nullptr);
   o["version"] = info_.version;
   // Clients size their import batches by it (civnetctl import).
-  o["max_import_bytes"] = limits_.maxRequestBytes;
+  o["max_import_bytes"] = maxRequestBytes_.load();
   if (services_.membership) {
     auto v = services_.membership->view();
     auto self = v->feeds.find(primary.feed);
@@ -659,7 +739,42 @@ ApiResponse AdminApi::status() {
         {"member_nodes", v->memberNodes.size()},
         {"this_node_member", v->memberNodes.count(info_.nodeKey) > 0}};
   }
+  if (services_.publishGuard) {
+    auto why = services_.publishGuard->paused();
+    o["publishing"] = json::object{{"paused", why.has_value()},
+                                   {"reason", why ? json::value(*why) : json::value(nullptr)}};
+  }
   return jsonResponse(200, o);
+}
+
+// GET /v1/backup: the backup file, streamed from one snapshot of the store.
+ApiResponse AdminApi::backup() {
+  auto b = startBackup(store_, DataDir{info_.dataDir}, info_.networkName, "civnetd " + info_.version);
+  if (!b.ok()) return fromStatus(b.status());
+  log_->info("backup started: {} entries in {} feeds, frontier digest {}", b->header.entries, b->header.feeds,
+             b->header.frontier.shortHex());
+  ApiResponse r;
+  r.contentType = "application/octet-stream";
+  r.stream = std::move(b->next);
+  return r;
+}
+
+// POST /v1/reload: civnetd.toml read again, as on SIGHUP.
+ApiResponse AdminApi::reload() {
+  if (!services_.reloader) return errorResponse(503, "unavailable", "this node cannot reload its configuration");
+  auto changes = services_.reloader->reload();
+  if (!changes.ok()) return fromStatus(changes.status());
+  return jsonResponse(200, json::object{{"changes", stringArray(*changes)}});
+}
+
+// POST /v1/publishing/resume: the sysadmin lifts the pause after a restore.
+ApiResponse AdminApi::resumePublishing() {
+  if (!services_.publishGuard) return errorResponse(503, "unavailable", "the publishing guard is not running");
+  auto why = services_.publishGuard->paused();
+  if (!why) return jsonResponse(200, json::object{{"resumed", false}, {"message", "publishing was not paused"}});
+  if (auto s = services_.publishGuard->resume("the sysadmin lifted the pause (civnetctl resume-publishing)"); !s.ok())
+    return fromStatus(s);
+  return jsonResponse(200, json::object{{"resumed", true}, {"was", *why}});
 }
 
 // GET /v1/health: "healthy", or "degraded" with one reason per problem a
@@ -700,6 +815,23 @@ ApiResponse AdminApi::health() {
       problem("organization \"" + primary.name + "\" is " + federation::toString(state) +
               ", not a member: other nodes refuse its entries (its stewards admit it with civnetctl admit)");
   }
+  // Publishing paused after a restore: nothing this node's organizations
+  // write goes out until a peer confirms their feeds.
+  if (services_.publishGuard)
+    if (auto why = services_.publishGuard->paused()) {
+      checks["publishing"] = "paused";
+      problem("publishing is paused: this node was " + *why +
+              "; it waits for a peer in sync to confirm its feeds (see civnetctl peers list), or for "
+              "civnetctl resume-publishing");
+    }
+  // Room for the store: past a [store] limit, peers' content waits.
+  if (services_.space)
+    if (auto why = services_.space->paused()) {
+      checks["content_paused"] = true;
+      problem("no room for content: " + *why +
+              "; entries from peers are taken without their content until there is room (headers still sync, and "
+              "the content is fetched by itself then)");
+    }
   // Disk: the store needs room to take entries and compact.
   if (!info_.dataDir.empty()) {
     struct statvfs fs {};
@@ -774,6 +906,20 @@ ApiResponse AdminApi::metrics() {
   x.one("civnet_store_synced_writes_total", "counter", "Synced store writes (groups of local publishes).",
         st.syncedWrites);
   x.one("civnet_store_queued", "gauge", "Requests waiting for the store's writer.", st.queued);
+  x.metric("civnet_entries_refused_total", "counter",
+           "Entries from peers and imports not stored, by reason (futureTimestamp: deferred, not refused).");
+  for (auto v = static_cast<unsigned>(record::Verdict::futureTimestamp);
+       v <= static_cast<unsigned>(record::Verdict::badSignature); ++v) {
+    const auto verdict = static_cast<record::Verdict>(v);
+    auto n = st.refused.find(verdict);
+    x.sample("civnet_entries_refused_total", n == st.refused.end() ? 0 : n->second,
+             Exposition::label("reason", record::toString(verdict)));
+  }
+  {
+    std::uint64_t frozen = 0;
+    for (const auto& t : store_.tips()) frozen += t.frozen;
+    x.one("civnet_feeds_frozen", "gauge", "Feeds frozen by a fork proof (forks seen).", frozen);
+  }
   if (!info_.dataDir.empty()) {
     std::error_code ec;
     std::uint64_t bytes = 0;
@@ -785,6 +931,10 @@ ApiResponse AdminApi::metrics() {
       x.one("civnet_disk_free_bytes", "gauge", "Free space (for unprivileged users) where the data dir is.",
             static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize);
   }
+  if (services_.space)
+    x.one("civnet_store_content_paused", "gauge",
+          "1 while the store takes no content from peers for want of room ([store] max_size_mib, min_free_disk_mib).",
+          services_.space->paused() ? 1 : 0);
   if (services_.membership) {
     auto v = services_.membership->view();
     std::map<std::string, std::uint64_t> states;
@@ -817,6 +967,20 @@ ApiResponse AdminApi::metrics() {
       x.metric(name, "counter", help);
       for (const auto& p : peers) x.sample(name, p.counters.*field, Exposition::label("peer", p.key.hex()));
     }
+    using Field = std::uint64_t federation::PeerStatus::*;
+    for (auto [name, type, field, help] :
+         {std::tuple<const char*, const char*, Field, const char*>{
+              "civnet_peer_bytes_received_total", "counter", &federation::PeerStatus::bytesIn,
+              "Message bytes received from a peer on its latest link."},
+          {"civnet_peer_bytes_sent_total", "counter", &federation::PeerStatus::bytesOut,
+           "Message bytes sent to a peer on its latest link."},
+          {"civnet_peer_entries_behind", "gauge", &federation::PeerStatus::entriesBehind,
+           "Entries a connected peer's frontier listed that this node does not hold yet."},
+          {"civnet_peer_seconds_since_in_sync", "gauge", &federation::PeerStatus::secondsBehind,
+           "Seconds since a connected peer's link was last in sync (0 while it is)."}}) {
+      x.metric(name, type, help);
+      for (const auto& p : peers) x.sample(name, p.*field, Exposition::label("peer", p.key.hex()));
+    }
   }
   if (services_.accounts) x.one("civnet_accounts", "gauge", "Member accounts.", services_.accounts->list().size());
   if (services_.memberApi) {
@@ -825,9 +989,10 @@ ApiResponse AdminApi::metrics() {
     x.sample("civnet_logins_total", c.loginsOk, Exposition::label("outcome", "ok"));
     x.sample("civnet_logins_total", c.loginsFailed, Exposition::label("outcome", "wrong_password"));
     x.sample("civnet_logins_total", c.loginsLocked, Exposition::label("outcome", "locked"));
-    x.metric("civnet_http_responses_total", "counter", "Member interface answers, by HTTP status.");
-    for (const auto& [status, n] : c.responses)
-      x.sample("civnet_http_responses_total", n, Exposition::label("status", std::to_string(status)));
+    x.metric("civnet_http_responses_total", "counter", "Member interface answers, by route and HTTP status.");
+    for (const auto& [key, n] : c.responses)
+      x.sample("civnet_http_responses_total", n,
+               Exposition::label("route", key.first) + "," + Exposition::label("status", std::to_string(key.second)));
   }
   if (services_.search) x.one("civnet_search_documents", "gauge", "Posts in the search index.", services_.search->documents());
   ApiResponse r;
@@ -991,7 +1156,22 @@ ApiResponse AdminApi::showEntry(std::string_view idHex) {
 ApiResponse AdminApi::startVerify() {
   auto [job, started] = jobs_->startVerify();
   json::object o = jobs_->describe(*job);
+  if (!started && job->kind != "verify")
+    return errorResponse(409, "busy", "job " + std::to_string(job->id) + " (" + job->kind + ") is running: try again once it is done");
   return jsonResponse(started ? 202 : 200, o);
+}
+
+// POST /v1/jobs/reindex: reindex as a job, its progress readable meanwhile.
+ApiResponse AdminApi::startReindex() {
+  auto [job, started] = jobs_->startTask("reindex", [this](Jobs::Job& j) -> Result<json::object> {
+    return reindexAll(store_, services_, log_.get(), [&j](std::uint64_t done, std::uint64_t total) {
+      j.total.store(total);
+      j.done.store(done);
+    });
+  });
+  if (!started && job->kind != "reindex")
+    return errorResponse(409, "busy", "job " + std::to_string(job->id) + " (" + job->kind + ") is running: try again once it is done");
+  return jsonResponse(started ? 202 : 200, jobs_->describe(*job));
 }
 
 ApiResponse AdminApi::showJob(std::string_view idText) {
@@ -1047,26 +1227,11 @@ ApiResponse AdminApi::exportPage(std::string_view query) {
 // view from the records held, and brings the hidden and erased entries in
 // line with it. Writes wait while the indexes are rebuilt.
 ApiResponse AdminApi::reindex() {
-  log_->info("reindex: rebuilding the derived indexes");
-  if (Status s = store_.reindex(); !s.ok()) return fromStatus(s.withContext("reindex"));
-  json::object o{{"entries", store_.counts().entries}};
-  if (services_.membership) {
-    if (Status s = services_.membership->load(); !s.ok()) return fromStatus(s.withContext("rebuilding the membership view"));
-    if (Status s = store_.applyModeration(services_.membership->moderation()); !s.ok())
-      return fromStatus(s.withContext("applying the membership view"));
-    auto v = services_.membership->view();
-    o["feeds_known"] = v->feeds.size();
-    o["hidden"] = v->hidden.size();
-    o["erased"] = v->erased.size();
-  }
-  if (services_.search) {
-    log_->info("reindex: rebuilding the search index");
-    if (Status s = services_.search->rebuild(); !s.ok()) return fromStatus(s.withContext("rebuilding the search index"));
-    o["search_documents"] = services_.search->documents();
-  }
-  log_->info("reindex: done ({} entries)", store_.counts().entries);
-  return jsonResponse(200, std::move(o));
+  auto o = reindexAll(store_, services_, log_.get(), {});
+  if (!o.ok()) return fromStatus(o.status());
+  return jsonResponse(200, std::move(o).value());
 }
+
 
 ApiResponse AdminApi::import(const ApiRequest& r) {
   // Decode every frame first: a malformed body stores nothing.
@@ -1783,6 +1948,10 @@ ApiResponse AdminApi::listPeers() {
                              {"state", p.state},
                              {"outbound", p.outbound},
                              {"in_sync", p.inSync},
+                             {"entries_behind", p.entriesBehind},
+                             {"seconds_since_in_sync", p.secondsBehind},
+                             {"bytes_received", p.bytesIn},
+                             {"bytes_sent", p.bytesOut},
                              {"member_node", v ? json::value(v->memberNodes.count(p.key) > 0) : json::value(nullptr)},
                              {"organizations", hostedBy(p.key)},
                              {"software", p.software},

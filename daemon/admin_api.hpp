@@ -19,7 +19,9 @@
 // revocation, nor two retractions retract the same entry.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +45,9 @@ namespace civnet::daemon {
 class Accounts;
 class HostedOrgs;
 class PeerBook;
+class PublishGuard;
+class Reloader;
+class SpaceWatch;
 class MemberApi;
 class SearchIndex;
 
@@ -57,6 +62,12 @@ struct ApiResponse {
   std::string contentType = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  // A body too large to hold at once (a backup), sent chunked instead of
+  // `body`: called again and again, off the io thread, each call filling
+  // `chunk` with the next piece, until it leaves `chunk` empty. An error
+  // ends the connection without the last chunk, so the client sees an
+  // incomplete reply rather than a short one.
+  std::function<Status(std::string& chunk)> stream;
 };
 
 // What the node is, for GET /v1/status. The organization init made is
@@ -97,6 +108,12 @@ struct MembershipServices {
   SearchIndex* search = nullptr;
   // The member API, for its counters in /metrics; or nullptr.
   const MemberApi* memberApi = nullptr;
+  // Room for the store (health, metrics), or nullptr.
+  const SpaceWatch* space = nullptr;
+  // Reads civnetd.toml again (POST /v1/reload), or nullptr.
+  Reloader* reloader = nullptr;
+  // The pause on publishing after a restore, or nullptr.
+  PublishGuard* publishGuard = nullptr;
   // The port the member interface listens on, if it does.
   std::optional<std::uint16_t> httpPort = std::nullopt;
 };
@@ -117,6 +134,8 @@ class AdminApi {
   // The largest body this request may carry (known from its request line,
   // before the body is read).
   std::size_t bodyLimit(std::string_view method, std::string_view target) const;
+  // [admin] max_request_bytes, after a reload.
+  void setMaxRequestBytes(std::size_t n) { maxRequestBytes_.store(n); }
 
   // {"error": {"code": ..., "message": ...}} with `status`; used for errors
   // found before a request reaches handle() (too large, too slow, malformed).
@@ -132,6 +151,10 @@ class AdminApi {
   ApiResponse showEntry(std::string_view idHex);
   ApiResponse startVerify();
   ApiResponse reindex();
+  ApiResponse startReindex();
+  ApiResponse backup();
+  ApiResponse resumePublishing();
+  ApiResponse reload();
   ApiResponse search(std::string_view query);
   ApiResponse health();
   ApiResponse metrics();
@@ -164,6 +187,7 @@ class AdminApi {
   HostedOrgs& orgs_;
   NodeInfo info_;
   ApiLimits limits_;
+  std::atomic<std::size_t> maxRequestBytes_;  // limits_.maxRequestBytes, changed by a reload
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<Jobs> jobs_;
   MembershipServices services_;

@@ -25,6 +25,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/admin_api.hpp"
+#include "daemon/notify.hpp"
 
 namespace civnet::daemon {
 namespace asio = boost::asio;
@@ -55,12 +56,38 @@ struct Server {
   std::unordered_map<Stream*, bool> sessions;
   std::uint64_t nextSession = 0;
   asio::signal_set* signals = nullptr;
+  // Pings systemd's watchdog while serving; null when no watchdog is asked for.
+  asio::steady_timer* watchdog = nullptr;
+  // SIGHUP, while serving.
+  asio::signal_set* hangups = nullptr;
 };
 
 // Once stopping and the last session is gone, cancelling the signal wait
 // leaves the io_context without work, so run() returns.
 void finishIfDrained(Server& s) {
   if (s.stopping && s.sessions.empty()) s.signals->cancel();
+}
+
+// Runs the reload on the pool: it reads a file and may wait on the store.
+awaitable<void> reloadOnPool(const std::function<void()>* onHangup, std::shared_ptr<spdlog::logger> log) {
+  try {
+    (*onHangup)();
+  } catch (const std::exception& e) {
+    log->error("bug: the reload threw: {}", e.what());
+  }
+  co_return;
+}
+
+// Each SIGHUP reloads the configuration, one at a time, until shutdown.
+awaitable<void> waitForHangups(Server* s, const std::function<void()>* onHangup) {
+  while (!s->stopping) {
+    auto [ec, sig] = co_await s->hangups->async_wait(kAsTuple);
+    if (ec || s->stopping) co_return;
+    s->log->info("SIGHUP received: reading the configuration again");
+    notifyReloading("reading civnetd.toml again");
+    co_await asio::co_spawn(s->pool, reloadOnPool(onHangup, s->log), use_awaitable);
+    notifyReady("serving: configuration read again");
+  }
 }
 
 // Runs the (blocking) handler on the pool; a handler that throws is a bug,
@@ -71,6 +98,57 @@ awaitable<ApiResponse> handleOnPool(AdminApi* api, ApiRequest req, std::shared_p
   } catch (const std::exception& e) {
     log->error("bug: {} {} threw: {}", req.method, req.target, e.what());
     co_return AdminApi::errorResponse(500, "internal", std::string("internal error: ") + e.what());
+  }
+}
+
+// The next chunk of a streamed reply, made on the pool (it reads the store).
+awaitable<std::pair<Status, std::string>> pullChunk(const std::function<Status(std::string&)>* next) {
+  std::pair<Status, std::string> out;
+  try {
+    out.first = (*next)(out.second);
+  } catch (const std::exception& e) {
+    out.first = internalError(std::string("bug: the reply's stream threw: ") + e.what());
+  }
+  co_return out;
+}
+
+// Sends a reply whose body is made a chunk at a time (ApiResponse::stream),
+// then closes the connection. Shutdown cuts it short: the client sees a
+// reply without its last chunk, never a complete-looking short one.
+awaitable<void> writeStreamed(Stream& stream, Server* s, ApiResponse resp, unsigned version, std::uint64_t number) {
+  http::response<http::empty_body> res{static_cast<http::status>(resp.status), version};
+  res.set(http::field::server, "civnetd");
+  res.set(http::field::content_type, resp.contentType);
+  for (auto& [name, value] : resp.headers) res.set(name, value);
+  res.chunked(true);
+  res.keep_alive(false);
+  http::response_serializer<http::empty_body> sr{res};
+  stream.expires_after(s->timeout);
+  auto [hec, hn] = co_await http::async_write_header(stream, sr, kAsTuple);
+  if (hec) co_return;
+  std::uint64_t sent = 0;
+  for (;;) {
+    if (s->stopping) {
+      s->log->warn("session {}: shutting down: a streamed reply was cut off after {} bytes", number, sent);
+      co_return;
+    }
+    auto [st, chunk] = co_await asio::co_spawn(s->pool, pullChunk(&resp.stream), use_awaitable);
+    if (!st.ok()) {
+      s->log->error("session {}: a streamed reply failed after {} bytes: {}", number, sent, st.message());
+      co_return;
+    }
+    stream.expires_after(s->timeout);
+    if (chunk.empty()) {
+      co_await asio::async_write(stream, http::make_chunk_last(), kAsTuple);
+      co_return;
+    }
+    auto [wec, wn] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(chunk)), kAsTuple);
+    if (wec) {
+      s->log->warn("session {}: the client stopped reading a streamed reply after {} bytes: {}", number, sent,
+                   wec.message());
+      co_return;
+    }
+    sent += chunk.size();
   }
 }
 
@@ -180,6 +258,10 @@ awaitable<void> session(Server* s, Local::socket socket, std::uint64_t number) {
       else
         s->log->log(level, "{} {} {} {}ms", method, target.substr(0, 200), resp.status, ms.count());
 
+      if (resp.stream) {
+        co_await writeStreamed(stream, s, std::move(resp), version, number);
+        break;
+      }
       auto res = toHttp(std::move(resp), version, keepAlive && !s->stopping);
       stream.expires_after(s->timeout);
       auto [wec, wn] = co_await http::async_write(stream, res, kAsTuple);
@@ -217,12 +299,28 @@ awaitable<void> acceptLoop(Server* s) {
   }
 }
 
+// Tells systemd's watchdog (WatchdogSec=) that the io thread is alive, at
+// half its interval, until shutdown begins. Handlers run on the pool and this
+// thread never blocks on them, so a missed ping means the event loop itself
+// is stuck, and systemd restarts civnetd. Shutdown cancels the timer.
+awaitable<void> watchdogLoop(Server* s, std::chrono::microseconds every) {
+  while (!s->stopping) {
+    notifyWatchdog();
+    s->watchdog->expires_after(every);
+    auto [ec] = co_await s->watchdog->async_wait(kAsTuple);
+    (void)ec;  // cancelled at shutdown: the loop condition ends it
+  }
+}
+
 awaitable<void> waitForSignals(Server* s) {
   asio::signal_set* signals = s->signals;
   auto [ec, sig] = co_await signals->async_wait(kAsTuple);
   if (ec) co_return;
   s->log->info("{} received: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   s->stopping = true;
+  notifyStopping("shutting down");
+  if (s->hangups) s->hangups->cancel();
+  if (s->watchdog) s->watchdog->cancel();
   beast::error_code ignored;
   s->acceptor.close(ignored);
   // Idle connections are closed now; busy ones finish their answer.
@@ -293,16 +391,37 @@ Status serveAdmin(const ServerOptions& options, AdminApi& api, std::shared_ptr<s
   }
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  Server server{ioc, std::move(acceptor), pool, api, log, options.requestTimeout, false, {}, 0, &signals};
+  asio::signal_set hangups(ioc, SIGHUP);
+  asio::steady_timer watchdog(ioc);
+  const auto watchdogEvery = watchdogInterval();
+  Server server{ioc,  std::move(acceptor), pool,     api,
+                log,  options.requestTimeout, false,  {},
+                0,    &signals,           watchdogEvery ? &watchdog : nullptr,
+                options.onHangup ? &hangups : nullptr};
+  if (options.onHangup)
+    asio::co_spawn(ioc, waitForHangups(&server, &options.onHangup), [log](std::exception_ptr e) {
+      if (e) log->error("bug: the SIGHUP handler threw");
+    });
   asio::co_spawn(ioc, acceptLoop(&server), [log](std::exception_ptr e) {
     if (e) log->error("bug: the accept loop threw");
   });
   asio::co_spawn(ioc, waitForSignals(&server), [log](std::exception_ptr e) {
     if (e) log->error("bug: the signal handler threw");
   });
+  if (watchdogEvery) {
+    asio::co_spawn(ioc, watchdogLoop(&server, *watchdogEvery), [log](std::exception_ptr e) {
+      if (e) log->error("bug: the watchdog loop threw");
+    });
+    log->info("systemd watchdog: pinging every {} ms", watchdogEvery->count() / 1000);
+  }
   log->info("admin API listening on {}", path);
+  // The peer listener and the member interface are up (runNode starts them
+  // first) and the admin socket listens: a client connecting from now on is
+  // served once the loop below runs.
+  notifyReady("serving: admin API on " + path);
 
-  // Returns once the accept loop, every session and the signal wait are done.
+  // Returns once the accept loop, every session, the signal wait and the
+  // watchdog loop are done.
   ioc.run();
   pool.join();
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)

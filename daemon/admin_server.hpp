@@ -7,11 +7,12 @@
 // header 16 KiB; the body AdminApi::bodyLimit). SIGINT or SIGTERM stops the
 // server cleanly: no new connections, idle connections and connections still
 // sending a request are closed, requests being handled are answered, then
-// the socket file is removed.
+// the socket file is removed. SIGHUP calls onHangup (a reload) and serves on.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "schemas/status.hpp"
@@ -26,6 +27,8 @@ struct ServerOptions {
   std::filesystem::path socketPath;
   std::chrono::seconds requestTimeout{30};
   int workerThreads = 2;
+  // Called on SIGHUP (off the io thread; it may block): reload the config.
+  std::function<void()> onHangup;
 };
 
 // Makes sure nothing else serves on `socketPath`: a stale socket file (no

@@ -114,6 +114,17 @@ worker_threads = 2
 [store]
 # LevelDB block cache, in MiB. Between 1 and 4096.
 block_cache_mib = 32
+# LevelDB table files kept open at once (each is a file descriptor).
+# Between 64 and 65536.
+max_open_files = 1000
+# Room for the store. Past either limit the node stops taking the content
+# of entries from peers (their headers still sync, so every chain stays
+# whole), says so in `civnetctl health`, and fetches the content by itself
+# once there is room again. Its own organizations' publishes go on.
+# The store's size, in MiB; 0 sets no limit. Between 0 and 16777216.
+max_size_mib = 0
+# Free disk space where the data dir is, in MiB. Between 0 and 1048576.
+min_free_disk_mib = 256
 
 [net]
 # Where other nodes connect (mutual TLS 1.3), as HOST:PORT; 7420 is civnet's
@@ -210,10 +221,20 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
   auto store = section(root, "store", fileName);
   if (!store.ok()) return store.status();
   if (const toml::table* t = store.value()) {
-    if (auto s = onlyKnownKeys(*t, {"block_cache_mib"}, fileName, "store"); !s.ok()) return s;
-    std::int64_t cache = static_cast<std::int64_t>(c.blockCacheMib);
+    if (auto s = onlyKnownKeys(*t, {"block_cache_mib", "max_open_files", "max_size_mib", "min_free_disk_mib"},
+                               fileName, "store");
+        !s.ok())
+      return s;
+    std::int64_t cache = static_cast<std::int64_t>(c.blockCacheMib), files = c.maxOpenFiles,
+                 maxSize = static_cast<std::int64_t>(c.maxSizeMib), minFree = static_cast<std::int64_t>(c.minFreeDiskMib);
     if (auto s = readInt(*t, "block_cache_mib", fileName, "store", 1, 4096, cache); !s.ok()) return s;
+    if (auto s = readInt(*t, "max_open_files", fileName, "store", 64, 65536, files); !s.ok()) return s;
+    if (auto s = readInt(*t, "max_size_mib", fileName, "store", 0, 16777216, maxSize); !s.ok()) return s;
+    if (auto s = readInt(*t, "min_free_disk_mib", fileName, "store", 0, 1048576, minFree); !s.ok()) return s;
     c.blockCacheMib = static_cast<std::size_t>(cache);
+    c.maxOpenFiles = static_cast<int>(files);
+    c.maxSizeMib = static_cast<std::size_t>(maxSize);
+    c.minFreeDiskMib = static_cast<std::size_t>(minFree);
   }
 
   auto net = section(root, "net", fileName);

@@ -24,6 +24,9 @@ struct Config {
   int workerThreads = 2;                          // threads running store calls for the API
   // [store]
   std::size_t blockCacheMib = 32;
+  int maxOpenFiles = 1000;       // LevelDB table files open at once
+  std::size_t maxSizeMib = 0;    // the store's size past which replicated content waits; 0: no limit
+  std::size_t minFreeDiskMib = 256;  // free disk under which replicated content waits
   // [net]
   std::string peerListen = "0.0.0.0:7420";  // HOST:PORT; "" listens nowhere
   int pingIntervalSeconds = 10;              // a link silent 3x this long is dead

@@ -74,6 +74,14 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
   checkConfig->add_option("--config", cmd.config, "Check this file instead of DIR/civnetd.toml (e.g. before installing it)");
   checkConfig->footer("Example: civnetd check-config --data-dir /var/lib/civnet");
 
+  auto* restore = app.add_subcommand(
+      "restore",
+      "Make a node from a backup (civnetctl backup) in a new or empty DIR, checking every entry;\n"
+      "the restored node publishes again once a peer has confirmed its feeds");
+  restore->add_option("--data-dir", cmd.dataDir, dataDirHelp);
+  restore->add_option("FILE", cmd.file, "The backup file")->required();
+  restore->footer("Example: civnetd restore --data-dir /var/lib/civnet /root/civnet-2026-11-30.backup");
+
   init->footer("Example: civnetd init --data-dir /var/lib/civnet --org \"River Women\" --network sahel.genesis");
   genesis->footer("Example: civnetd genesis --data-dir /var/lib/civnet --name \"Sahel Network\" --out sahel.genesis");
   draft->footer("Example: civnetd genesis draft --name \"Sahel Network\" --steward KEY1 --steward KEY2 "
@@ -122,6 +130,7 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
   else if (join->parsed()) cmd.verb = DaemonVerb::join;
   else if (run->parsed()) cmd.verb = DaemonVerb::run;
   else if (checkConfig->parsed()) cmd.verb = DaemonVerb::checkConfig;
+  else if (restore->parsed()) cmd.verb = DaemonVerb::restore;
   else {
     cmd.verb = DaemonVerb::help;
     cmd.helpText = app.help();
@@ -144,6 +153,7 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
   if ((cmd.verb == DaemonVerb::genesisSign || cmd.verb == DaemonVerb::genesisCheck) && cmd.file.empty())
     return invalidArgument("the genesis FILE must not be empty");
   if (cmd.verb == DaemonVerb::join && cmd.network->empty()) return invalidArgument("--network must not be empty");
+  if (cmd.verb == DaemonVerb::restore && cmd.file.empty()) return invalidArgument("the backup FILE must not be empty");
 
   if (cmd.verb == DaemonVerb::checkConfig && cmd.config && cmd.config->empty())
     return invalidArgument("--config must not be empty");

@@ -21,6 +21,7 @@ enum class DaemonVerb {
   join,          // join --data-dir DIR --network FILE
   run,
   checkConfig,   // check-config (--data-dir DIR | --config FILE)
+  restore,       // restore --data-dir DIR FILE
   help,
   version
 };
@@ -35,7 +36,7 @@ struct DaemonCommand {
   std::string out;                      // genesis, genesisDraft: the file to write
   std::vector<std::string> stewards;    // genesisDraft: 64-hex-char feed keys, as given
   std::int64_t threshold = 0;           // genesisDraft: k, range checked by draftGenesis
-  std::string file;                     // genesisSign, genesisCheck: the genesis file
+  std::string file;                     // genesisSign, genesisCheck: the genesis file; restore: the backup
   std::optional<std::string> logLevel;  // run
   std::optional<std::string> config;    // checkConfig: a config file (else DIR/civnetd.toml)
   std::optional<std::string> peerListen;  // init (kept in the config), run (overrides it): HOST:PORT

@@ -11,6 +11,7 @@
 //   DIR/genesis.bin         the genesis of the network the node belongs to
 //   DIR/store/              the LevelDB store
 //   DIR/admin.sock          the admin API socket, while civnetd runs
+//   DIR/restore-incomplete  only while `civnetd restore` writes the dir
 //
 // civnetctl finds the socket by the same name (tools/ does not include
 // daemon/, so it repeats "admin.sock"; keep the two in step).
@@ -39,6 +40,8 @@ struct DataDir {
   // The full-text search index (derived from the store; safe to delete).
   std::filesystem::path search() const { return root / "search"; }
   std::filesystem::path adminSocket() const { return root / "admin.sock"; }
+  // Present while `civnetd restore` is writing the dir; `run` refuses it.
+  std::filesystem::path restoreMarker() const { return root / "restore-incomplete"; }
 };
 
 // Names of the values init and genesis keep in the store's meta table.
@@ -47,5 +50,8 @@ inline constexpr const char* kMetaNodeKey = "node.node_key";
 inline constexpr const char* kMetaFeedKey = "node.feed_key";
 inline constexpr const char* kMetaStewardKey = "node.steward_key";
 inline constexpr const char* kMetaNetworkName = "node.network_name";
+// Set by `civnetd restore`: publishing is paused while it is set and not
+// empty (its value says why); see PublishGuard.
+inline constexpr const char* kMetaPublishPaused = "node.publish_paused";
 
 }  // namespace civnet::daemon

@@ -20,4 +20,9 @@ Logs makeLogs(const std::string& level) {
   return Logs{make("node"), make("admin"), make("store"), make("membership"), make("net"), make("http")};
 }
 
+void setLogLevel(const Logs& logs, const std::string& level) {
+  const auto lvl = spdlog::level::from_str(level);
+  for (const auto& l : {logs.node, logs.admin, logs.store, logs.membership, logs.net, logs.http}) l->set_level(lvl);
+}
+
 }  // namespace civnet::daemon

@@ -21,5 +21,7 @@ struct Logs {
 
 // REQUIRES: isLogLevel(level).
 Logs makeLogs(const std::string& level);
+// Sets every category's level (a name isLogLevel accepts).
+void setLogLevel(const Logs& logs, const std::string& level);
 
 }  // namespace civnet::daemon

@@ -1,5 +1,5 @@
 // civnetd's entry point: parses the command line and runs init, genesis
-// (and genesis draft, sign, check), join, check-config or run. Every failure is one line on
+// (and genesis draft, sign, check), join, check-config, restore or run. Every failure is one line on
 // stderr ("civnetd: ...") and a non-zero exit: 1 when the command failed (and
 // for `genesis check`, when the genesis is not complete), 2 for a usage error.
 #include <csignal>
@@ -10,6 +10,7 @@
 #include <iostream>
 #include <string>
 
+#include "daemon/backup.hpp"
 #include "daemon/config.hpp"
 #include "daemon/daemon_cli.hpp"
 #include "daemon/node.hpp"
@@ -158,6 +159,25 @@ int main(int argc, char** argv) {
                   << "peers listen  " << (c->peerListen.empty() ? "(none)" : c->peerListen) << "\n"
                   << "http listen   " << (c->httpListen.empty() ? "(none)" : c->httpListen) << "\n"
                   << "peers         " << c->peers.size() << " configured\n";
+        return 0;
+      }
+      case DaemonVerb::restore: {
+        RestoreOptions o;
+        o.dataDir = cmd->dataDir;
+        o.file = cmd->file;
+        o.progress = [](const std::string& line) { std::cerr << "civnetd: " << line << "\n"; };
+        auto r = restoreNode(o);
+        if (!r.ok()) return fail(r.status().withContext("restore"));
+        std::cout << "restored the node in " << cmd->dataDir << " from " << cmd->file << "\n"
+                  << "network       " << r->header.network.hex() << " (" << r->header.networkName << ")\n"
+                  << "node key      " << r->header.nodeKey.hex() << "\n"
+                  << "taken         " << utcTime(r->header.createdMs) << " by " << r->header.software << "\n"
+                  << "entries       " << r->header.entries << " in " << r->header.feeds << " feeds, "
+                  << r->signaturesChecked << " signatures checked\n"
+                  << "frontier      " << r->header.frontier.hex() << " (as in the backup)\n"
+                  << "publishing is paused until a peer in sync confirms this node's feeds, so that it\n"
+                  << "cannot fork them (if nothing was published after the backup: civnetctl resume-publishing)\n"
+                  << "start it with: civnetd run --data-dir " << cmd->dataDir << "\n";
         return 0;
       }
       case DaemonVerb::run: {

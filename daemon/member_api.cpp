@@ -122,10 +122,38 @@ MemberResponse MemberApi::error(unsigned status, std::string_view code, std::str
   return jsonReply(status, json::object{{"error", json::object{{"code", code}, {"message", message}}}});
 }
 
+namespace {
+// A request's route, for metrics: the path with ids and handles replaced by
+// a name, so the series stay few whatever clients ask.
+std::string routeOf(std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  if (!path.starts_with("/api/")) return "static";
+  for (std::string_view fixed : {"/api/login", "/api/logout", "/api/me", "/api/password", "/api/entries",
+                                 "/api/preview", "/api/members", "/api/events", "/api/admin/profile",
+                                 "/api/admin/accounts"})
+    if (path == fixed) return std::string(fixed);
+  if (path.starts_with("/api/entries/")) {
+    std::string_view rest = path.substr(std::string_view("/api/entries/").size());
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos) return "/api/entries/{id}";
+    const std::string_view action = rest.substr(slash + 1);
+    if (action == "retract" || action == "comments" || action == "revise")
+      return "/api/entries/{id}/" + std::string(action);
+  }
+  if (path.starts_with("/api/admin/accounts/")) {
+    std::string_view rest = path.substr(std::string_view("/api/admin/accounts/").size());
+    const auto slash = rest.find('/');
+    const std::string_view action = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (action == "disable" || action == "reset") return "/api/admin/accounts/{handle}/" + std::string(action);
+  }
+  return "other";
+}
+}  // namespace
+
 MemberResponse MemberApi::handle(const MemberRequest& r) {
   MemberResponse res = route(r);
   std::lock_guard lk(countersMu_);
-  ++counters_.responses[res.status];
+  ++counters_.responses[{routeOf(r.target), res.status}];
   return res;
 }
 

@@ -86,7 +86,8 @@ class MemberApi {
     std::uint64_t loginsOk = 0;
     std::uint64_t loginsFailed = 0;  // wrong handle or password
     std::uint64_t loginsLocked = 0;  // refused while throttled
-    std::map<unsigned, std::uint64_t> responses;  // answers by HTTP status
+    // Answers by route ("/api/entries/{id}", "static") and HTTP status.
+    std::map<std::pair<std::string, unsigned>, std::uint64_t> responses;
   };
   Counters counters() const;
   static MemberResponse error(unsigned status, std::string_view code, std::string_view message);

@@ -13,6 +13,7 @@
 #include "daemon/accounts.hpp"
 #include "daemon/admin_api.hpp"
 #include "daemon/admin_server.hpp"
+#include "daemon/backup.hpp"
 #include "daemon/member_api.hpp"
 #include "daemon/member_server.hpp"
 #include "daemon/search.hpp"
@@ -23,6 +24,9 @@
 #include "daemon/logging.hpp"
 #include "daemon/node_setup.hpp"
 #include "daemon/peer_book.hpp"
+#include "daemon/publish_guard.hpp"
+#include "daemon/reload.hpp"
+#include "daemon/space_watch.hpp"
 #include "federation/membership_tracker.hpp"
 #include "federation/peer_network.hpp"
 #include "schemas/content.hpp"
@@ -46,6 +50,7 @@ Status runNode(const RunOptions& options) {
 
   auto config = loadConfig(dir.config());
   if (!config.ok()) return config.status();
+  const Config fromFile = *config;  // what a reload compares the file with
   if (options.logLevel) {
     if (!isLogLevel(*options.logLevel))
       return invalidArgument("--log-level must be one of trace, debug, info, warn, error, critical, off");
@@ -72,11 +77,35 @@ Status runNode(const RunOptions& options) {
   // "another civnetd is running" says more than LevelDB's lock error.
   if (auto s = claimSocketPath(dir.adminSocket()); !s.ok()) return s;
 
+  // A store of an older schema is upgraded in place by open(), after a copy
+  // of it as it was is kept next to it: going back stays possible.
+  if (auto v = store::Store::schemaVersionOf(dir.store()); v.ok() && *v < store::kSchemaVersion) {
+    auto kept = keepStoreBeforeUpgrade(dir, *v);
+    if (!kept.ok())
+      return kept.status().withContext("the store has schema version " + std::to_string(*v) + " and civnetd " +
+                                       CIVNET_VERSION + " upgrades it to " + std::to_string(store::kSchemaVersion) +
+                                       " after keeping a copy of it, which failed (nothing was changed; free space "
+                                       "where " + dir.root.string() + " is and start civnetd again)");
+    logs.store->warn("upgrading the store from schema version {} to {}; the store as it was is kept in {} (to go "
+                     "back: stop civnetd, move that directory to {} and run the older civnetd; delete it once this "
+                     "version runs well)",
+                     *v, store::kSchemaVersion, kept->string(), dir.store().string());
+  }
   store::Options so;
   so.blockCacheBytes = config->blockCacheMib * 1024 * 1024;
+  so.maxOpenFiles = config->maxOpenFiles;
   auto opened = store::Store::open(dir.store(), so);
   if (!opened.ok()) return opened.status();
   std::unique_ptr<store::Store> st = std::move(opened).value();
+  if (auto from = st->upgradedFrom())
+    logs.store->warn("store upgraded from schema version {} to {}", *from, store::kSchemaVersion);
+  // Room for the store: past [store] max_size_mib or under min_free_disk_mib
+  // free, content from peers waits (see space_watch.hpp).
+  auto spaceLimits = [](std::size_t maxSizeMib, std::size_t minFreeMib) {
+    return SpaceWatch::Limits{std::uint64_t{maxSizeMib} << 20, std::uint64_t{minFreeMib} << 20};
+  };
+  SpaceWatch space(*st, dir.store(), dir.root, spaceLimits(config->maxSizeMib, config->minFreeDiskMib), logs.store);
+  space.start();
 
   auto network = st->network();
   if (!network)
@@ -97,7 +126,10 @@ Status runNode(const RunOptions& options) {
   federation::MembershipTracker tracker(*genesis, *st);
   if (auto s = tracker.load(); !s.ok()) return s.withContext("computing the membership view");
   tracker.setChangeLog([log = logs.membership](const std::string& line) { log->info("{}", line); });
-  st->setPolicy(&tracker);
+  // After a restore, publishing waits for a peer to confirm this node's
+  // feeds (see publish_guard.hpp); otherwise the guard is the tracker.
+  PublishGuard publishGuard(tracker, *st, logs.node);
+  st->setPolicy(&publishGuard);
   if (auto s = st->applyModeration(tracker.moderation()); !s.ok())
     return s.withContext("applying the membership rules to the store");
   auto view = tracker.view();
@@ -226,6 +258,11 @@ Status runNode(const RunOptions& options) {
   federation::PeerNetwork peerNet(syncNode, keys->node, certPem, netOptions, logs.net);
   if (auto s = peerNet.start(); !s.ok()) return s;
   logs.net->info("{} peers to dial ({} from civnetd.toml)", netOptions.peers.size(), config->peers.size());
+  publishGuard.watch([&peerNet]() -> std::optional<std::string> {
+    for (const auto& p : peerNet.peers())
+      if (p.inSync) return p.key.shortHex();
+    return std::nullopt;
+  });
 
   Status served;
   {
@@ -236,6 +273,8 @@ Status runNode(const RunOptions& options) {
     services.membership = &tracker;
     services.network = &peerNet;
     services.peers = &book;
+    services.publishGuard = &publishGuard;
+    services.space = &space;
     Accounts accounts(*st);
     services.accounts = &accounts;
     logs.node->info("{} member accounts", accounts.list().size());
@@ -267,14 +306,33 @@ Status runNode(const RunOptions& options) {
                                                              .text());
       services.httpPort = memberServer->port();
     }
+    // SIGHUP and civnetctl reload read civnetd.toml again.
+    AdminApi* apiForReload = nullptr;
+    ReloadTargets targets;
+    targets.logs = logs;
+    targets.logLevelFlag = options.logLevel;
+    targets.peers = &book;
+    targets.network = &peerNet;
+    targets.setMaxRequestBytes = [&apiForReload](std::size_t n) {
+      if (apiForReload) apiForReload->setMaxRequestBytes(n);
+    };
+    targets.setStoreLimits = [&space, &spaceLimits](std::size_t maxSizeMib, std::size_t minFreeMib) {
+      space.setLimits(spaceLimits(maxSizeMib, minFreeMib));
+    };
+    Reloader reloader(dir.config(), fromFile, std::move(targets));
+    services.reloader = &reloader;
     AdminApi api(*st, orgs, info, limits, logs.admin, services);
+    apiForReload = &api;
     ServerOptions so2;
     so2.socketPath = dir.adminSocket();
     so2.requestTimeout = std::chrono::seconds(config->requestTimeoutSeconds);
     so2.workerThreads = config->workerThreads;
+    so2.onHangup = [&reloader] { (void)reloader.reload(); };  // it logs what changed, or why nothing did
     served = serveAdmin(so2, api, logs.admin);
   }  // the API (and its job thread) ends before the store closes
+  publishGuard.stop();
   peerNet.stop();  // says goodbye to the peers; no more ingests after this
+  space.stop();
   st->setPolicy(nullptr);
   st.reset();  // drains the writer while the tracker is still alive
   if (!served.ok()) return served;

@@ -34,8 +34,9 @@ std::int64_t nowMs() {
 
 std::string errnoText(int err) { return std::strerror(err); }
 
-// Writes all of `data` to a new file (O_EXCL) with `mode`, and fsyncs it.
-Status writeNewFile(const fs::path& path, ByteView data, mode_t mode) {
+}  // namespace
+
+Status writeNewFile(const fs::path& path, ByteView data, unsigned mode) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     int err = errno;
@@ -57,6 +58,8 @@ Status writeNewFile(const fs::path& path, ByteView data, mode_t mode) {
     return ioError("writing " + path.string() + ": " + errnoText(errno));
   return {};
 }
+
+namespace {
 
 // Publishes `path` without ever replacing an existing file: writes a
 // temporary file next to it, then hard-links it into place (link() fails
@@ -288,6 +291,9 @@ Status checkIsNode(const DataDir& dir) {
   if (!fs::exists(dir.config(), ec))
     return notFound(dir.root.string() + " is not a civnet data dir (no civnetd.toml; create a node with: " +
                     "civnetd init --data-dir DIR)");
+  if (fs::exists(dir.restoreMarker(), ec))
+    return corruption(dir.root.string() + " holds an unfinished restore (" + dir.restoreMarker().filename().string() +
+                      " is there): empty the directory and run civnetd restore again");
   return {};
 }
 

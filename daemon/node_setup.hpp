@@ -40,6 +40,10 @@ class DirSync {
 };
 const DirSync& systemDirSync();
 
+// Writes all of `data` to a new file (O_EXCL, never replacing one) with
+// `mode`, and fsyncs it.
+Status writeNewFile(const std::filesystem::path& path, ByteView data, unsigned mode);
+
 struct InitOptions {
   std::filesystem::path dataDir;
   std::optional<std::string> org;              // default: the data dir's name

@@ -37,12 +37,27 @@ std::vector<federation::PeerConfig> PeerBook::all() const {
   std::lock_guard lk(mu_);
   std::vector<federation::PeerConfig> out = config_;
   for (const auto& p : added_)
-    if (!inConfig(p.key)) out.push_back(p);
+    if (!inConfigLocked(p.key)) out.push_back(p);
   return out;
 }
 
-bool PeerBook::inConfig(const PublicKey& key) const {
+bool PeerBook::inConfigLocked(const PublicKey& key) const {
   return std::any_of(config_.begin(), config_.end(), [&](const auto& p) { return p.key == key; });
+}
+
+bool PeerBook::inConfig(const PublicKey& key) const {
+  std::lock_guard lk(mu_);
+  return inConfigLocked(key);
+}
+
+bool PeerBook::isAdded(const PublicKey& key) const {
+  std::lock_guard lk(mu_);
+  return std::any_of(added_.begin(), added_.end(), [&](const auto& p) { return p.key == key; });
+}
+
+void PeerBook::setConfigured(std::vector<federation::PeerConfig> fromConfig) {
+  std::lock_guard lk(mu_);
+  config_ = std::move(fromConfig);
 }
 
 Status PeerBook::saveLocked() const {
@@ -53,7 +68,7 @@ Status PeerBook::saveLocked() const {
 
 Status PeerBook::add(const federation::PeerConfig& peer) {
   std::lock_guard lk(mu_);
-  if (inConfig(peer.key))
+  if (inConfigLocked(peer.key))
     return alreadyExists("peer " + peer.key.shortHex() + " is in civnetd.toml already (a [[peer]] there)");
   if (auto old = std::find_if(added_.begin(), added_.end(), [&](const auto& p) { return p.key == peer.key; });
       old != added_.end())
@@ -71,8 +86,10 @@ Status PeerBook::add(const federation::PeerConfig& peer) {
 
 Status PeerBook::remove(const PublicKey& key) {
   std::lock_guard lk(mu_);
-  if (inConfig(key))
-    return refused("peer " + key.shortHex() + " is in civnetd.toml: remove its [[peer]] there and restart civnetd");
+  if (inConfigLocked(key))
+    return refused("peer " + key.shortHex() +
+                   " is in civnetd.toml: remove its [[peer]] there and reload (systemctl reload civnetd, or "
+                   "civnetctl reload)");
   auto it = std::find_if(added_.begin(), added_.end(), [&](const auto& p) { return p.key == key; });
   if (it == added_.end()) return notFound("no peer with node key " + key.hex() + " was added");
   auto kept = *it;

@@ -27,6 +27,10 @@ class PeerBook {
 
   std::vector<federation::PeerConfig> all() const;
   bool inConfig(const PublicKey& key) const;
+  // Was this key added at run time (and kept in the store)?
+  bool isAdded(const PublicKey& key) const;
+  // The config file's peers after a reload (SIGHUP).
+  void setConfigured(std::vector<federation::PeerConfig> fromConfig);
   // Keeps a peer added at run time (synced). alreadyExists if its key is known.
   Status add(const federation::PeerConfig& peer);
   // Forgets a peer added at run time. notFound if unknown; refused (naming
@@ -35,10 +39,11 @@ class PeerBook {
 
  private:
   Status saveLocked() const;
+  bool inConfigLocked(const PublicKey& key) const;
 
   store::Store& store_;
-  const std::vector<federation::PeerConfig> config_;
   mutable std::mutex mu_;
+  std::vector<federation::PeerConfig> config_;  // guarded by mu_
   std::vector<federation::PeerConfig> added_;  // guarded by mu_
 };
 

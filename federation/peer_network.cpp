@@ -154,6 +154,9 @@ struct Conn {
   bool busy = false;  // a run or proof is being applied: the reader is waiting on the store
   std::optional<Clock::time_point> writing;  // since when the current write waits for the peer
   std::string error;  // why the link ended, once it did
+  std::uint64_t bytesIn = 0, bytesOut = 0;   // message bytes
+  Clock::time_point madeAt = Clock::now();
+  std::optional<Clock::time_point> lastInSync;  // last seen in sync (the writer looks when it goes idle)
 };
 
 struct Dialer {
@@ -166,6 +169,7 @@ struct Dialer {
   std::string lastError;
   std::string software;
   SyncPeer::Counters last;
+  std::uint64_t lastBytesIn = 0, lastBytesOut = 0;  // of the last link
   bool discovered = false;  // found in a member's profile, not configured
   std::weak_ptr<Conn> conn;  // the link it dialed, from the TLS handshake on
 };
@@ -423,6 +427,7 @@ class PeerNetwork::Impl {
         }
       }
       c->lastReceived = Clock::now();
+      c->bytesIn += frame.size();
       auto msg = peerwire::decode(frame);
       if (!msg.ok() && msg.status().code() == StatusCode::unsupported) {
         // A newer peer's message: not forged, but this node cannot go on.
@@ -468,6 +473,12 @@ class PeerNetwork::Impl {
         if (auto e = c->sync->nextPush(opt.maxRunBytes)) out = peerwire::encode(*e);
       }
       if (out.empty()) {
+        // Idle: nothing left to push. In sync too? (For the lag metric;
+        // looked at most once a second.)
+        const auto now = Clock::now();
+        if (c->sync->established() && (!c->lastInSync || now - *c->lastInSync > std::chrono::seconds(1)) &&
+            c->sync->inSync())
+          c->lastInSync = now;
         c->wake.expires_at(Clock::time_point::max());
         co_await c->wake.async_wait(kAsTuple);
         continue;
@@ -475,6 +486,7 @@ class PeerNetwork::Impl {
       c->writing = Clock::now();
       auto [ec, n] = co_await asio::async_write(c->stream, asio::buffer(out), kAsTuple);
       c->writing.reset();
+      c->bytesOut += out.size();
       if (ec) {
         if (c->error.empty()) c->error = "connection lost: " + errorText(ec);
         break;
@@ -577,6 +589,8 @@ class PeerNetwork::Impl {
     if (c->announced) log->info("{}: link ended: {}", who(*c), c->error);
     if (auto it = dialers.find(*c->peerKey); it != dialers.end()) {
       it->second->last = c->sync->counters();
+      it->second->lastBytesIn = c->bytesIn;
+      it->second->lastBytesOut = c->bytesOut;
       it->second->software = c->sync->peerSoftware();
       if (c->outbound || c->announced) it->second->lastError = c->error;
       it->second->timer.cancel();  // a dialer waiting for this link to end
@@ -667,6 +681,8 @@ class PeerNetwork::Impl {
           co_await runConn(c);
           established = c->announced;
           d->lastError = c->error;
+          d->lastBytesIn = c->bytesIn;
+          d->lastBytesOut = c->bytesOut;
           if (c->sync) {
             d->last = c->sync->counters();
             if (!c->sync->peerSoftware().empty()) d->software = c->sync->peerSoftware();
@@ -751,6 +767,21 @@ class PeerNetwork::Impl {
     }
   }
 
+  // What a live link says of itself: sync state, counters, bytes, lag.
+  static void live(Conn& c, PeerStatus& s) {
+    const auto now = Clock::now();
+    s.inSync = c.sync->inSync();
+    if (s.inSync) c.lastInSync = now;
+    s.counters = c.sync->counters();
+    s.bytesIn = c.bytesIn;
+    s.bytesOut = c.bytesOut;
+    s.entriesBehind = c.sync->entriesBehind();
+    s.secondsBehind = s.inSync ? 0
+                               : static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                                now - c.lastInSync.value_or(c.madeAt))
+                                                                .count());
+  }
+
   std::vector<PeerStatus> collect() const {
     std::vector<PeerStatus> out;
     std::set<PublicKey> seen;
@@ -763,13 +794,14 @@ class PeerNetwork::Impl {
       s.state = d->state;
       s.software = d->software;
       s.counters = d->last;
+      s.bytesIn = d->lastBytesIn;
+      s.bytesOut = d->lastBytesOut;
       s.lastError = d->lastError;
       if (auto c = liveWith(key)) {
         s.state = "connected";
         s.outbound = c->outbound;
-        s.inSync = c->sync->inSync();
         s.software = c->sync->peerSoftware();
-        s.counters = c->sync->counters();
+        live(*c, s);
       }
       seen.insert(key);
       out.push_back(std::move(s));
@@ -782,9 +814,8 @@ class PeerNetwork::Impl {
       s.address = c->remote;
       s.state = "connected";
       s.outbound = c->outbound;
-      s.inSync = c->sync->inSync();
       s.software = c->sync->peerSoftware();
-      s.counters = c->sync->counters();
+      live(*c, s);
       out.push_back(std::move(s));
     }
     return out;

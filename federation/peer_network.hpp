@@ -88,6 +88,13 @@ struct PeerStatus {
   bool inSync = false;     // connected and nothing left to push either way this node knows of
   std::string software;
   SyncPeer::Counters counters;  // of the live link, or the last one
+  std::uint64_t bytesIn = 0;    // message bytes received on the live link, or the last one
+  std::uint64_t bytesOut = 0;   // and sent (TLS records and the handshake not counted)
+  // Sync lag of the live link: entries the peer's frontier listed that this
+  // node does not hold yet, and seconds since the link was last in sync
+  // (since it was made, if never; 0 while in sync).
+  std::uint64_t entriesBehind = 0;
+  std::uint64_t secondsBehind = 0;
   std::string lastError;
 };
 

@@ -261,6 +261,18 @@ bool SyncPeer::inSync() const {
   return true;
 }
 
+std::uint64_t SyncPeer::entriesBehind() const {
+  std::uint64_t behind = 0;
+  for (const auto& [feed, seq] : peerListed_) {
+    if (notTaken_.count(feed)) continue;
+    auto tip = node_.store->tip(feed);
+    if (tip && tip->frozen) continue;
+    const std::uint64_t held = tip ? tip->seq : 0;
+    if (seq > held) behind += seq - held;
+  }
+  return behind;
+}
+
 void SyncPeer::offerProof(const PublicKey& feed) {
   if (!proofsSent_.count(feed)) proofsToSend_.insert(feed);
 }
@@ -348,8 +360,15 @@ SyncPeer::Step SyncPeer::onEntries(const peerwire::Entries& e) {
     run.push_back(std::move(se));
   }
   // The peer holds what it sends: never push it back.
+  const std::uint64_t lastSeq = firstSeq + run.size() - 1;
   auto& has = peerHas_[author];
-  has = std::max(has, firstSeq + run.size() - 1);
+  has = std::max(has, lastSeq);
+  // A run that came with its content shows the peer holds that content:
+  // it may be asked for it (this node may have dropped it, having no room).
+  if (run.back().content) {
+    auto& offered = peerOffered_[author];
+    offered = std::max(offered, lastSeq);
+  }
   s.ingest = std::move(run);
   return s;
 }
@@ -461,6 +480,7 @@ void SyncPeer::onWantContent(const peerwire::WantContent& w) {
 }
 
 void SyncPeer::askForMissingContent() {
+  if (node_.store->contentPaused()) return;  // no room for it now: asked once there is
   const std::uint64_t generation = node_.store->missingContentGeneration();
   if (missingLookedAt_ == generation) return;
   missingLookedAt_ = generation;

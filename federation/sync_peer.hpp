@@ -126,6 +126,9 @@ class SyncPeer {
   // holds what the peer's frontier listed (but what it refused).
   bool inSync() const;
   const Counters& counters() const { return counters_; }
+  // Entries the peer's frontier listed that this node does not hold yet
+  // (leaving out feeds it refused or froze).
+  std::uint64_t entriesBehind() const;
   const std::string& peerSoftware() const { return peerSoftware_; }
   const PublicKey& peerKey() const { return peerKey_; }
 
@@ -170,8 +173,9 @@ class SyncPeer {
   bool frontierParts_ = false;
   std::set<std::size_t> frontierListed_;
   std::size_t frontierTips_ = 0;
-  // What the peer's frontier says it holds (its runs may lack content, so
-  // what it sent does not count): missing content is asked of it by this.
+  // What the peer's frontier says it holds, and the runs it sent with their
+  // content (one without does not count): missing content is asked of it
+  // by this.
   std::map<PublicKey, std::uint64_t> peerOffered_;
   // Missing content: what this node asked the peer for and is still
   // missing, what it still has to ask, and the store's

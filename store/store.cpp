@@ -11,6 +11,7 @@
 #include "store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <atomic>
 #include <chrono>
@@ -280,6 +281,7 @@ class Store::Impl {
 
   std::filesystem::path dir_;
   Options options_;
+  std::optional<std::uint32_t> upgradedFrom_;  // set by open()
   std::atomic<IngestPolicy*> policy_{nullptr};
   mutable std::mutex listenerMu_;
   TipListener tipListener_;  // guarded by listenerMu_
@@ -306,6 +308,14 @@ class Store::Impl {
   // and last indexed (readers wait for indexed >= committed).
   std::atomic<std::uint64_t> syncedWrites_{0}, published_{0}, ingested_{0};
   std::atomic<std::uint64_t> missingGeneration_{0};
+  std::atomic<bool> contentPaused_{false};
+  // Entries refused by ingest, by verdict (Stats::refused).
+  std::array<std::atomic<std::uint64_t>, 256> refused_{};
+  void countRefused(const IngestResult& r, std::size_t runSize) {
+    if (r.verdict == Verdict::accepted || r.verdict == Verdict::duplicate) return;
+    const std::uint64_t taken = r.stored + r.duplicates;
+    refused_[static_cast<std::uint8_t>(r.verdict)] += runSize > taken ? runSize - taken : 0;
+  }
   std::uint64_t nextLog_ = 1;
   std::atomic<std::uint64_t> committedLog_{0};
   mutable std::mutex indexMu_;
@@ -329,6 +339,7 @@ Status Store::Impl::open() {
   lo.paranoid_checks = true;
   cache_.reset(leveldb::NewLRUCache(options_.blockCacheBytes));
   lo.block_cache = cache_.get();
+  lo.max_open_files = options_.maxOpenFiles;
   filter_.reset(leveldb::NewBloomFilterPolicy(10));
   lo.filter_policy = filter_.get();
   lo.write_buffer_size = 16 * 1024 * 1024;
@@ -373,6 +384,7 @@ Status Store::Impl::open() {
     // Version 2 added the w rows (missing content).
     if (ver < 2)
       if (Status st = addWantedRows(); !st.ok()) return st;
+    if (ver < kSchemaVersion) upgradedFrom_ = static_cast<std::uint32_t>(ver);
   }
 
   s = db_->Get({}, keys::metaKey(kMetaNetwork), &v);
@@ -1203,6 +1215,32 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir,
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
+Result<std::uint32_t> Store::schemaVersionOf(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir / "CURRENT", ec)) return notFound("no store in " + dir.string());
+  leveldb::Options lo;
+  lo.paranoid_checks = true;
+  leveldb::DB* raw = nullptr;
+  leveldb::Status s = leveldb::DB::Open(lo, dir.string(), &raw);
+  if (!s.ok()) {
+    if (s.ToString().find("lock") != std::string::npos)
+      return unavailable("store " + dir.string() + " is in use by another process (is civnetd already running?)");
+    if (s.IsCorruption()) return corruption("store " + dir.string() + " is corrupt: " + s.ToString());
+    return fromLevelDb(s, "opening store " + dir.string());
+  }
+  std::unique_ptr<leveldb::DB> db(raw);
+  std::string v;
+  s = db->Get({}, keys::metaKey(kMetaSchemaVersion), &v);
+  if (!s.ok()) return corruption("store " + dir.string() + " has no schema version: not a civnet store");
+  char* end = nullptr;
+  unsigned long ver = std::strtoul(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0')
+    return corruption("store " + dir.string() + " has an unreadable schema version \"" + v + "\"");
+  return static_cast<std::uint32_t>(ver);
+}
+
+std::optional<std::uint32_t> Store::upgradedFrom() const { return impl_->upgradedFrom_; }
+
 void Store::setPolicy(IngestPolicy* policy) { impl_->policy_ = policy; }
 
 void Store::setTipListener(TipListener listener) {
@@ -1307,9 +1345,16 @@ IngestResult Store::ingest(std::vector<SignedEntry> run) {
   if (!c.ok()) {
     res.verdict = c.verdict;
     res.detail = c.detail;
+    impl_->countRefused(res, run.size());
     return res;
   }
-  return impl_->ingestRoundTrip(std::move(req));
+  // No room for content: the chain is kept, its content asked for later.
+  if (impl_->contentPaused_.load())
+    for (auto& e : req->run) e.signedEntry.content.reset();
+  const std::size_t size = run.size();
+  res = impl_->ingestRoundTrip(std::move(req));
+  impl_->countRefused(res, size);
+  return res;
 }
 
 Result<Entry> Store::entryById(const Digest& id) const {
@@ -1452,10 +1497,11 @@ std::vector<Tip> Store::tips() const {
   return out;
 }
 
-Digest Store::frontierDigest() const {
+namespace {
+// SHA-256 over the sorted (feed, seq, id) of every tip.
+Digest digestOfTips(const std::map<PublicKey, Tip>& tips) {
   Sha256 h;
-  std::shared_lock lk(impl_->tipsMu_);
-  for (const auto& [k, t] : impl_->tips_) {  // std::map: sorted by feed key
+  for (const auto& [k, t] : tips) {  // std::map: sorted by feed key
     std::string row;
     keys::putBytes(row, t.feed.view());
     keys::putU64(row, t.seq);
@@ -1463,6 +1509,12 @@ Digest Store::frontierDigest() const {
     h.update(keys::viewOf(row));
   }
   return h.finish();
+}
+}  // namespace
+
+Digest Store::frontierDigest() const {
+  std::shared_lock lk(impl_->tipsMu_);
+  return digestOfTips(impl_->tips_);
 }
 
 Counts Store::counts() const {
@@ -1553,6 +1605,9 @@ Stats Store::stats() const {
   st.syncedWrites = impl_->syncedWrites_;
   st.published = impl_->published_;
   st.ingested = impl_->ingested_;
+  for (std::size_t v = 0; v < impl_->refused_.size(); ++v)
+    if (const std::uint64_t n = impl_->refused_[v].load())
+      st.refused[static_cast<Verdict>(v)] = n;
   std::lock_guard lk(impl_->queueMu_);
   st.queued = impl_->queue_.size();
   return st;
@@ -1600,6 +1655,13 @@ std::vector<Position> Store::missingContent(const std::optional<Position>& after
 }
 
 std::uint64_t Store::missingContentGeneration() const { return impl_->missingGeneration_; }
+
+void Store::setContentPaused(bool paused) {
+  if (impl_->contentPaused_.exchange(paused) && !paused)
+    ++impl_->missingGeneration_;  // sessions look at what is missing again, and ask for it
+}
+
+bool Store::contentPaused() const { return impl_->contentPaused_.load(); }
 
 std::vector<Bytes> Store::forkProofs(const PublicKey& feed) const {
   std::vector<Bytes> out;
@@ -1730,6 +1792,154 @@ VerifyReport Store::verify(const std::function<bool(std::uint64_t, std::uint64_t
   if (progress) progress(r.entries, total);
   db->ReleaseSnapshot(snap);
   return r;
+}
+
+// --- backup and restore ---
+
+namespace {
+
+// Meta rows a backup leaves out: the indexer's, rebuilt on restore.
+bool derivedMeta(std::string_view key) {
+  return key == keys::metaKey(kMetaIndexCursor) || key == keys::metaKey(kMetaIndexVersion);
+}
+
+class SnapshotBackup final : public BackupSource {
+ public:
+  SnapshotBackup(leveldb::DB* db) : db_(db), snap_(db->GetSnapshot()) {
+    ro_.snapshot = snap_;
+    ro_.fill_cache = false;
+  }
+  ~SnapshotBackup() override {
+    it_.reset();
+    db_->ReleaseSnapshot(snap_);
+  }
+
+  Status load() {
+    std::string v;
+    auto s = db_->Get(ro_, keys::metaKey(kMetaSchemaVersion), &v);
+    if (!s.ok()) return fromLevelDb(s, "reading the store's schema version");
+    char* end = nullptr;
+    schema_ = static_cast<std::uint32_t>(std::strtoul(v.c_str(), &end, 10));
+    if (v.empty() || *end != '\0') return corruption("the store has an unreadable schema version \"" + v + "\"");
+    std::map<PublicKey, Tip> tips;
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro_));
+    const std::string prefix(1, keys::kTip);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      Tip t;
+      if (!decodeTip(std::string_view(it->key().data(), it->key().size()),
+                     std::string_view(it->value().data(), it->value().size()), t))
+        return corruption("the store holds a malformed tip row (run civnetctl verify)");
+      tips[t.feed] = t;
+      counts_.entries += t.seq;
+    }
+    if (!it->status().ok()) return fromLevelDb(it->status(), "reading tips");
+    counts_.feeds = tips.size();
+    frontier_ = digestOfTips(tips);
+    it_.reset(db_->NewIterator(ro_));
+    it_->SeekToFirst();
+    return {};
+  }
+
+  std::uint32_t schemaVersion() const override { return schema_; }
+  Digest frontier() const override { return frontier_; }
+  Counts counts() const override { return counts_; }
+  Status status() const override { return status_; }
+
+  bool next(std::size_t maxBytes, const std::function<void(std::string_view, std::string_view)>& row) override {
+    std::size_t bytes = 0;
+    while (it_->Valid() && bytes < maxBytes) {
+      std::string_view k(it_->key().data(), it_->key().size());
+      const char table = k.front();
+      if (table == keys::kIndex || table == static_cast<char>(LocalTable::session)) {
+        it_->Seek(keys::prefixEnd(std::string(1, table)));  // skip the whole table
+        continue;
+      }
+      if (!(table == keys::kMeta && derivedMeta(k))) {
+        std::string_view v(it_->value().data(), it_->value().size());
+        row(k, v);
+        bytes += k.size() + v.size() + 8;
+      }
+      it_->Next();
+    }
+    if (!it_->status().ok()) {
+      status_ = fromLevelDb(it_->status(), "reading the store for the backup");
+      return false;
+    }
+    return it_->Valid();
+  }
+
+ private:
+  leveldb::DB* db_;
+  const leveldb::Snapshot* snap_;
+  leveldb::ReadOptions ro_;
+  std::unique_ptr<leveldb::Iterator> it_;
+  std::uint32_t schema_ = 0;
+  Digest frontier_;
+  Counts counts_;
+  Status status_;
+};
+
+class LevelDbRestore final : public RestoreSink {
+ public:
+  explicit LevelDbRestore(std::unique_ptr<leveldb::DB> db, std::filesystem::path dir)
+      : db_(std::move(db)), dir_(std::move(dir)) {}
+
+  Status add(std::string_view key, std::string_view value) override {
+    static constexpr std::string_view kTables = "echtdxqwlma";  // keys.hpp's tables but the derived ones
+    if (key.empty() || kTables.find(key.front()) == std::string_view::npos)
+      return corruption("the backup holds a store row of an unknown table (key starts with byte " +
+                        std::to_string(static_cast<unsigned char>(key.front())) + ")");
+    if (key.front() == keys::kMeta && derivedMeta(key)) return {};
+    batch_.Put(leveldb::Slice(key.data(), key.size()), leveldb::Slice(value.data(), value.size()));
+    pending_ += key.size() + value.size();
+    if (pending_ >= 4 * 1024 * 1024) return flush(false);
+    return {};
+  }
+
+  Status finish() override {
+    if (!db_) return internalError("restore finished twice");
+    Status s = flush(true);
+    db_.reset();
+    return s;
+  }
+
+ private:
+  Status flush(bool sync) {
+    leveldb::WriteOptions wo;
+    wo.sync = sync;
+    auto s = db_->Write(wo, &batch_);
+    batch_.Clear();
+    pending_ = 0;
+    if (!s.ok()) return fromLevelDb(s, "writing the restored store " + dir_.string());
+    return {};
+  }
+  std::unique_ptr<leveldb::DB> db_;
+  std::filesystem::path dir_;
+  leveldb::WriteBatch batch_;
+  std::size_t pending_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BackupSource>> Store::backup() const {
+  auto b = std::make_unique<SnapshotBackup>(impl_->db_.get());
+  if (auto s = b->load(); !s.ok()) return s;
+  return std::unique_ptr<BackupSource>(std::move(b));
+}
+
+Result<std::unique_ptr<RestoreSink>> Store::restoreInto(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec))
+    return alreadyExists("store " + dir.string() + " exists already: a backup is restored into a new store only");
+  leveldb::Options lo;
+  lo.create_if_missing = true;
+  lo.error_if_exists = true;
+  lo.write_buffer_size = 16 * 1024 * 1024;
+  lo.max_file_size = 8 * 1024 * 1024;
+  leveldb::DB* raw = nullptr;
+  auto s = leveldb::DB::Open(lo, dir.string(), &raw);
+  if (!s.ok()) return fromLevelDb(s, "creating the store " + dir.string());
+  return std::unique_ptr<RestoreSink>(new LevelDbRestore(std::unique_ptr<leveldb::DB>(raw), dir));
 }
 
 std::optional<std::string> Store::getLocal(LocalTable table, std::string_view key) const {

@@ -88,6 +88,7 @@ struct Options {
   bool createIfMissing = false;
   const Clock* clock = nullptr;  // nullptr: the system clock
   std::size_t blockCacheBytes = 32 * 1024 * 1024;
+  int maxOpenFiles = 1000;  // LevelDB's table files kept open at once
   // Test hook: called on the writer thread just before each synced
   // (publish) write. Tests use it to hold the writer and observe grouping.
   std::function<void()> beforeSyncedWrite;
@@ -102,6 +103,9 @@ struct Stats {
   std::uint64_t published = 0;     // entries published locally
   std::uint64_t ingested = 0;      // entries stored from elsewhere
   std::uint64_t queued = 0;        // requests waiting for the writer now
+  // Entries from elsewhere not stored, by the verdict that refused (or,
+  // for futureTimestamp, deferred) them.
+  std::map<record::Verdict, std::uint64_t> refused;
 };
 
 // A feed's latest entry as this node holds it.
@@ -200,6 +204,37 @@ struct LocalWrite {
   std::optional<std::string> value;  // nullopt: delete the row
 };
 
+// A consistent copy of a store's own rows, for a backup: read on one
+// LevelDB snapshot, so it holds exactly what was committed when it was
+// taken while the node goes on writing. It leaves out what is derived (the
+// index rows and the indexer's cursor, rebuilt on restore) and what must not
+// outlive this run of the node (member sessions). REQUIRES: it is destroyed
+// before the store.
+class BackupSource {
+ public:
+  virtual ~BackupSource() = default;
+  // As of the snapshot.
+  virtual std::uint32_t schemaVersion() const = 0;
+  virtual Digest frontier() const = 0;
+  virtual Counts counts() const = 0;
+  // Hands the next rows, about `maxBytes` of them, to `row`; false once
+  // every row was handed over (or reading failed: see status()).
+  virtual bool next(std::size_t maxBytes, const std::function<void(std::string_view, std::string_view)>& row) = 0;
+  virtual Status status() const = 0;
+};
+
+// Writes the rows of a backup into a new store. Nothing is a store until
+// finish() returned ok: open() then rebuilds the indexes, and the caller
+// verifies it (Store::verify) before trusting it.
+class RestoreSink {
+ public:
+  virtual ~RestoreSink() = default;
+  // Refuses a row of a table this build does not know.
+  virtual Status add(std::string_view key, std::string_view value) = 0;
+  // Writes what is pending with a synced write and closes the database.
+  virtual Status finish() = 0;
+};
+
 class Store {
  public:
   // Opens (or with createIfMissing, creates) the store in `dir`. Refuses a
@@ -207,6 +242,11 @@ class Store {
   // message that names the directory and what is wrong.
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir,
                                              const Options& options);
+  // The schema version of the store in `dir`, read without changing it (an
+  // older store is upgraded only by open()). notFound if there is none.
+  static Result<std::uint32_t> schemaVersionOf(const std::filesystem::path& dir);
+  // The schema version open() found and upgraded, when it was older.
+  std::optional<std::uint32_t> upgradedFrom() const;
   // Drains the writer (pending writes complete) and closes the database.
   ~Store();
   Store(const Store&) = delete;
@@ -318,6 +358,12 @@ class Store {
   // missing content arrives: a sync session that saw another value looks
   // again at what it lacks (missingContent()) and at what a peer asked for.
   std::uint64_t missingContentGeneration() const;
+  // While paused (no room on disk), ingest takes entries without their
+  // content: the chains stay whole and in sync, and the content is held as
+  // missing, to be asked of peers once unpaused (missingContentGeneration()
+  // moves then). Local publishes are not affected.
+  void setContentPaused(bool paused);
+  bool contentPaused() const;
   // Fork proofs held for `feed` (encoded ForkProof messages).
   std::vector<Bytes> forkProofs(const PublicKey& feed) const;
 
@@ -332,6 +378,12 @@ class Store {
   // on the writer thread, so writes wait meanwhile. `progress(done, total)`
   // is called between steps (arrival-log positions).
   Status reindex(const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+
+  // A consistent copy of the store for a backup (see BackupSource).
+  Result<std::unique_ptr<BackupSource>> backup() const;
+  // A new store in `dir`, which must not hold one yet, to fill from a
+  // backup's rows.
+  static Result<std::unique_ptr<RestoreSink>> restoreInto(const std::filesystem::path& dir);
 
   // --- node-local rows (accounts, sessions) ---
   std::optional<std::string> getLocal(LocalTable table, std::string_view key) const;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -65,6 +66,27 @@ Result<HttpReply> readReply(asio::io_context& ioc, beast::basic_stream<Local>& s
   return reply;
 }
 
+// Connects `stream` to civnetd's socket within `timeout`.
+Status connectTo(asio::io_context& ioc, beast::basic_stream<Local>& stream, const std::string& socketPath,
+                 std::chrono::seconds timeout) {
+  beast::error_code ec;
+  bool done = false;
+  stream.expires_after(timeout);
+  stream.async_connect(Local::endpoint(socketPath), [&](beast::error_code e) {
+    ec = e;
+    done = true;
+  });
+  if (auto e = runToCompletion(ioc, ec, done)) {
+    if (e == asio::error::connection_refused || e == asio::error::not_found ||
+        e == beast::errc::no_such_file_or_directory)
+      return unavailable("cannot reach civnetd at " + socketPath);
+    if (e == beast::errc::permission_denied)
+      return permissionDenied("cannot open " + socketPath + ": permission denied (run as the node's user)");
+    return unavailable("cannot reach civnetd at " + socketPath + ": " + e.message());
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<HttpReply> AdminClient::request(const std::string& method, const std::string& target, const std::string& body,
@@ -73,20 +95,7 @@ Result<HttpReply> AdminClient::request(const std::string& method, const std::str
   beast::basic_stream<Local> stream(ioc);
   beast::error_code ec;
   bool done = false;
-
-  stream.expires_after(timeout_);
-  stream.async_connect(Local::endpoint(socketPath_), [&](beast::error_code e) {
-    ec = e;
-    done = true;
-  });
-  if (auto e = runToCompletion(ioc, ec, done)) {
-    if (e == asio::error::connection_refused || e == asio::error::not_found ||
-        e == beast::errc::no_such_file_or_directory)
-      return unavailable("cannot reach civnetd at " + socketPath_);
-    if (e == beast::errc::permission_denied)
-      return permissionDenied("cannot open " + socketPath_ + ": permission denied (run as the node's user)");
-    return unavailable("cannot reach civnetd at " + socketPath_ + ": " + e.message());
-  }
+  if (auto s = connectTo(ioc, stream, socketPath_, timeout_); !s.ok()) return s;
 
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "civnetd");
@@ -119,6 +128,92 @@ Result<HttpReply> AdminClient::request(const std::string& method, const std::str
   }
 
   return readReply(ioc, stream, socketPath_, timeout_);
+}
+
+Result<HttpReply> AdminClient::stream(const std::string& target,
+                                      const std::function<Status(std::string_view)>& sink) const {
+  asio::io_context ioc(1);
+  beast::basic_stream<Local> stream(ioc);
+  beast::error_code ec;
+  bool done = false;
+  if (auto s = connectTo(ioc, stream, socketPath_, timeout_); !s.ok()) return s;
+
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, "civnetd");
+  req.set(http::field::user_agent, "civnetctl");
+  req.keep_alive(false);
+  stream.expires_after(timeout_);
+  http::async_write(stream, req, [&](beast::error_code e, std::size_t) {
+    ec = e;
+    done = true;
+  });
+  if (auto e = runToCompletion(ioc, ec, done)) return ioError("sending the request to civnetd: " + e.message());
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  done = false;
+  stream.expires_after(timeout_);
+  http::async_read_header(stream, buffer, parser, [&](beast::error_code e, std::size_t) {
+    ec = e;
+    done = true;
+  });
+  if (auto e = runToCompletion(ioc, ec, done)) {
+    if (e == beast::error::timeout)
+      return ioError("civnetd at " + socketPath_ + " did not answer within " + std::to_string(timeout_.count()) + " s");
+    return ioError("reading civnetd's answer: " + e.message());
+  }
+  HttpReply reply;
+  reply.status = parser.get().result_int();
+  for (const auto& field : parser.get()) {
+    std::string name(field.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    reply.headers[name] = std::string(field.value());
+  }
+  reply.contentType = reply.headers["content-type"];
+
+  if (reply.status != 200) {
+    // An error: small, read whole as text.
+    http::response_parser<http::string_body> whole(std::move(parser));
+    whole.body_limit(kMaxReplyBytes);
+    done = false;
+    stream.expires_after(timeout_);
+    http::async_read(stream, buffer, whole, [&](beast::error_code e, std::size_t) {
+      ec = e;
+      done = true;
+    });
+    if (auto e = runToCompletion(ioc, ec, done)) return ioError("reading civnetd's answer: " + e.message());
+    reply.body = std::move(whole.get().body());
+    return reply;
+  }
+
+  std::string piece(256 * 1024, '\0');
+  std::uint64_t received = 0;
+  while (!parser.is_done()) {
+    parser.get().body().data = piece.data();
+    parser.get().body().size = piece.size();
+    done = false;
+    stream.expires_after(timeout_);
+    http::async_read_some(stream, buffer, parser, [&](beast::error_code e, std::size_t) {
+      ec = e;
+      done = true;
+    });
+    auto e = runToCompletion(ioc, ec, done);
+    if (e && e != http::error::need_buffer) {
+      if (e == beast::error::timeout)
+        return ioError("civnetd sent nothing for " + std::to_string(timeout_.count()) + " s after " +
+                       std::to_string(received) + " bytes");
+      return ioError("civnetd's answer was cut off after " + std::to_string(received) + " bytes (" + e.message() +
+                     "; did civnetd stop?)");
+    }
+    const std::size_t n = piece.size() - parser.get().body().size;
+    received += n;
+    if (n > 0)
+      if (auto s = sink(std::string_view(piece.data(), n)); !s.ok()) return s;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(Local::socket::shutdown_both, ignored);
+  return reply;
 }
 
 }  // namespace civnet::tools

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "schemas/status.hpp"
 
@@ -32,6 +34,13 @@ class AdminClient {
   // broken pipe.
   Result<HttpReply> request(const std::string& method, const std::string& target, const std::string& body = "",
                             const std::string& contentType = "application/json") const;
+
+  // GETs `target` and hands a 200 reply's body to `sink` a piece at a time
+  // as it arrives (each read has the deadline; the whole has none); any
+  // other reply comes back whole, its body not given to `sink`. A body cut
+  // off before its end (civnetd stopped) is ioError; an error from `sink`
+  // ends the transfer and is returned.
+  Result<HttpReply> stream(const std::string& target, const std::function<Status(std::string_view)>& sink) const;
 
   const std::string& socketPath() const { return socketPath_; }
 

@@ -128,6 +128,17 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   auto* verify = app.add_subcommand("verify", "Re-prove the whole store: every chain, signature and content hash");
   auto* reindex = app.add_subcommand(
       "reindex", "Rebuild every derived index, the search index and the membership view from the entries held");
+  auto* backup = app.add_subcommand(
+      "backup", "Write a backup of the running node (its store, config and keys) from one consistent snapshot");
+  backup->add_option("--out", cmd.file, "The file to write, mode 0600 (never overwritten; - for stdout)")->required();
+  auto* reload = app.add_subcommand(
+      "reload", "Read civnetd.toml again (as SIGHUP does): peers, log level and limits change at once;\n"
+                "prints what changed, and what waits for a restart");
+  auto* resumePublishing = app.add_subcommand(
+      "resume-publishing",
+      "Lift the pause on publishing that follows a restore, without waiting for a peer to confirm this\n"
+      "node's feeds. Only if nothing was published after the backup: otherwise the feeds fork and freeze");
+  resumePublishing->add_flag("--force", cmd.force, "Yes: lift it now");
   auto* exportCmd = app.add_subcommand("export", "Export every entry as framed SignedEntry messages");
   exportCmd->add_option("--out", cmd.file, "The file to write (never overwritten)")->required();
   auto* importCmd = app.add_subcommand("import", "Import entries from an export file");
@@ -240,6 +251,10 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
       {"search", "civnetctl search \"clean water\" --tag wash --limit 10"},
       {"verify", "civnetctl verify && echo store intact"},
       {"reindex", "civnetctl reindex"},
+      {"backup", "civnetctl --data-dir /var/lib/civnet backup --out /srv/backup/civnet-$(date +%F).backup\n"
+                 "restore it into an empty directory with: civnetd restore --data-dir DIR FILE"},
+      {"resume-publishing", "civnetctl resume-publishing --force"},
+      {"reload", "civnetctl reload   (or: systemctl reload civnetd)"},
       {"export", "civnetctl export --out /backup/civnet-$(date +%F).civnet"},
       {"import", "civnetctl import /backup/civnet-2026-11-30.civnet"},
       {"members list", "civnetctl members list --state member --label women-led"},
@@ -310,6 +325,9 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
   else if (search->parsed()) cmd.verb = CtlVerb::search;
   else if (health->parsed()) cmd.verb = CtlVerb::health;
   else if (metrics->parsed()) cmd.verb = CtlVerb::metrics;
+  else if (backup->parsed()) cmd.verb = CtlVerb::backup;
+  else if (resumePublishing->parsed()) cmd.verb = CtlVerb::resumePublishing;
+  else if (reload->parsed()) cmd.verb = CtlVerb::reload;
   else if (exportCmd->parsed()) cmd.verb = CtlVerb::exportFile;
   else if (importCmd->parsed()) cmd.verb = CtlVerb::importFile;
   else if (membersList->parsed()) cmd.verb = CtlVerb::membersList;

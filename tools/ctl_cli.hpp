@@ -18,6 +18,7 @@ enum class CtlVerb {
   help, status, feeds, publish, entriesList, entriesShow, verify, reindex, exportFile, importFile,
   membersList, membersShow, admit, revoke, lift, takedown, retract, stewardSet, orgsList, orgsAdd,
   peersList, peersAdd, peersRemove, sync, accountsList, accountsAdd, accountsDisable, accountsReset, search, orgsProfile, health, metrics,
+  backup, resumePublishing, reload,
 };
 
 struct CtlCommand {
@@ -41,7 +42,8 @@ struct CtlCommand {
   std::string query;  // search: the words to look for
 
   std::string id;    // entries show, takedown, retract: an entry id or its first 8+ hex characters
-  std::string file;  // export --out, import FILE
+  std::string file;  // export --out, import FILE, backup --out ("-": stdout)
+  bool force = false;  // resume-publishing
 
   // members list filters (region also for admit)
   std::optional<std::string> region;

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <set>
 #include <iostream>
 #include <sstream>
@@ -24,6 +25,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "schemas/backup.hpp"
 #include "schemas/framing.hpp"
 #include "schemas/record.hpp"
 #include "tools/admin_client.hpp"
@@ -62,6 +64,8 @@ class Ctl {
   int entriesList();
   int entriesShow();
   int verify();
+  bool followJob(const std::string& target, const std::string& doing, const std::string& unit, json::object& job,
+                 Failure& f);
   int reindex();
   int search();
   int health();
@@ -73,6 +77,9 @@ class Ctl {
   std::optional<int> fetchOrPrint(const std::string& method, const std::string& target, const std::string& body,
                                   json::object& out);
   int exportFile();
+  int backup();
+  int resumePublishing();
+  int reload();
   int importFile();
   int membersList();
   int membersShow();
@@ -245,6 +252,61 @@ Result<std::string> readBodyFile(const std::string& path) {
   return s;
 }
 
+// A file made whole or not at all: written under a temporary name next to
+// `path`, fsynced, then linked into place, which never replaces a file
+// (not even one that appeared meanwhile). Dropped unfinished, it is removed.
+class NewFile {
+ public:
+  explicit NewFile(fs::path path) : path_(std::move(path)) {
+    tmp_ = path_;
+    tmp_ += ".tmp-" + std::to_string(::getpid());
+  }
+  ~NewFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  }
+  NewFile(const NewFile&) = delete;
+  NewFile& operator=(const NewFile&) = delete;
+
+  Status open(unsigned mode) {
+    std::error_code ec;
+    if (fs::exists(path_, ec)) return alreadyExists(path_.string() + " already exists; refusing to overwrite it");
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd_ < 0) return ioError("cannot create " + tmp_.string() + ": " + std::strerror(errno));
+    return {};
+  }
+  Status write(std::string_view bytes) {
+    while (!bytes.empty()) {
+      ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ioError("writing " + tmp_.string() + ": " + std::strerror(errno));
+      }
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return {};
+  }
+  Status commit() {
+    const int syncRc = ::fsync(fd_), closeRc = ::close(fd_);
+    fd_ = -1;
+    if (syncRc != 0 || closeRc != 0) return ioError("writing " + tmp_.string() + ": " + std::strerror(errno));
+    int rc = ::link(tmp_.c_str(), path_.c_str());
+    int err = errno;
+    ::unlink(tmp_.c_str());
+    tmp_.clear();
+    if (rc != 0) {
+      if (err == EEXIST) return alreadyExists(path_.string() + " already exists; refusing to overwrite it");
+      return ioError("creating " + path_.string() + ": " + std::strerror(err));
+    }
+    return {};
+  }
+
+ private:
+  fs::path path_;
+  fs::path tmp_;
+  int fd_ = -1;
+};
+
 }  // namespace
 
 Result<HttpReply> Ctl::call(const std::string& method, const std::string& target, const std::string& body,
@@ -297,6 +359,9 @@ int Ctl::run() {
     case CtlVerb::entriesShow: return entriesShow();
     case CtlVerb::verify: return verify();
     case CtlVerb::reindex: return reindex();
+    case CtlVerb::backup: return backup();
+    case CtlVerb::resumePublishing: return resumePublishing();
+    case CtlVerb::reload: return reload();
     case CtlVerb::search: return search();
     case CtlVerb::health: return health();
     case CtlVerb::metrics: return metrics();
@@ -369,6 +434,10 @@ int Ctl::status() {
                         port != p.end() && !port->value().is_null() ? "listening on port " + std::to_string(num(p, "listen_port"))
                                                                      : std::string("not listening"));
   }
+  if (auto p = o.find("publishing"); p != o.end() && p->value().is_object() && flag(p->value().as_object(), "paused"))
+    out_ << fmt::format("{:<16} PAUSED: this node was {}; it resumes once a peer in sync confirms its feeds "
+                        "(civnetctl resume-publishing --force lifts it)\n",
+                        "publishing", str(p->value().as_object(), "reason"));
   return kExitOk;
 }
 
@@ -464,8 +533,16 @@ std::optional<int> Ctl::fetchOrPrint(const std::string& method, const std::strin
 }
 
 int Ctl::reindex() {
-  json::object o;
-  if (auto done = fetchOrPrint("POST", "/v1/reindex", "{}", o)) return *done;
+  json::object job;
+  Failure f;
+  if (!followJob("/v1/jobs/reindex", "reindexing", "arrivals", job, f)) return fail(f);
+  if (str(job, "state") != "done" || !job.contains("result") || !job.at("result").is_object())
+    return fail(kExitFailed, "reindex failed: " + str(job, "error"));
+  if (cmd_.json) {
+    printJson(job.at("result"));
+    return kExitOk;
+  }
+  const json::object& o = job.at("result").as_object();
   out_ << fmt::format("reindexed {} entries; membership view rebuilt: {} feeds known, {} hidden, {} erased\n",
                       num(o, "entries"), num(o, "feeds_known"), num(o, "hidden"), num(o, "erased"));
   if (o.contains("search_documents"))
@@ -502,28 +579,36 @@ int Ctl::entriesShow() {
   return kExitOk;
 }
 
-int Ctl::verify() {
-  json::object job;
-  Failure f;
-  if (!callJson("POST", "/v1/jobs/verify", "", job, f)) return fail(f);
-  std::string id = str(job, "job");
-  bool bar = !cmd_.json && ::isatty(STDERR_FILENO);
+// Starts a job (POST `target`) and follows it to its end, with a progress
+// bar on stderr when that is a terminal; `job` is then the finished job.
+bool Ctl::followJob(const std::string& target, const std::string& doing, const std::string& unit, json::object& job,
+                    Failure& f) {
+  if (!callJson("POST", target, "", job, f)) return false;
+  const std::string id = str(job, "job");
+  const bool bar = !cmd_.json && ::isatty(STDERR_FILENO);
   while (str(job, "state") == "running") {
     if (bar) {
       std::int64_t done = num(job, "done"), total = num(job, "total");
       int width = 30;
-      int filled = total > 0 ? static_cast<int>(width * done / total) : 0;
-      err_ << fmt::format("\rverifying [{}{}] {}/{} entries", std::string(static_cast<std::size_t>(filled), '#'),
-                          std::string(static_cast<std::size_t>(width - filled), ' '), done, total)
+      int filled = total > 0 ? static_cast<int>(width * std::min(done, total) / total) : 0;
+      err_ << fmt::format("\r{} [{}{}] {}/{} {}", doing, std::string(static_cast<std::size_t>(filled), '#'),
+                          std::string(static_cast<std::size_t>(width - filled), ' '), done, total, unit)
            << std::flush;
     }
     std::this_thread::sleep_for(kJobPollInterval);  // polling a job's progress, not waiting for a guess
     if (!callJson("GET", "/v1/jobs/" + id, "", job, f)) {
       if (bar) err_ << "\n";
-      return fail(f);
+      return false;
     }
   }
   if (bar) err_ << "\r\033[K";
+  return true;
+}
+
+int Ctl::verify() {
+  json::object job;
+  Failure f;
+  if (!followJob("/v1/jobs/verify", "verifying", "entries", job, f)) return fail(f);
   if (str(job, "state") != "done" || !job.contains("result") || !job.at("result").is_object())
     return fail(kExitFailed, "verify failed: " + str(job, "error"));
   const json::object& r = job.at("result").as_object();
@@ -546,19 +631,9 @@ int Ctl::verify() {
 }
 
 int Ctl::exportFile() {
-  fs::path out = cmd_.file;
-  std::error_code ec;
-  if (fs::exists(out, ec)) return fail(kExitFailed, out.string() + " already exists; refusing to overwrite it");
-  fs::path tmp = out;
-  tmp += ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return fail(kExitFailed, "cannot create " + tmp.string() + ": " + std::strerror(errno));
-  auto abandon = [&](const Failure& f) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return fail(f);
-  };
-
+  const fs::path out = cmd_.file;
+  NewFile file(out);
+  if (auto st = file.open(0644); !st.ok()) return fail(kExitFailed, st.message());
   std::uint64_t entries = 0, bytes = 0;
   std::string cursor;
   for (;;) {
@@ -566,41 +641,129 @@ int Ctl::exportFile() {
     if (!cursor.empty()) target += "?after=" + cursor;
     Failure f;
     auto page = call("GET", target, "", "application/json", &f);
-    if (!page.ok()) return abandon(f);
-    const std::string& body = page->body;
-    std::size_t off = 0;
-    while (off < body.size()) {
-      ssize_t n = ::write(fd, body.data() + off, body.size() - off);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return abandon(Failure{kExitFailed, "writing " + tmp.string() + ": " + std::strerror(errno)});
-      }
-      off += static_cast<std::size_t>(n);
-    }
-    bytes += body.size();
+    if (!page.ok()) return fail(f);
+    if (auto st = file.write(page->body); !st.ok()) return fail(kExitFailed, st.message());
+    bytes += page->body.size();
     entries += std::strtoull(page->headers["civnet-entries"].c_str(), nullptr, 10);
     auto next = page->headers.find("civnet-next-cursor");
     if (next == page->headers.end() || next->second.empty()) break;
-    if (next->second == cursor) return abandon(Failure{kExitFailed, "civnetd's export did not advance"});
+    if (next->second == cursor) return fail(kExitFailed, "civnetd's export did not advance");
     cursor = next->second;
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return fail(kExitFailed, "writing " + tmp.string() + ": " + std::strerror(err));
-  }
-  // link() never replaces an existing file, even one created meanwhile.
-  int rc = ::link(tmp.c_str(), out.c_str());
-  int err = errno;
-  ::unlink(tmp.c_str());
-  if (rc != 0) {
-    if (err == EEXIST) return fail(kExitFailed, out.string() + " already exists; refusing to overwrite it");
-    return fail(kExitFailed, "creating " + out.string() + ": " + std::strerror(err));
-  }
+  if (auto st = file.commit(); !st.ok()) return fail(kExitFailed, st.message());
   if (cmd_.json)
     printJson(json::object{{"file", out.string()}, {"entries", entries}, {"bytes", bytes}});
   else
     out_ << fmt::format("exported {} entries ({} bytes) to {}\n", entries, bytes, out.string());
+  return kExitOk;
+}
+
+// The backup streams from civnetd into the file (or stdout); the same
+// reader civnetd restore uses checks it on the way, so a file that is
+// kept is whole: its end record and digest were seen.
+int Ctl::backup() {
+  const bool toStdout = cmd_.file == "-";
+  std::optional<NewFile> file;
+  if (!toStdout) {
+    file.emplace(cmd_.file);
+    if (auto st = file->open(0600); !st.ok()) return fail(kExitFailed, st.message());
+  }
+  backup::BackupHeader header;
+  backup::Reader check({[&](const backup::BackupHeader& h) {
+                          header = h;
+                          return Status{};
+                        },
+                        {},
+                        {}});
+  auto reply = client_.stream("/v1/backup", [&](std::string_view piece) -> Status {
+    if (auto st = check.feed(piece); !st.ok()) return st.withContext("the backup civnetd sent is damaged");
+    if (toStdout) {
+      std::cout.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+      if (!std::cout) return ioError("writing the backup to stdout failed");
+      return {};
+    }
+    return file->write(piece);
+  });
+  if (!reply.ok()) {
+    if (reply.status().code() == StatusCode::unavailable)
+      return fail(kExitUnreachable, "cannot reach civnetd at " + cmd_.socketPath +
+                                        " (is it running? start it with: civnetd run --data-dir " + cmd_.dataDir + ")");
+    return fail(kExitFailed, "backup failed, nothing kept: " + reply.status().message());
+  }
+  if (reply->status != 200) {
+    std::string message = "civnetd answered " + std::to_string(reply->status);
+    json::error_code ec;
+    json::value v = json::parse(reply->body, ec);
+    if (!ec && v.is_object() && v.as_object().contains("error") && v.at("error").is_object())
+      message = str(v.at("error").as_object(), "message");
+    return fail(kExitFailed, "backup failed: " + message);
+  }
+  if (auto st = check.finish(); !st.ok()) return fail(kExitFailed, "backup failed, nothing kept: " + st.message());
+  if (toStdout) {
+    std::cout.flush();
+    if (!std::cout) return fail(kExitFailed, "writing the backup to stdout failed");
+  } else if (auto st = file->commit(); !st.ok()) {
+    return fail(kExitFailed, st.message());
+  }
+  // With the backup on stdout, the summary goes to stderr.
+  std::ostream& say = toStdout ? err_ : out_;
+  if (cmd_.json)
+    say << json::serialize(json::object{{"file", cmd_.file},
+                                        {"bytes", check.bytes()},
+                                        {"network_id", header.network.hex()},
+                                        {"node_key", header.nodeKey.hex()},
+                                        {"feeds", header.feeds},
+                                        {"entries", header.entries},
+                                        {"frontier_digest", header.frontier.hex()},
+                                        {"files", check.files()},
+                                        {"store_rows", check.rows()},
+                                        {"created_ms", header.createdMs}})
+        << "\n";
+  else
+    say << fmt::format("backed up {} entries in {} feeds ({} store rows, {} files, {} bytes) to {}\n"
+                       "frontier digest {}\n"
+                       "it holds the node's private keys: keep it as safe as them\n"
+                       "restore it with: civnetd restore --data-dir NEW_EMPTY_DIR {}\n",
+                       header.entries, header.feeds, check.rows(), check.files(), check.bytes(),
+                       toStdout ? "stdout" : cmd_.file, header.frontier.hex(), toStdout ? "FILE" : cmd_.file);
+  return kExitOk;
+}
+
+int Ctl::reload() {
+  json::object r;
+  if (auto done = fetchOrPrint("POST", "/v1/reload", "{}", r)) return *done;
+  const auto it = r.find("changes");
+  if (it == r.end() || !it->value().is_array() || it->value().as_array().empty()) {
+    out_ << "civnetd.toml read again: nothing changed\n";
+    return kExitOk;
+  }
+  for (const auto& line : it->value().as_array())
+    if (line.is_string()) out_ << std::string(line.as_string()) << "\n";
+  return kExitOk;
+}
+
+int Ctl::resumePublishing() {
+  json::object st;
+  Failure f;
+  if (!cmd_.force) {
+    if (!callJson("GET", "/v1/status", "", st, f)) return fail(f);
+    auto p = st.find("publishing");
+    const bool paused = p != st.end() && p->value().is_object() && flag(p->value().as_object(), "paused");
+    if (!paused) {
+      out_ << "publishing is not paused: nothing to do\n";
+      return kExitOk;
+    }
+    return fail(kExitFailed, "publishing is paused: this node was " + str(p->value().as_object(), "reason") +
+                                ". It resumes by itself once a peer in sync confirms this node's feeds. Lift it now "
+                                "only if nothing was published after the backup (else the feeds fork and freeze): "
+                                "civnetctl resume-publishing --force");
+  }
+  json::object r;
+  if (auto done = fetchOrPrint("POST", "/v1/publishing/resume", "{}", r)) return *done;
+  if (flag(r, "resumed"))
+    out_ << "publishing resumed (it was paused: this node was " << str(r, "was") << ")\n";
+  else
+    out_ << "publishing was not paused: nothing to do\n";
   return kExitOk;
 }
 

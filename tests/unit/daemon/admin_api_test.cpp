@@ -451,6 +451,22 @@ TEST_SUITE("admin_api") {
     CHECK(f.call("GET", "/v1/jobs/999").status == 404);
   }
 
+  TEST_CASE("a reindex job reports its progress and its result") {
+    Fixture f;
+    for (int i = 0; i < 3; ++i) f.callJson("POST", "/v1/publish", R"({"title":"t","body":"b","tags":["x"]})", 201);
+    json::object job = f.callJson("POST", "/v1/jobs/reindex", "", 202);
+    CHECK(job.at("kind").as_string() == "reindex");
+    std::string id(job.at("job").as_string());
+    for (int i = 0; i < 1000 && job.at("state").as_string() == "running"; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the job
+      job = f.callJson("GET", "/v1/jobs/" + id, "", 200);
+    }
+    REQUIRE(job.at("state").as_string() == "done");
+    CHECK(job.at("result").at("entries").to_number<std::uint64_t>() == 3);
+    CHECK(job.at("done").to_number<std::uint64_t>() == job.at("total").to_number<std::uint64_t>());
+    CHECK(f.callJson("GET", "/v1/entries?tag=x", "", 200).at("entries").as_array().size() == 3);
+  }
+
   // --- membership ---
 
   TEST_CASE("reindex rebuilds the indexes and the membership view, which stay as they were") {
