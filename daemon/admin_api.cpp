@@ -824,6 +824,15 @@ ApiResponse AdminApi::health() {
               "; it waits for a peer in sync to confirm its feeds (see civnetctl peers list), or for "
               "civnetctl resume-publishing");
     }
+  // Store errors: a write failed lately (a full disk, an I/O error).
+  {
+    const store::Stats st = store_.stats();
+    checks["store_write_errors"] = st.writeErrors;
+    if (st.writeErrors > 0 && nowMs() - st.lastWriteErrorMs < 10 * 60 * 1000)
+      problem("the store failed " + std::to_string(st.writeErrors) + " writes since civnetd started; the last, at " +
+              isoTime(st.lastWriteErrorMs) + ": " + st.lastWriteError +
+              " (check the disk; what failed was not acknowledged)");
+  }
   // Room for the store: past a [store] limit, peers' content waits.
   if (services_.space)
     if (auto why = services_.space->paused()) {
@@ -906,6 +915,8 @@ ApiResponse AdminApi::metrics() {
   x.one("civnet_store_synced_writes_total", "counter", "Synced store writes (groups of local publishes).",
         st.syncedWrites);
   x.one("civnet_store_queued", "gauge", "Requests waiting for the store's writer.", st.queued);
+  x.one("civnet_store_write_errors_total", "counter", "Store writes that failed (a full disk, an I/O error).",
+        st.writeErrors);
   x.metric("civnet_entries_refused_total", "counter",
            "Entries from peers and imports not stored, by reason (futureTimestamp: deferred, not refused).");
   for (auto v = static_cast<unsigned>(record::Verdict::futureTimestamp);

@@ -309,6 +309,21 @@ class Store::Impl {
   std::atomic<std::uint64_t> syncedWrites_{0}, published_{0}, ingested_{0};
   std::atomic<std::uint64_t> missingGeneration_{0};
   std::atomic<bool> contentPaused_{false};
+  // Every write goes through this, so failures are counted (health, metrics).
+  leveldb::Status writeDb(const leveldb::WriteOptions& wo, leveldb::WriteBatch* b) {
+    leveldb::Status s = db_->Write(wo, b);
+    if (!s.ok()) {
+      std::lock_guard lk(writeErrorMu_);
+      ++writeErrors_;
+      lastWriteError_ = s.ToString();
+      lastWriteErrorMs_ = clock_->nowMs();
+    }
+    return s;
+  }
+  mutable std::mutex writeErrorMu_;
+  std::uint64_t writeErrors_ = 0;     // guarded by writeErrorMu_
+  std::string lastWriteError_;        // guarded by writeErrorMu_
+  std::int64_t lastWriteErrorMs_ = 0; // guarded by writeErrorMu_
   // Entries refused by ingest, by verdict (Stats::refused).
   std::array<std::atomic<std::uint64_t>, 256> refused_{};
   void countRefused(const IngestResult& r, std::size_t runSize) {
@@ -474,7 +489,7 @@ void Store::Impl::writerLoop() {
         }
         leveldb::WriteOptions wo;
         wo.sync = true;
-        auto s = db_->Write(wo, &b);
+        auto s = writeDb(wo, &b);
         (*local)->done.set_value(s.ok() ? Status{} : fromLevelDb(s, "writing accounts or sessions"));
       }
     }
@@ -631,7 +646,7 @@ Status Store::Impl::applyModeration(const Moderation& m) {
 
   desired_ = m;
   if (b.ApproximateSize() > leveldb::WriteBatch().ApproximateSize()) {
-    auto s = db_->Write({}, &b);
+    auto s = writeDb({}, &b);
     if (!s.ok()) return fromLevelDb(s, "applying moderation");
   }
   if (!newTips.empty()) {
@@ -671,7 +686,7 @@ Status Store::Impl::addWantedRows() {
   b.Put(keys::metaKey(kMetaSchemaVersion), "2");
   leveldb::WriteOptions wo;
   wo.sync = true;
-  if (auto s = db_->Write(wo, &b); !s.ok()) return fromLevelDb(s, "recording entries without content");
+  if (auto s = writeDb(wo, &b); !s.ok()) return fromLevelDb(s, "recording entries without content");
   return {};
 }
 
@@ -729,7 +744,7 @@ IngestResult Store::Impl::truncateAndFreeze(const PublicKey& author, std::uint64
   const bool tipRow = frozen.seq > 0;
   if (tipRow) forkBatch.Put(keys::tipKey(author), encodeTip(frozen));
   else forkBatch.Delete(keys::tipKey(author));
-  auto s3 = db_->Write({}, &forkBatch);
+  auto s3 = writeDb({}, &forkBatch);
   if (!s3.ok()) {
     res.verdict = Verdict::storeFailed;
     res.detail = "fork at seq " + std::to_string(seq) + " of feed " + author.shortHex() +
@@ -769,7 +784,7 @@ IngestResult Store::Impl::applyForkProofReq(ForkProofReq& req) {
     b.Put(keys::forkProofKey(req.author, req.seq),
           leveldb::Slice(reinterpret_cast<const char*>(req.proof.data()), req.proof.size()));
     IngestResult res;
-    auto s = db_->Write({}, &b);
+    auto s = writeDb({}, &b);
     res.verdict = s.ok() ? Verdict::duplicate : Verdict::storeFailed;
     res.detail = s.ok() ? "the feed is frozen at an earlier fork" : s.ToString();
     return res;
@@ -950,7 +965,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
   }
 
   if (res.stored > 0 || !filled.empty()) {
-    auto s = db_->Write({}, &batch);  // replicated data: no sync, it can be fetched again
+    auto s = writeDb({}, &batch);  // replicated data: no sync, it can be fetched again
     if (!s.ok()) {
       res = IngestResult{};
       res.verdict = Verdict::storeFailed;
@@ -1035,7 +1050,7 @@ void Store::Impl::applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group
     leveldb::WriteOptions wo;
     wo.sync = true;  // acknowledged only once durable
     if (options_.beforeSyncedWrite) options_.beforeSyncedWrite();
-    auto s = db_->Write(wo, &batch);
+    auto s = writeDb(wo, &batch);
     if (s.ok()) {
       ++syncedWrites_;
       published_ += made.size();
@@ -1094,12 +1109,12 @@ Status Store::Impl::dropIndexes() {
     for (it->Seek(begin); it->Valid() && it->key()[0] == keys::kIndex; it->Next()) {
       b.Delete(it->key());
       if (++n % 10000 == 0) {
-        if (auto s = db_->Write({}, &b); !s.ok()) return fromLevelDb(s, "dropping the indexes");
+        if (auto s = writeDb({}, &b); !s.ok()) return fromLevelDb(s, "dropping the indexes");
         b.Clear();
       }
     }
     if (!it->status().ok()) return fromLevelDb(it->status(), "reading the indexes");
-    if (auto s = db_->Write({}, &b); !s.ok()) return fromLevelDb(s, "dropping the indexes");
+    if (auto s = writeDb({}, &b); !s.ok()) return fromLevelDb(s, "dropping the indexes");
   }
   const leveldb::Slice from(begin), to(end);
   db_->CompactRange(&from, &to);
@@ -1108,7 +1123,7 @@ Status Store::Impl::dropIndexes() {
   leveldb::WriteBatch b;
   b.Put(keys::metaKey(kMetaIndexCursor), zero);
   b.Put(keys::metaKey(kMetaIndexVersion), std::string(kIndexVersion));
-  if (auto s = db_->Write({}, &b); !s.ok()) return fromLevelDb(s, "resetting the index cursor");
+  if (auto s = writeDb({}, &b); !s.ok()) return fromLevelDb(s, "resetting the index cursor");
   std::lock_guard lk(indexMu_);
   indexedLog_ = 0;
   return {};
@@ -1147,7 +1162,7 @@ void Store::Impl::runIndexer(const std::function<void(std::uint64_t, std::uint64
     std::string c;
     keys::putU64(c, last);
     b.Put(keys::metaKey(kMetaIndexCursor), c);
-    if (!db_->Write({}, &b).ok()) return;  // try again after the next commit
+    if (!writeDb({}, &b).ok()) return;  // try again after the next commit
     cursor = last;
     {
       std::lock_guard lk(indexMu_);
@@ -1605,6 +1620,12 @@ Stats Store::stats() const {
   st.syncedWrites = impl_->syncedWrites_;
   st.published = impl_->published_;
   st.ingested = impl_->ingested_;
+  {
+    std::lock_guard lk(impl_->writeErrorMu_);
+    st.writeErrors = impl_->writeErrors_;
+    st.lastWriteError = impl_->lastWriteError_;
+    st.lastWriteErrorMs = impl_->lastWriteErrorMs_;
+  }
   for (std::size_t v = 0; v < impl_->refused_.size(); ++v)
     if (const std::uint64_t n = impl_->refused_[v].load())
       st.refused[static_cast<Verdict>(v)] = n;

@@ -106,6 +106,10 @@ struct Stats {
   // Entries from elsewhere not stored, by the verdict that refused (or,
   // for futureTimestamp, deferred) them.
   std::map<record::Verdict, std::uint64_t> refused;
+  // Writes LevelDB refused (a full disk, an I/O error), and the last one.
+  std::uint64_t writeErrors = 0;
+  std::string lastWriteError;
+  std::int64_t lastWriteErrorMs = 0;
 };
 
 // A feed's latest entry as this node holds it.

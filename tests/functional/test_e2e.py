@@ -1642,28 +1642,65 @@ class Room(NodeTestCase):
         wait_until(lambda: self.paused(river), 30, "river to pause content at its size limit")
         self.assertIn("max_size_mib = 1", river.ctl("health").out)
 
+    def on_small_disk(self, node, mib):
+        """Moves `node`'s data dir (the node stopped) onto a tmpfs of its own
+        of `mib` MiB; skips the test where mounting is not allowed."""
+        moved = node.data_dir + ".disk"
+        os.rename(node.data_dir, moved)
+        os.makedirs(node.data_dir)
+        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={mib}m,mode=0700", "tmpfs", node.data_dir],
+                               capture_output=True, text=True)
+        if mount.returncode != 0:
+            os.rmdir(node.data_dir)
+            os.rename(moved, node.data_dir)
+            self.skipTest("cannot mount a tmpfs here (needs root): " + mount.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", node.data_dir], capture_output=True)
+        subprocess.run(["cp", "-a", moved + "/.", node.data_dir], check=True)
+
+    def fill(self, node, leave_mib, name="ballast"):
+        """A file that leaves about `leave_mib` MiB free where `node` is."""
+        st = os.statvfs(node.data_dir)
+        path = os.path.join(node.data_dir, name)
+        with open(path, "wb") as f:
+            f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave_mib * 1024 * 1024))
+        return path
+
+    def test_a_full_disk_fails_publishes_unacknowledged_and_health_names_the_store_error(self):
+        a = self.node("a")
+        self.make_network(a)
+        self.on_small_disk(a, 32)
+        a.set_config("min_free_disk_mib", "0")
+        a.start()
+        self.assertOk(a.ctl("publish", "--title", "Before", "--body", "room enough"))
+        before = a.status()["entries"]
+        self.fill(a, 0)
+        body = os.path.join(self.workdir, "big.md")
+        with open(body, "w") as f:
+            f.write("x" * 60_000)
+        failed = 0
+        for i in range(40):  # until LevelDB's log or table files need a block the disk lacks
+            if a.ctl("publish", "--title", f"Full {i}", "--body-file", body).code != 0:
+                failed += 1
+                break
+        self.assertEqual(failed, 1, "no publish failed on a full disk")
+        health = a.ctl("health")
+        self.assertEqual(health.code, 1, repr(health))
+        self.assertIn("the store failed", health.out)
+        self.assertGreaterEqual(self.metrics(a)[("civnet_store_write_errors_total", frozenset())], 1)
+        # What was acknowledged is there; reads keep working.
+        self.assertGreaterEqual(a.status()["entries"], before)
+        self.assertIn("Before", a.ctl("entries", "list").out)
+        self.assertEqual(a.stop(), 0)
+        subprocess.run(["umount", a.data_dir], check=True)
+
     def test_a_small_file_system_filling_up_pauses_content_and_it_resumes_by_itself_when_space_returns(self):
         hub, (river, youth) = self.hub_and_two()
         self.assertEqual(river.stop(), 0)
-        # river's data dir moves to a 40 MiB tmpfs of its own.
-        moved = river.data_dir + ".disk"
-        os.rename(river.data_dir, moved)
-        os.makedirs(river.data_dir)
-        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m,mode=0700", "tmpfs", river.data_dir],
-                               capture_output=True, text=True)
-        if mount.returncode != 0:
-            os.rmdir(river.data_dir)
-            os.rename(moved, river.data_dir)
-            self.skipTest("cannot mount a tmpfs here (needs root): " + mount.stderr.strip())
-        self.addCleanup(subprocess.run, ["umount", "-l", river.data_dir], capture_output=True)
-        subprocess.run(["cp", "-a", moved + "/.", river.data_dir], check=True)
+        self.on_small_disk(river, 40)
         river.set_config("min_free_disk_mib", "24")
         river.start()
         # Ballast leaves about 16 MiB free: under the 24 MiB asked for.
-        ballast = os.path.join(river.data_dir, "ballast")
-        free = os.statvfs(river.data_dir).f_bavail * os.statvfs(river.data_dir).f_frsize
-        with open(ballast, "wb") as f:
-            f.write(b"\0" * (free - 16 * 1024 * 1024))
+        ballast = self.fill(river, 16)
         wait_until(lambda: self.paused(river), 30, "river to see the disk nearly full")
         self.assertIn("min_free_disk_mib = 24", river.ctl("health").out)
         self.publish_big_posts(hub, count=25, size=60_000)
