@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <set>
 #include <unordered_map>
 
 #include <boost/asio/as_tuple.hpp>
@@ -21,6 +22,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
@@ -60,6 +63,9 @@ struct Server {
   asio::steady_timer* watchdog = nullptr;
   // SIGHUP, while serving.
   asio::signal_set* hangups = nullptr;
+  // The metrics listener ([metrics] listen), if any, and its open connections.
+  asio::ip::tcp::acceptor* metrics = nullptr;
+  std::set<beast::tcp_stream*> metricsConns;
 };
 
 // Once stopping and the last session is gone, cancelling the signal wait
@@ -312,6 +318,61 @@ awaitable<void> watchdogLoop(Server* s, std::chrono::microseconds every) {
   }
 }
 
+constexpr std::size_t kMaxMetricsConns = 8;
+
+// One scrape: GET /metrics, answered and closed. Anything else is 404/405.
+awaitable<void> metricsSession(Server* s, asio::ip::tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  s->metricsConns.insert(&stream);
+  try {
+    beast::flat_buffer buffer;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(8 * 1024);
+    parser.body_limit(1024);  // none is wanted; a small one is answered 405
+    stream.expires_after(s->timeout);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kAsTuple);
+    if (!ec && !s->stopping) {
+      const auto& req = parser.get();
+      ApiResponse resp;
+      if (req.target() != "/metrics")
+        resp = AdminApi::errorResponse(404, "not_found", "only /metrics is served here");
+      else if (req.method() != http::verb::get)
+        resp = AdminApi::errorResponse(405, "method_not_allowed", "use GET");
+      else {
+        // A named request, moved in: g++ 12 destroys a braced temporary
+        // passed to a coroutine twice.
+        ApiRequest scrape{"GET", "/metrics", ""};
+        resp = co_await asio::co_spawn(s->pool, handleOnPool(&s->api, std::move(scrape), s->log), use_awaitable);
+      }
+      auto res = toHttp(std::move(resp), req.version(), false);
+      stream.expires_after(s->timeout);
+      co_await http::async_write(stream, res, kAsTuple);
+      beast::error_code ignored;
+      stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    }
+  } catch (const std::exception& e) {
+    s->log->error("bug: a metrics session threw: {}", e.what());
+  }
+  s->metricsConns.erase(&stream);
+}
+
+awaitable<void> metricsAcceptLoop(Server* s) {
+  for (;;) {
+    auto [ec, socket] = co_await s->metrics->async_accept(kAsTuple);
+    if (s->stopping || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      s->log->warn("metrics listener: accept: {}", ec.message());
+      asio::steady_timer pause(s->ioc, std::chrono::milliseconds(200));
+      co_await pause.async_wait(kAsTuple);
+      continue;
+    }
+    if (s->metricsConns.size() >= kMaxMetricsConns) continue;  // dropped: a scraper retries
+    asio::co_spawn(s->ioc, metricsSession(s, std::move(socket)), [s](std::exception_ptr e) {
+      if (e) s->log->error("bug: a metrics session coroutine threw");
+    });
+  }
+}
+
 awaitable<void> waitForSignals(Server* s) {
   asio::signal_set* signals = s->signals;
   auto [ec, sig] = co_await signals->async_wait(kAsTuple);
@@ -323,6 +384,8 @@ awaitable<void> waitForSignals(Server* s) {
   if (s->watchdog) s->watchdog->cancel();
   beast::error_code ignored;
   s->acceptor.close(ignored);
+  if (s->metrics) s->metrics->close(ignored);
+  for (auto* c : s->metricsConns) c->close();
   // Idle connections are closed now; busy ones finish their answer.
   for (auto& [stream, busy] : s->sessions)
     if (!busy) stream->close();
@@ -390,6 +453,26 @@ Status serveAdmin(const ServerOptions& options, AdminApi& api, std::shared_ptr<s
     return ioError("cannot listen on " + path + ": " + ec.message());
   }
 
+  // The metrics listener, if [metrics] listen asks for one.
+  asio::ip::tcp::acceptor metricsAcceptor(ioc);
+  if (!options.metricsHost.empty()) {
+    auto fail = [&](const std::string& why) {
+      ::unlink(path.c_str());
+      return ioError("cannot listen for metrics on " + options.metricsHost + ":" +
+                     std::to_string(options.metricsPort) + ": " + why);
+    };
+    asio::ip::tcp::resolver resolver(ioc);
+    auto found = resolver.resolve(options.metricsHost, std::to_string(options.metricsPort), ec);
+    if (ec || found.empty()) return fail(ec ? ec.message() : "no such address");
+    const auto endpoint = found.begin()->endpoint();
+    metricsAcceptor.open(endpoint.protocol(), ec);
+    if (!ec) metricsAcceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) metricsAcceptor.bind(endpoint, ec);
+    if (!ec) metricsAcceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail(ec.message());
+    if (options.onMetricsPort) options.onMetricsPort(metricsAcceptor.local_endpoint().port());
+  }
+
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   asio::signal_set hangups(ioc, SIGHUP);
   asio::steady_timer watchdog(ioc);
@@ -397,7 +480,14 @@ Status serveAdmin(const ServerOptions& options, AdminApi& api, std::shared_ptr<s
   Server server{ioc,  std::move(acceptor), pool,     api,
                 log,  options.requestTimeout, false,  {},
                 0,    &signals,           watchdogEvery ? &watchdog : nullptr,
-                options.onHangup ? &hangups : nullptr};
+                options.onHangup ? &hangups : nullptr,
+                metricsAcceptor.is_open() ? &metricsAcceptor : nullptr, {}};
+  if (server.metrics) {
+    asio::co_spawn(ioc, metricsAcceptLoop(&server), [log](std::exception_ptr e) {
+      if (e) log->error("bug: the metrics listener threw");
+    });
+    log->info("metrics on http://{}:{}/metrics", options.metricsHost, metricsAcceptor.local_endpoint().port());
+  }
   if (options.onHangup)
     asio::co_spawn(ioc, waitForHangups(&server, &options.onHangup), [log](std::exception_ptr e) {
       if (e) log->error("bug: the SIGHUP handler threw");

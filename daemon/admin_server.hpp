@@ -8,9 +8,12 @@
 // server cleanly: no new connections, idle connections and connections still
 // sending a request are closed, requests being handled are answered, then
 // the socket file is removed. SIGHUP calls onHangup (a reload) and serves on.
+// With [metrics] listen, the same loop serves GET /metrics over plain HTTP on
+// TCP: that one path, one request per connection, at most 8 at once.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -29,6 +32,12 @@ struct ServerOptions {
   int workerThreads = 2;
   // Called on SIGHUP (off the io thread; it may block): reload the config.
   std::function<void()> onHangup;
+  // Where to serve GET /metrics over plain HTTP for a Prometheus scraper
+  // ([metrics] listen); no host: nowhere. The port may be 0 (any).
+  std::string metricsHost;
+  std::uint16_t metricsPort = 0;
+  // Told the port the metrics listener got, once it listens.
+  std::function<void(std::uint16_t)> onMetricsPort;
 };
 
 // Makes sure nothing else serves on `socketPath`: a stale socket file (no

@@ -39,16 +39,17 @@ Status readInt(const toml::table& t, std::string_view key, const std::string& fi
 }
 
 // Refuses any key of `t` not in `known`.
-// A [net] HOST:PORT string ("" allowed: none).
-Status readAddress(const toml::table& t, std::string_view key, const std::string& file, std::string& out) {
+// A HOST:PORT string ("" allowed: none).
+Status readAddress(const toml::table& t, std::string_view key, const std::string& file, std::string& out,
+                   std::string_view section = "net") {
   const toml::node* n = t.get(key);
   if (!n) return {};
+  const std::string name = "[" + std::string(section) + "] " + std::string(key);
   auto v = n->value_exact<std::string>();
-  if (!v)
-    return invalidArgument(where(file, n->source()) + ": [net] " + std::string(key) + " must be a string, HOST:PORT");
+  if (!v) return invalidArgument(where(file, n->source()) + ": " + name + " must be a string, HOST:PORT");
   if (!v->empty())
     if (auto a = federation::parsePeerAddress(*v); !a.ok())
-      return invalidArgument(where(file, n->source()) + ": [net] " + std::string(key) + ": " + a.status().message());
+      return invalidArgument(where(file, n->source()) + ": " + name + ": " + a.status().message());
   out = *v;
   return {};
 }
@@ -162,6 +163,13 @@ key_file = ""
 session_idle_minutes = 120
 session_max_hours = 12
 
+[metrics]
+# Also serve GET /metrics (Prometheus text format) over plain HTTP here, as
+# HOST:PORT, for a scraper: e.g. "127.0.0.1:9420". "" serves it on the admin
+# socket only (civnetctl metrics). The metrics name peers' node keys and
+# counts: keep this on a private address.
+listen = ""
+
 # The peers this node dials, one [[peer]] each: its address and the node key
 # it must present (`civnetctl status` on that node shows it). Peers added
 # with `civnetctl peers add` are kept in the store, not here.
@@ -183,7 +191,9 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
     return invalidArgument(fileName + ":" + std::to_string(e.source().begin.line) + ": " +
                            std::string(e.description()));
   }
-  if (auto s = onlyKnownKeys(root, {"log", "admin", "store", "net", "http", "peer"}, fileName, ""); !s.ok()) return s;
+  if (auto s = onlyKnownKeys(root, {"log", "admin", "store", "net", "http", "metrics", "peer"}, fileName, "");
+      !s.ok())
+    return s;
 
   Config c;
   auto log = section(root, "log", fileName);
@@ -260,6 +270,13 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
     if (auto s = readInt(*t, "max_inbound_peers", fileName, "net", 1, 1024, inbound); !s.ok()) return s;
     c.pingIntervalSeconds = static_cast<int>(ping);
     c.maxInboundPeers = static_cast<int>(inbound);
+  }
+
+  auto metricsSection = section(root, "metrics", fileName);
+  if (!metricsSection.ok()) return metricsSection.status();
+  if (const toml::table* t = metricsSection.value()) {
+    if (auto s = onlyKnownKeys(*t, {"listen"}, fileName, "metrics"); !s.ok()) return s;
+    if (auto st = readAddress(*t, "listen", fileName, c.metricsListen, "metrics"); !st.ok()) return st;
   }
 
   auto httpSection = section(root, "http", fileName);

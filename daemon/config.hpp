@@ -40,6 +40,8 @@ struct Config {
   int sessionIdleMinutes = 120;  // a member session ends after this long unused
   int sessionMaxHours = 12;      // and this long after its login, in any case
   std::string httpKeyFile;   // its PEM private key; "" uses the node key
+  // [metrics]
+  std::string metricsListen;  // HOST:PORT to serve GET /metrics on over plain HTTP; "" none
   // [[peer]]: the peers this node dials (more are added with civnetctl
   // peers add, kept in the store)
   struct Peer {

@@ -328,6 +328,11 @@ Status runNode(const RunOptions& options) {
     so2.requestTimeout = std::chrono::seconds(config->requestTimeoutSeconds);
     so2.workerThreads = config->workerThreads;
     so2.onHangup = [&reloader] { (void)reloader.reload(); };  // it logs what changed, or why nothing did
+    if (!config->metricsListen.empty()) {
+      auto a = federation::parsePeerAddress(config->metricsListen);  // checked by the config parser
+      so2.metricsHost = a->host;
+      so2.metricsPort = a->port;
+    }
     served = serveAdmin(so2, api, logs.admin);
   }  // the API (and its job thread) ends before the store closes
   publishGuard.stop();

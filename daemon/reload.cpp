@@ -111,6 +111,7 @@ Result<std::vector<std::string>> Reloader::reload() {
   later(now.dialMembers != was.dialMembers, "[net] dial_members");
   later(now.maxOutboundPeers != was.maxOutboundPeers, "[net] max_outbound_peers");
   later(now.httpListen != was.httpListen, "[http] listen");
+  later(now.metricsListen != was.metricsListen, "[metrics] listen");
   later(now.httpCertFile != was.httpCertFile || now.httpKeyFile != was.httpKeyFile, "[http] cert_file or key_file");
   later(now.sessionIdleMinutes != was.sessionIdleMinutes || now.sessionMaxHours != was.sessionMaxHours,
         "[http] session_idle_minutes or session_max_hours");

@@ -1057,6 +1057,33 @@ class Federation(NodeTestCase):
         self.assertEqual(after[("civnet_peer_entries_behind", hub_key)], 0)
         self.assertEqual(after[("civnet_peer_seconds_since_in_sync", hub_key)], 0)
 
+    def test_metrics_are_served_over_http_only_where_configured(self):
+        import urllib.error
+        import urllib.request
+        a = self.node("a")
+        self.make_network(a)
+        a.set_config("listen", '"127.0.0.1:0"', section="metrics")
+        a.start()
+        m = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", a.log())
+        self.assertIsNotNone(m, a.log())
+        base = f"http://127.0.0.1:{m.group(1)}"
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+            self.assertEqual(r.status, 200)
+            self.assertIn("text/plain", r.headers["Content-Type"])
+            text = r.read().decode()
+        self.assertIn('civnet_build_info{version="0.1.0"} 1', text)
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(base + "/v1/status", timeout=10)
+        self.assertEqual(e.exception.code, 404)  # the admin API is not there
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(urllib.request.Request(base + "/metrics", data=b"x", method="POST"), timeout=10)
+        self.assertEqual(e.exception.code, 405)
+        self.assertEqual(a.stop(), 0)
+        # Not configured: nothing listens; a bad address is refused at start.
+        a.set_config("listen", '"127.0.0.1"', section="metrics")
+        r = a.civnetd("check-config", "--data-dir", a.data_dir)
+        self.assertRefused(r, "civnetd.toml:", "[metrics] listen")
+
     def test_health_says_healthy_degraded_with_reasons_or_down_in_its_exit_status(self):
         hub = self.node("hub")
         genesis = self.make_network(hub, "Sahel Network")
