@@ -749,6 +749,10 @@ int Ctl::resumePublishing() {
     if (!callJson("GET", "/v1/status", "", st, f)) return fail(f);
     auto p = st.find("publishing");
     const bool paused = p != st.end() && p->value().is_object() && flag(p->value().as_object(), "paused");
+    if (cmd_.json) {
+      printJson(p != st.end() ? p->value() : json::value(json::object{{"paused", false}}));
+      return paused ? kExitFailed : kExitOk;
+    }
     if (!paused) {
       out_ << "publishing is not paused: nothing to do\n";
       return kExitOk;
@@ -1166,7 +1170,46 @@ int Ctl::metrics() {
   Failure f;
   auto reply = call("GET", "/metrics", "", "", &f);
   if (!reply.ok()) return fail(f);
-  out_ << reply->body;
+  if (!cmd_.json) {
+    out_ << reply->body;
+    return kExitOk;
+  }
+  // --json: {"metrics": [{"name", "labels": {...}, "value"}]}, one per sample.
+  json::array samples;
+  std::istringstream in(reply->body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line.front() == '#') continue;
+    const auto space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    std::string head = line.substr(0, space);
+    json::object labels;
+    if (const auto brace = head.find('{'); brace != std::string::npos && head.back() == '}') {
+      std::string_view rest = std::string_view(head).substr(brace + 1, head.size() - brace - 2);
+      while (!rest.empty()) {
+        const auto eq = rest.find("=\"");
+        if (eq == std::string_view::npos) break;
+        std::string key(rest.substr(0, eq)), value;
+        std::size_t i = eq + 2;
+        for (; i < rest.size() && rest[i] != '"'; ++i) {
+          if (rest[i] == '\\' && i + 1 < rest.size()) {
+            ++i;
+            value += rest[i] == 'n' ? '\n' : rest[i];
+          } else {
+            value += rest[i];
+          }
+        }
+        labels[key] = value;
+        rest.remove_prefix(std::min(rest.size(), i + 1));
+        if (!rest.empty() && rest.front() == ',') rest.remove_prefix(1);
+      }
+      head.resize(brace);
+    }
+    samples.push_back(json::object{{"name", head},
+                                   {"labels", std::move(labels)},
+                                   {"value", std::strtoull(line.c_str() + space + 1, nullptr, 10)}});
+  }
+  printJson(json::object{{"metrics", std::move(samples)}});
   return kExitOk;
 }
 

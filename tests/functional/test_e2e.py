@@ -1072,6 +1072,10 @@ class Federation(NodeTestCase):
             self.assertIn("text/plain", r.headers["Content-Type"])
             text = r.read().decode()
         self.assertIn('civnet_build_info{version="0.1.0"} 1', text)
+        # The same, as JSON from civnetctl.
+        samples = a.ctl_json("metrics")["metrics"]
+        self.assertIn({"name": "civnet_build_info", "labels": {"version": "0.1.0"}, "value": 1}, samples)
+        self.assertEqual(len(samples), len([l for l in text.splitlines() if l and not l.startswith("#")]))
         with self.assertRaises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(base + "/v1/status", timeout=10)
         self.assertEqual(e.exception.code, 404)  # the admin API is not there
