@@ -142,6 +142,43 @@ TEST_SUITE("sync_peer") {
     CHECK(link.atB.counters().nacksSent == 0);
   }
 
+  TEST_CASE("entries behind counts what the peer's frontier listed that this node does not hold yet") {
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
+    for (int i = 0; i < 40; ++i) hub.post("report " + std::to_string(i));
+    Link link(hub, fresh);
+    // Everything flows but the hub's runs: the fresh node learns the hub's
+    // frontier and holds none of what it lists.
+    for (int round = 0; round < 1000; ++round) {
+      bool moved = false;
+      while (!link.toA.empty() && !link.closed()) {
+        auto m = std::move(link.toA.front());
+        link.toA.pop_front();
+        deliver(link.atA, link.a, link.toB, link.closedByA, m);
+        moved = true;
+      }
+      while (!link.toB.empty() && !link.closed()) {
+        auto m = std::move(link.toB.front());
+        link.toB.pop_front();
+        moved = true;
+        if (std::holds_alternative<peerwire::Entries>(m)) continue;  // lost
+        deliver(link.atB, link.b, link.toA, link.closedByB, m);
+      }
+      while (auto e = link.atA.nextPush(64 * 1024)) link.toB.push_back(std::move(*e)), moved = true;
+      while (auto e = link.atB.nextPush(64 * 1024)) link.toA.push_back(std::move(*e)), moved = true;
+      if (!moved) break;
+    }
+    REQUIRE_FALSE(link.closed());
+    CHECK(link.atB.entriesBehind() >= 41);  // the hub's organization: its profile and 40 posts
+    CHECK_FALSE(link.atB.inSync());
+    // A new link carries them: nothing is behind on either side.
+    Link again(hub, fresh);
+    pump({&again});
+    CHECK(again.atB.entriesBehind() == 0);
+    CHECK(again.atA.entriesBehind() == 0);
+    CHECK(again.atB.inSync());
+  }
+
   TEST_CASE("a frontier larger than a part goes in several parts, and the sync is the same") {
     civnet::test::HubAndFresh f;
     Node &hub = f.hub, &fresh = f.fresh;
