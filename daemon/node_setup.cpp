@@ -348,11 +348,20 @@ Result<InitReport> initNode(const InitOptions& options) {
     genesis = std::move(g).value();
   }
 
-  fs::create_directories(dir.parent_path(), ec);
-  if (ec) return ioError("creating " + dir.parent_path().string() + ": " + ec.message());
-  std::string tmpl = dir.string() + ".tmp-XXXXXX";
+  // The node is built in a temporary dir next to DIR and renamed into place.
+  // An existing empty DIR (a service's state directory, owned by its user,
+  // whose parent that user cannot write) gets it built inside instead, and
+  // its parts moved up, the config last: a DIR without civnetd.toml is no
+  // node.
+  const bool inside = fs::exists(dir, ec);
+  if (!inside) {
+    fs::create_directories(dir.parent_path(), ec);
+    if (ec) return ioError("creating " + dir.parent_path().string() + ": " + ec.message());
+  }
+  std::string tmpl = inside ? (dir / ".init-XXXXXX").string() : dir.string() + ".tmp-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr)
-    return ioError("creating a temporary dir next to " + dir.string() + ": " + errnoText(errno));
+    return ioError(std::string("creating a temporary dir ") + (inside ? "in " : "next to ") + dir.string() + ": " +
+                   errnoText(errno));
   fs::path tmp = tmpl;
   RemoveOnFailure cleanup(tmp);  // mkdtemp made it mode 0700
   DataDir d{tmp};
@@ -409,6 +418,25 @@ Result<InitReport> initNode(const InitOptions& options) {
   }  // the store is closed here, before the rename
 
   if (auto s = sync.syncDir(tmp); !s.ok()) return s;
+  if (inside) {
+    std::vector<fs::path> parts;
+    for (const auto& e : fs::directory_iterator(tmp, ec)) parts.push_back(e.path().filename());
+    if (ec) return ioError("listing " + tmp.string() + ": " + ec.message());
+    std::stable_partition(parts.begin(), parts.end(), [&](const fs::path& p) { return p != d.config().filename(); });
+    std::vector<fs::path> moved;
+    for (const auto& part : parts) {
+      if (::rename((tmp / part).c_str(), (dir / part).c_str()) != 0) {
+        const int err = errno;
+        for (const auto& m : moved) fs::remove_all(dir / m, ec);
+        return ioError("moving " + (tmp / part).string() + " into " + dir.string() + ": " + errnoText(err));
+      }
+      moved.push_back(part);
+    }
+    ::rmdir(tmp.c_str());
+    cleanup.release();
+    if (auto s = sync.syncDir(dir); !s.ok()) return s;
+    return report;
+  }
   // rename(2) replaces an empty directory and fails on a non-empty one, so a
   // node created meanwhile under the same name is never overwritten.
   if (::rename(tmp.c_str(), dir.c_str()) != 0) {

@@ -113,6 +113,22 @@ std::optional<std::string> storedMeta(const fs::path& dir, const char* name) {
 }  // namespace
 
 TEST_SUITE("node_setup") {
+  TEST_CASE("init into an existing empty directory builds the node inside it and leaves no temporary dir") {
+    TempDir tmp;
+    fs::path node = tmp.path() / "state";
+    fs::create_directory(node);  // as systemd's StateDirectory= makes it
+    auto r = civnet::daemon::initNode(InitOptions{node, "River Women", std::nullopt});
+    REQUIRE_MESSAGE(r.ok(), r.status().message());
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(node)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"civnetd.toml", "keys", "store"});
+    CHECK(civnet::daemon::checkIsNode(civnet::daemon::DataDir{node}).ok());
+    CHECK(civnet::daemon::loadNodeKeys(civnet::daemon::DataDir{node}).ok());
+    // and not twice
+    CHECK_FALSE(civnet::daemon::initNode(InitOptions{node, "River Women", std::nullopt}).ok());
+  }
+
   TEST_CASE("init refuses an organization name that is not UTF-8 text and leaves nothing behind") {
     TempDir tmp;
     fs::path node = tmp.path() / "n";
