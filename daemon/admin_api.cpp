@@ -755,7 +755,14 @@ ApiResponse AdminApi::backup() {
              b->header.frontier.shortHex());
   ApiResponse r;
   r.contentType = "application/octet-stream";
-  r.stream = std::move(b->next);
+  // Said in the log once the end record is made (the client checks it).
+  auto sent = std::make_shared<std::uint64_t>(0);
+  r.stream = [next = std::move(b->next), sent, log = log_](std::string& chunk) -> Status {
+    Status s = next(chunk);
+    *sent += chunk.size();
+    if (s.ok() && chunk.empty()) log->info("backup sent: {} bytes", *sent);
+    return s;
+  };
   return r;
 }
 
@@ -772,7 +779,7 @@ ApiResponse AdminApi::resumePublishing() {
   if (!services_.publishGuard) return errorResponse(503, "unavailable", "the publishing guard is not running");
   auto why = services_.publishGuard->paused();
   if (!why) return jsonResponse(200, json::object{{"resumed", false}, {"message", "publishing was not paused"}});
-  if (auto s = services_.publishGuard->resume("the sysadmin lifted the pause (civnetctl resume-publishing)"); !s.ok())
+  if (auto s = services_.publishGuard->resume("the sysadmin lifted the pause (civnetctl resume-publishing --force)"); !s.ok())
     return fromStatus(s);
   return jsonResponse(200, json::object{{"resumed", true}, {"was", *why}});
 }
@@ -822,7 +829,7 @@ ApiResponse AdminApi::health() {
       checks["publishing"] = "paused";
       problem("publishing is paused: this node was " + *why +
               "; it waits for a peer in sync to confirm its feeds (see civnetctl peers list), or for "
-              "civnetctl resume-publishing");
+              "civnetctl resume-publishing --force");
     }
   // Store errors: a write failed lately (a full disk, an I/O error).
   {

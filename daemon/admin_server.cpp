@@ -318,7 +318,8 @@ awaitable<void> watchdogLoop(Server* s, std::chrono::microseconds every) {
   }
 }
 
-constexpr std::size_t kMaxMetricsConns = 8;
+constexpr std::size_t kMaxMetricsConns = 32;
+constexpr std::chrono::seconds kMetricsReadTimeout{5};
 
 // One scrape: GET /metrics, answered and closed. Anything else is 404/405.
 awaitable<void> metricsSession(Server* s, asio::ip::tcp::socket socket) {
@@ -329,16 +330,19 @@ awaitable<void> metricsSession(Server* s, asio::ip::tcp::socket socket) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(8 * 1024);
     parser.body_limit(1024);  // none is wanted; a small one is answered 405
-    stream.expires_after(s->timeout);
+    // A scraper sends its request at once: an idle connection is not kept.
+    stream.expires_after(kMetricsReadTimeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, kAsTuple);
     if (!ec && !s->stopping) {
       const auto& req = parser.get();
+      const std::string_view target = req.target();
       ApiResponse resp;
-      if (req.target() != "/metrics")
+      if (target.substr(0, target.find('?')) != "/metrics") {
         resp = AdminApi::errorResponse(404, "not_found", "only /metrics is served here");
-      else if (req.method() != http::verb::get)
+      } else if (req.method() != http::verb::get) {
         resp = AdminApi::errorResponse(405, "method_not_allowed", "use GET");
-      else {
+        resp.headers.emplace_back("Allow", "GET");
+      } else {
         // A named request, moved in: g++ 12 destroys a braced temporary
         // passed to a coroutine twice.
         ApiRequest scrape{"GET", "/metrics", ""};

@@ -9,7 +9,7 @@
 // sending a request are closed, requests being handled are answered, then
 // the socket file is removed. SIGHUP calls onHangup (a reload) and serves on.
 // With [metrics] listen, the same loop serves GET /metrics over plain HTTP on
-// TCP: that one path, one request per connection, at most 8 at once.
+// TCP: that one path, one request per connection, at most 32 at once.
 #pragma once
 
 #include <chrono>

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "daemon/config.hpp"
@@ -61,6 +62,15 @@ Result<std::vector<backup::BackupFile>> dataDirFiles(const DataDir& dir) {
   return out;
 }
 
+// A damaged backup's error, with what to do about it.
+Status damaged(const Status& s, const fs::path& file) {
+  if (s.code() != StatusCode::corruption && s.code() != StatusCode::unsupported) return s.withContext(file.string());
+  return Status(s.code(), file.string() + ": " + s.message() +
+                              (s.code() == StatusCode::corruption
+                                   ? " (the file is damaged or incomplete: use another copy; nothing was written)"
+                                   : ""));
+}
+
 // Does a process listen on this Unix socket?
 bool socketAnswers(const fs::path& path) {
   sockaddr_un addr{};
@@ -74,8 +84,12 @@ bool socketAnswers(const fs::path& path) {
   return live;
 }
 
-// Reads `file` through `reader` a piece at a time.
-Status readThrough(const fs::path& file, backup::Reader& reader, const std::function<void(std::uint64_t)>& progress) {
+// Reads `file` through `reader` a piece at a time; `progress` may stop it
+// by returning an error.
+Status readThrough(const fs::path& file, backup::Reader& reader,
+                   const std::function<Status(std::uint64_t)>& progress) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) return invalidArgument("the backup file " + file.string() + " is a directory");
   std::ifstream in(file, std::ios::binary);
   if (!in) return notFound("cannot open the backup file " + file.string() + ": " + std::strerror(errno));
   std::string buf(1024 * 1024, '\0');
@@ -85,12 +99,38 @@ Status readThrough(const fs::path& file, backup::Reader& reader, const std::func
     const auto n = static_cast<std::size_t>(in.gcount());
     if (n == 0) break;
     read += n;
-    if (auto s = reader.feed(std::string_view(buf.data(), n)); !s.ok()) return s.withContext(file.string());
-    if (progress) progress(read);
+    if (auto s = reader.feed(std::string_view(buf.data(), n)); !s.ok()) return damaged(s, file);
+    if (progress)
+      if (auto s = progress(read); !s.ok()) return s;
   }
-  if (in.bad()) return ioError("reading the backup file " + file.string());
-  if (auto s = reader.finish(); !s.ok()) return s.withContext(file.string());
+  if (in.bad()) return ioError("reading the backup file " + file.string() + ": " + std::strerror(errno));
+  if (auto s = reader.finish(); !s.ok()) return damaged(s, file);
   return {};
+}
+
+// The header alone (the file's first record), for the checks that need no
+// more: which network, which store schema.
+Result<backup::BackupHeader> readHeader(const fs::path& file) {
+  std::optional<backup::BackupHeader> header;
+  backup::Reader r({[&](const backup::BackupHeader& h) {
+                      header = h;
+                      return Status{};
+                    },
+                    {},
+                    {}});
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) return invalidArgument("the backup file " + file.string() + " is a directory");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return notFound("cannot open the backup file " + file.string() + ": " + std::strerror(errno));
+  std::string buf(64 * 1024, '\0');
+  while (!header && in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (n == 0) break;
+    if (auto s = r.feed(std::string_view(buf.data(), n)); !s.ok() && !header) return damaged(s, file);
+  }
+  if (!header) return damaged(r.finish(), file);
+  return *header;
 }
 
 std::string utcTime(std::int64_t ms) {
@@ -217,36 +257,22 @@ Result<RestoreReport> restoreNode(const RestoreOptions& o) {
   if (root.filename().empty()) root = root.parent_path();
   const DataDir dir{root};
 
-  // 1. The whole file, checked before anything is written: its structure,
-  // every record's length and, at the end, its digest.
+  auto stop = [&]() -> Status {
+    if (o.interrupted && o.interrupted->load()) return unavailable("interrupted: nothing was kept");
+    return {};
+  };
+
+  // 1. Where it goes, checked from the header alone: a new or empty
+  // directory, never a live node, nor one of another network.
   RestoreReport report;
-  {
-    backup::Reader check({[&](const backup::BackupHeader& h) {
-                            report.header = h;
-                            return Status{};
-                          },
-                          {},
-                          {}});
-    std::uint64_t nextSay = 64 * 1024 * 1024;
-    auto s = readThrough(o.file, check, [&](std::uint64_t n) {
-      if (n >= nextSay) {
-        say("checking the backup file: " + std::to_string(n / (1024 * 1024)) + " MiB read");
-        nextSay += 64 * 1024 * 1024;
-      }
-    });
-    if (!s.ok()) return s;
-    report.bytes = check.bytes();
-  }
+  auto header = readHeader(o.file);
+  if (!header.ok()) return header.status();
+  report.header = *header;
   const backup::BackupHeader& h = report.header;
-  say("the backup file is whole: node " + h.nodeKey.shortHex() + " of network \"" + h.networkName + "\" (" +
-      h.network.shortHex() + "), " + std::to_string(h.entries) + " entries in " + std::to_string(h.feeds) +
-      " feeds, taken " + utcTime(h.createdMs) + " by " + h.software);
   if (h.storeSchema > store::kSchemaVersion)
     return unsupported("the backup's store has schema version " + std::to_string(h.storeSchema) +
                        ", newer than this civnetd writes (" + std::to_string(store::kSchemaVersion) +
                        "): restore it with the civnetd that made it, or a newer one");
-
-  // 2. Where it goes: a new or empty directory, never a live node.
   const bool exists = fs::exists(root, ec);
   if (exists && !fs::is_directory(root, ec)) return invalidArgument(root.string() + " is not a directory");
   if (exists && !fs::is_empty(root, ec)) {
@@ -257,9 +283,32 @@ Result<RestoreReport> restoreNode(const RestoreOptions& o) {
       return refused("the backup is of network \"" + h.networkName + "\" (" + h.network.shortHex() + ") but " +
                      root.string() + " holds a node of network \"" + g->name + "\" (" + g->networkId().shortHex() +
                      "); restore into a new or empty directory");
+    if (fs::exists(dir.restoreMarker(), ec))
+      return alreadyExists(root.string() + " holds an unfinished restore (" + dir.restoreMarker().filename().string() +
+                           " is there): empty it and run civnetd restore again");
     return alreadyExists(root.string() + " is not empty: a backup is restored into a new or empty directory only " +
                          "(move the old one aside first, e.g. mv " + root.string() + " " + root.string() + ".old)");
   }
+
+  // 2. The whole file, checked before anything is written: its structure,
+  // every record's length and, at the end, its digest.
+  {
+    backup::Reader check({{}, {}, {}});
+    std::uint64_t nextSay = 64 * 1024 * 1024;
+    auto s = readThrough(o.file, check, [&](std::uint64_t n) {
+      if (n >= nextSay) {
+        say("checking the backup file: " + std::to_string(n / (1024 * 1024)) + " MiB read");
+        nextSay += 64 * 1024 * 1024;
+      }
+      return stop();
+    });
+    if (!s.ok()) return s;
+    report.bytes = check.bytes();
+  }
+  say("the backup file is whole: node " + h.nodeKey.shortHex() + " of network \"" + h.networkName + "\" (" +
+      h.network.shortHex() + "), " + std::to_string(h.entries) + " entries in " + std::to_string(h.feeds) +
+      " feeds, taken " + utcTime(h.createdMs) + " by " + h.software);
+
   if (!exists) {
     if (!fs::create_directories(root, ec) && ec)
       return ioError("creating " + root.string() + ": " + ec.message());
@@ -293,7 +342,7 @@ Result<RestoreReport> restoreNode(const RestoreOptions& o) {
                           return writeNewFile(path, asBytes(f.bytes), f.mode & 0755);
                         },
                         [&](std::string_view k, std::string_view v) { return (*sink)->add(k, v); }});
-  if (auto s = readThrough(o.file, write, {}); !s.ok()) return s;
+  if (auto s = readThrough(o.file, write, [&](std::uint64_t) { return stop(); }); !s.ok()) return s;
   if (auto s = (*sink)->finish(); !s.ok()) return s;
   sink->reset();
   report.files = write.files();
@@ -324,8 +373,9 @@ Result<RestoreReport> restoreNode(const RestoreOptions& o) {
         say("verifying every entry's chain and signature: " + std::to_string(done) + " of " + std::to_string(total));
         nextSay = done + 100000;
       }
-      return true;
+      return !(o.interrupted && o.interrupted->load());
     });
+    if (auto s = stop(); !s.ok()) return s;
     if (!v.ok())
       return corruption("the restored store does not verify (" + std::to_string(v.problems.size()) +
                         " problems; first: " + (v.problems.empty() ? std::string("stopped") : v.problems.front()) +

@@ -14,6 +14,7 @@
 // pauses publishing (see PublishGuard) so it cannot fork its own feeds.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -45,6 +46,8 @@ struct RestoreOptions {
   std::filesystem::path file;
   // Told of progress now and then, one line each (stderr in civnetd).
   std::function<void(const std::string&)> progress;
+  // Set (by a signal handler) to stop: the restore then undoes what it wrote.
+  const std::atomic<bool>* interrupted = nullptr;
 };
 
 struct RestoreReport {

@@ -291,7 +291,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
     if (auto s = readInt(*t, "session_max_hours", fileName, "http", 1, 720, maxHours); !s.ok()) return s;
     c.sessionIdleMinutes = static_cast<int>(idle);
     c.sessionMaxHours = static_cast<int>(maxHours);
-    if (auto st = readAddress(*t, "listen", fileName, c.httpListen); !st.ok()) return st;
+    if (auto st = readAddress(*t, "listen", fileName, c.httpListen, "http"); !st.ok()) return st;
     for (auto [key, out] : {std::pair<const char*, std::string*>{"cert_file", &c.httpCertFile}, {"key_file", &c.httpKeyFile}})
       if (const toml::node* n = t->get(key)) {
         auto v = n->value_exact<std::string>();

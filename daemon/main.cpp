@@ -2,6 +2,9 @@
 // (and genesis draft, sign, check), join, check-config, restore or run. Every failure is one line on
 // stderr ("civnetd: ...") and a non-zero exit: 1 when the command failed (and
 // for `genesis check`, when the genesis is not complete), 2 for a usage error.
+#include <signal.h>
+
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -158,11 +161,20 @@ int main(int argc, char** argv) {
                   << "log level     " << c->logLevel << "\n"
                   << "peers listen  " << (c->peerListen.empty() ? "(none)" : c->peerListen) << "\n"
                   << "http listen   " << (c->httpListen.empty() ? "(none)" : c->httpListen) << "\n"
+                  << "metrics       " << (c->metricsListen.empty() ? "(admin socket only)" : c->metricsListen) << "\n"
                   << "peers         " << c->peers.size() << " configured\n";
         return 0;
       }
       case DaemonVerb::restore: {
+        // Ctrl-C or SIGTERM stops it cleanly: what it wrote is undone.
+        static std::atomic<bool> interrupted{false};
+        struct sigaction sa {};
+        sa.sa_handler = [](int) { interrupted.store(true); };
+        ::sigemptyset(&sa.sa_mask);
+        ::sigaction(SIGINT, &sa, nullptr);
+        ::sigaction(SIGTERM, &sa, nullptr);
         RestoreOptions o;
+        o.interrupted = &interrupted;
         o.dataDir = cmd->dataDir;
         o.file = cmd->file;
         o.progress = [](const std::string& line) { std::cerr << "civnetd: " << line << "\n"; };
@@ -176,7 +188,7 @@ int main(int argc, char** argv) {
                   << r->signaturesChecked << " signatures checked\n"
                   << "frontier      " << r->header.frontier.hex() << " (as in the backup)\n"
                   << "publishing is paused until a peer in sync confirms this node's feeds, so that it\n"
-                  << "cannot fork them (if nothing was published after the backup: civnetctl resume-publishing)\n"
+                  << "cannot fork them (if nothing was published after the backup: civnetctl resume-publishing --force)\n"
                   << "start it with: civnetd run --data-dir " << cmd->dataDir << "\n";
         return 0;
       }

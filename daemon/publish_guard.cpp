@@ -20,7 +20,7 @@ void PublishGuard::watch(std::function<std::optional<std::string>()> confirmingP
   std::unique_lock lk(mu_);
   if (!paused_ || watcher_.joinable()) return;
   log_->warn("publishing is paused: this node was {}; it publishes again once a peer it is in sync with has "
-             "confirmed its feeds' tips (or after: civnetctl resume-publishing)",
+             "confirmed its feeds' tips (or after: civnetctl resume-publishing --force)",
              *paused_);
   watcher_ = std::thread([this, confirmingPeer = std::move(confirmingPeer)] {
     std::unique_lock lk(mu_);
@@ -76,7 +76,7 @@ Status PublishGuard::mayPublish(const PublicKey& feed, std::int64_t timestamp) {
     if (paused_)
       return refused("publishing is paused: this node was " + *paused_ +
                      ", and publishes again once a peer has confirmed its feeds' tips (connect it to a peer; if "
-                     "nothing was published after the backup, the sysadmin may run: civnetctl resume-publishing)");
+                     "nothing was published after the backup, the sysadmin may run: civnetctl resume-publishing --force)");
   }
   return inner_.mayPublish(feed, timestamp);
 }

@@ -89,7 +89,7 @@ std::string PeerAddress::text() const {
 
 Result<PeerAddress> parsePeerAddress(std::string_view text) {
   auto bad = [&](const std::string& why) {
-    return invalidArgument("peer address \"" + std::string(text.substr(0, 100)) + "\": " + why +
+    return invalidArgument("address \"" + std::string(text.substr(0, 100)) + "\": " + why +
                            " (give HOST:PORT, e.g. 192.0.2.7:" + std::to_string(kDefaultPeerPort) + ")");
   };
   PeerAddress a;

@@ -395,6 +395,7 @@ Result<CtlCommand> parseCtlArgs(const std::vector<std::string>& args, const std:
       break;
     case CtlVerb::exportFile:
     case CtlVerb::importFile:
+    case CtlVerb::backup:
       if (cmd.file.empty()) return invalidArgument("the file name must not be empty");
       break;
     case CtlVerb::membersList:

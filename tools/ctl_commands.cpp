@@ -270,9 +270,12 @@ class NewFile {
 
   Status open(unsigned mode) {
     std::error_code ec;
+    if (path_.empty()) return invalidArgument("the file name must not be empty");
+    if (fs::is_directory(path_, ec)) return invalidArgument(path_.string() + " is a directory: give a file name");
     if (fs::exists(path_, ec)) return alreadyExists(path_.string() + " already exists; refusing to overwrite it");
     fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd_ < 0) return ioError("cannot create " + tmp_.string() + ": " + std::strerror(errno));
+    if (fd_ < 0) return ioError("cannot create " + path_.string() + " (written first as " + tmp_.filename().string() +
+                                "): " + std::strerror(errno));
     return {};
   }
   Status write(std::string_view bytes) {
@@ -731,7 +734,15 @@ int Ctl::backup() {
 
 int Ctl::reload() {
   json::object r;
-  if (auto done = fetchOrPrint("POST", "/v1/reload", "{}", r)) return *done;
+  Failure f;
+  if (!callJson("POST", "/v1/reload", "{}", r, f)) {
+    if (f.code == kExitFailed) f.message = "reload refused, the configuration in force is kept: " + f.message;
+    return fail(f);
+  }
+  if (cmd_.json) {
+    printJson(r);
+    return kExitOk;
+  }
   const auto it = r.find("changes");
   if (it == r.end() || !it->value().is_array() || it->value().as_array().empty()) {
     out_ << "civnetd.toml read again: nothing changed\n";

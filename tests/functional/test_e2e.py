@@ -1466,6 +1466,13 @@ class BackupRestore(NodeTestCase):
             self.assertNotEqual(r.code, 0, repr(r))
             self.assertIn(phrase, r.err.strip().splitlines()[-1], repr(r))
             self.assertFalse(os.path.exists(target.data_dir), f"{file} left {target.data_dir} behind")
+        r = self.restore(self.node("dir-as-file"), self.workdir)
+        self.assertRefused(r, "is a directory")
+        half = self.node("half")
+        os.makedirs(half.data_dir)
+        with open(os.path.join(half.data_dir, "restore-incomplete"), "w") as f:
+            f.write("an interrupted restore\n")
+        self.assertRefused(self.restore(half, path), "holds an unfinished restore")
         # An empty directory given for it stays empty.
         empty = self.node("empty")
         os.makedirs(empty.data_dir)

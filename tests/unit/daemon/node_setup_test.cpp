@@ -150,7 +150,7 @@ TEST_SUITE("node_setup") {
     bad.peerListen = "7421";
     auto r = civnet::daemon::initNode(bad);
     REQUIRE_FALSE(r.ok());
-    CHECK(contains(r.status().message(), "--peer-listen: peer address \"7421\": no host"));
+    CHECK(contains(r.status().message(), "--peer-listen: address \"7421\": no host"));
     CHECK_FALSE(fs::exists(tmp.path() / "m"));
   }
 
