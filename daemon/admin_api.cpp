@@ -949,6 +949,20 @@ ApiResponse AdminApi::metrics() {
       x.one("civnet_disk_free_bytes", "gauge", "Free space (for unprivileged users) where the data dir is.",
             static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize);
   }
+  {
+    // Entries held without their content, being asked of peers (counted up
+    // to 100,000, so a scrape stays cheap).
+    std::uint64_t missing = 0;
+    std::optional<store::Position> after;
+    while (missing < 100000) {
+      auto page = store_.missingContent(after, 4096);
+      missing += page.size();
+      if (page.size() < 4096) break;
+      after = page.back();
+    }
+    x.one("civnet_entries_content_missing", "gauge",
+          "Entries held without their content, which peers are asked for (counted up to 100000).", missing);
+  }
   if (services_.space)
     x.one("civnet_store_content_paused", "gauge",
           "1 while the store takes no content from peers for want of room ([store] max_size_mib, min_free_disk_mib).",

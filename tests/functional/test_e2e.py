@@ -1664,6 +1664,8 @@ class Room(NodeTestCase):
                    "river to hold every chain")
         self.assertFalse(self.full_of_content(river, hub))
         self.assertTrue(self.full_of_content(youth, hub))
+        self.assertEqual(self.metrics(river)[("civnet_entries_content_missing", frozenset())], 25)
+        self.assertEqual(self.metrics(youth)[("civnet_entries_content_missing", frozenset())], 0)
         # Its own organization's publishes go on.
         self.assertOk(river.ctl("publish", "--title", "Still publishing", "--body", "small"))
 
@@ -1671,6 +1673,7 @@ class Room(NodeTestCase):
         self.assertOk(river.ctl("reload"))
         wait_until(lambda: self.full_of_content(river, hub), 60, "the held-back content to arrive")
         self.assertFalse(self.paused(river))
+        self.assertEqual(self.metrics(river)[("civnet_entries_content_missing", frozenset())], 0)
         self.assertIn("asking peers for the content held back", river.log())
         self.assertOk(river.ctl("verify"))
 
