@@ -1664,7 +1664,8 @@ class Room(NodeTestCase):
                    "river to hold every chain")
         wait_until(lambda: self.full_of_content(youth, hub), 60, "youth, which has room, to hold all the content")
         self.assertFalse(self.full_of_content(river, hub))
-        self.assertEqual(self.metrics(river)[("civnet_entries_content_missing", frozenset())], 25)
+        # The 25 posts, and whatever else reached river after the pause.
+        self.assertGreaterEqual(self.metrics(river)[("civnet_entries_content_missing", frozenset())], 25)
         self.assertEqual(self.metrics(youth)[("civnet_entries_content_missing", frozenset())], 0)
         # Its own organization's publishes go on.
         self.assertOk(river.ctl("publish", "--title", "Still publishing", "--body", "small"))
