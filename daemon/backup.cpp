@@ -167,6 +167,53 @@ class UndoRestore {
   bool done_ = false;
 };
 
+// A backup being streamed: what is sent next, and the snapshot it reads.
+struct BackupState {
+  backup::Writer writer;
+  backup::BackupHeader header;
+  std::vector<backup::BackupFile> files;
+  std::unique_ptr<store::BackupSource> source;
+  enum Step { header_, files_, rows_, end_, done } step = header_;
+};
+
+// The next piece of the backup: the magic and header, the files, a rows
+// record, the end record. Empty when a step has nothing to send.
+Status nextPiece(BackupState& st, std::string& chunk) {
+  switch (st.step) {
+    case BackupState::header_:
+      chunk = st.writer.begin(st.header);
+      st.step = BackupState::files_;
+      return {};
+    case BackupState::files_:
+      for (const auto& f : st.files) chunk += st.writer.file(f);
+      st.files.clear();
+      st.step = BackupState::rows_;
+      return {};
+    case BackupState::rows_: {
+      std::string payload;
+      std::uint64_t n = 0;
+      const bool more = st.source->next(kRowsPerRecord, [&](std::string_view k, std::string_view v) {
+        backup::appendRow(payload, k, v);
+        ++n;
+      });
+      if (!st.source->status().ok()) return st.source->status();
+      if (n > 0) chunk = st.writer.rows(payload, n);
+      if (!more) {
+        st.step = BackupState::end_;
+        st.source.reset();  // releases the snapshot
+      }
+      return {};
+    }
+    case BackupState::end_:
+      chunk = st.writer.end();
+      st.step = BackupState::done;
+      return {};
+    case BackupState::done:
+      return {};
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<BackupStream> startBackup(store::Store& store, const DataDir& dir, const std::string& networkName,
@@ -191,56 +238,16 @@ Result<BackupStream> startBackup(store::Store& store, const DataDir& dir, const 
   h.feeds = (*source)->counts().feeds;
   h.entries = (*source)->counts().entries;
 
-  // The stream's state, shared by the calls of `next`.
-  struct State {
-    backup::Writer writer;
-    backup::BackupHeader header;
-    std::vector<backup::BackupFile> files;
-    std::unique_ptr<store::BackupSource> source;
-    enum { header_, files_, rows_, end_, done_ } step = header_;
-  };
-  auto st = std::make_shared<State>();
+  auto st = std::make_shared<BackupState>();
   st->header = h;
   st->files = std::move(files).value();
   st->source = std::move(source).value();
   out.next = [st](std::string& chunk) -> Status {
     chunk.clear();
-    switch (st->step) {
-      case State::header_:
-        chunk = st->writer.begin(st->header);
-        st->step = State::files_;
-        return {};
-      case State::files_:
-        for (const auto& f : st->files) chunk += st->writer.file(f);
-        st->files.clear();
-        st->step = State::rows_;
-        return {};
-      case State::rows_: {
-        std::string payload;
-        std::uint64_t n = 0;
-        const bool more = st->source->next(kRowsPerRecord, [&](std::string_view k, std::string_view v) {
-          backup::appendRow(payload, k, v);
-          ++n;
-        });
-        if (!st->source->status().ok()) return st->source->status();
-        if (n > 0) chunk = st->writer.rows(payload, n);
-        if (!more) {
-          st->step = State::end_;
-          st->source.reset();  // releases the snapshot
-        }
-        if (chunk.empty()) {  // nothing in this step: go on to the end record
-          chunk = st->writer.end();
-          st->step = State::done_;
-        }
-        return {};
-      }
-      case State::end_:
-        chunk = st->writer.end();
-        st->step = State::done_;
-        return {};
-      case State::done_:
-        return {};
-    }
+    // An empty chunk ends the stream: go on until there is something to
+    // send, or the end record was sent.
+    while (chunk.empty() && st->step != BackupState::done)
+      if (Status s = nextPiece(*st, chunk); !s.ok()) return s;
     return {};
   };
   return out;
