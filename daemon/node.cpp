@@ -77,23 +77,24 @@ Status runNode(const RunOptions& options) {
   // "another civnetd is running" says more than LevelDB's lock error.
   if (auto s = claimSocketPath(dir.adminSocket()); !s.ok()) return s;
 
+  store::Options so;
+  so.blockCacheBytes = config->blockCacheMib * 1024 * 1024;
+  so.maxOpenFiles = config->maxOpenFiles;
   // A store of an older schema is upgraded in place by open(), after a copy
   // of it as it was is kept next to it: going back stays possible.
-  if (auto v = store::Store::schemaVersionOf(dir.store()); v.ok() && *v < store::kSchemaVersion) {
-    auto kept = keepStoreBeforeUpgrade(dir, *v);
+  so.beforeUpgrade = [&dir, &logs](std::uint32_t from) -> Status {
+    auto kept = keepStoreBeforeUpgrade(dir, from);
     if (!kept.ok())
-      return kept.status().withContext("the store has schema version " + std::to_string(*v) + " and civnetd " +
+      return kept.status().withContext("the store has schema version " + std::to_string(from) + " and civnetd " +
                                        CIVNET_VERSION + " upgrades it to " + std::to_string(store::kSchemaVersion) +
                                        " after keeping a copy of it, which failed (nothing was changed; free space "
                                        "where " + dir.root.string() + " is and start civnetd again)");
     logs.store->warn("upgrading the store from schema version {} to {}; the store as it was is kept in {} (to go "
                      "back: stop civnetd, move that directory to {} and run the older civnetd; delete it once this "
                      "version runs well)",
-                     *v, store::kSchemaVersion, kept->string(), dir.store().string());
-  }
-  store::Options so;
-  so.blockCacheBytes = config->blockCacheMib * 1024 * 1024;
-  so.maxOpenFiles = config->maxOpenFiles;
+                     from, store::kSchemaVersion, kept->string(), dir.store().string());
+    return {};
+  };
   auto opened = store::Store::open(dir.store(), so);
   if (!opened.ok()) return opened.status();
   std::unique_ptr<store::Store> st = std::move(opened).value();

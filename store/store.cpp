@@ -90,6 +90,22 @@ std::string encodeEntryValue(const Entry& e) {
   return v;
 }
 
+// The memtable and table sizes every civnet store is written with (a
+// restored one too).
+void setTableSizes(leveldb::Options& lo) {
+  lo.write_buffer_size = 16 * 1024 * 1024;
+  lo.max_file_size = 8 * 1024 * 1024;
+}
+
+// The meta row "schema_version" of the store in `dir`, as a number.
+Result<std::uint32_t> parseSchemaVersion(const std::string& v, const std::filesystem::path& dir) {
+  char* end = nullptr;
+  const unsigned long ver = std::strtoul(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || ver > std::numeric_limits<std::uint32_t>::max())
+    return corruption("store " + dir.string() + " has an unreadable schema version \"" + v + "\"");
+  return static_cast<std::uint32_t>(ver);
+}
+
 Status fromLevelDb(const leveldb::Status& s, const std::string& context) {
   if (s.ok()) return {};
   if (s.IsNotFound()) return notFound(context + ": " + s.ToString());
@@ -357,8 +373,7 @@ Status Store::Impl::open() {
   lo.max_open_files = options_.maxOpenFiles;
   filter_.reset(leveldb::NewBloomFilterPolicy(10));
   lo.filter_policy = filter_.get();
-  lo.write_buffer_size = 16 * 1024 * 1024;
-  lo.max_file_size = 8 * 1024 * 1024;
+  setTableSizes(lo);
   leveldb::DB* raw = nullptr;
   leveldb::Status s = leveldb::DB::Open(lo, dir_.string(), &raw);
   if (!s.ok()) {
@@ -388,18 +403,19 @@ Status Store::Impl::open() {
   } else if (!s.ok()) {
     return fromLevelDb(s, "reading store " + dir_.string());
   } else {
-    char* end = nullptr;
-    unsigned long ver = std::strtoul(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0')
-      return corruption("store " + dir_.string() + " has an unreadable schema version \"" + v + "\"");
+    auto parsed = parseSchemaVersion(v, dir_);
+    if (!parsed.ok()) return parsed.status();
+    const std::uint32_t ver = *parsed;
     if (ver > kSchemaVersion)
       return unsupported("store " + dir_.string() + " was written by a newer civnet (schema version " +
                          std::to_string(ver) + "; this build reads up to " +
                          std::to_string(kSchemaVersion) + "): upgrade civnetd");
+    if (ver < kSchemaVersion && options_.beforeUpgrade)
+      if (Status st = options_.beforeUpgrade(ver); !st.ok()) return st;
     // Version 2 added the w rows (missing content).
     if (ver < 2)
       if (Status st = addWantedRows(); !st.ok()) return st;
-    if (ver < kSchemaVersion) upgradedFrom_ = static_cast<std::uint32_t>(ver);
+    if (ver < kSchemaVersion) upgradedFrom_ = ver;
   }
 
   s = db_->Get({}, keys::metaKey(kMetaNetwork), &v);
@@ -1230,30 +1246,6 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir,
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-Result<std::uint32_t> Store::schemaVersionOf(const std::filesystem::path& dir) {
-  std::error_code ec;
-  if (!std::filesystem::exists(dir / "CURRENT", ec)) return notFound("no store in " + dir.string());
-  leveldb::Options lo;
-  lo.paranoid_checks = true;
-  leveldb::DB* raw = nullptr;
-  leveldb::Status s = leveldb::DB::Open(lo, dir.string(), &raw);
-  if (!s.ok()) {
-    if (s.ToString().find("lock") != std::string::npos)
-      return unavailable("store " + dir.string() + " is in use by another process (is civnetd already running?)");
-    if (s.IsCorruption()) return corruption("store " + dir.string() + " is corrupt: " + s.ToString());
-    return fromLevelDb(s, "opening store " + dir.string());
-  }
-  std::unique_ptr<leveldb::DB> db(raw);
-  std::string v;
-  s = db->Get({}, keys::metaKey(kMetaSchemaVersion), &v);
-  if (!s.ok()) return corruption("store " + dir.string() + " has no schema version: not a civnet store");
-  char* end = nullptr;
-  unsigned long ver = std::strtoul(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0')
-    return corruption("store " + dir.string() + " has an unreadable schema version \"" + v + "\"");
-  return static_cast<std::uint32_t>(ver);
-}
-
 std::optional<std::uint32_t> Store::upgradedFrom() const { return impl_->upgradedFrom_; }
 
 void Store::setPolicy(IngestPolicy* policy) { impl_->policy_ = policy; }
@@ -1826,7 +1818,7 @@ bool derivedMeta(std::string_view key) {
 
 class SnapshotBackup final : public BackupSource {
  public:
-  SnapshotBackup(leveldb::DB* db) : db_(db), snap_(db->GetSnapshot()) {
+  SnapshotBackup(leveldb::DB* db, std::filesystem::path dir) : db_(db), dir_(std::move(dir)), snap_(db->GetSnapshot()) {
     ro_.snapshot = snap_;
     ro_.fill_cache = false;
   }
@@ -1839,9 +1831,9 @@ class SnapshotBackup final : public BackupSource {
     std::string v;
     auto s = db_->Get(ro_, keys::metaKey(kMetaSchemaVersion), &v);
     if (!s.ok()) return fromLevelDb(s, "reading the store's schema version");
-    char* end = nullptr;
-    schema_ = static_cast<std::uint32_t>(std::strtoul(v.c_str(), &end, 10));
-    if (v.empty() || *end != '\0') return corruption("the store has an unreadable schema version \"" + v + "\"");
+    auto schema = parseSchemaVersion(v, dir_);
+    if (!schema.ok()) return schema.status();
+    schema_ = *schema;
     std::map<PublicKey, Tip> tips;
     std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro_));
     const std::string prefix(1, keys::kTip);
@@ -1891,6 +1883,7 @@ class SnapshotBackup final : public BackupSource {
 
  private:
   leveldb::DB* db_;
+  std::filesystem::path dir_;
   const leveldb::Snapshot* snap_;
   leveldb::ReadOptions ro_;
   std::unique_ptr<leveldb::Iterator> it_;
@@ -1943,7 +1936,7 @@ class LevelDbRestore final : public RestoreSink {
 }  // namespace
 
 Result<std::unique_ptr<BackupSource>> Store::backup() const {
-  auto b = std::make_unique<SnapshotBackup>(impl_->db_.get());
+  auto b = std::make_unique<SnapshotBackup>(impl_->db_.get(), impl_->dir_);
   if (auto s = b->load(); !s.ok()) return s;
   return std::unique_ptr<BackupSource>(std::move(b));
 }
@@ -1955,8 +1948,7 @@ Result<std::unique_ptr<RestoreSink>> Store::restoreInto(const std::filesystem::p
   leveldb::Options lo;
   lo.create_if_missing = true;
   lo.error_if_exists = true;
-  lo.write_buffer_size = 16 * 1024 * 1024;
-  lo.max_file_size = 8 * 1024 * 1024;
+  setTableSizes(lo);
   leveldb::DB* raw = nullptr;
   auto s = leveldb::DB::Open(lo, dir.string(), &raw);
   if (!s.ok()) return fromLevelDb(s, "creating the store " + dir.string());

@@ -89,6 +89,10 @@ struct Options {
   const Clock* clock = nullptr;  // nullptr: the system clock
   std::size_t blockCacheBytes = 32 * 1024 * 1024;
   int maxOpenFiles = 1000;  // LevelDB's table files kept open at once
+  // Called by open() when the store is of an older schema version, before
+  // anything is changed (nothing writes meanwhile): e.g. to keep a copy of
+  // its files. An error stops the open, the store left as it was.
+  std::function<Status(std::uint32_t fromVersion)> beforeUpgrade;
   // Test hook: called on the writer thread just before each synced
   // (publish) write. Tests use it to hold the writer and observe grouping.
   std::function<void()> beforeSyncedWrite;
@@ -246,9 +250,6 @@ class Store {
   // message that names the directory and what is wrong.
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir,
                                              const Options& options);
-  // The schema version of the store in `dir`, read without changing it (an
-  // older store is upgraded only by open()). notFound if there is none.
-  static Result<std::uint32_t> schemaVersionOf(const std::filesystem::path& dir);
   // The schema version open() found and upgraded, when it was older.
   std::optional<std::uint32_t> upgradedFrom() const;
   // Drains the writer (pending writes complete) and closes the database.
