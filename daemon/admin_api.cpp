@@ -747,6 +747,14 @@ ApiResponse AdminApi::status() {
   return jsonResponse(200, o);
 }
 
+// The store's size and the disk's room: the space watch's last measure
+// (every few seconds), or measured now when there is none.
+SpaceUse AdminApi::space() const {
+  if (services_.space) return services_.space->last();
+  const std::filesystem::path root(info_.dataDir);
+  return measureSpace(root / "store", root);
+}
+
 // GET /v1/backup: the backup file, streamed from one snapshot of the store.
 ApiResponse AdminApi::backup() {
   auto b = startBackup(store_, DataDir{info_.dataDir}, info_.networkName, "civnetd " + info_.version);
@@ -850,10 +858,9 @@ ApiResponse AdminApi::health() {
     }
   // Disk: the store needs room to take entries and compact.
   if (!info_.dataDir.empty()) {
-    struct statvfs fs {};
-    if (::statvfs(info_.dataDir.c_str(), &fs) == 0 && fs.f_blocks > 0) {
-      const std::uint64_t freeBytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
-      const double freeShare = static_cast<double>(fs.f_bavail) / static_cast<double>(fs.f_blocks);
+    if (const SpaceUse u = space(); u.diskKnown) {
+      const std::uint64_t freeBytes = u.freeBytes;
+      const double freeShare = static_cast<double>(u.freeBytes) / static_cast<double>(u.totalBytes);
       checks["disk_free_bytes"] = freeBytes;
       if (freeBytes < (std::uint64_t{1} << 30) || freeShare < 0.05)
         problem("disk nearly full: " + std::to_string(freeBytes >> 20) + " MiB free (" +
@@ -939,15 +946,11 @@ ApiResponse AdminApi::metrics() {
     x.one("civnet_feeds_frozen", "gauge", "Feeds frozen by a fork proof (forks seen).", frozen);
   }
   if (!info_.dataDir.empty()) {
-    std::error_code ec;
-    std::uint64_t bytes = 0;
-    for (const auto& f : std::filesystem::directory_iterator(std::filesystem::path(info_.dataDir) / "store", ec))
-      if (f.is_regular_file(ec)) bytes += f.file_size(ec);
-    x.one("civnet_store_bytes", "gauge", "Size of the store's files.", bytes);
-    struct statvfs fs {};
-    if (::statvfs(info_.dataDir.c_str(), &fs) == 0)
+    const SpaceUse u = space();
+    x.one("civnet_store_bytes", "gauge", "Size of the store's files.", u.storeBytes);
+    if (u.diskKnown)
       x.one("civnet_disk_free_bytes", "gauge", "Free space (for unprivileged users) where the data dir is.",
-            static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize);
+            u.freeBytes);
   }
   {
     // Entries held without their content, being asked of peers (counted up

@@ -48,6 +48,7 @@ class PeerBook;
 class PublishGuard;
 class Reloader;
 class SpaceWatch;
+struct SpaceUse;
 class MemberApi;
 class SearchIndex;
 
@@ -154,6 +155,7 @@ class AdminApi {
   ApiResponse startReindex();
   ApiResponse backup();
   ApiResponse resumePublishing();
+  SpaceUse space() const;
   ApiResponse reload();
   ApiResponse search(std::string_view query);
   ApiResponse health();

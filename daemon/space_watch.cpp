@@ -30,6 +30,18 @@ std::string mib(std::uint64_t bytes) { return std::to_string(bytes >> 20) + " Mi
 
 }  // namespace
 
+SpaceUse measureSpace(const fs::path& storeDir, const fs::path& dataDir) {
+  SpaceUse u;
+  u.storeBytes = directoryBytes(storeDir);
+  struct statvfs st {};
+  if (::statvfs(dataDir.c_str(), &st) == 0 && st.f_blocks > 0) {
+    u.diskKnown = true;
+    u.freeBytes = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+    u.totalBytes = static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize;
+  }
+  return u;
+}
+
 SpaceWatch::SpaceWatch(store::Store& store, fs::path storeDir, fs::path dataDir, Limits limits,
                        std::shared_ptr<spdlog::logger> log)
     : store_(store), storeDir_(std::move(storeDir)), dataDir_(std::move(dataDir)), log_(std::move(log)),
@@ -71,15 +83,12 @@ void SpaceWatch::setLimits(Limits limits) {
 }
 
 void SpaceWatch::check() {
-  const std::uint64_t used = directoryBytes(storeDir_);
-  std::uint64_t free = 0;
-  struct statvfs st {};
-  const bool known = ::statvfs(dataDir_.c_str(), &st) == 0;
-  if (known) free = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+  const SpaceUse u = measureSpace(storeDir_, dataDir_);
+  const std::uint64_t used = u.storeBytes, free = u.freeBytes;
+  const bool known = u.diskKnown;
 
   std::lock_guard lk(mu_);
-  storeBytes_ = used;
-  freeBytes_ = free;
+  last_ = u;
   const Limits l = limits_;
   // Paused past a limit; resumed only with 5% of it to spare.
   const bool wasPaused = paused_.has_value();
@@ -108,14 +117,9 @@ std::optional<std::string> SpaceWatch::paused() const {
   return paused_;
 }
 
-std::uint64_t SpaceWatch::storeBytes() const {
+SpaceUse SpaceWatch::last() const {
   std::lock_guard lk(mu_);
-  return storeBytes_;
-}
-
-std::uint64_t SpaceWatch::freeBytes() const {
-  std::lock_guard lk(mu_);
-  return freeBytes_;
+  return last_;
 }
 
 }  // namespace civnet::daemon

@@ -24,6 +24,15 @@ namespace civnet::store { class Store; }
 
 namespace civnet::daemon {
 
+// The store's size on disk, and the disk where the data dir is.
+struct SpaceUse {
+  std::uint64_t storeBytes = 0;
+  bool diskKnown = false;  // statvfs answered
+  std::uint64_t freeBytes = 0;   // for unprivileged users
+  std::uint64_t totalBytes = 0;
+};
+SpaceUse measureSpace(const std::filesystem::path& storeDir, const std::filesystem::path& dataDir);
+
 class SpaceWatch {
  public:
   struct Limits {
@@ -45,9 +54,8 @@ class SpaceWatch {
 
   // Why the store takes no replicated content now, while it does not.
   std::optional<std::string> paused() const;
-  // The store's size on disk and the free space, as last measured.
-  std::uint64_t storeBytes() const;
-  std::uint64_t freeBytes() const;
+  // As last measured (at most a check interval ago).
+  SpaceUse last() const;
 
  private:
   void check();
@@ -58,8 +66,7 @@ class SpaceWatch {
   std::condition_variable cv_;
   Limits limits_;                      // guarded by mu_
   std::optional<std::string> paused_;  // guarded by mu_
-  std::uint64_t storeBytes_ = 0;       // guarded by mu_
-  std::uint64_t freeBytes_ = 0;        // guarded by mu_
+  SpaceUse last_;                      // guarded by mu_
   bool stopping_ = false;              // guarded by mu_
   bool checkSoon_ = false;             // guarded by mu_
   std::thread thread_;
