@@ -252,13 +252,7 @@ bool SyncPeer::inSync() const {
   if (!frontierKnown_ || frontierOut_ || !news_.empty() || !proofsToSend_.empty() || !wantsToSend_.empty() ||
       !contentAsked_.empty())
     return false;
-  for (const auto& [feed, seq] : peerListed_) {
-    if (notTaken_.count(feed)) continue;
-    auto tip = node_.store->tip(feed);
-    if (tip && tip->frozen) continue;  // past a fork nothing is taken
-    if (!tip || tip->seq < seq) return false;
-  }
-  return true;
+  return entriesBehind() == 0;
 }
 
 std::uint64_t SyncPeer::entriesBehind() const {
@@ -266,7 +260,7 @@ std::uint64_t SyncPeer::entriesBehind() const {
   for (const auto& [feed, seq] : peerListed_) {
     if (notTaken_.count(feed)) continue;
     auto tip = node_.store->tip(feed);
-    if (tip && tip->frozen) continue;
+    if (tip && tip->frozen) continue;  // past a fork nothing is taken
     const std::uint64_t held = tip ? tip->seq : 0;
     if (seq > held) behind += seq - held;
   }
