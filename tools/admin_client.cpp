@@ -31,6 +31,20 @@ beast::error_code runToCompletion(asio::io_context& ioc, beast::error_code& resu
   return result;
 }
 
+// A reply's status and headers (names in lower case), without its body.
+template <typename Response>
+HttpReply replyHead(const Response& res) {
+  HttpReply reply;
+  reply.status = res.result_int();
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    reply.headers[name] = std::string(field.value());
+  }
+  reply.contentType = reply.headers["content-type"];
+  return reply;
+}
+
 // Reads one reply on `stream` (a started connection) within `timeout`.
 Result<HttpReply> readReply(asio::io_context& ioc, beast::basic_stream<Local>& stream, const std::string& socketPath,
                             std::chrono::seconds timeout) {
@@ -52,14 +66,7 @@ Result<HttpReply> readReply(asio::io_context& ioc, beast::basic_stream<Local>& s
   }
 
   auto res = parser.release();
-  HttpReply reply;
-  reply.status = res.result_int();
-  for (const auto& field : res) {
-    std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    reply.headers[name] = std::string(field.value());
-  }
-  reply.contentType = reply.headers["content-type"];
+  HttpReply reply = replyHead(res);
   reply.body = std::move(res.body());
   beast::error_code ignored;
   stream.socket().shutdown(Local::socket::shutdown_both, ignored);
@@ -163,14 +170,7 @@ Result<HttpReply> AdminClient::stream(const std::string& target,
       return ioError("civnetd at " + socketPath_ + " did not answer within " + std::to_string(timeout_.count()) + " s");
     return ioError("reading civnetd's answer: " + e.message());
   }
-  HttpReply reply;
-  reply.status = parser.get().result_int();
-  for (const auto& field : parser.get()) {
-    std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    reply.headers[name] = std::string(field.value());
-  }
-  reply.contentType = reply.headers["content-type"];
+  HttpReply reply = replyHead(parser.get());
 
   if (reply.status != 200) {
     // An error: small, read whole as text.

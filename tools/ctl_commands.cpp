@@ -252,6 +252,15 @@ Result<std::string> readBodyFile(const std::string& path) {
   return s;
 }
 
+// The message of an API error answer ({"error": {"message"}}), or its status.
+std::string apiError(const HttpReply& reply) {
+  json::error_code ec;
+  json::value v = json::parse(reply.body, ec);
+  if (!ec && v.is_object() && v.as_object().contains("error") && v.at("error").is_object())
+    return str(v.at("error").as_object(), "message");
+  return "civnetd answered " + std::to_string(reply.status);
+}
+
 // A file made whole or not at all: written under a temporary name next to
 // `path`, fsynced, then linked into place, which never replaces a file
 // (not even one that appeared meanwhile). Dropped unfinished, it is removed.
@@ -328,11 +337,7 @@ Result<HttpReply> Ctl::call(const std::string& method, const std::string& target
     return reply.status();
   }
   if (reply->status < 200 || reply->status >= 300) {
-    std::string message = "civnetd answered " + std::to_string(reply->status);
-    json::error_code ec;
-    json::value v = json::parse(reply->body, ec);
-    if (!ec && v.is_object() && v.as_object().contains("error") && v.at("error").is_object())
-      message = str(v.at("error").as_object(), "message");
+    const std::string message = apiError(*reply);
     setFailure(kExitFailed, message);
     return Status(StatusCode::refused, message);
   }
@@ -693,14 +698,7 @@ int Ctl::backup() {
                                         " (is it running? start it with: civnetd run --data-dir " + cmd_.dataDir + ")");
     return fail(kExitFailed, "backup failed, nothing kept: " + reply.status().message());
   }
-  if (reply->status != 200) {
-    std::string message = "civnetd answered " + std::to_string(reply->status);
-    json::error_code ec;
-    json::value v = json::parse(reply->body, ec);
-    if (!ec && v.is_object() && v.as_object().contains("error") && v.at("error").is_object())
-      message = str(v.at("error").as_object(), "message");
-    return fail(kExitFailed, "backup failed: " + message);
-  }
+  if (reply->status != 200) return fail(kExitFailed, "backup failed: " + apiError(*reply));
   if (auto st = check.finish(); !st.ok()) return fail(kExitFailed, "backup failed, nothing kept: " + st.message());
   if (toStdout) {
     std::cout.flush();
