@@ -81,16 +81,30 @@ bool fromHex(std::string_view hex, std::span<std::uint8_t> out) {
   return true;
 }
 
+namespace {
+// SHA-256 fetched from the default provider once. EVP_sha256() makes every
+// digest fetch it again, under the provider store's lock: at the 200,000
+// hashes a second that ingest needs, that lookup cost as much as the hash.
+const EVP_MD* sha256Md() {
+  static EVP_MD* const md = [] {
+    EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (!m) fatal("EVP_MD_fetch SHA256");
+    return m;
+  }();
+  return md;
+}
+}  // namespace
+
 Digest sha256(ByteView data) {
   Digest d;
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), d.bytes.data(), &len, EVP_sha256(), nullptr) != 1)
+  if (EVP_Digest(data.data(), data.size(), d.bytes.data(), &len, sha256Md(), nullptr) != 1)
     fatal("EVP_Digest");
   return d;
 }
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1)
+  if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), sha256Md(), nullptr) != 1)
     fatal("EVP_DigestInit_ex");
 }
 Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
