@@ -246,11 +246,15 @@ bool verifySignature(const Entry& e) {
 }
 
 Check verifyRun(std::span<const SignedEntry> run, const Digest& network, std::vector<Entry>& out) {
+  return verifyRun(std::vector<SignedEntry>(run.begin(), run.end()), network, out);
+}
+
+Check verifyRun(std::vector<SignedEntry>&& run, const Digest& network, std::vector<Entry>& out) {
   out.clear();
   out.reserve(run.size());
   for (std::size_t i = 0; i < run.size(); ++i) {
     Entry e;
-    Check c = parseEntry(run[i], e);
+    Check c = parseEntry(std::move(run[i]), e);
     if (!c.ok()) {
       c.index = i;
       c.detail += " (entry " + std::to_string(i) + ")";

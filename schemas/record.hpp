@@ -147,6 +147,8 @@ bool verifySignature(const Entry& e);
 // Stops at the first failure; `index` then names the entry, and so does
 // the detail ("(entry 3, seq 7)", or "(entry 3)" for an entry that does not parse).
 Check verifyRun(std::span<const SignedEntry> run, const Digest& network, std::vector<Entry>& out);
+// The same, taking the entries' bytes instead of copying them (ingest).
+Check verifyRun(std::vector<SignedEntry>&& run, const Digest& network, std::vector<Entry>& out);
 
 // Standard Cap'n Proto stream framing of one SignedEntry (what export files
 // and `capnp decode schemas/entry.capnp SignedEntry` read).
