@@ -139,12 +139,12 @@ void putEntryRows(leveldb::WriteBatch& b, const Entry& e, std::uint64_t logPos, 
 
 // The derived index rows of one entry. Used to add them (indexer) and to
 // remove them (truncation), so the two can never disagree.
-std::vector<std::string> indexRows(const record::Header& h, const std::string* content) {
+std::vector<std::string> indexRows(const record::Header& h, std::optional<ByteView> content) {
   std::vector<std::string> rows;
   rows.push_back(keys::indexKey(keys::byTimePrefix(), h.timestamp, h.author, h.seq));
   rows.push_back(keys::indexKey(keys::byKindPrefix(h.kind), h.timestamp, h.author, h.seq));
   if (h.kind == static_cast<std::uint16_t>(record::Kind::post) && content) {
-    auto post = record::decodePost(keys::viewOf(*content));
+    auto post = record::decodePost(*content);
     if (post.ok()) {
       for (const auto& tag : post->tags)
         if (!tag.empty() && tag.size() <= record::kMaxTagBytes)
@@ -162,6 +162,10 @@ std::vector<std::string> indexRows(const record::Header& h, const std::string* c
     }
   }
   return rows;
+}
+
+std::vector<std::string> indexRows(const record::Header& h, const std::string* content) {
+  return indexRows(h, content ? std::optional(keys::viewOf(*content)) : std::nullopt);
 }
 
 }  // namespace
@@ -278,6 +282,14 @@ class Store::Impl {
   void afterCommit(const std::vector<const Entry*>& stored);
   void applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group);
   void runIndexer(const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+  // Indexing in the commit's own batch: when the indexer has passed every
+  // committed entry, the writer, which holds the new entries decoded,
+  // writes their index rows and the advanced cursor with them (no second
+  // batch, no reading back). Otherwise the indexer catches up in order.
+  bool indexCaughtUp() const;
+  static void putIndexRows(leveldb::WriteBatch& b, const Entry& e, bool withContent);
+  void markIndexed(std::uint64_t cursor);
+  static void putIndexCursor(leveldb::WriteBatch& b, std::uint64_t cursor);
   Status applyReindex(const ReindexReq& req);
   Status dropIndexes();
   Status indexEntry(leveldb::WriteBatch& b, std::string_view logValue);
@@ -830,6 +842,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
 
   leveldb::WriteBatch batch;
   std::uint64_t logPos = nextLog_;
+  const bool indexNow = indexCaughtUp();
   std::size_t i = 0;
   std::vector<const Entry*> filled;  // held entries whose missing content arrived
   // Entries at seqs already held: duplicates (maybe bringing missing
@@ -858,6 +871,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
                     leveldb::Slice(reinterpret_cast<const char*>(c.data()), c.size()));
           batch.Delete(keys::wantedKey(author, e.header.seq));
           putLogRow(batch, e, logPos++);  // its tags and replies can be indexed now
+          if (indexNow) putIndexRows(batch, e, true);
           filled.push_back(&e);  // counted once written
         }
       }
@@ -959,6 +973,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
       // A takedown (or retraction) may arrive before its target.
       const bool erase = desired_.erased.count(ref) > 0;
       putEntryRows(batch, e, logPos++, !erase);
+      if (indexNow) putIndexRows(batch, e, !erase);
       if (erase) {
         batch.Put(keys::tombstoneKey(author, e.header.seq), "erased");
       } else if (!e.signedEntry.content) {
@@ -981,6 +996,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
   }
 
   if (res.stored > 0 || !filled.empty()) {
+    if (indexNow) putIndexCursor(batch, logPos - 1);
     auto s = writeDb({}, &batch);  // replicated data: no sync, it can be fetched again
     if (!s.ok()) {
       res = IngestResult{};
@@ -997,6 +1013,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
     if (res.contentMissing > 0 || res.contentFilled > 0) ++missingGeneration_;
     nextLog_ = logPos;
     committedLog_ = nextLog_ - 1;
+    if (indexNow) markIndexed(committedLog_);
     // The policy hears of content that arrived late too (an attestation's
     // content counts only once it is here).
     std::vector<const Entry*> stored = filled;
@@ -1025,6 +1042,7 @@ void Store::Impl::applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group
   std::map<PublicKey, Tip> newTips;
   std::vector<std::pair<PublishReq*, Entry>> made;
   std::uint64_t logPos = nextLog_;
+  const bool indexNow = indexCaughtUp();
   const std::int64_t now = clock_->nowMs();
   for (auto& req : group) {
     if (!net) {
@@ -1057,12 +1075,14 @@ void Store::Impl::applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group
     h.kind = req->kind;
     Entry e = record::makeEntry(*req->key, h, std::move(req->content));
     putEntryRows(batch, e, logPos++);
+    if (indexNow) putIndexRows(batch, e, true);
     Tip nt{author, h.seq, e.id, h.timestamp, false};
     batch.Put(keys::tipKey(author), encodeTip(nt));
     newTips[author] = nt;
     made.emplace_back(req.get(), std::move(e));
   }
   if (!made.empty()) {
+    if (indexNow) putIndexCursor(batch, logPos - 1);
     leveldb::WriteOptions wo;
     wo.sync = true;  // acknowledged only once durable
     if (options_.beforeSyncedWrite) options_.beforeSyncedWrite();
@@ -1081,6 +1101,7 @@ void Store::Impl::applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group
       }
       nextLog_ = logPos;
       committedLog_ = nextLog_ - 1;
+      if (indexNow) markIndexed(committedLog_);
       std::vector<const Entry*> stored;
       for (auto& [req, e] : made) stored.push_back(&e);
       afterCommit(stored);
@@ -1175,22 +1196,39 @@ void Store::Impl::runIndexer(const std::function<void(std::uint64_t, std::uint64
       last = pos;
     }
     if (last == cursor) last = target;  // no log rows left up to the target
-    std::string c;
-    keys::putU64(c, last);
-    b.Put(keys::metaKey(kMetaIndexCursor), c);
+    putIndexCursor(b, last);
     if (!writeDb({}, &b).ok()) return;  // try again after the next commit
     cursor = last;
-    {
-      std::lock_guard lk(indexMu_);
-      indexedLog_ = cursor;
-    }
-    indexCv_.notify_all();
-    {
-      std::lock_guard lk(listenerMu_);
-      for (const auto& [handle, l] : indexedListeners_) l(cursor);
-    }
+    markIndexed(cursor);
     if (progress) progress(cursor, target);
   }
+}
+
+bool Store::Impl::indexCaughtUp() const {
+  std::lock_guard lk(indexMu_);
+  return indexedLog_ == committedLog_;
+}
+
+void Store::Impl::putIndexRows(leveldb::WriteBatch& b, const Entry& e, bool withContent) {
+  std::optional<ByteView> content;
+  if (withContent && e.signedEntry.content) content = ByteView(*e.signedEntry.content);
+  for (const auto& row : indexRows(e.header, content)) b.Put(row, {});
+}
+
+void Store::Impl::markIndexed(std::uint64_t cursor) {
+  {
+    std::lock_guard lk(indexMu_);
+    indexedLog_ = cursor;
+  }
+  indexCv_.notify_all();
+  std::lock_guard lk(listenerMu_);
+  for (const auto& [handle, l] : indexedListeners_) l(cursor);
+}
+
+void Store::Impl::putIndexCursor(leveldb::WriteBatch& b, std::uint64_t cursor) {
+  std::string c;
+  keys::putU64(c, cursor);
+  b.Put(keys::metaKey(kMetaIndexCursor), c);
 }
 
 void Store::Impl::waitIndexed() const {
@@ -1348,17 +1386,17 @@ IngestResult Store::ingest(std::vector<SignedEntry> run) {
   }
   auto req = std::make_unique<Impl::IngestReq>();
   // The stateless part of the chain rule runs on the caller's thread.
-  record::Check c = record::verifyRun(run, *net, req->run);
+  const std::size_t size = run.size();
+  record::Check c = record::verifyRun(std::move(run), *net, req->run);
   if (!c.ok()) {
     res.verdict = c.verdict;
     res.detail = c.detail;
-    impl_->countRefused(res, run.size());
+    impl_->countRefused(res, size);
     return res;
   }
   // No room for content: the chain is kept, its content asked for later.
   if (impl_->contentPaused_.load())
     for (auto& e : req->run) e.signedEntry.content.reset();
-  const std::size_t size = run.size();
   res = impl_->ingestRoundTrip(std::move(req));
   impl_->countRefused(res, size);
   return res;
