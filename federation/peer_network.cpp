@@ -39,6 +39,7 @@
 #include <spdlog/spdlog.h>
 
 #include "federation/membership_tracker.hpp"
+#include "federation/tcp_bytes.hpp"
 #include "schemas/framing.hpp"
 
 namespace civnet::federation {
@@ -155,6 +156,7 @@ struct Conn {
   std::optional<Clock::time_point> writing;  // since when the current write waits for the peer
   std::string error;  // why the link ended, once it did
   std::uint64_t bytesIn = 0, bytesOut = 0;   // message bytes
+  WireBytes handshakeWire, wire;  // TCP payload at the handshake's end, and last sampled
   Clock::time_point madeAt = Clock::now();
   std::optional<Clock::time_point> lastInSync;  // last seen in sync (the writer looks when it goes idle)
 };
@@ -170,6 +172,7 @@ struct Dialer {
   std::string software;
   SyncPeer::Counters last;
   std::uint64_t lastBytesIn = 0, lastBytesOut = 0;  // of the last link
+  WireBytes lastHandshakeWire, lastWire;
   bool discovered = false;  // found in a member's profile, not configured
   std::weak_ptr<Conn> conn;  // the link it dialed, from the TLS handshake on
 };
@@ -546,6 +549,7 @@ class PeerNetwork::Impl {
       closeNow(*c);
       co_return;
     }
+    c->handshakeWire = sampleWire(*c);
     c->peerKey = peerKeyOf(c->stream.native_handle());
     if (!c->peerKey) {
       c->error = "it presented no Ed25519 certificate";
@@ -584,6 +588,7 @@ class PeerNetwork::Impl {
       co_await grace.async_wait(kAsTuple);
     }
     t.cancel();
+    sampleWire(*c);
     closeNow(*c);
     conns.erase(c);
     if (c->announced) log->info("{}: link ended: {}", who(*c), c->error);
@@ -591,6 +596,8 @@ class PeerNetwork::Impl {
       it->second->last = c->sync->counters();
       it->second->lastBytesIn = c->bytesIn;
       it->second->lastBytesOut = c->bytesOut;
+      it->second->lastHandshakeWire = c->handshakeWire;
+      it->second->lastWire = c->wire;
       it->second->software = c->sync->peerSoftware();
       if (c->outbound || c->announced) it->second->lastError = c->error;
       it->second->timer.cancel();  // a dialer waiting for this link to end
@@ -683,6 +690,8 @@ class PeerNetwork::Impl {
           d->lastError = c->error;
           d->lastBytesIn = c->bytesIn;
           d->lastBytesOut = c->bytesOut;
+          d->lastHandshakeWire = c->handshakeWire;
+          d->lastWire = c->wire;
           if (c->sync) {
             d->last = c->sync->counters();
             if (!c->sync->peerSoftware().empty()) d->software = c->sync->peerSoftware();
@@ -768,8 +777,25 @@ class PeerNetwork::Impl {
   }
 
   // What a live link says of itself: sync state, counters, bytes, lag.
+  // The link's TCP counts now, kept in `c.wire` (the last sample stays
+  // once the socket is closed).
+  static WireBytes sampleWire(Conn& c) {
+    auto& sock = c.stream.lowest_layer();
+    if (sock.is_open())
+      if (auto w = tcpBytes(sock.native_handle())) c.wire = *w;
+    return c.wire;
+  }
+
+  static void putWire(PeerStatus& s, const WireBytes& handshake, const WireBytes& total) {
+    s.handshakeIn = handshake.in;
+    s.handshakeOut = handshake.out;
+    s.wireIn = total.in;
+    s.wireOut = total.out;
+  }
+
   static void live(Conn& c, PeerStatus& s) {
     const auto now = Clock::now();
+    putWire(s, c.handshakeWire, sampleWire(c));
     s.inSync = c.sync->inSync();
     if (s.inSync) c.lastInSync = now;
     s.counters = c.sync->counters();
@@ -796,6 +822,7 @@ class PeerNetwork::Impl {
       s.counters = d->last;
       s.bytesIn = d->lastBytesIn;
       s.bytesOut = d->lastBytesOut;
+      putWire(s, d->lastHandshakeWire, d->lastWire);
       s.lastError = d->lastError;
       if (auto c = liveWith(key)) {
         s.state = "connected";

@@ -90,6 +90,11 @@ struct PeerStatus {
   SyncPeer::Counters counters;  // of the live link, or the last one
   std::uint64_t bytesIn = 0;    // message bytes received on the live link, or the last one
   std::uint64_t bytesOut = 0;   // and sent (TLS records and the handshake not counted)
+  // The same link's TCP payload as the kernel counts it (federation/
+  // tcp_bytes.hpp): TLS and its handshake included. `handshake*` is the part
+  // the TLS handshake took; both 0 where the kernel does not count.
+  std::uint64_t wireIn = 0, wireOut = 0;
+  std::uint64_t handshakeIn = 0, handshakeOut = 0;
   // Sync lag of the live link: entries the peer's frontier listed that this
   // node does not hold yet, and seconds since the link was last in sync
   // (since it was made, if never; 0 while in sync).
