@@ -29,7 +29,7 @@ class AdminApi;
 struct ServerOptions {
   std::filesystem::path socketPath;
   std::chrono::seconds requestTimeout{30};
-  int workerThreads = 2;
+  int workerThreads = 16;
   // Called on SIGHUP (off the io thread; it may block): reload the config.
   std::function<void()> onHangup;
   // Where to serve GET /metrics over plain HTTP for a Prometheus scraper

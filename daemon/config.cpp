@@ -109,8 +109,10 @@ request_timeout_seconds = 30
 # 67108864.
 max_request_bytes = 8388608
 # Threads that run store calls (publish, import, reads) for the admin API,
-# so a slow disk never stalls the server. Between 1 and 16.
-worker_threads = 2
+# so a slow disk never stalls the server. A publish holds its thread until
+# the synced write that makes it durable, which concurrent publishes share:
+# as many threads as clients publishing at once. Between 1 and 64.
+worker_threads = 16
 
 [store]
 # LevelDB block cache, in MiB. Between 1 and 4096.
@@ -222,7 +224,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& fileName)
     if (auto s = readInt(*t, "request_timeout_seconds", fileName, "admin", 1, 3600, timeout); !s.ok()) return s;
     if (auto s = readInt(*t, "max_request_bytes", fileName, "admin", 1 << 20, 64 << 20, maxBytes); !s.ok())
       return s;
-    if (auto s = readInt(*t, "worker_threads", fileName, "admin", 1, 16, workers); !s.ok()) return s;
+    if (auto s = readInt(*t, "worker_threads", fileName, "admin", 1, 64, workers); !s.ok()) return s;
     c.requestTimeoutSeconds = static_cast<int>(timeout);
     c.maxRequestBytes = static_cast<std::size_t>(maxBytes);
     c.workerThreads = static_cast<int>(workers);

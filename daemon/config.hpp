@@ -21,7 +21,7 @@ struct Config {
   // [admin]
   int requestTimeoutSeconds = 30;                 // to read a request and write its answer
   std::size_t maxRequestBytes = 8 * 1024 * 1024;  // largest request body (an import batch)
-  int workerThreads = 2;                          // threads running store calls for the API
+  int workerThreads = 16;                         // threads running store calls for the API
   // [store]
   std::size_t blockCacheMib = 32;
   int maxOpenFiles = 1000;       // LevelDB table files open at once

@@ -461,7 +461,7 @@ class Refusals(NodeTestCase):
         config = os.path.join(a.data_dir, "civnetd.toml")
         with open(config) as f:
             lines = f.read().splitlines()
-        at = lines.index("worker_threads = 2") + 1
+        at = lines.index("worker_threads = 16") + 1
         lines.insert(at, 'listen = "0.0.0.0:1"')
         with open(config, "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -143,7 +143,7 @@ TEST_SUITE("daemon_config") {
 
   TEST_CASE("a value out of range is refused naming the range") {
     std::string e = parseError("[admin]\nworker_threads = 0\n");
-    CHECK(contains(e, "between 1 and 16"));
+    CHECK(contains(e, "between 1 and 64"));
   }
 
   TEST_CASE("an unknown log level is refused") {
