@@ -2,10 +2,13 @@
 // to the member web interface. Each belongs to one hosted organization;
 // what it publishes is signed with that organization's feed key.
 //
-// Passwords are hashed with scrypt (OpenSSL's KDF) at the cost OWASP's
-// password storage guidance gives (N = 2^17, r = 8, p = 1: 128 MiB and about
-// half a second here); the parameters are stored with each hash so they can
-// be raised later. At most `maxConcurrentHashes` hashes run at once, so a
+// Passwords are hashed with scrypt (OpenSSL's KDF) at one of the costs
+// OWASP's password storage guidance gives as equally strong: N = 2^15,
+// r = 8, p = 3 (32 MiB, about a third of a second here). Its first choice,
+// N = 2^17 with p = 1, takes 128 MiB per hash: two logins at once would
+// more than double a hub's memory (docs/performance.md, benchmark 8). The
+// parameters are stored with each hash, so hashes made at another cost
+// (scrypt$17$8$1$... before this) still verify. At most `maxConcurrentHashes` hashes run at once, so a
 // storm of logins cannot exhaust memory: the others wait their turn.
 //
 // Accounts live in the store's node-local `a` rows (never replicated), one
@@ -28,9 +31,9 @@
 namespace civnet::daemon {
 
 struct ScryptCost {
-  std::uint32_t logN = 17;  // N = 2^logN
+  std::uint32_t logN = 15;  // N = 2^logN
   std::uint32_t r = 8;
-  std::uint32_t p = 1;
+  std::uint32_t p = 3;
 };
 
 struct Account {
