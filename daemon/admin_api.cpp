@@ -709,6 +709,12 @@ ApiResponse AdminApi::status() {
   o["frontier_digest"] = store_.frontierDigest().hex();
   o["organization"] = primary.name;
   o["hosted_orgs"] = orgs_.list().size();
+  if (services_.search) {
+    // Arrivals the search index has yet to take in: it follows the store
+    // in the background, at a lower priority than sync and serving.
+    const std::uint64_t committed = store_.committedPosition(), passed = services_.search->cursor();
+    o["search"] = json::object{{"arrivals_behind", committed > passed ? committed - passed : 0}};
+  }
   if (services_.network) {
     const PeerCounts n = countPeers(services_.network->peers());
     auto port = services_.network->listenPort();
@@ -1033,7 +1039,12 @@ ApiResponse AdminApi::metrics() {
       x.sample("civnet_http_responses_total", n,
                Exposition::label("route", key.first) + "," + Exposition::label("status", std::to_string(key.second)));
   }
-  if (services_.search) x.one("civnet_search_documents", "gauge", "Posts in the search index.", services_.search->documents());
+  if (services_.search) {
+    x.one("civnet_search_documents", "gauge", "Posts in the search index.", services_.search->documents());
+    const std::uint64_t committed = store_.committedPosition(), passed = services_.search->cursor();
+    x.one("civnet_search_arrivals_behind", "gauge", "Arrivals the search index has yet to take in.",
+          committed > passed ? committed - passed : 0);
+  }
   ApiResponse r;
   r.contentType = "text/plain; version=0.0.4; charset=utf-8";
   r.body = x.take();

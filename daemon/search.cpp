@@ -7,6 +7,9 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 #include <xapian.h>
 
@@ -74,6 +77,7 @@ class SearchIndex::Impl {
   mutable std::mutex dbMu;  // guards db, cursor, generation and languages
   Xapian::WritableDatabase db;
   std::uint64_t cursor = 0;      // arrival-log position passed
+  std::atomic<std::uint64_t> passed{0};  // `cursor` for readers that must not wait for dbMu
   std::uint64_t generation = 0;  // grows at each rebuild
   std::set<std::string> languages;
   std::condition_variable advanced;  // with dbMu: the cursor moved
@@ -94,6 +98,7 @@ class SearchIndex::Impl {
     db = Xapian::WritableDatabase(dir.string(), flags | Xapian::DB_NO_SYNC);
     const std::string c = db.get_metadata(std::string(kCursorKey));
     cursor = c.empty() ? 0 : std::stoull(c);
+    passed = cursor;
     languages = splitLanguages(db.get_metadata(std::string(kLanguagesKey)));
   }
 
@@ -106,6 +111,10 @@ class SearchIndex::Impl {
   }
 
   void run() {
+    // Below the threads that sync and serve (nice 10): on a busy node the
+    // index lags a little instead of slowing them; it is derived, and a
+    // search waits for it to pass what it must see.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     std::unique_lock lk(wakeMu);
     while (!stopping) {
       woken = false;
@@ -137,6 +146,7 @@ class SearchIndex::Impl {
     for (const auto& a : batch)
       if (a.entry) apply(*a.entry);
     cursor = batch.back().pos;
+    passed = cursor;
     db.set_metadata(std::string(kCursorKey), std::to_string(cursor));
     if (languages.size() != langsBefore) {
       std::string joined;
@@ -393,9 +403,6 @@ std::uint64_t SearchIndex::documents() const {
   return impl_->db.get_doccount();
 }
 
-std::uint64_t SearchIndex::cursor() const {
-  std::lock_guard lk(impl_->dbMu);
-  return impl_->cursor;
-}
+std::uint64_t SearchIndex::cursor() const { return impl_->passed.load(); }
 
 }  // namespace civnet::daemon

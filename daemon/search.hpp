@@ -67,7 +67,8 @@ class SearchIndex {
   // returns once the index has caught up (or `stopping`).
   Status rebuild();
 
-  // Documents in the index, and the arrival-log position it has passed.
+  // Documents in the index, and the arrival-log position it has passed
+  // (without waiting for a batch being indexed).
   std::uint64_t documents() const;
   std::uint64_t cursor() const;
 
