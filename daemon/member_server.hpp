@@ -34,7 +34,10 @@ struct MemberServerOptions {
   std::chrono::seconds headerTimeout{10};
   std::chrono::seconds requestTimeout{30};
   std::size_t maxConnections = 256;
-  int workerThreads = 2;
+  // Threads that run the handlers (store reads, searches, logins). More than
+  // the cores: with 2, two searches held every thread and list pages, a
+  // millisecond's work, queued behind them.
+  int workerThreads = 8;
 };
 
 class MemberServer {

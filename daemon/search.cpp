@@ -76,6 +76,36 @@ class SearchIndex::Impl {
 
   mutable std::mutex dbMu;  // guards db, cursor, generation and languages
   Xapian::WritableDatabase db;
+  // Searches read through their own read-only handles (a Xapian object is
+  // not shared between threads), so they run at once, and beside the
+  // indexer, instead of one at a time under dbMu. Each sees the last commit.
+  std::mutex readersMu;
+  std::vector<std::unique_ptr<Xapian::Database>> idleReaders;  // guarded by readersMu
+
+  std::unique_ptr<Xapian::Database> borrowReader() {
+    std::unique_ptr<Xapian::Database> r;
+    {
+      std::lock_guard lk(readersMu);
+      if (!idleReaders.empty()) {
+        r = std::move(idleReaders.back());
+        idleReaders.pop_back();
+      }
+    }
+    if (!r) return std::make_unique<Xapian::Database>(dir.string());
+    r->reopen();  // to the latest commit
+    return r;
+  }
+
+  void returnReader(std::unique_ptr<Xapian::Database> r) {
+    std::lock_guard lk(readersMu);
+    idleReaders.push_back(std::move(r));
+  }
+
+  void dropReaders() {
+    std::lock_guard lk(readersMu);
+    idleReaders.clear();
+  }
+
   std::uint64_t cursor = 0;      // arrival-log position passed
   std::atomic<std::uint64_t> passed{0};  // `cursor` for readers that must not wait for dbMu
   std::uint64_t generation = 0;  // grows at each rebuild
@@ -301,15 +331,16 @@ SearchIndex::~SearchIndex() {
   }
 }
 
-Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter& filter, std::size_t offset,
-                                       std::size_t limit) {
-  Impl& m = *impl_;
-  const std::uint64_t target = m.store.indexedPosition();
-  std::unique_lock lk(m.dbMu);
-  m.advanced.wait_for(lk, std::chrono::seconds(3), [&] { return m.cursor >= target; });
+namespace {
+
+// One search through `db`. Throws Xapian::Error for the caller to handle
+// (query parse errors are answered here).
+Result<SearchHits> searchWith(const Xapian::Database& db, const std::set<std::string>& languages,
+                              std::string_view text, const SearchFilter& filter, std::size_t offset,
+                              std::size_t limit) {
   try {
     Xapian::QueryParser qp;
-    qp.set_database(m.db);
+    qp.set_database(db);
     qp.set_default_op(Xapian::Query::OP_AND);
     qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
     // No FLAG_PURE_NOT: "NOT rain" alone would match everything once the
@@ -321,8 +352,8 @@ Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter
     // too), or unstemmed when it holds none.
     const std::string q(text);
     std::vector<Xapian::Query> parts;
-    if (m.languages.empty()) parts.push_back(qp.parse_query(q, flags));
-    for (const auto& lang : m.languages) {
+    if (languages.empty()) parts.push_back(qp.parse_query(q, flags));
+    for (const auto& lang : languages) {
       qp.set_stemmer(stemmerFor(lang));
       parts.push_back(qp.parse_query(q, flags));
     }
@@ -339,7 +370,7 @@ Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter
     if (!filters.empty())
       query = Xapian::Query(Xapian::Query::OP_FILTER, query,
                             Xapian::Query(Xapian::Query::OP_AND, filters.begin(), filters.end()));
-    Xapian::Enquire enquire(m.db);
+    Xapian::Enquire enquire(db);
     enquire.set_query(query);
     Xapian::MSet mset = enquire.get_mset(static_cast<Xapian::doccount>(offset),
                                          static_cast<Xapian::doccount>(limit + 1));
@@ -356,8 +387,37 @@ Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter
   } catch (const Xapian::QueryParserError&) {
     return invalidArgument("the search could not be read: AND, OR and NOT go between words (water OR wells, "
                            "water NOT rain)");
-  } catch (const Xapian::Error& e) {
-    return ioError("the search index failed: " + e.get_description());
+  }
+}
+
+}  // namespace
+
+Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter& filter, std::size_t offset,
+                                       std::size_t limit) {
+  Impl& m = *impl_;
+  const std::uint64_t target = m.store.indexedPosition();
+  std::set<std::string> languages;
+  {
+    // The indexer commits before it lets go of dbMu: once the cursor has
+    // passed the target, a reader opened now sees those posts.
+    std::unique_lock lk(m.dbMu);
+    m.advanced.wait_for(lk, std::chrono::seconds(3), [&] { return m.cursor >= target; });
+    languages = m.languages;
+  }
+  // A reader may find its revision overwritten by the indexer's commits
+  // during a long query (DatabaseModifiedError): once more on a fresh one.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      auto reader = m.borrowReader();
+      auto hits = searchWith(*reader, languages, text, filter, offset, limit);
+      m.returnReader(std::move(reader));
+      return hits;
+    } catch (const Xapian::DatabaseModifiedError& e) {
+      if (attempt > 0) return ioError("the search index changed during the search twice: " + e.get_description());
+    } catch (const Xapian::Error& e) {
+      m.dropReaders();  // rebuilt or damaged: open new ones next time
+      return ioError("the search index failed: " + e.get_description());
+    }
   }
 }
 
@@ -378,6 +438,7 @@ Status SearchIndex::rebuild() {
     }
     ++m.generation;
   }
+  m.dropReaders();
   m.wake();
   const std::uint64_t target = m.store.indexedPosition();
   std::unique_lock lk(m.dbMu);
