@@ -24,6 +24,8 @@ namespace {
 constexpr std::string_view kCursorKey = "civnet_cursor";
 constexpr std::string_view kLanguagesKey = "civnet_languages";
 constexpr std::size_t kBatch = 256;
+// A search waits for the indexer only when it is at most this many arrivals behind.
+constexpr std::uint64_t kWaitWithin = 4 * kBatch;
 
 // Boolean term prefixes.
 std::string threadTerm(const Digest& id) { return "Q" + id.hex(); }
@@ -399,9 +401,13 @@ Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter
   std::set<std::string> languages;
   {
     // The indexer commits before it lets go of dbMu: once the cursor has
-    // passed the target, a reader opened now sees those posts.
+    // passed the target, a reader opened now sees those posts. It is
+    // waited for only when it is close behind (a member looking for what
+    // they just published); far behind, during a large catch-up, every
+    // search would wait its 3 s in vain, so it answers from what is in.
     std::unique_lock lk(m.dbMu);
-    m.advanced.wait_for(lk, std::chrono::seconds(3), [&] { return m.cursor >= target; });
+    if (target <= m.cursor + kWaitWithin)
+      m.advanced.wait_for(lk, std::chrono::seconds(3), [&] { return m.cursor >= target; });
     languages = m.languages;
   }
   // A reader may find its revision overwritten by the indexer's commits
