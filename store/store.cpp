@@ -32,6 +32,7 @@
 #include <leveldb/write_batch.h>
 
 #include "keys.hpp"
+#include "pread_env.hpp"
 
 namespace civnet::store {
 namespace {
@@ -385,6 +386,7 @@ Status Store::Impl::open() {
   lo.max_open_files = options_.maxOpenFiles;
   filter_.reset(leveldb::NewBloomFilterPolicy(10));
   lo.filter_policy = filter_.get();
+  lo.env = preadEnv();
   setTableSizes(lo);
   leveldb::DB* raw = nullptr;
   leveldb::Status s = leveldb::DB::Open(lo, dir_.string(), &raw);
