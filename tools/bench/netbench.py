@@ -495,11 +495,13 @@ def report(build, workdir, args):
     per = {n: 1e6 / ing[n]["entries_per_s"] for n in ing}
     cper = {SMALL: 1e6 / small["entries_per_s"], MID: 1e6 / c["entries_per_s"],
             BIG: 1e6 / mem["catch_up_entries_per_s"]}
-    growth = max(per[BIG] / per[SMALL], cper[BIG] / cper[SMALL])
+    # Against the cheapest size, not the smallest: at 10k a run's fixed
+    # costs (connecting, the first Hello) make every entry look dearer.
+    growth = max(per[BIG] / min(per.values()), cper[BIG] / min(cper.values()))
     row("9. scaling", f"{fmt(SMALL)} / {fmt(MID)} / {fmt(BIG)} entries",
         "µs per entry: ingest " + " / ".join(f"{per[n]:.1f}" for n in sorted(per)) +
         "; catch-up " + " / ".join(f"{cper[n]:.1f}" for n in sorted(cper)), "",
-        "linear: per-entry cost at the largest size < 2x the smallest's", growth < 2)
+        "linear: per-entry cost at the largest size < 2x the cheapest's", growth < 2)
 
     print("| benchmark | size | result | vs. this machine's limits | target | met |")
     print("|---|---|---|---|---|---|")
