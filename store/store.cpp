@@ -26,6 +26,8 @@
 #include <thread>
 #include <variant>
 
+#include <sys/resource.h>
+
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
 #include <leveldb/filter_policy.h>
@@ -89,6 +91,17 @@ std::string encodeEntryValue(const Entry& e) {
   keys::putBytes(v, e.signedEntry.signature.view());
   keys::putBytes(v, e.signedEntry.header);
   return v;
+}
+
+// Table files kept open: as configured, but at most half the process's
+// file-descriptor limit. Each open table holds a descriptor (preadEnv:
+// nothing is mapped), and sockets, the search index and logs need theirs.
+// Under systemd the unit allows 65,536; a shell's usual 1,024 allows 512.
+int openFilesWithin(int configured) {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return configured;
+  const auto half = static_cast<long long>(rl.rlim_cur / 2);
+  return static_cast<int>(std::max(64LL, std::min(static_cast<long long>(configured), half)));
 }
 
 // The memtable and table sizes every civnet store is written with (a
@@ -383,7 +396,7 @@ Status Store::Impl::open() {
   lo.paranoid_checks = true;
   cache_.reset(leveldb::NewLRUCache(options_.blockCacheBytes));
   lo.block_cache = cache_.get();
-  lo.max_open_files = options_.maxOpenFiles;
+  lo.max_open_files = openFilesWithin(options_.maxOpenFiles);
   filter_.reset(leveldb::NewBloomFilterPolicy(10));
   lo.filter_policy = filter_.get();
   lo.env = preadEnv();
@@ -1015,12 +1028,15 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
     if (res.contentMissing > 0 || res.contentFilled > 0) ++missingGeneration_;
     nextLog_ = logPos;
     committedLog_ = nextLog_ - 1;
-    if (indexNow) markIndexed(committedLog_);
     // The policy hears of content that arrived late too (an attestation's
     // content counts only once it is here).
     std::vector<const Entry*> stored = filled;
     for (std::size_t k = i; k < end; ++k) stored.push_back(&run[k]);
     if (!stored.empty()) afterCommit(stored);
+    // Only now, after the moderation these entries caused is written: the
+    // indexed listeners (search, live events) must not see a post that a
+    // retraction or takedown in the same commit erases.
+    if (indexNow) markIndexed(committedLog_);
   }
 
   if (end < run.size()) {
@@ -1103,10 +1119,10 @@ void Store::Impl::applyPublishes(std::vector<std::unique_ptr<PublishReq>>& group
       }
       nextLog_ = logPos;
       committedLog_ = nextLog_ - 1;
-      if (indexNow) markIndexed(committedLog_);
       std::vector<const Entry*> stored;
       for (auto& [req, e] : made) stored.push_back(&e);
       afterCommit(stored);
+      if (indexNow) markIndexed(committedLog_);  // after moderation, as in applyIngest
       for (auto& [req, e] : made) req->done.set_value(std::move(e));
     }
   }
