@@ -57,7 +57,12 @@ class PreadEnv final : public leveldb::EnvWrapper {
     *result = nullptr;
     const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return errnoStatus(name, errno);
-    *result = new PreadFile(name, fd);
+    try {
+      *result = new PreadFile(name, fd);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
     return leveldb::Status::OK();
   }
 };
