@@ -272,6 +272,7 @@ class PeerNetwork::Impl {
   void closeNow(Conn& c) {
     if (c.closed) return;
     c.closed = c.closing = true;
+    sampleWire(c);  // the link's last counts, while the socket can still say
     boost::system::error_code ec;
     c.stream.lowest_layer().shutdown(tcp::socket::shutdown_both, ec);
     c.stream.lowest_layer().close(ec);
@@ -588,7 +589,6 @@ class PeerNetwork::Impl {
       co_await grace.async_wait(kAsTuple);
     }
     t.cancel();
-    sampleWire(*c);
     closeNow(*c);
     conns.erase(c);
     if (c->announced) log->info("{}: link ended: {}", who(*c), c->error);
