@@ -83,30 +83,54 @@ class SearchIndex::Impl {
   // indexer, instead of one at a time under dbMu. Each sees the last commit.
   std::mutex readersMu;
   std::vector<std::unique_ptr<Xapian::Database>> idleReaders;  // guarded by readersMu
+  std::uint64_t readersGeneration = 0;  // guarded by readersMu; grows when the files are replaced
 
-  std::unique_ptr<Xapian::Database> borrowReader() {
-    std::unique_ptr<Xapian::Database> r;
+  struct Reader {
+    std::unique_ptr<Xapian::Database> db;
+    std::uint64_t generation = 0;
+  };
+
+  Reader borrowReader() {
+    Reader r;
     {
       std::lock_guard lk(readersMu);
+      r.generation = readersGeneration;
       if (!idleReaders.empty()) {
-        r = std::move(idleReaders.back());
+        r.db = std::move(idleReaders.back());
         idleReaders.pop_back();
       }
     }
-    if (!r) return std::make_unique<Xapian::Database>(dir.string());
-    r->reopen();  // to the latest commit
+    if (!r.db) r.db = std::make_unique<Xapian::Database>(dir.string());
+    else r.db->reopen();  // to the latest commit
     return r;
   }
 
-  void returnReader(std::unique_ptr<Xapian::Database> r) {
+  // A reader borrowed before the files were replaced (a rebuild) is dropped.
+  void returnReader(Reader r) {
     std::lock_guard lk(readersMu);
-    idleReaders.push_back(std::move(r));
+    if (r.generation == readersGeneration) idleReaders.push_back(std::move(r.db));
   }
 
   void dropReaders() {
     std::lock_guard lk(readersMu);
     idleReaders.clear();
+    ++readersGeneration;
   }
+
+  // The languages the index holds, for searches (which do not take dbMu
+  // unless they must wait: the indexer holds it for whole batches, at its
+  // low priority).
+  std::mutex languagesMu;
+  std::set<std::string> committedLanguages;  // guarded by languagesMu
+
+  void publishCommitted() {
+    passed = cursor;
+    std::lock_guard lk(languagesMu);
+    committedLanguages = languages;
+  }
+
+  // Set by a search that found the index damaged; the indexer rebuilds it.
+  std::atomic<bool> damaged{false};
 
   std::uint64_t cursor = 0;      // arrival-log position passed
   std::atomic<std::uint64_t> passed{0};  // `cursor` for readers that must not wait for dbMu
@@ -124,14 +148,25 @@ class SearchIndex::Impl {
   // Without fsync at each commit (DB_NO_SYNC): the index is derived, its
   // cursor is committed with the documents, so a commit lost to a crash is
   // indexed again from the store; an index a power cut damaged is rebuilt
-  // when civnetd opens it (or by `civnetctl reindex`). Syncing it cost a
+  // when civnetd opens it, or as soon as the indexer or a search meets the
+  // damage (remakeLocked), or by `civnetctl reindex`. Syncing it cost a
   // second fsync per group commit of publishes, on the same disk.
   void openDb(int flags) {
     db = Xapian::WritableDatabase(dir.string(), flags | Xapian::DB_NO_SYNC);
     const std::string c = db.get_metadata(std::string(kCursorKey));
     cursor = c.empty() ? 0 : std::stoull(c);
-    passed = cursor;
     languages = splitLanguages(db.get_metadata(std::string(kLanguagesKey)));
+    publishCommitted();
+  }
+
+  // A damaged index (a power cut without fsync, say) is made again from
+  // the store. dbMu held.
+  void remakeLocked(const std::string& why) {
+    log->error("search index {}: {}; rebuilding it from the store", dir.string(), why);
+    db.close();
+    openDb(Xapian::DB_CREATE_OR_OVERWRITE);
+    ++generation;
+    dropReaders();
   }
 
   void wake() {
@@ -153,7 +188,19 @@ class SearchIndex::Impl {
       lk.unlock();
       bool more = false;
       try {
+        if (damaged.exchange(false)) {
+          std::lock_guard dl(dbMu);
+          remakeLocked("a search found it damaged");
+        }
         more = step();
+      } catch (const Xapian::DatabaseCorruptError& e) {
+        try {
+          std::lock_guard dl(dbMu);
+          remakeLocked(e.get_description());
+          more = true;
+        } catch (const Xapian::Error& e2) {
+          log->error("search index: cannot rebuild it: {} (retrying in 10 s)", e2.get_description());
+        }
       } catch (const Xapian::Error& e) {
         log->error("search index: {} (retrying in 10 s)", e.get_description());
       }
@@ -178,7 +225,6 @@ class SearchIndex::Impl {
     for (const auto& a : batch)
       if (a.entry) apply(*a.entry);
     cursor = batch.back().pos;
-    passed = cursor;
     db.set_metadata(std::string(kCursorKey), std::to_string(cursor));
     if (languages.size() != langsBefore) {
       std::string joined;
@@ -186,6 +232,7 @@ class SearchIndex::Impl {
       db.set_metadata(std::string(kLanguagesKey), joined);
     }
     db.commit();
+    publishCommitted();
     advanced.notify_all();
     return batch.size() == kBatch;
   }
@@ -398,28 +445,37 @@ Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter
                                        std::size_t limit) {
   Impl& m = *impl_;
   const std::uint64_t target = m.store.indexedPosition();
+  // The indexer commits before it lets go of dbMu: once the cursor has
+  // passed the target, a reader opened now sees those posts. It is waited
+  // for only when it is close behind (a member looking for what they just
+  // published); far behind, during a large catch-up, every search would
+  // wait its 3 s in vain, so it answers from what is in. dbMu is taken
+  // only to wait.
+  const std::uint64_t passed = m.passed.load();
+  if (target > passed && target <= passed + kWaitWithin) {
+    std::unique_lock lk(m.dbMu);
+    m.advanced.wait_for(lk, std::chrono::seconds(3), [&] { return m.cursor >= target; });
+  }
   std::set<std::string> languages;
   {
-    // The indexer commits before it lets go of dbMu: once the cursor has
-    // passed the target, a reader opened now sees those posts. It is
-    // waited for only when it is close behind (a member looking for what
-    // they just published); far behind, during a large catch-up, every
-    // search would wait its 3 s in vain, so it answers from what is in.
-    std::unique_lock lk(m.dbMu);
-    if (target <= m.cursor + kWaitWithin)
-      m.advanced.wait_for(lk, std::chrono::seconds(3), [&] { return m.cursor >= target; });
-    languages = m.languages;
+    std::lock_guard lk(m.languagesMu);
+    languages = m.committedLanguages;
   }
   // A reader may find its revision overwritten by the indexer's commits
   // during a long query (DatabaseModifiedError): once more on a fresh one.
   for (int attempt = 0;; ++attempt) {
     try {
       auto reader = m.borrowReader();
-      auto hits = searchWith(*reader, languages, text, filter, offset, limit);
+      auto hits = searchWith(*reader.db, languages, text, filter, offset, limit);
       m.returnReader(std::move(reader));
       return hits;
     } catch (const Xapian::DatabaseModifiedError& e) {
       if (attempt > 0) return ioError("the search index changed during the search twice: " + e.get_description());
+    } catch (const Xapian::DatabaseCorruptError& e) {
+      m.dropReaders();
+      m.damaged = true;
+      m.wake();
+      return ioError("the search index is damaged and is being rebuilt from the store: " + e.get_description());
     } catch (const Xapian::Error& e) {
       m.dropReaders();  // rebuilt or damaged: open new ones next time
       return ioError("the search index failed: " + e.get_description());
@@ -434,6 +490,7 @@ Status SearchIndex::rebuild() {
     try {
       m.db.close();
       m.openDb(Xapian::DB_CREATE_OR_OVERWRITE);
+      m.dropReaders();  // before any search can borrow a handle to the old files
     } catch (const Xapian::Error& e) {
       // Keep serving what there was, if it can still be opened.
       try {
