@@ -288,6 +288,22 @@ Result<Account> Accounts::verify(std::string_view handle, std::string_view passw
                             std::string(2 * kHashBytes, '0');
   const bool ok = matches(password, a.ok() ? std::string_view(a->passwordHash) : std::string_view(dummy));
   if (!a.ok() || !ok || a->disabled) return permissionDenied("wrong handle or password");
+  // A hash made at another cost (scrypt$17$8$1$ before the cost changed)
+  // is made again at this one, once, while the password is at hand: the
+  // unknown-handle path hashes at this cost, so an old one would take a
+  // different time and tell that the handle exists. A failure leaves the
+  // old hash, which still works; the next login tries again.
+  const std::string prefix = dummy.substr(0, dummy.size() - (2 * kSaltBytes + 1 + 2 * kHashBytes));
+  if (!a->passwordHash.starts_with(prefix)) {
+    if (auto fresh = hashPassword(password); fresh.ok()) {
+      std::lock_guard lk(writeMu_);
+      auto now = get(handle);
+      if (now.ok() && now->passwordHash == a->passwordHash) {
+        now->passwordHash = *fresh;
+        if (save(*now).ok()) a->passwordHash = *fresh;
+      }
+    }
+  }
   return a;
 }
 

@@ -8,7 +8,8 @@
 // N = 2^17 with p = 1, takes 128 MiB per hash: two logins at once would
 // more than double a hub's memory (docs/performance.md, benchmark 8). The
 // parameters are stored with each hash, so hashes made at another cost
-// (scrypt$17$8$1$... before this) still verify. At most `maxConcurrentHashes` hashes run at once, so a
+// (scrypt$17$8$1$... before this) still verify; verify() makes such a hash
+// again at this cost once the password is checked. At most `maxConcurrentHashes` hashes run at once, so a
 // storm of logins cannot exhaust memory: the others wait their turn.
 //
 // Accounts live in the store's node-local `a` rows (never replicated), one

@@ -87,6 +87,23 @@ TEST_SUITE("accounts") {
     CHECK(row->find("scrypt$10$8$1$") != std::string::npos);
   }
 
+  TEST_CASE("a hash made at another cost is made again at this one at the next login") {
+    Fixture f;
+    {
+      Accounts before(*f.store, kQuick);
+      REQUIRE(before.add("amina", "Amina Okafor", f.org, false, std::string("river wells in march")).ok());
+    }
+    Accounts after(*f.store, ScryptCost{11, 8, 2});
+    CHECK_FALSE(after.verify("amina", "river wells in april").ok());  // a wrong password changes nothing
+    CHECK(f.store->getLocal(store::LocalTable::account, "amina")->find("scrypt$10$8$1$") != std::string::npos);
+    REQUIRE(after.verify("amina", "river wells in march").ok());
+    auto row = f.store->getLocal(store::LocalTable::account, "amina");
+    REQUIRE(row);
+    CHECK(row->find("scrypt$11$8$2$") != std::string::npos);
+    CHECK(after.verify("amina", "river wells in march").ok());
+    CHECK_FALSE(after.verify("amina", "river wells in april").ok());
+  }
+
   TEST_CASE("a generated password is returned once, works, and asks for a change") {
     Fixture f;
     Accounts accounts(*f.store, kQuick);
