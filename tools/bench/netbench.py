@@ -174,21 +174,23 @@ def wait_same_frontier(a, b, timeout):
         time.sleep(0.005)
 
 
-def wire(p):
-    """(bytes after the TLS handshake, bytes of the handshake), both ways.
-    Read it from the side that dialed: the accepting side finishes its
-    handshake only once the dialer's Finished arrives, by which time the
-    dialer's first message may have arrived too and be counted with it."""
-    total = p["wire_bytes_received"] + p["wire_bytes_sent"]
-    hs = p["handshake_bytes_received"] + p["handshake_bytes_sent"]
+def wire(link):
+    """(bytes after the TLS handshake, bytes of the handshake), both ways,
+    from both ends' records of one link. Only what each end *sent* is
+    counted: a node samples its counts when its own handshake ends, and by
+    then the other end's first message may already have arrived (and be
+    counted as received), while what it sent by then is exactly its
+    handshake."""
+    pa, pb = link
+    total = pa["wire_bytes_sent"] + pb["wire_bytes_sent"]
+    hs = pa["handshake_bytes_sent"] + pb["handshake_bytes_sent"]
     return total - hs, hs
 
 
 def link_idle(a, b):
-    """Waits until the link between a and b is idle; the dialer's record
-    of it (see wire())."""
-    p = wait_idle(a, b.node_key())
-    return p if p["outbound"] else wait_idle(b, a.node_key())
+    """Waits until the link between a and b is idle at both ends; both
+    ends' records of it (see wire())."""
+    return wait_idle(a, b.node_key()), wait_idle(b, a.node_key())
 
 
 def wait_idle(node, other_key, timeout=60, quiet=0.5):
