@@ -712,8 +712,7 @@ ApiResponse AdminApi::status() {
   if (services_.search) {
     // Arrivals the search index has yet to take in: it follows the store
     // in the background, at a lower priority than sync and serving.
-    const std::uint64_t committed = store_.committedPosition(), passed = services_.search->cursor();
-    o["search"] = json::object{{"arrivals_behind", committed > passed ? committed - passed : 0}};
+    o["search"] = json::object{{"arrivals_behind", services_.search->arrivalsBehind()}};
   }
   if (services_.network) {
     const PeerCounts n = countPeers(services_.network->peers());
@@ -1041,9 +1040,8 @@ ApiResponse AdminApi::metrics() {
   }
   if (services_.search) {
     x.one("civnet_search_documents", "gauge", "Posts in the search index.", services_.search->documents());
-    const std::uint64_t committed = store_.committedPosition(), passed = services_.search->cursor();
     x.one("civnet_search_arrivals_behind", "gauge", "Arrivals the search index has yet to take in.",
-          committed > passed ? committed - passed : 0);
+          services_.search->arrivalsBehind());
   }
   ApiResponse r;
   r.contentType = "text/plain; version=0.0.4; charset=utf-8";

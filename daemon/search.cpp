@@ -163,10 +163,16 @@ class SearchIndex::Impl {
   // the store. dbMu held.
   void remakeLocked(const std::string& why) {
     log->error("search index {}: {}; rebuilding it from the store", dir.string(), why);
+    emptyLocked();
+  }
+
+  // Replaces the index's files with an empty index, which the indexer then
+  // fills from the store's beginning. dbMu held. Throws Xapian::Error.
+  void emptyLocked() {
     db.close();
     openDb(Xapian::DB_CREATE_OR_OVERWRITE);
+    dropReaders();  // before any search can borrow a handle to the old files
     ++generation;
-    dropReaders();
   }
 
   void wake() {
@@ -488,9 +494,7 @@ Status SearchIndex::rebuild() {
   {
     std::lock_guard lk(m.dbMu);
     try {
-      m.db.close();
-      m.openDb(Xapian::DB_CREATE_OR_OVERWRITE);
-      m.dropReaders();  // before any search can borrow a handle to the old files
+      m.emptyLocked();
     } catch (const Xapian::Error& e) {
       // Keep serving what there was, if it can still be opened.
       try {
@@ -499,9 +503,7 @@ Status SearchIndex::rebuild() {
       }
       return ioError("cannot rebuild the search index " + m.dir.string() + ": " + e.get_description());
     }
-    ++m.generation;
   }
-  m.dropReaders();
   m.wake();
   const std::uint64_t target = m.store.indexedPosition();
   std::unique_lock lk(m.dbMu);
@@ -528,5 +530,10 @@ std::uint64_t SearchIndex::documents() const {
 }
 
 std::uint64_t SearchIndex::cursor() const { return impl_->passed.load(); }
+
+std::uint64_t SearchIndex::arrivalsBehind() const {
+  const std::uint64_t committed = impl_->store.committedPosition(), passed = cursor();
+  return committed > passed ? committed - passed : 0;
+}
 
 }  // namespace civnet::daemon

@@ -67,10 +67,12 @@ class SearchIndex {
   // returns once the index has caught up (or `stopping`).
   Status rebuild();
 
-  // Documents in the index, and the arrival-log position it has passed
-  // (without waiting for a batch being indexed).
+  // Documents in the index; the arrival-log position it has committed, and
+  // the store's arrivals it has yet to take in (both read without waiting
+  // for a batch being indexed).
   std::uint64_t documents() const;
   std::uint64_t cursor() const;
+  std::uint64_t arrivalsBehind() const;
 
   class Impl;
 
