@@ -1586,7 +1586,10 @@ ApiResponse AdminApi::admit(const ApiRequest& r) {
     a.expiresAt = static_cast<std::int64_t>(**expires);
   }
 
-  std::lock_guard lock(stewardMu_);
+  // No stewardMu_ here: what is checked below only spares the steward a
+  // useless record (a revocation that lands in between still wins, as the
+  // membership rules say), and admissions made concurrently then share one
+  // synced write and one update of the membership view.
   auto v = services_.membership->view();
   if (v->isSteward(a.feed))
     return conflict("feed " + a.feed.shortHex() + " is a steward's feed: stewards' feeds need no admission");
@@ -1617,7 +1620,7 @@ ApiResponse AdminApi::admit(const ApiRequest& r) {
   json::object extra{{"feed_key", a.feed.hex()}, {"state", state}};
   // Another feed admitted under the same name may be a typo'd key.
   for (const auto& [other, fm] : after->feeds)
-    if (other != a.feed && fm.details && asciiLower(fm.details->name) == asciiLower(a.name) &&
+    if (other != a.feed && fm.details && asciiEqualFolded(fm.details->name, a.name) &&
         fm.state != federation::MemberState::revoked) {
       extra["note"] = "feed " + other.shortHex() + " is admitted under the name \"" + fm.details->name +
                       "\" too: if this key was a mistake, revoke it (civnetctl revoke " + a.feed.shortHex() +

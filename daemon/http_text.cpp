@@ -1,6 +1,7 @@
 // Query strings and case folding for the HTTP APIs (see http_text.hpp).
 #include "http_text.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -60,6 +61,13 @@ std::string asciiLower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+bool asciiEqualFolded(std::string_view a, std::string_view b) {
+  auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) {
+           return fold(x) == fold(y);
+         });
 }
 
 }  // namespace civnet::daemon

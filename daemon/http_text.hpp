@@ -19,5 +19,7 @@ Result<std::map<std::string, std::string>> parseQuery(std::string_view q);
 Status onlyParams(const std::map<std::string, std::string>& q, std::initializer_list<std::string_view> known);
 // `s` with A-Z folded to a-z (other bytes as they are).
 std::string asciiLower(std::string_view s);
+// `a` and `b` are equal with A-Z folded to a-z (and nothing allocated).
+bool asciiEqualFolded(std::string_view a, std::string_view b);
 
 }  // namespace civnet::daemon

@@ -40,6 +40,21 @@ bool contains(const std::vector<PublicKey>& sorted, const PublicKey& k) {
   return std::binary_search(sorted.begin(), sorted.end(), k);
 }
 
+// One more counting admission by `steward`: its latest expiry, where any
+// admission without one (0) means never.
+void addExpiry(std::map<PublicKey, std::int64_t>& expiry, const PublicKey& steward, std::int64_t expiresAt) {
+  auto [it, inserted] = expiry.try_emplace(steward, expiresAt);
+  if (!inserted && it->second != 0) it->second = expiresAt == 0 ? 0 : std::max(it->second, expiresAt);
+}
+
+// What the admissions alone make a feed at `asOf`.
+MemberState admittedState(const std::map<PublicKey, std::int64_t>& expiry, std::uint32_t k, std::int64_t asOf) {
+  std::uint32_t valid = 0;
+  for (const auto& [steward, expiresAt] : expiry)
+    if (expiresAt == 0 || asOf < expiresAt) ++valid;
+  return valid >= k ? MemberState::member : expiry.size() >= k ? MemberState::expired : MemberState::pending;
+}
+
 std::string who(const AttestationEntry& e) {
   return e.author.shortHex() + "/" + std::to_string(e.seq);
 }
@@ -174,7 +189,7 @@ MembershipView computeMembership(const MembershipInput& input) {
   // 2. Tally admissions, revocations and lifts, takedowns, retractions.
   struct Tally {
     std::map<PublicKey, std::int64_t> expiry;  // steward -> latest expiry (0 = never)
-    std::optional<std::tuple<std::int64_t, Digest, record::Admission>> latest;
+    std::optional<std::pair<std::pair<std::int64_t, Digest>, record::Admission>> latest;
   };
   std::map<PublicKey, Tally> admissions;
   // feed -> (pinSeq, pinId) -> steward -> revocation refs (a steward may repeat itself)
@@ -213,12 +228,9 @@ MembershipView computeMembership(const MembershipInput& input) {
         continue;
       }
       Tally& t = admissions[a->feed];
-      auto [it, inserted] = t.expiry.try_emplace(e.author, a->expiresAt);
-      if (!inserted && it->second != 0) it->second = a->expiresAt == 0 ? 0 : std::max(it->second, a->expiresAt);
-      auto key = std::make_tuple(e.timestamp, e.id, *a);
-      if (!t.latest || std::tie(std::get<0>(key), std::get<1>(key)) >
-                           std::tie(std::get<0>(*t.latest), std::get<1>(*t.latest)))
-        t.latest = key;
+      addExpiry(t.expiry, e.author, a->expiresAt);
+      if (!t.latest || std::pair(e.timestamp, e.id) > t.latest->first)
+        t.latest.emplace(std::pair(e.timestamp, e.id), std::move(a).value());
     } else if (is(e.kind, Kind::revocation)) {
       auto v = record::decodeRevocation(e.content);
       if (!v.ok()) {
@@ -256,14 +268,12 @@ MembershipView computeMembership(const MembershipInput& input) {
   for (auto& [feed, t] : admissions) {
     FeedMembership& m = view.feeds[feed];
     for (const auto& [steward, expiresAt] : t.expiry) m.admittedBy.insert(steward);
-    if (t.latest) m.details = std::get<2>(*t.latest);
+    if (t.latest) {
+      m.detailsFrom = t.latest->first;
+      m.details = std::move(t.latest->second);
+    }
     view.admissionExpiry[feed] = t.expiry;
-    std::uint32_t valid = 0;
-    for (const auto& [steward, expiresAt] : t.expiry)
-      if (expiresAt == 0 || input.asOf < expiresAt) ++valid;
-    m.state = valid >= k                  ? MemberState::member
-              : t.expiry.size() >= k      ? MemberState::expired
-                                          : MemberState::pending;
+    m.state = admittedState(t.expiry, k, input.asOf);
   }
 
   // 4. Revocations: k matching (lifted or not) revoke for good; any one
@@ -323,6 +333,45 @@ MembershipView computeMembership(const MembershipInput& input) {
 
   view.ignored.assign(ignored.begin(), ignored.end());
   return view;
+}
+
+std::optional<std::set<PublicKey>> applyAdmissions(MembershipView& view, std::span<const AttestationEntry> added,
+                                                   std::int64_t asOf) {
+  // Check everything first: the view is changed only if all of it applies.
+  std::vector<record::Admission> decoded;
+  decoded.reserve(added.size());
+  for (const AttestationEntry& e : added) {
+    if (!is(e.kind, Kind::admission) || e.content.empty() || !view.isSteward(e.author) ||
+        view.hidden.count(record::EntryRef{e.author, e.seq, e.id}))
+      return std::nullopt;
+    auto a = record::decodeAdmission(e.content);
+    if (!a.ok()) return std::nullopt;
+    decoded.push_back(std::move(a).value());
+  }
+  std::set<PublicKey> admitted;
+  for (std::size_t i = 0; i < added.size(); ++i) {
+    const AttestationEntry& e = added[i];
+    record::Admission& a = decoded[i];
+    const PublicKey feed = a.feed;
+    admitted.insert(feed);
+    auto& expiry = view.admissionExpiry[feed];
+    addExpiry(expiry, e.author, a.expiresAt);
+    FeedMembership& m = view.feeds[feed];
+    const bool wasMember = m.state == MemberState::member;
+    m.admittedBy.insert(e.author);
+    if (!m.details || std::pair(e.timestamp, e.id) > m.detailsFrom) {
+      m.detailsFrom = {e.timestamp, e.id};
+      m.details = std::move(a);
+    }
+    // As computeMembership's steps 3 and 4: revocations override.
+    m.state = m.revokedAt     ? MemberState::revoked
+              : m.suspendedAt ? MemberState::suspended
+                              : admittedState(expiry, view.threshold, asOf);
+    if (!wasMember && m.state == MemberState::member)  // step 6: a member's node
+      if (auto p = view.profiles.find(feed); p != view.profiles.end())
+        for (const auto& n : p->second.profile.nodes) view.memberNodes.insert(n.nodeKey);
+  }
+  return admitted;
 }
 
 }  // namespace civnet::federation

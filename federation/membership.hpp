@@ -86,6 +86,7 @@ struct FeedMembership {
   MemberState state = MemberState::none;
   std::set<PublicKey> admittedBy;           // counting stewards with an admission
   std::optional<record::Admission> details; // from the latest counting admission
+  std::pair<std::int64_t, Digest> detailsFrom;  // that admission's (timestamp, id): the latest wins
   std::optional<Pin> suspendedAt;           // lowest pin of the active revocations
   std::optional<Pin> revokedAt;             // pin reached by k matching revocations
   std::set<PublicKey> revokedBy;            // counting stewards with an active revocation
@@ -137,6 +138,18 @@ struct MembershipView {
 };
 
 MembershipView computeMembership(const MembershipInput& input);
+
+// The common change, a steward admitting organizations, made in place:
+// `view` becomes what computeMembership would return for the records it was
+// computed from plus `added`, at `asOf`. Returns false, leaving `view` as it
+// was, when `added` holds anything else, or anything the rest of the records
+// bear on (a non-steward's or removed steward's record, content that does
+// not decode, an entry a takedown or retraction already names); the caller
+// then computes the view afresh. Otherwise returns the feeds admitted.
+// REQUIRES: `view` was computed at `asOf`, or at a time with the same
+// admissions expired.
+std::optional<std::set<PublicKey>> applyAdmissions(MembershipView& view, std::span<const AttestationEntry> added,
+                                                   std::int64_t asOf);
 
 // True for the kinds only stewards may use (and that takedowns and
 // retractions may not target).

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 namespace civnet::federation {
 namespace {
@@ -123,13 +124,13 @@ Status MembershipTracker::mayPublish(const PublicKey& feed, std::int64_t) {
 
 std::optional<store::Moderation> MembershipTracker::committed(const std::vector<const record::Entry*>& stored) {
   std::lock_guard lk(mu_);
-  bool changed = false;
+  const std::size_t firstAdded = entries_.size();
+  bool recompute = false;
   for (const record::Entry* e : stored) {
     asOf_ = std::max(asOf_, e->header.timestamp);
     if (isMembershipRecord(e->header.kind)) {
       entries_.push_back(fromEntry(*e));
-      changed = true;
-    } else if (!changed) {
+    } else if (!recompute) {
       // The view also depends on what is held where a pin or a takedown
       // points: recompute when such an entry arrives.
       const record::EntryRef ref{e->header.author, e->header.seq, e->id};
@@ -137,14 +138,33 @@ std::optional<store::Moderation> MembershipTracker::committed(const std::vector<
       auto pending = [&](const std::optional<Pin>& p) {
         return p && p->state != PinState::held && p->seq == e->header.seq;
       };
-      changed = view_->hidden.count(ref) > 0 ||
-                (f != view_->feeds.end() && (pending(f->second.suspendedAt) || pending(f->second.revokedAt)));
+      recompute = view_->hidden.count(ref) > 0 ||
+                  (f != view_->feeds.end() && (pending(f->second.suspendedAt) || pending(f->second.revokedAt)));
     }
   }
   // States shown (expired) are judged at the latest timestamp held.
-  if (asOf_ >= nextExpiry_) changed = true;
-  if (!changed) return std::nullopt;
+  if (asOf_ >= nextExpiry_) recompute = true;
+  const std::span<const AttestationEntry> added(entries_.begin() + static_cast<std::ptrdiff_t>(firstAdded),
+                                                entries_.end());
+  if (!recompute && added.empty()) return std::nullopt;
+  if (!recompute && admittedLocked(added)) return std::nullopt;
   return changedLocked();
+}
+
+bool MembershipTracker::admittedLocked(std::span<const AttestationEntry> added) {
+  // Admissions alone change no moderation: the view is updated in place
+  // (on a copy: readers keep the one they hold), not computed afresh from
+  // every record, which made each admission cost O(records held).
+  auto next = std::make_shared<MembershipView>(*view_);
+  auto admitted = applyAdmissions(*next, added, asOf_);
+  if (!admitted) return false;
+  for (const PublicKey& feed : *admitted)
+    for (const auto& [steward, expiresAt] : next->admissionExpiry.at(feed))
+      if (expiresAt > asOf_) nextExpiry_ = std::min(nextExpiry_, expiresAt);
+  const std::shared_ptr<const MembershipView> before = std::exchange(view_, std::move(next));
+  if (changeLog_)
+    for (const PublicKey& feed : *admitted) logFeedChange(*before, *view_, feed);
+  return true;
 }
 
 std::optional<store::Moderation> MembershipTracker::truncated(const PublicKey& feed, std::uint64_t keptSeq) {
@@ -170,16 +190,21 @@ void MembershipTracker::logChanges(const MembershipView& before, const Membershi
     changeLog_("steward set epoch " + std::to_string(after.epoch) + " is in force: " +
                std::to_string(after.stewards.size()) + " stewards, " + std::to_string(after.threshold) +
                " make an action final");
-  for (const auto& [feed, m] : after.feeds) {
-    auto old = before.feeds.find(feed);
-    MemberState was = old == before.feeds.end() ? MemberState::none : old->second.state;
-    if (was == m.state) continue;
-    std::string name = m.details ? " (\"" + m.details->name + "\")" : "";
-    changeLog_("feed " + feed.shortHex() + name + ": " + toString(was) + " -> " + toString(m.state));
-  }
+  for (const auto& [feed, m] : after.feeds) logFeedChange(before, after, feed);
   if (after.hidden.size() != before.hidden.size() || after.erased.size() != before.erased.size())
     changeLog_("moderation: hidden " + std::to_string(after.hidden.size()) + ", erased " +
                std::to_string(after.erased.size()));
+}
+
+void MembershipTracker::logFeedChange(const MembershipView& before, const MembershipView& after,
+                                      const PublicKey& feed) const {
+  auto old = before.feeds.find(feed);
+  auto now = after.feeds.find(feed);
+  MemberState was = old == before.feeds.end() ? MemberState::none : old->second.state;
+  MemberState is = now == after.feeds.end() ? MemberState::none : now->second.state;
+  if (was == is) return;
+  std::string name = now != after.feeds.end() && now->second.details ? " (\"" + now->second.details->name + "\")" : "";
+  changeLog_("feed " + feed.shortHex() + name + ": " + toString(was) + " -> " + toString(is));
 }
 
 store::Moderation MembershipTracker::moderation() const {

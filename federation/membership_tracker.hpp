@@ -4,7 +4,8 @@
 // revoked organization cannot publish.
 //
 // The view is recomputed (computeMembership) whenever a batch stores an
-// attestation or a retraction. Threads: judge(), mayPublish() and
+// attestation or a retraction, except for a batch of stewards' admissions
+// alone, the common case, which is applied in place (applyAdmissions). Threads: judge(), mayPublish() and
 // committed() run on the store's writer thread; view() may be called from
 // any thread. One mutex guards the records and the current view.
 #pragma once
@@ -13,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "federation/membership.hpp"
@@ -50,7 +52,10 @@ class MembershipTracker final : public store::IngestPolicy {
   void recomputeLocked();
   // Recomputes, logs what changed, and returns the moderation if it changed.
   std::optional<store::Moderation> changedLocked();
+  // Applies admissions in place if that is all `added` is (true), else false.
+  bool admittedLocked(std::span<const AttestationEntry> added);
   void logChanges(const MembershipView& before, const MembershipView& after) const;
+  void logFeedChange(const MembershipView& before, const MembershipView& after, const PublicKey& feed) const;
   static store::Moderation moderationOf(const MembershipView& v);
 
   const record::Genesis genesis_;

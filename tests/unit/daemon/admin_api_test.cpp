@@ -537,6 +537,18 @@ TEST_SUITE("admin_api") {
     CHECK(m.at("admitted_by").as_array()[0].as_string() == f.stewards[0].publicKey().hex());
   }
 
+  TEST_CASE("admitting a second feed under a name already admitted, in any case, notes the first") {
+    MemberFixture f(1, 1);
+    civnet::PrivateKey first = civnet::PrivateKey::generate();
+    civnet::PrivateKey second = civnet::PrivateKey::generate();
+    civnet::PrivateKey other = civnet::PrivateKey::generate();
+    CHECK(f.callJson("POST", "/v1/admit", admitBody(first.publicKey(), "Water Org"), 201).count("note") == 0);
+    json::object r = f.callJson("POST", "/v1/admit", admitBody(second.publicKey(), "WATER org"), 201);
+    REQUIRE(r.count("note") == 1);
+    CHECK(std::string(r.at("note").as_string()).find(first.publicKey().shortHex()) != std::string::npos);
+    CHECK(f.callJson("POST", "/v1/admit", admitBody(other.publicKey(), "Water Orgs"), 201).count("note") == 0);
+  }
+
   TEST_CASE("one steward's admission leaves a feed pending when k = 2; a second steward's makes it a member") {
     MemberFixture f(3, 2);
     civnet::PrivateKey org = civnet::PrivateKey::generate();

@@ -453,4 +453,83 @@ TEST_SUITE("membership") {
       }
     }
   }
+
+  TEST_CASE("admissions applied in place give the view computed afresh, and anything else is refused") {
+    std::mt19937_64 rng(20261130);
+    auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+    const std::int64_t asOf = kT0 + 300'000;
+    std::size_t applied = 0;
+    for (std::uint32_t k : {1u, 2u}) {
+      World w(4, k);
+      std::vector<PublicKey> orgs;
+      for (int i = 0; i < 10; ++i) {
+        orgs.push_back(PrivateKey::generate().publicKey());
+        for (int j = 0; j < 3; ++j) w.post(orgs.back());
+        if (i % 2 == 0) w.profile(orgs.back(), PrivateKey::generate().publicKey());
+      }
+      for (int round = 0; round < 150; ++round) {
+        // Something else first: the view the admissions are applied to has
+        // revocations, lifts, takedowns and a steward set in it.
+        const PublicKey& org = orgs[pick(orgs.size())];
+        switch (pick(5)) {
+          case 0: w.revoke(static_cast<int>(pick(3)), org, 1 + pick(3)); break;
+          case 1: w.takedown(static_cast<int>(pick(3)), {org, 1 + pick(3), w.feeds[org][0].id}); break;
+          case 2: w.profile(org, PrivateKey::generate().publicKey()); break;
+          default: break;
+        }
+        if (round == 75) {  // steward 3 leaves; its later admissions count no more
+          record::StewardSet set;
+          set.epoch = 1;
+          set.previous = w.genesis.networkId();
+          set.stewards = {w.steward(0), w.steward(1), w.steward(2)};
+          set.threshold = k;
+          for (int i = 0; i < static_cast<int>(k); ++i) w.stewardSet(i, set);
+        }
+        const auto before = w.attestations();
+        MembershipView view = w.view(before, asOf);
+        bool stewardsOnly = true;
+        for (std::size_t n = 1 + pick(3); n > 0; --n) {
+          const PublicKey feed = pick(4) == 0 ? PrivateKey::generate().publicKey() : orgs[pick(orgs.size())];
+          const std::int64_t expiry = pick(3) == 0 ? asOf - 50'000 + static_cast<std::int64_t>(pick(100'000)) : 0;
+          const std::size_t by = pick(10);
+          if (by == 9) {
+            w.admitBy(PrivateKey::generate().publicKey(), feed, expiry);
+            stewardsOnly = false;
+          } else {
+            const int s = static_cast<int>(by % 4);
+            w.admit(s, feed, expiry);
+            if (s == 3 && round >= 75) stewardsOnly = false;
+          }
+        }
+        const auto after = w.attestations();
+        std::vector<AttestationEntry> added;
+        for (const auto& e : after)
+          if (std::none_of(before.begin(), before.end(), [&](const AttestationEntry& b) { return b.id == e.id; }))
+            added.push_back(e);
+        CAPTURE(k);
+        CAPTURE(round);
+        const MembershipView unchanged = view;
+        auto admitted = federation::applyAdmissions(view, added, asOf);
+        REQUIRE(admitted.has_value() == stewardsOnly);
+        if (admitted) {
+          ++applied;
+          CHECK(view == w.view(after, asOf));
+        } else {
+          CHECK(view == unchanged);
+        }
+      }
+    }
+    CHECK(applied > 100);  // the in-place path was the one tested
+  }
+
+  TEST_CASE("an admission a takedown or retraction already names is not applied in place") {
+    World w(2, 1);
+    auto org = PrivateKey::generate().publicKey();
+    w.admit(0, org);
+    auto entries = w.attestations();
+    MembershipView view = w.view({});
+    view.hidden.insert(record::EntryRef{entries[0].author, entries[0].seq, entries[0].id});
+    CHECK_FALSE(federation::applyAdmissions(view, entries, w.clock).has_value());
+    CHECK(view.feeds.empty());
+  }
 }
