@@ -566,11 +566,12 @@ class PeerNetwork::Impl {
     }
     c->sync = std::make_unique<SyncPeer>(node, *c->peerKey, c->configured);
     conns.insert(c);
-    // A peer has as long to send an acceptable Hello as to finish TLS.
+    // A peer has as long to send an acceptable Hello (and its profiles, if
+    // asked) as to finish TLS.
     t.expires_after(opt.handshakeTimeout);
     t.async_wait([this, c](boost::system::error_code ec) {
       if (ec || c->announced || c->closed) return;
-      c->error = "no acceptable hello within " +
+      c->error = "no acceptable hello (and profiles, if asked) within " +
                  std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opt.handshakeTimeout).count()) + " s";
       log->info("{}: {}", who(*c), c->error);
       closeNow(*c);

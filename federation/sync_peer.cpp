@@ -77,13 +77,20 @@ SyncPeer::Step SyncPeer::goodbye(GoodbyeReason r, std::string detail) {
   return s;
 }
 
-peerwire::Hello SyncPeer::hello() const {
+peerwire::Hello SyncPeer::hello() {
+  auto view = node_.membership->view();
   peerwire::Hello h;
   h.network = node_.network;
   h.software = node_.software;
-  h.topDigest = offeredFrontier(*node_.store, *node_.membership->view()).top;
-  if (node_.hostedProfiles) h.profiles = node_.hostedProfiles();
+  h.topDigest = offeredFrontier(*node_.store, *view).top;
+  // The peer's profiles are needed only to learn that its node key is a
+  // member node's; most sessions are between nodes that know each other.
+  h.wantProfiles = wantedProfiles_ = !view->memberNodes.count(peerKey_);
   return h;
+}
+
+std::vector<Bytes> SyncPeer::ownProfiles() const {
+  return node_.hostedProfiles ? node_.hostedProfiles() : std::vector<Bytes>{};
 }
 
 SyncPeer::Step SyncPeer::onMessage(const peerwire::Message& m) {
@@ -104,6 +111,18 @@ SyncPeer::Step SyncPeer::onMessage(const peerwire::Message& m) {
                     std::to_string(peerwire::kVersionMax) + ": upgrade civnetd";
     return step;
   }
+  }
+  if (awaitingProfiles_) {
+    // The peer answers this node's wantProfiles before anything else.
+    if (const auto* p = std::get_if<peerwire::Profiles>(&m)) {
+      awaitingProfiles_ = false;
+      Step s;
+      establish(p->entries, peerTop_, s);
+      return s;
+    }
+    if (!std::holds_alternative<peerwire::Ping>(m) && !std::holds_alternative<peerwire::Pong>(m))
+      return goodbye(GoodbyeReason::forged,
+                     std::string("expected the profiles this node asked for, got ") + peerwire::messageName(m));
   }
   return std::visit(
       [&](const auto& x) -> Step {
@@ -130,19 +149,22 @@ SyncPeer::Step SyncPeer::onMessage(const peerwire::Message& m) {
           Step s;
           s.send.push_back(peerwire::Pong{x.nonce});
           return s;
+        } else if constexpr (std::is_same_v<T, peerwire::Profiles>) {
+          return goodbye(GoodbyeReason::forged, "profiles this node did not ask for");
         } else {
-          return {};  // Pong: it keeps the link alive (the transport notes it)
+          static_assert(std::is_same_v<T, peerwire::Pong> || std::is_same_v<T, peerwire::Goodbye>);
+          return {};  // Pong keeps the link alive (the transport notes it); Goodbye was handled first
         }
       },
       m);
 }
 
-bool SyncPeer::peerIsMember(const peerwire::Hello& h, const MembershipView& view, std::string& why) const {
+bool SyncPeer::peerIsMember(const std::vector<Bytes>& profiles, const MembershipView& view, std::string& why) const {
   if (view.memberNodes.count(peerKey_)) return true;
-  for (std::size_t i = 0; i < h.profiles.size() && i < kMaxHelloProfiles; ++i) {
+  for (std::size_t i = 0; i < profiles.size() && i < kMaxHelloProfiles; ++i) {
     record::SignedEntry se;
     record::Entry e;
-    if (!record::decodeFrame(h.profiles[i], se).ok() || !record::parseEntry(se, e).ok()) continue;
+    if (!record::decodeFrame(profiles[i], se).ok() || !record::parseEntry(se, e).ok()) continue;
     if (e.header.network != node_.network || e.header.kind != static_cast<std::uint16_t>(record::Kind::profile) ||
         !e.signedEntry.content)
       continue;
@@ -172,10 +194,10 @@ bool SyncPeer::peerIsMember(const peerwire::Hello& h, const MembershipView& view
   }
   // The feeds the peer says it hosts (unchecked: a hint for the sysadmins).
   std::set<std::string> hosts;
-  for (std::size_t i = 0; i < h.profiles.size() && i < kMaxHelloProfiles; ++i) {
+  for (std::size_t i = 0; i < profiles.size() && i < kMaxHelloProfiles; ++i) {
     record::SignedEntry se;
     record::Header ph;
-    if (record::decodeFrame(h.profiles[i], se).ok() && record::decodeHeader(se.header, ph).ok())
+    if (record::decodeFrame(profiles[i], se).ok() && record::decodeHeader(se.header, ph).ok())
       hosts.insert(ph.author.hex());
   }
   why = "node key " + peerKey_.hex() +
@@ -202,27 +224,40 @@ SyncPeer::Step SyncPeer::onHello(const peerwire::Hello& h) {
   if (h.network != node_.network)
     return goodbye(GoodbyeReason::wrongNetwork,
                    "the peer belongs to network " + h.network.hex() + ", this node to " + node_.network.hex());
+  Step s;
+  if (h.wantProfiles) s.send.push_back(peerwire::Profiles{ownProfiles()});
+  if (wantedProfiles_ && h.profiles.empty()) {
+    awaitingProfiles_ = true;
+    peerTop_ = h.topDigest;
+    return s;
+  }
+  establish(h.profiles, h.topDigest, s);
+  return s;
+}
+
+void SyncPeer::establish(const std::vector<Bytes>& profiles, const Digest& peerTop, Step& s) {
   auto view = node_.membership->view();
   std::string why;
-  if (!peerIsMember(h, *view, why)) return goodbye(GoodbyeReason::notMember, why);
+  if (!peerIsMember(profiles, *view, why)) {
+    s.close = peerwire::Goodbye{GoodbyeReason::notMember, std::move(why)};
+    return;
+  }
   established_ = true;
 
   Frontier mine = offeredFrontier(*node_.store, *view);
-  Step s;
-  if (mine.top == h.topDigest) {
+  if (mine.top == peerTop) {
     // In sync: the peer holds what this node offers.
     for (const auto& [feed, t] : mine.tips) {
       peerHas_[feed] = std::max(peerHas_[feed], t.seq);
       peerOffered_[feed] = t.seq;
     }
     frontierKnown_ = true;
-    return s;
+    return;
   }
   peerwire::Buckets b;
   b.hashes.assign(mine.buckets.begin(), mine.buckets.end());
   s.send.push_back(std::move(b));
   bucketsSent_ = std::move(mine);
-  return s;
 }
 
 SyncPeer::Step SyncPeer::onBuckets(const peerwire::Buckets& theirs) {

@@ -54,7 +54,7 @@ struct SyncNode {
   PublicKey nodeKey;
   std::string software;
   // Framed SignedEntry: the latest profile of each feed this node hosts
-  // that names this node (sent in Hello).
+  // that names this node (sent to a peer that asks for them).
   std::function<std::vector<Bytes>()> hostedProfiles;
   // At most this many tips in one Frontier message (a larger frontier goes
   // in parts).
@@ -102,7 +102,7 @@ class SyncPeer {
   // this node dialed it.
   SyncPeer(const SyncNode& node, PublicKey peerKey, std::optional<PublicKey> configuredKey);
 
-  peerwire::Hello hello() const;
+  peerwire::Hello hello();
   Step onMessage(const peerwire::Message& m);
   // After the run onMessage asked for was ingested.
   Step afterIngest(const store::IngestResult& r, const std::vector<record::SignedEntry>& run);
@@ -141,7 +141,12 @@ class SyncPeer {
   void onWantContent(const peerwire::WantContent& w);
   void askForMissingContent();
   std::optional<peerwire::Message> nextContent(std::size_t maxBytes);
-  bool peerIsMember(const peerwire::Hello& h, const MembershipView& view, std::string& why) const;
+  // Judges the peer's node key by the view, or by the profiles it sent.
+  bool peerIsMember(const std::vector<Bytes>& profiles, const MembershipView& view, std::string& why) const;
+  // Judges the peer and, if it is a member node's, starts the exchange of
+  // frontiers (appended to `s`); else a goodbye.
+  void establish(const std::vector<Bytes>& profiles, const Digest& peerTop, Step& s);
+  std::vector<Bytes> ownProfiles() const;
   void markNews(const PublicKey& feed);
   void offerProof(const PublicKey& feed);
   static Step goodbye(peerwire::GoodbyeReason r, std::string detail);
@@ -150,6 +155,9 @@ class SyncPeer {
   const PublicKey peerKey_;
   const std::optional<PublicKey> configuredKey_;
   bool helloSeen_ = false;
+  bool wantedProfiles_ = false;    // this node's Hello set wantProfiles
+  bool awaitingProfiles_ = false;  // ... and the peer's Profiles are due next
+  Digest peerTop_;                 // the peer's Hello's topDigest, while they are
   bool established_ = false;
   bool frontierKnown_ = false;
   std::string peerSoftware_;

@@ -2,6 +2,7 @@
 #include "peer_wire.hpp"
 
 #include <cstring>
+#include <iterator>
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -84,6 +85,11 @@ struct Encoder {
     o.setTopDigest(dataOf(h.topDigest));
     auto p = o.initProfiles(static_cast<unsigned>(h.profiles.size()));
     for (unsigned i = 0; i < h.profiles.size(); ++i) p.set(i, dataOf(h.profiles[i]));
+    o.setWantProfiles(h.wantProfiles);
+  }
+  void operator()(const Profiles& x) {
+    auto l = b.initProfiles(static_cast<unsigned>(x.entries.size()));
+    for (unsigned i = 0; i < x.entries.size(); ++i) l.set(i, dataOf(x.entries[i]));
   }
   void operator()(const Buckets& x) {
     auto l = b.initBuckets().initHashes(static_cast<unsigned>(x.hashes.size()));
@@ -146,7 +152,16 @@ Message read(wire::PeerMessage::Reader r) {
       if (profiles.size() > kMaxProfiles)
         throw Bad{"hello carries more than " + std::to_string(kMaxProfiles) + " profiles"};
       for (auto p : profiles) h.profiles.push_back(bytes(p));
+      h.wantProfiles = o.getWantProfiles();
       return h;
+    }
+    case wire::PeerMessage::PROFILES: {
+      auto l = r.getProfiles();
+      if (l.size() > kMaxProfiles)
+        throw Bad{"profiles holds more than " + std::to_string(kMaxProfiles) + " entries"};
+      Profiles x;
+      for (auto p : l) x.entries.push_back(bytes(p));
+      return x;
     }
     case wire::PeerMessage::BUCKETS: {
       Buckets x;
@@ -217,7 +232,8 @@ const char* toString(GoodbyeReason r) {
 
 const char* messageName(const Message& m) {
   static constexpr const char* names[] = {"hello", "buckets", "frontier", "entries", "nack",
-                                          "wantContent", "forkProof", "ping", "pong", "goodbye"};
+                                          "wantContent", "forkProof", "ping", "pong", "goodbye", "profiles"};
+  static_assert(std::size(names) == std::variant_size_v<Message>);
   return names[m.index()];
 }
 

@@ -19,8 +19,10 @@
 namespace civnet::peerwire {
 
 // The protocol versions this build speaks.
-inline constexpr std::uint16_t kVersionMin = 1;
-inline constexpr std::uint16_t kVersionMax = 1;
+// Version 2 sends profiles when asked (Hello.wantProfiles) instead of in
+// every Hello; version 1 was never released.
+inline constexpr std::uint16_t kVersionMin = 2;
+inline constexpr std::uint16_t kVersionMax = 2;
 // Feeds are grouped into buckets by the top 6 bits of their key.
 inline constexpr std::size_t kBuckets = 64;
 inline constexpr std::size_t kMaxMessageBytes = record::kMaxFrameBytes;
@@ -35,7 +37,12 @@ struct Hello {
   Digest network;
   std::string software;
   Digest topDigest;
-  std::vector<Bytes> profiles;  // framed SignedEntry
+  std::vector<Bytes> profiles;  // framed SignedEntry (version 1; empty in version 2)
+  bool wantProfiles = false;    // send your Profiles before anything else
+};
+// The answer to a Hello that set wantProfiles.
+struct Profiles {
+  std::vector<Bytes> entries;  // framed SignedEntry
 };
 struct Buckets {
   std::vector<Digest> hashes;  // kBuckets of them
@@ -86,7 +93,8 @@ struct Goodbye {
   std::string detail;
 };
 
-using Message = std::variant<Hello, Buckets, Frontier, Entries, Nack, WantContent, ForkProof, Ping, Pong, Goodbye>;
+using Message =
+    std::variant<Hello, Buckets, Frontier, Entries, Nack, WantContent, ForkProof, Ping, Pong, Goodbye, Profiles>;
 
 // "hello", "entries", ... for logs and counters.
 const char* messageName(const Message& m);

@@ -27,6 +27,10 @@ struct PeerMessage {
     ping @7 :UInt64;             # a nonce, answered by pong with the same
     pong @8 :UInt64;
     goodbye @9 :Goodbye;
+    profiles @10 :List(Data);    # version 2: framed SignedEntry, the latest
+                                 # profile of each feed the node hosts, sent
+                                 # once, right after the peer's Hello, when
+                                 # that Hello set wantProfiles
   }
 }
 
@@ -37,8 +41,14 @@ struct Hello {
   network @2 :Data;            # 32 bytes: the network id
   software @3 :Text;           # e.g. "civnetd 0.1.0", for logs
   topDigest @4 :Data;          # 32 bytes: SHA-256 of the bucket hashes
-  profiles @5 :List(Data);     # framed SignedEntry: the latest profile of
-                               # each feed the node hosts, naming its key
+  profiles @5 :List(Data);     # version 1 only (version 2 leaves it empty
+                               # and sends them when asked): framed
+                               # SignedEntry, the latest profile of each
+                               # feed the node hosts, naming its key
+  wantProfiles @6 :Bool;       # version 2: this node does not know the
+                               # peer's node key as a member node's yet; the
+                               # peer sends its profiles (PeerMessage.profiles)
+                               # before anything else
 }
 
 # The hash of each bucket of the frontier (feeds grouped by the top 6 bits

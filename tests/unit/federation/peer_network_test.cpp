@@ -136,6 +136,16 @@ class RawPeer {
     REQUIRE(m.ok());
     return *m;
   }
+  // Says hello as `node` would to the node with key `to`, reads its Hello,
+  // and sends the profiles it asks for, if it does.
+  void greet(const civnet::federation::SyncNode& node, const PublicKey& to) {
+    send(SyncPeer(node, to, std::nullopt).hello());
+    auto m = read();
+    REQUIRE(m);
+    auto* h = std::get_if<peerwire::Hello>(&*m);
+    REQUIRE(h);
+    if (h->wantProfiles) send(peerwire::Profiles{node.hostedProfiles ? node.hostedProfiles() : std::vector<Bytes>{}});
+  }
   // Reads until the node's Goodbye (or the end of the link).
   std::optional<peerwire::Goodbye> goodbye() {
     while (auto m = read())
@@ -354,7 +364,7 @@ TEST_SUITE("peer_network") {
     const PublicKey hubKey = f.hub.nodeKey.publicKey();
     {
       RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
-      p.send(SyncPeer(f.fresh.sync, hubKey, std::nullopt).hello());
+      p.greet(f.fresh.sync, hubKey);
       // One more than a ping interval allows (sent all at once, so the node
       // has read every one when it decides, and its goodbye is not cut off).
       for (std::uint64_t i = 0; i < 11; ++i) p.send(peerwire::Ping{i});
@@ -364,7 +374,7 @@ TEST_SUITE("peer_network") {
     }
     {
       RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
-      p.send(SyncPeer(f.fresh.sync, hubKey, std::nullopt).hello());
+      p.greet(f.fresh.sync, hubKey);
       record::SignedEntry forged = f.fresh.store->entryAt(f.fresh.org.publicKey(), 1)->signedEntry;
       forged.signature.bytes[5] ^= 0x40;
       p.send(peerwire::Entries{{record::encodeFrame(forged)}});
@@ -389,7 +399,7 @@ TEST_SUITE("peer_network") {
     std::ostringstream logged;
     auto hubNet = network(f.hub, fastPings(), loggingTo(logged));
     RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
-    p.send(SyncPeer(f.fresh.sync, f.hub.nodeKey.publicKey(), std::nullopt).hello());
+    p.greet(f.fresh.sync, f.hub.nodeKey.publicKey());
     // It answers the hub's Buckets with a frontier holding nothing (so the
     // hub pushes it everything), and then reads nothing, while still pinging
     // as if alive.
@@ -415,7 +425,7 @@ TEST_SUITE("peer_network") {
     std::ostringstream logged;
     auto hubNet = network(f.hub, fastPings(), loggingTo(logged));
     RawPeer p(f.fresh.nodeKey, *hubNet->listenPort());
-    p.send(SyncPeer(f.fresh.sync, f.hub.nodeKey.publicKey(), std::nullopt).hello());
+    p.greet(f.fresh.sync, f.hub.nodeKey.publicKey());
     // It reads what the hub sends (buckets, pings) but never answers.
     std::size_t pings = 0;
     while (auto m = p.read()) pings += std::holds_alternative<peerwire::Ping>(*m);

@@ -292,6 +292,93 @@ TEST_SUITE("sync_peer") {
     CHECK(stranger.store->counts().entries == 1);  // nothing reached it
   }
 
+  TEST_CASE("nodes that know each other's node keys say hello without profiles; a node asks for them once") {
+    Net net;
+    Node hub(net, "Hub");
+    Node fresh(net, "Fresh");
+    hub.admit(net, hub.org.publicKey());
+    hub.admit(net, fresh.org.publicKey());
+    for (int i = 0; i < 3; ++i) hub.post("report " + std::to_string(i));
+    {
+      // The first time, the hub does not hold fresh's profile, nor fresh
+      // anything: each asks, each answers with its profiles, then they sync.
+      Link link(hub, fresh);
+      CHECK(std::get<peerwire::Hello>(link.toB.front()).wantProfiles);
+      CHECK(std::get<peerwire::Hello>(link.toA.front()).wantProfiles);
+      CHECK(std::get<peerwire::Hello>(link.toA.front()).profiles.empty());
+      pump({&link});
+      REQUIRE_FALSE(link.closed());
+      CHECK(link.atA.established());
+      CHECK(link.atB.established());
+      CHECK(topOf(hub) == topOf(fresh));
+    }
+    // Now each holds the other's profile, naming its node key: a reconnect
+    // asks for nothing and sends nothing but the two Hellos.
+    Link again(hub, fresh);
+    for (const auto* q : {&again.toA, &again.toB}) {
+      const auto& h = std::get<peerwire::Hello>(q->front());
+      CHECK_FALSE(h.wantProfiles);
+      CHECK(h.profiles.empty());
+    }
+    std::size_t messages = 0;
+    SyncPeer::Step s = again.atA.onMessage(again.toA.front());
+    messages += s.send.size();
+    CHECK_FALSE(s.close);
+    CHECK(again.atA.established());
+    s = again.atB.onMessage(again.toB.front());
+    messages += s.send.size();
+    CHECK(again.atB.established());
+    CHECK(messages == 0);  // in sync: no buckets, no profiles
+  }
+
+  TEST_CASE("a node that asked for profiles takes nothing else first, and profiles not asked for are forged") {
+    Net net;
+    Node hub(net, "Hub");
+    Node fresh(net, "Fresh");
+    hub.admit(net, hub.org.publicKey());
+    hub.admit(net, fresh.org.publicKey());
+    {
+      SyncPeer atHub(hub.sync, fresh.nodeKey.publicKey(), std::nullopt);
+      REQUIRE(atHub.hello().wantProfiles);  // the hub does not hold fresh's profile
+      SyncPeer atFresh(fresh.sync, hub.nodeKey.publicKey(), std::nullopt);
+      // It answers fresh's own wantProfiles, and waits for fresh's.
+      SyncPeer::Step first = atHub.onMessage(atFresh.hello());
+      REQUIRE(first.send.size() == 1);
+      CHECK(std::holds_alternative<peerwire::Profiles>(first.send[0]));
+      CHECK_FALSE(atHub.established());
+      CHECK(atHub.onMessage(peerwire::Ping{7}).send.size() == 1);  // a ping is still answered
+      SyncPeer::Step s = atHub.onMessage(peerwire::Buckets{std::vector<Digest>(peerwire::kBuckets)});
+      REQUIRE(s.close);
+      CHECK(s.close->reason == GoodbyeReason::forged);
+      CHECK(s.close->detail == "expected the profiles this node asked for, got buckets");
+    }
+    {
+      // Profiles that do not name the peer's node key: refused as notMember,
+      // with the feeds it says it hosts.
+      SyncPeer atHub(hub.sync, fresh.nodeKey.publicKey(), std::nullopt);
+      atHub.hello();
+      SyncPeer atFresh(fresh.sync, hub.nodeKey.publicKey(), std::nullopt);
+      atHub.onMessage(atFresh.hello());
+      SyncPeer::Step s = atHub.onMessage(peerwire::Profiles{hub.sync.hostedProfiles()});
+      REQUIRE(s.close);
+      CHECK(s.close->reason == GoodbyeReason::notMember);
+      CHECK(s.close->detail.find("it says it hosts feed " + hub.org.publicKey().hex()) != std::string::npos);
+    }
+    {
+      // The hub knows itself: a hello from its own key asks for nothing, and
+      // profiles sent anyway are forged.
+      SyncPeer atHub(hub.sync, hub.nodeKey.publicKey(), std::nullopt);
+      REQUIRE_FALSE(atHub.hello().wantProfiles);
+      SyncPeer other(hub.sync, hub.nodeKey.publicKey(), std::nullopt);
+      atHub.onMessage(other.hello());
+      REQUIRE(atHub.established());
+      SyncPeer::Step s = atHub.onMessage(peerwire::Profiles{hub.sync.hostedProfiles()});
+      REQUIRE(s.close);
+      CHECK(s.close->reason == GoodbyeReason::forged);
+      CHECK(s.close->detail == "profiles this node did not ask for");
+    }
+  }
+
   TEST_CASE("a peer of another network, or of no common protocol version, is refused") {
     Net net, other;
     Node hub(net, "Hub");
@@ -310,7 +397,7 @@ TEST_SUITE("sync_peer") {
     SyncPeer::Step v = again.onMessage(future);
     REQUIRE(v.close);
     CHECK(v.close->reason == GoodbyeReason::versionMismatch);
-    CHECK(v.close->detail == "this node speaks protocol versions 1..1, the peer 7..9");
+    CHECK(v.close->detail == "this node speaks protocol versions 2..2, the peer 7..9");
     CHECK_FALSE(s.notice);  // an older node is told nothing of upgrades
   }
 
@@ -321,11 +408,11 @@ TEST_SUITE("sync_peer") {
     SyncPeer atHub(hub.sync, hub.nodeKey.publicKey(), std::nullopt);
     peerwire::Hello newer = SyncPeer(hub.sync, hub.nodeKey.publicKey(), std::nullopt).hello();
     newer.versionMax = peerwire::kVersionMax + 1;
-    newer.software = "civnetd 0.2.0";
+    newer.software = "civnetd 0.3.0";
     SyncPeer::Step s = atHub.onMessage(newer);
     CHECK_FALSE(s.close);  // versions still overlap
     REQUIRE(s.notice);
-    CHECK(*s.notice == "the peer (civnetd 0.2.0) speaks protocol versions up to 2, this node up to 1: upgrade civnetd");
+    CHECK(*s.notice == "the peer (civnetd 0.3.0) speaks protocol versions up to 3, this node up to 2: upgrade civnetd");
     SyncPeer same(hub.sync, hub.nodeKey.publicKey(), std::nullopt);
     CHECK_FALSE(same.onMessage(SyncPeer(hub.sync, hub.nodeKey.publicKey(), std::nullopt).hello()).notice);
   }

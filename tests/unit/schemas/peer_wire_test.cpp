@@ -55,6 +55,9 @@ TEST_SUITE("peer_wire") {
     CHECK(h2.software == "civnetd 0.1.0");
     CHECK(h2.topDigest == h.topDigest);
     CHECK(h2.profiles == h.profiles);
+    CHECK_FALSE(h2.wantProfiles);
+    h.wantProfiles = true;
+    CHECK(roundTrip<Hello>(h).wantProfiles);
 
     Buckets b;
     for (std::size_t i = 0; i < kBuckets; ++i) b.hashes.push_back(digestOf(std::to_string(i).c_str()));
@@ -81,6 +84,11 @@ TEST_SUITE("peer_wire") {
     full.network = digestOf("net");
     for (int i = 0; i < 256; ++i) full.profiles.push_back(Bytes(8, static_cast<std::uint8_t>(i)));
     CHECK(roundTrip<Hello>(full).profiles == full.profiles);
+    CHECK(roundTrip<Profiles>(Profiles{full.profiles}).entries == full.profiles);
+    full.profiles.push_back(Bytes(8, 0));
+    auto tooMany = decode(encode(Profiles{full.profiles}));
+    REQUIRE_FALSE(tooMany.ok());
+    CHECK(tooMany.status().message() == "peer message: profiles holds more than 256 entries");
     Frontier wide{{1}, {}, true};
     for (std::size_t i = 0; i < peerwire::kMaxFrontierPartTips; ++i) wide.tips.push_back(FeedTip{feed, i, digestOf("id"), false});
     Frontier wide2 = roundTrip<Frontier>(wide);
@@ -93,6 +101,7 @@ TEST_SUITE("peer_wire") {
     CHECK(g.reason == GoodbyeReason::wrongNetwork);
     CHECK(g.detail == "network abc");
     CHECK(std::string(messageName(Message{Ping{}})) == "ping");
+    CHECK(std::string(messageName(Message{Profiles{}})) == "profiles");
   }
 
   TEST_CASE("a frame that is not a message is refused, naming why") {
