@@ -3,10 +3,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -26,6 +29,11 @@ constexpr std::string_view kLanguagesKey = "civnet_languages";
 constexpr std::size_t kBatch = 256;
 // A search waits for the indexer only when it is at most this many arrivals behind.
 constexpr std::uint64_t kWaitWithin = 4 * kBatch;
+// Under a stream of small commits (publishes share synced writes a few at
+// a time), the index commits at most this often, in larger batches: a
+// Xapian commit costs about as much as indexing dozens of posts. A search
+// that must see what just arrived does not wait for it (hurry()).
+constexpr auto kCommitGap = std::chrono::milliseconds(100);
 
 // Boolean term prefixes.
 std::string threadTerm(const Digest& id) { return "Q" + id.hex(); }
@@ -141,7 +149,9 @@ class SearchIndex::Impl {
   std::mutex wakeMu;
   std::condition_variable wakeCv;
   bool woken = false;    // guarded by wakeMu
+  bool hurried = false;  // guarded by wakeMu: someone waits for the next commit
   bool stopping = false; // guarded by wakeMu
+  std::chrono::steady_clock::time_point lastCommit;  // the indexer thread's
   int listener = 0;
   std::thread thread;
 
@@ -183,16 +193,34 @@ class SearchIndex::Impl {
     wakeCv.notify_one();
   }
 
+  // As wake(), and the indexer commits what it has without waiting for
+  // kCommitGap to pass.
+  void hurry() {
+    {
+      std::lock_guard lk(wakeMu);
+      woken = hurried = true;
+    }
+    wakeCv.notify_one();
+  }
+
   void run() {
-    // Below the threads that sync and serve (nice 10): on a busy node the
-    // index lags a little instead of slowing them; it is derived, and a
-    // search waits for it to pass what it must see.
-    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+    // Below the threads that sync and serve (SCHED_IDLE: it runs on what
+    // CPU they leave; nice 19 where that is refused): on a busy node the
+    // index lags instead of slowing them. It is derived, and a search waits
+    // (up to 3 s) for it to pass what it must see.
+    sched_param idle{};
+    if (::sched_setscheduler(0, SCHED_IDLE, &idle) != 0)  // this thread only
+      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
     std::unique_lock lk(wakeMu);
+    bool more = true;  // first, whatever arrived while the node was down
     while (!stopping) {
-      woken = false;
+      // Woken from idle by a commit: let the next few gather for one Xapian
+      // commit, unless a search waits for this one. Behind, no pause.
+      if (!more && !hurried) wakeCv.wait_until(lk, lastCommit + kCommitGap, [&] { return stopping || hurried; });
+      if (stopping) break;
+      woken = hurried = false;
       lk.unlock();
-      bool more = false;
+      more = false;
       try {
         if (damaged.exchange(false)) {
           std::lock_guard dl(dbMu);
@@ -238,6 +266,7 @@ class SearchIndex::Impl {
       db.set_metadata(std::string(kLanguagesKey), joined);
     }
     db.commit();
+    lastCommit = std::chrono::steady_clock::now();
     publishCommitted();
     advanced.notify_all();
     return batch.size() == kBatch;
@@ -255,7 +284,7 @@ class SearchIndex::Impl {
         if (p->revises->author == e.header.author && p->revises->seq < e.header.seq) refresh(p->revises->id);
         return;
       }
-      refresh(e.id);
+      refresh(e.id, Root{&e, &*p});  // the post as just read: not read again
     } else if (kind == record::Kind::retraction || kind == record::Kind::takedown) {
       std::optional<record::EntryRef> target;
       if (kind == record::Kind::retraction) {
@@ -284,14 +313,31 @@ class SearchIndex::Impl {
   // The document of the thread rooted at `rootId`, as the store holds it
   // now: the newest revision's text, or none once the post is gone or
   // erased. dbMu held.
-  void refresh(const Digest& rootId) {
-    auto root = store.entryById(rootId);
-    if (!root.ok() || !root->signedEntry.content || store.isErased(root->header.author, root->header.seq)) {
+  struct Root {
+    const record::Entry* entry;  // with its content
+    const record::Post* post;    // decoded from it
+  };
+  void refresh(const Digest& rootId) { refresh(rootId, Root{nullptr, nullptr}); }
+  void refresh(const Digest& rootId, Root known) {
+    Result<record::Entry> read = notFound("");
+    Result<record::Post> decoded = notFound("");
+    if (!known.entry) {
+      read = store.entryById(rootId);
+      if (!read.ok() || !read->signedEntry.content) {
+        db.delete_document(threadTerm(rootId));
+        return;
+      }
+      decoded = record::decodePost(*read->signedEntry.content);
+      if (!decoded.ok()) return;
+      known = Root{&*read, &*decoded};
+    }
+    const record::Entry* root = known.entry;
+    const record::Post* rootPost = known.post;
+    if (store.isErased(root->header.author, root->header.seq)) {
       db.delete_document(threadTerm(rootId));
       return;
     }
-    auto rootPost = record::decodePost(*root->signedEntry.content);
-    if (!rootPost.ok() || rootPost->replyTo || rootPost->revises) return;
+    if (rootPost->replyTo || rootPost->revises) return;
     store::Query q;
     q.revisionsOf = store::Position{root->header.author, root->header.seq};
     q.limit = 1;
@@ -312,7 +358,8 @@ class SearchIndex::Impl {
     Xapian::Document doc;
     Xapian::TermGenerator tg;
     const std::string lang = primaryLanguage(post.language);
-    tg.set_stemmer(stemmerFor(lang));
+    const Stemmer& stemmer = stemmerOf(lang);
+    tg.set_stemmer(stemmer.stem);
     tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
     tg.set_document(doc);
     tg.index_text(post.title, 3);
@@ -328,8 +375,22 @@ class SearchIndex::Impl {
     if (newestId) doc.add_boolean_term(revisionTerm(*newestId));
     doc.set_data(rootId.hex());
     db.replace_document(threadTerm(rootId), doc);
-    if (!lang.empty() && stemmerFor(lang).get_description() != Xapian::Stem().get_description())
-      languages.insert(lang);
+    if (stemmer.stems) languages.insert(lang);
+  }
+
+  // Each language's stemmer, made once (a Xapian::Stem is a shared handle).
+  struct Stemmer {
+    Xapian::Stem stem;
+    bool stems = false;  // Xapian knows the language
+  };
+  std::map<std::string, Stemmer, std::less<>> stemmers;  // guarded by dbMu
+  const Stemmer& stemmerOf(const std::string& lang) {
+    auto it = stemmers.find(lang);
+    if (it != stemmers.end()) return it->second;
+    Stemmer s{stemmerFor(lang), false};
+    s.stems = !lang.empty() && s.stem.get_description() != Xapian::Stem().get_description();
+    if (stemmers.size() > 256) stemmers.clear();  // posts name languages freely: keep it small
+    return stemmers.emplace(lang, std::move(s)).first->second;
   }
 };
 
@@ -459,6 +520,7 @@ Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter
   // only to wait.
   const std::uint64_t passed = m.passed.load();
   if (target > passed && target <= passed + kWaitWithin) {
+    m.hurry();
     std::unique_lock lk(m.dbMu);
     m.advanced.wait_for(lk, std::chrono::seconds(3), [&] { return m.cursor >= target; });
   }
@@ -480,7 +542,7 @@ Result<SearchHits> SearchIndex::search(std::string_view text, const SearchFilter
     } catch (const Xapian::DatabaseCorruptError& e) {
       m.dropReaders();
       m.damaged = true;
-      m.wake();
+      m.hurry();
       return ioError("the search index is damaged and is being rebuilt from the store: " + e.get_description());
     } catch (const Xapian::Error& e) {
       m.dropReaders();  // rebuilt or damaged: open new ones next time
@@ -504,7 +566,7 @@ Status SearchIndex::rebuild() {
       return ioError("cannot rebuild the search index " + m.dir.string() + ": " + e.get_description());
     }
   }
-  m.wake();
+  m.hurry();
   const std::uint64_t target = m.store.indexedPosition();
   std::unique_lock lk(m.dbMu);
   while (m.cursor < target) {
