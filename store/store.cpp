@@ -1648,6 +1648,12 @@ std::vector<Entry> Store::list(const Query& q, std::optional<ListCursor>* stoppe
                        : viaThreads    ? keys::threadPrefix()
                        : q.kind        ? keys::byKindPrefix(*q.kind)
                                        : keys::byTimePrefix();
+  if (!q.after) {
+    // Most threads have no revisions and no replies: one forward Seek
+    // says so, where seekNewest's Prev must step every table's iterator.
+    it->Seek(prefix);
+    if (!it->Valid() || !it->key().starts_with(prefix)) return out;
+  }
   seekNewest(prefix, q.after ? keys::indexKey(prefix, q.after->time, q.after->author, q.after->seq) : std::string());
   for (; it->Valid() && it->key().starts_with(prefix) && out.size() < q.limit; it->Prev()) {
     auto k = std::string_view(it->key().data(), it->key().size());
