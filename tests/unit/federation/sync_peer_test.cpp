@@ -293,11 +293,8 @@ TEST_SUITE("sync_peer") {
   }
 
   TEST_CASE("nodes that know each other's node keys say hello without profiles; a node asks for them once") {
-    Net net;
-    Node hub(net, "Hub");
-    Node fresh(net, "Fresh");
-    hub.admit(net, hub.org.publicKey());
-    hub.admit(net, fresh.org.publicKey());
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
     for (int i = 0; i < 3; ++i) hub.post("report " + std::to_string(i));
     {
       // The first time, the hub does not hold fresh's profile, nor fresh
@@ -332,11 +329,8 @@ TEST_SUITE("sync_peer") {
   }
 
   TEST_CASE("a node that asked for profiles takes nothing else first, and profiles not asked for are forged") {
-    Net net;
-    Node hub(net, "Hub");
-    Node fresh(net, "Fresh");
-    hub.admit(net, hub.org.publicKey());
-    hub.admit(net, fresh.org.publicKey());
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
     {
       SyncPeer atHub(hub.sync, fresh.nodeKey.publicKey(), std::nullopt);
       REQUIRE(atHub.hello().wantProfiles);  // the hub does not hold fresh's profile
