@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -144,7 +145,7 @@ double ed25519VerifyRate(const Feeds& f) {
   return ok == n ? perSecond(n, took) : 0;
 }
 
-Result<double> levelDbPutRate(const Feeds& f, const std::filesystem::path& dir) {
+Result<std::unique_ptr<leveldb::DB>> openLevelDb(const std::filesystem::path& dir) {
   leveldb::Options lo;
   lo.create_if_missing = true;
   lo.error_if_exists = true;
@@ -154,7 +155,38 @@ Result<double> levelDbPutRate(const Feeds& f, const std::filesystem::path& dir) 
   leveldb::DB* raw = nullptr;
   auto st = leveldb::DB::Open(lo, dir.string(), &raw);
   if (!st.ok()) return ioError("opening LevelDB in " + dir.string() + ": " + st.ToString());
-  std::unique_ptr<leveldb::DB> db(raw);
+  return std::unique_ptr<leveldb::DB>(raw);
+}
+
+Shape parseShape(int argc, char** argv, const std::string& program, bool* json) {
+  auto usage = [&](const std::string& why) {
+    std::cerr << program << ": " << why << "\nusage: " << program << " [--entries N] [--feeds F] [--bytes B]"
+              << (json ? " [--json]" : "") << "\n";
+    std::exit(2);
+  };
+  Shape shape;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    if (json && k == "--json") {
+      *json = true;
+      continue;
+    }
+    if (k != "--entries" && k != "--feeds" && k != "--bytes") usage("unknown argument " + k);
+    if (i + 1 >= argc) usage(k + " needs a value");
+    std::string v = argv[++i];
+    auto n = positive(v);
+    if (!n) usage(k + " must be a positive number, got \"" + v + "\"");
+    (k == "--entries" ? shape.entries : k == "--feeds" ? shape.feeds : shape.bytes) = *n;
+  }
+  if (shape.feeds > shape.entries) usage("--feeds must not exceed --entries");
+  if (shape.bytes < 200) usage("--bytes must be at least 200");
+  return shape;
+}
+
+Result<double> levelDbPutRate(const Feeds& f, const std::filesystem::path& dir) {
+  auto opened = openLevelDb(dir);
+  if (!opened.ok()) return opened.status();
+  std::unique_ptr<leveldb::DB> db = std::move(opened).value();
   const auto start = Clock::now();
   leveldb::WriteBatch batch;
   std::size_t pending = 0, n = 0;

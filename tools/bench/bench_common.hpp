@@ -9,11 +9,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "schemas/crypto.hpp"
 #include "schemas/record.hpp"
+
+namespace leveldb {
+class DB;
+}
 
 namespace civnet::bench {
 
@@ -43,6 +48,18 @@ double ed25519VerifyRate(const Feeds& f);
 // bytes, batches of 256 KiB, no sync; the store's memtable and table sizes.
 // Errors name the LevelDB failure.
 Result<double> levelDbPutRate(const Feeds& f, const std::filesystem::path& dir);
+
+// A new LevelDB database at `dir` with the store's memtable and table sizes
+// (as store.cpp's setTableSizes). Errors name the LevelDB failure.
+Result<std::unique_ptr<leveldb::DB>> openLevelDb(const std::filesystem::path& dir);
+
+// The size of the made-up entries a program measures: --entries N,
+// --feeds F (at most N), --bytes B (at least 200), and --json if `json` is
+// given. Bad arguments print `program`'s usage and exit with 2.
+struct Shape {
+  std::size_t entries = 100000, feeds = 300, bytes = 600;
+};
+Shape parseShape(int argc, char** argv, const std::string& program, bool* json = nullptr);
 
 // A fresh directory under the system's temp dir, removed with the object.
 class TempDir {

@@ -31,11 +31,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-[[noreturn]] void usage(const std::string& why) {
-  std::cerr << "bench_layout: " << why << "\nusage: bench_layout [--entries N] [--feeds F] [--bytes B] [--json]\n";
-  std::exit(2);
-}
-
 [[noreturn]] void fail(const std::string& why) {
   std::cerr << "bench_layout: " << why << "\n";
   std::exit(1);
@@ -49,16 +44,9 @@ void putBig(std::string& s, std::uint64_t v, int bytes) {
 // database under `dir`.
 double putRate(int rows, std::size_t entries, std::size_t feeds, std::size_t bytes,
                const std::filesystem::path& dir) {
-  leveldb::Options lo;
-  lo.create_if_missing = true;
-  lo.error_if_exists = true;
-  // As store.cpp's setTableSizes.
-  lo.write_buffer_size = 16 * 1024 * 1024;
-  lo.max_file_size = 8 * 1024 * 1024;
-  leveldb::DB* raw = nullptr;
-  if (auto st = leveldb::DB::Open(lo, (dir / std::to_string(rows)).string(), &raw); !st.ok())
-    fail("opening LevelDB in " + dir.string() + ": " + st.ToString());
-  std::unique_ptr<leveldb::DB> db(raw);
+  auto opened = civnet::bench::openLevelDb(dir / std::to_string(rows));
+  if (!opened.ok()) fail(opened.status().message());
+  std::unique_ptr<leveldb::DB> db = std::move(opened).value();
 
   std::mt19937_64 rng(rows);
   auto random = [&](std::size_t n) {
@@ -130,25 +118,8 @@ double putRate(int rows, std::size_t entries, std::size_t feeds, std::size_t byt
 
 int main(int argc, char** argv) {
   using namespace civnet;
-  std::size_t entries = 100000, feeds = 300, bytes = 600;
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (k == "--json") {
-      json = true;
-      continue;
-    }
-    if (i + 1 >= argc) usage(k + " needs a value");
-    std::string v = argv[++i];
-    auto n = bench::positive(v);
-    if (!n) usage(k + " must be a positive number, got \"" + v + "\"");
-    if (k == "--entries") entries = *n;
-    else if (k == "--feeds") feeds = *n;
-    else if (k == "--bytes") bytes = *n;
-    else usage("unknown argument " + k);
-  }
-  if (feeds > entries) usage("--feeds must not exceed --entries");
-  if (bytes < 200) usage("--bytes must be at least 200");
+  const auto [entries, feeds, bytes] = bench::parseShape(argc, argv, "bench_layout", &json);
   bench::TempDir dir;
   const double one = putRate(1, entries, feeds, bytes, dir.path());
   const double three = putRate(3, entries, feeds, bytes, dir.path());

@@ -11,31 +11,9 @@
 
 #include "tools/bench/bench_common.hpp"
 
-namespace {
-
-[[noreturn]] void usage(const std::string& why) {
-  std::cerr << "bench_limits: " << why << "\nusage: bench_limits [--entries N] [--feeds F] [--bytes B]\n";
-  std::exit(2);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace civnet;
-  std::size_t entries = 100000, feeds = 300, bytes = 600;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (i + 1 >= argc) usage(k + " needs a value");
-    std::string v = argv[++i];
-    auto n = bench::positive(v);
-    if (!n) usage(k + " must be a positive number, got \"" + v + "\"");
-    if (k == "--entries") entries = *n;
-    else if (k == "--feeds") feeds = *n;
-    else if (k == "--bytes") bytes = *n;
-    else usage("unknown argument " + k);
-  }
-  if (feeds > entries) usage("--feeds must not exceed --entries");
-  if (bytes < 200) usage("--bytes must be at least 200");
+  const auto [entries, feeds, bytes] = bench::parseShape(argc, argv, "bench_limits");
   const auto f = bench::makeFeeds(sha256(asBytes("civnet bench network")), entries, feeds, bytes, 1'700'000'000'000);
   const double verify = bench::ed25519VerifyRate(f);
   if (verify == 0) {
