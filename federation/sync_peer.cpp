@@ -226,12 +226,12 @@ SyncPeer::Step SyncPeer::onHello(const peerwire::Hello& h) {
                    "the peer belongs to network " + h.network.hex() + ", this node to " + node_.network.hex());
   Step s;
   if (h.wantProfiles) s.send.push_back(peerwire::Profiles{ownProfiles()});
-  if (wantedProfiles_ && h.profiles.empty()) {
+  if (wantedProfiles_) {
     awaitingProfiles_ = true;
     peerTop_ = h.topDigest;
     return s;
   }
-  establish(h.profiles, h.topDigest, s);
+  establish({}, h.topDigest, s);  // Hello.profiles is version 1's, and ignored
   return s;
 }
 

@@ -3,10 +3,12 @@
 // describes the conversation; the transport (federation/peer_network) feeds
 // this class and writes what it returns.
 //
-//   1. Both sides send Hello. The peer is refused (Goodbye) when the version
-//      ranges do not overlap, the network differs, or its node key is not a
-//      member node's: named by the latest profile of a member or steward
-//      feed in this node's view, or by a profile the Hello carries (signed
+//   1. Both sides send Hello; a side that does not know the peer's node key
+//      as a member node's sets wantProfiles, and the peer answers with its
+//      profiles before anything else. The peer is refused (Goodbye) when
+//      the version ranges do not overlap, the network differs, or its node
+//      key is not a member node's: named by the latest profile of a member
+//      or steward feed in this node's view, or by a profile it sent (signed
 //      by a member feed). A node that holds no steward's feed yet trusts
 //      the key its sysadmin configured for an outbound peer instead.
 //   2. Equal top digests: in sync. Otherwise each sends its 64 bucket

@@ -37,7 +37,7 @@ struct Hello {
   Digest network;
   std::string software;
   Digest topDigest;
-  std::vector<Bytes> profiles;  // framed SignedEntry (version 1; empty in version 2)
+  std::vector<Bytes> profiles;  // framed SignedEntry (version 1; empty and ignored in version 2)
   bool wantProfiles = false;    // send your Profiles before anything else
 };
 // The answer to a Hello that set wantProfiles.

@@ -41,8 +41,8 @@ struct Hello {
   network @2 :Data;            # 32 bytes: the network id
   software @3 :Text;           # e.g. "civnetd 0.1.0", for logs
   topDigest @4 :Data;          # 32 bytes: SHA-256 of the bucket hashes
-  profiles @5 :List(Data);     # version 1 only (version 2 leaves it empty
-                               # and sends them when asked): framed
+  profiles @5 :List(Data);     # version 1 only (version 2 leaves it empty,
+                               # ignores it, and sends them when asked): framed
                                # SignedEntry, the latest profile of each
                                # feed the node hosts, naming its key
   wantProfiles @6 :Bool;       # version 2: this node does not know the

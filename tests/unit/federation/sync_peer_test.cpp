@@ -335,8 +335,11 @@ TEST_SUITE("sync_peer") {
       SyncPeer atHub(hub.sync, fresh.nodeKey.publicKey(), std::nullopt);
       REQUIRE(atHub.hello().wantProfiles);  // the hub does not hold fresh's profile
       SyncPeer atFresh(fresh.sync, hub.nodeKey.publicKey(), std::nullopt);
-      // It answers fresh's own wantProfiles, and waits for fresh's.
-      SyncPeer::Step first = atHub.onMessage(atFresh.hello());
+      // It answers fresh's own wantProfiles, and waits for fresh's: profiles
+      // in the Hello itself (version 1's place) are ignored.
+      peerwire::Hello withProfiles = atFresh.hello();
+      withProfiles.profiles = fresh.sync.hostedProfiles();
+      SyncPeer::Step first = atHub.onMessage(withProfiles);
       REQUIRE(first.send.size() == 1);
       CHECK(std::holds_alternative<peerwire::Profiles>(first.send[0]));
       CHECK_FALSE(atHub.established());
