@@ -190,8 +190,11 @@ Result<std::string> Accounts::hashPassword(std::string_view password) {
   randomBytes(salt);
   auto h = limited([&] { return scrypt(password, salt, std::uint64_t{1} << cost_.logN, cost_.r, cost_.p, kHashBytes); });
   if (!h.ok()) return h.status();
-  return "scrypt$" + std::to_string(cost_.logN) + "$" + std::to_string(cost_.r) + "$" + std::to_string(cost_.p) + "$" +
-         toHex(salt) + "$" + toHex(*h);
+  return costPrefix() + toHex(salt) + "$" + toHex(*h);
+}
+
+std::string Accounts::costPrefix() const {
+  return "scrypt$" + std::to_string(cost_.logN) + "$" + std::to_string(cost_.r) + "$" + std::to_string(cost_.p) + "$";
 }
 
 bool Accounts::matches(std::string_view password, std::string_view stored) {
@@ -283,9 +286,8 @@ Result<std::optional<std::string>> Accounts::reset(std::string_view handle, std:
 Result<Account> Accounts::verify(std::string_view handle, std::string_view password) {
   auto a = get(handle);
   // An unknown handle costs a hash too, so timing does not tell it apart.
-  const std::string dummy = "scrypt$" + std::to_string(cost_.logN) + "$" + std::to_string(cost_.r) + "$" +
-                            std::to_string(cost_.p) + "$" + std::string(2 * kSaltBytes, '0') + "$" +
-                            std::string(2 * kHashBytes, '0');
+  const std::string prefix = costPrefix();
+  const std::string dummy = prefix + std::string(2 * kSaltBytes, '0') + "$" + std::string(2 * kHashBytes, '0');
   const bool ok = matches(password, a.ok() ? std::string_view(a->passwordHash) : std::string_view(dummy));
   if (!a.ok() || !ok || a->disabled) return permissionDenied("wrong handle or password");
   // A hash made at another cost (scrypt$17$8$1$ before the cost changed)
@@ -293,7 +295,6 @@ Result<Account> Accounts::verify(std::string_view handle, std::string_view passw
   // unknown-handle path hashes at this cost, so an old one would take a
   // different time and tell that the handle exists. A failure leaves the
   // old hash, which still works; the next login tries again.
-  const std::string prefix = dummy.substr(0, dummy.size() - (2 * kSaltBytes + 1 + 2 * kHashBytes));
   if (!a->passwordHash.starts_with(prefix)) {
     if (auto fresh = hashPassword(password); fresh.ok()) {
       std::lock_guard lk(writeMu_);

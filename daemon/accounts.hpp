@@ -90,6 +90,8 @@ class Accounts {
   // Runs `hash` once fewer than maxConcurrentHashes run.
   Result<Bytes> limited(const std::function<Result<Bytes>()>& hash);
   Result<std::string> hashPassword(std::string_view password);
+  // "scrypt$LOGN$R$P$": how every hash made at this cost begins.
+  std::string costPrefix() const;
   bool matches(std::string_view password, std::string_view stored);
   Status save(const Account& a);
 
