@@ -284,7 +284,7 @@ class SearchIndex::Impl {
         if (p->revises->author == e.header.author && p->revises->seq < e.header.seq) refresh(p->revises->id);
         return;
       }
-      refresh(e.id, Root{&e, &*p});  // the post as just read: not read again
+      refresh(e, *p);  // the post as just read: not read again
     } else if (kind == record::Kind::retraction || kind == record::Kind::takedown) {
       std::optional<record::EntryRef> target;
       if (kind == record::Kind::retraction) {
@@ -313,33 +313,26 @@ class SearchIndex::Impl {
   // The document of the thread rooted at `rootId`, as the store holds it
   // now: the newest revision's text, or none once the post is gone or
   // erased. dbMu held.
-  struct Root {
-    const record::Entry* entry;  // with its content
-    const record::Post* post;    // decoded from it
-  };
-  void refresh(const Digest& rootId) { refresh(rootId, Root{nullptr, nullptr}); }
-  void refresh(const Digest& rootId, Root known) {
-    Result<record::Entry> read = notFound("");
-    Result<record::Post> decoded = notFound("");
-    if (!known.entry) {
-      read = store.entryById(rootId);
-      if (!read.ok() || !read->signedEntry.content) {
-        db.delete_document(threadTerm(rootId));
-        return;
-      }
-      decoded = record::decodePost(*read->signedEntry.content);
-      if (!decoded.ok()) return;
-      known = Root{&*read, &*decoded};
-    }
-    const record::Entry* root = known.entry;
-    const record::Post* rootPost = known.post;
-    if (store.isErased(root->header.author, root->header.seq)) {
+  void refresh(const Digest& rootId) {
+    auto root = store.entryById(rootId);
+    if (!root.ok() || !root->signedEntry.content) {
       db.delete_document(threadTerm(rootId));
       return;
     }
-    if (rootPost->replyTo || rootPost->revises) return;
+    auto rootPost = record::decodePost(*root->signedEntry.content);
+    if (rootPost.ok()) refresh(*root, *rootPost);
+  }
+
+  // As above, for a root already read and decoded (a post that just arrived).
+  void refresh(const record::Entry& root, const record::Post& rootPost) {
+    const Digest& rootId = root.id;
+    if (store.isErased(root.header.author, root.header.seq)) {
+      db.delete_document(threadTerm(rootId));
+      return;
+    }
+    if (rootPost.replyTo || rootPost.revises) return;
     store::Query q;
-    q.revisionsOf = store::Position{root->header.author, root->header.seq};
+    q.revisionsOf = store::Position{root.header.author, root.header.seq};
     q.limit = 1;
     q.waitIndexed = false;  // what it follows is indexed already
     std::optional<record::Post> newest;
@@ -353,7 +346,7 @@ class SearchIndex::Impl {
       return true;
     };
     (void)store.list(q);
-    const record::Post& post = newest ? *newest : *rootPost;
+    const record::Post& post = newest ? *newest : rootPost;
 
     Xapian::Document doc;
     Xapian::TermGenerator tg;
@@ -371,7 +364,7 @@ class SearchIndex::Impl {
     }
     tg.index_text(post.body);
     doc.add_boolean_term(threadTerm(rootId));
-    doc.add_boolean_term(orgTerm(root->header.author));
+    doc.add_boolean_term(orgTerm(root.header.author));
     if (newestId) doc.add_boolean_term(revisionTerm(*newestId));
     doc.set_data(rootId.hex());
     db.replace_document(threadTerm(rootId), doc);
