@@ -55,6 +55,13 @@ MemberState admittedState(const std::map<PublicKey, std::int64_t>& expiry, std::
   return valid >= k ? MemberState::member : expiry.size() >= k ? MemberState::expired : MemberState::pending;
 }
 
+// A revocation overrides what the admissions make a feed: revoked for
+// good, or suspended.
+void applyRevocations(FeedMembership& m) {
+  if (m.revokedAt) m.state = MemberState::revoked;
+  else if (m.suspendedAt) m.state = MemberState::suspended;
+}
+
 std::string who(const AttestationEntry& e) {
   return e.author.shortHex() + "/" + std::to_string(e.seq);
 }
@@ -298,8 +305,7 @@ MembershipView computeMembership(const MembershipInput& input) {
         if (!m.suspendedAt || pin.first < m.suspendedAt->seq) m.suspendedAt = pinOf(pin.first, pin.second);
       }
     }
-    if (m.revokedAt) m.state = MemberState::revoked;
-    else if (m.suspendedAt) m.state = MemberState::suspended;
+    applyRevocations(m);
   }
 
   // 5. Takedowns: one hides, k matching erase.
@@ -363,10 +369,9 @@ std::optional<std::set<PublicKey>> applyAdmissions(MembershipView& view, std::sp
       m.detailsFrom = {e.timestamp, e.id};
       m.details = std::move(a);
     }
-    // As computeMembership's steps 3 and 4: revocations override.
-    m.state = m.revokedAt     ? MemberState::revoked
-              : m.suspendedAt ? MemberState::suspended
-                              : admittedState(expiry, view.threshold, asOf);
+    // As computeMembership's steps 3 and 4.
+    m.state = admittedState(expiry, view.threshold, asOf);
+    applyRevocations(m);
     if (!wasMember && m.state == MemberState::member)  // step 6: a member's node
       if (auto p = view.profiles.find(feed); p != view.profiles.end())
         for (const auto& n : p->second.profile.nodes) view.memberNodes.insert(n.nodeKey);
