@@ -85,12 +85,8 @@ peerwire::Hello SyncPeer::hello() {
   h.topDigest = offeredFrontier(*node_.store, *view).top;
   // The peer's profiles are needed only to learn that its node key is a
   // member node's; most sessions are between nodes that know each other.
-  h.wantProfiles = wantedProfiles_ = !view->memberNodes.count(peerKey_);
+  h.wantProfiles = awaitingProfiles_ = !view->memberNodes.count(peerKey_);
   return h;
-}
-
-std::vector<Bytes> SyncPeer::ownProfiles() const {
-  return node_.hostedProfiles ? node_.hostedProfiles() : std::vector<Bytes>{};
 }
 
 SyncPeer::Step SyncPeer::onMessage(const peerwire::Message& m) {
@@ -113,7 +109,8 @@ SyncPeer::Step SyncPeer::onMessage(const peerwire::Message& m) {
   }
   }
   if (awaitingProfiles_) {
-    // The peer answers this node's wantProfiles before anything else.
+    // The peer answers this node's wantProfiles before anything else (its
+    // Hello was seen above).
     if (const auto* p = std::get_if<peerwire::Profiles>(&m)) {
       awaitingProfiles_ = false;
       Step s;
@@ -225,9 +222,9 @@ SyncPeer::Step SyncPeer::onHello(const peerwire::Hello& h) {
     return goodbye(GoodbyeReason::wrongNetwork,
                    "the peer belongs to network " + h.network.hex() + ", this node to " + node_.network.hex());
   Step s;
-  if (h.wantProfiles) s.send.push_back(peerwire::Profiles{ownProfiles()});
-  if (wantedProfiles_) {
-    awaitingProfiles_ = true;
+  if (h.wantProfiles)
+    s.send.push_back(peerwire::Profiles{node_.hostedProfiles ? node_.hostedProfiles() : std::vector<Bytes>{}});
+  if (awaitingProfiles_) {
     peerTop_ = h.topDigest;
     return s;
   }

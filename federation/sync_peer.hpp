@@ -148,7 +148,6 @@ class SyncPeer {
   // Judges the peer and, if it is a member node's, starts the exchange of
   // frontiers (appended to `s`); else a goodbye.
   void establish(const std::vector<Bytes>& profiles, const Digest& peerTop, Step& s);
-  std::vector<Bytes> ownProfiles() const;
   void markNews(const PublicKey& feed);
   void offerProof(const PublicKey& feed);
   static Step goodbye(peerwire::GoodbyeReason r, std::string detail);
@@ -157,9 +156,8 @@ class SyncPeer {
   const PublicKey peerKey_;
   const std::optional<PublicKey> configuredKey_;
   bool helloSeen_ = false;
-  bool wantedProfiles_ = false;    // this node's Hello set wantProfiles
-  bool awaitingProfiles_ = false;  // ... and the peer's Profiles are due next
-  Digest peerTop_;                 // the peer's Hello's topDigest, while they are
+  bool awaitingProfiles_ = false;  // this node's Hello set wantProfiles; no Profiles yet
+  Digest peerTop_;                 // the peer's Hello's topDigest, kept until they come
   bool established_ = false;
   bool frontierKnown_ = false;
   std::string peerSoftware_;
