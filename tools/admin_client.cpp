@@ -42,12 +42,13 @@ HttpReply replyHead(const Response& res) {
     reply.headers[name] = std::string(field.value());
   }
   reply.contentType = reply.headers["content-type"];
+  reply.keepAlive = res.keep_alive();
   return reply;
 }
 
 // Reads one reply on `stream` (a started connection) within `timeout`.
 Result<HttpReply> readReply(asio::io_context& ioc, beast::basic_stream<Local>& stream, const std::string& socketPath,
-                            std::chrono::seconds timeout) {
+                            std::chrono::seconds timeout, bool keepOpen) {
   beast::error_code ec;
   bool done = false;
   beast::flat_buffer buffer;
@@ -68,8 +69,10 @@ Result<HttpReply> readReply(asio::io_context& ioc, beast::basic_stream<Local>& s
   auto res = parser.release();
   HttpReply reply = replyHead(res);
   reply.body = std::move(res.body());
-  beast::error_code ignored;
-  stream.socket().shutdown(Local::socket::shutdown_both, ignored);
+  if (!keepOpen) {
+    beast::error_code ignored;
+    stream.socket().shutdown(Local::socket::shutdown_both, ignored);
+  }
   return reply;
 }
 
@@ -96,14 +99,13 @@ Status connectTo(asio::io_context& ioc, beast::basic_stream<Local>& stream, cons
 
 }  // namespace
 
-Result<HttpReply> AdminClient::request(const std::string& method, const std::string& target, const std::string& body,
-                                       const std::string& contentType) const {
-  asio::io_context ioc(1);
-  beast::basic_stream<Local> stream(ioc);
-  beast::error_code ec;
-  bool done = false;
-  if (auto s = connectTo(ioc, stream, socketPath_, timeout_); !s.ok()) return s;
+namespace {
 
+// Writes `method target` with `body` on a connected `stream` and reads the
+// answer; `keepAlive` asks civnetd to keep the connection open after it.
+Result<HttpReply> exchange(asio::io_context& ioc, beast::basic_stream<Local>& stream, const std::string& socketPath,
+                           std::chrono::seconds timeout, const std::string& method, const std::string& target,
+                           const std::string& body, const std::string& contentType, bool keepAlive) {
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "civnetd");
   req.set(http::field::user_agent, "civnetctl");
@@ -111,30 +113,63 @@ Result<HttpReply> AdminClient::request(const std::string& method, const std::str
     req.set(http::field::content_type, contentType);
     req.body() = body;
   }
-  req.keep_alive(false);
+  req.keep_alive(keepAlive);
   req.prepare_payload();
 
-  done = false;
-  stream.expires_after(timeout_);
+  beast::error_code ec;
+  bool done = false;
+  stream.expires_after(timeout);
   http::async_write(stream, req, [&](beast::error_code e, std::size_t) {
     ec = e;
     done = true;
   });
   if (auto e = runToCompletion(ioc, ec, done)) {
     if (e == beast::error::timeout)
-      return ioError("civnetd at " + socketPath_ + " did not take the request within " +
-                     std::to_string(timeout_.count()) + " s");
+      return ioError("civnetd at " + socketPath + " did not take the request within " +
+                     std::to_string(timeout.count()) + " s");
     // civnetd may answer and close before taking the whole body (413 for a
     // body over its limit); its answer is then already waiting in our
     // receive queue, and says more than "Broken pipe".
     if (e == asio::error::broken_pipe || e == asio::error::connection_reset) {
-      auto early = readReply(ioc, stream, socketPath_, timeout_);
+      auto early = readReply(ioc, stream, socketPath, timeout, false);
       if (early.ok()) return early;
     }
     return ioError("sending the request to civnetd: " + e.message());
   }
+  return readReply(ioc, stream, socketPath, timeout, keepAlive);
+}
 
-  return readReply(ioc, stream, socketPath_, timeout_);
+}  // namespace
+
+Result<HttpReply> AdminClient::request(const std::string& method, const std::string& target, const std::string& body,
+                                       const std::string& contentType) const {
+  asio::io_context ioc(1);
+  beast::basic_stream<Local> stream(ioc);
+  if (auto s = connectTo(ioc, stream, socketPath_, timeout_); !s.ok()) return s;
+  return exchange(ioc, stream, socketPath_, timeout_, method, target, body, contentType, false);
+}
+
+struct AdminSession::Conn {
+  asio::io_context ioc{1};
+  beast::basic_stream<Local> stream{ioc};
+};
+
+AdminSession::AdminSession(std::string socketPath, std::chrono::seconds timeout)
+    : socketPath_(std::move(socketPath)), timeout_(timeout) {}
+AdminSession::~AdminSession() = default;
+
+Result<HttpReply> AdminSession::request(const std::string& method, const std::string& target,
+                                        const std::string& body, const std::string& contentType) {
+  if (!conn_) {
+    auto c = std::make_unique<Conn>();
+    if (auto s = connectTo(c->ioc, c->stream, socketPath_, timeout_); !s.ok()) return s;
+    conn_ = std::move(c);
+  }
+  auto r = exchange(conn_->ioc, conn_->stream, socketPath_, timeout_, method, target, body, contentType, true);
+  // civnetd closes a connection after an error, on shutdown, or when it
+  // said so; the next request opens a new one.
+  if (!r.ok() || !r->keepAlive) conn_.reset();
+  return r;
 }
 
 Result<HttpReply> AdminClient::stream(const std::string& target,

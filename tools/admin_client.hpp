@@ -1,5 +1,6 @@
 // A small blocking HTTP/1.1 client for civnetd's admin API on its Unix
-// socket. One connection per request (the CLI makes few requests); every
+// socket. One connection per request (the CLI makes few requests), or one
+// kept open (AdminSession, for the benchmarks); every
 // request has a deadline, and a reply body has a size cap.
 //
 // Beast and Asio stay inside admin_client.cpp.
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -20,6 +22,7 @@ struct HttpReply {
   std::string contentType;
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
+  bool keepAlive = false;  // the server takes another request on this connection
 };
 
 class AdminClient {
@@ -47,6 +50,28 @@ class AdminClient {
  private:
   std::string socketPath_;
   std::chrono::seconds timeout_;
+};
+
+// One connection to civnetd's admin API kept open for many requests
+// (HTTP/1.1 keep-alive), for programs that make many in a row: the
+// benchmarks. Not thread-safe: one per thread. When civnetd closes the
+// connection (after an error, or as it stops), the next request opens a new
+// one; a request that fails is not repeated.
+class AdminSession {
+ public:
+  AdminSession(std::string socketPath, std::chrono::seconds timeout);
+  ~AdminSession();
+  AdminSession(const AdminSession&) = delete;
+  AdminSession& operator=(const AdminSession&) = delete;
+
+  Result<HttpReply> request(const std::string& method, const std::string& target, const std::string& body = "",
+                            const std::string& contentType = "application/json");
+
+ private:
+  struct Conn;
+  std::string socketPath_;
+  std::chrono::seconds timeout_;
+  std::unique_ptr<Conn> conn_;
 };
 
 }  // namespace civnet::tools

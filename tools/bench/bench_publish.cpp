@@ -1,6 +1,6 @@
 // Benchmark 2 of docs/performance.md: publish. C concurrent clients publish
 // N posts in all through the admin API of a running civnetd (its Unix
-// socket, one request per connection as civnetctl makes them); civnetd
+// socket, each client on one kept-open connection); civnetd
 // acknowledges each only after the synced write that holds it, and many
 // publishes share one synced write (group commit). Reports acknowledged
 // publishes/s, and the synced writes they took (from /metrics, before and
@@ -78,9 +78,10 @@ int main(int argc, char** argv) {
   std::mutex errMu;
   std::string firstError;
   auto work = [&] {
+    tools::AdminSession session(socket, std::chrono::seconds(30));
     for (std::size_t i; (i = next.fetch_add(1)) < publishes;) {
       const std::string body = "{\"title\":\"Bench post " + std::to_string(i) + "\",\"body\":\"" + text + "\"}";
-      auto r = client.request("POST", "/v1/publish", body);
+      auto r = session.request("POST", "/v1/publish", body);
       if (r.ok() && r->status == 201) {
         ++acknowledged;
         continue;
