@@ -2,15 +2,19 @@
 # civnet's one entry point for developers and CI.
 #
 #   ./dev.sh node         install what is missing, build, run a node on defaults
-#   ./dev.sh test [ARGS]  install what is missing, build, run the tests; ARGS go
-#                         to `meson test` (e.g. a suite: ./dev.sh test --suite store)
+#   ./dev.sh test [ARGS]  install what is missing, build, run the tests, then the
+#                         unit tests again built with AddressSanitizer and
+#                         UndefinedBehaviorSanitizer (build-sanitize/); ARGS go
+#                         to `meson test` instead (e.g. a suite: ./dev.sh test
+#                         --suite store), without the sanitizer run
+#   ./dev.sh sanitize     the sanitizer run alone
 #   ./dev.sh build        install what is missing and build only
 #   ./dev.sh demo [--keep] a federation of three nodes on 127.0.0.1 that sync
 #
 # Works on a fresh Debian 12 machine (as root, or a user with sudo), and is
 # idempotent: a second run installs nothing and rebuilds only what changed.
 # `./dev.sh test` ends with the line "N passed, N failed" (", N skipped" when
-# some were skipped), counted from meson's testlog.json, and exits non-zero if
+# some were skipped), counted from both runs' testlog.json, and exits non-zero if
 # any test failed or none ran.
 set -euo pipefail
 
@@ -25,6 +29,7 @@ PACKAGES=(
   openssl libxapian-dev libcmark-dev chromium libsystemd-dev systemd
 )
 BUILD_DIR=build
+SANITIZE_DIR=build-sanitize
 DATA_DIR=node-data
 GENESIS_FILE=node-data.genesis
 JOBS=${CIVNET_JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -104,34 +109,35 @@ build() {
   say "build: ok in $((SECONDS - start)) s"
 }
 
-# Prints "N passed, N failed[, N skipped]" from meson's testlog.json and
-# returns non-zero if anything failed or no test ran.
+# Prints "N passed, N failed[, N skipped]" from the testlog.json of each
+# build dir given and returns non-zero if anything failed or no test ran.
 summarize_tests() {
-  local testlog=$BUILD_DIR/meson-logs/testlog.json
-  python3 - "$testlog" <<'PY'
+  python3 - "$@" <<'PY'
 import json, sys
-path = sys.argv[1]
 passed = failed = skipped = 0
-try:
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                result = json.loads(line).get("result")
-            except ValueError:
-                continue
-            if result in ("OK", "EXPECTEDFAIL"):
-                passed += 1
-            elif result in ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS"):
-                failed += 1
-            elif result == "SKIP":
-                skipped += 1
-            else:
-                failed += 1  # a result this script does not know is not a pass
-except FileNotFoundError:
-    print(f"dev.sh: no test log at {path}: meson test did not run", file=sys.stderr)
+for build_dir in sys.argv[1:]:
+    path = f"{build_dir}/meson-logs/testlog.json"
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    result = json.loads(line).get("result")
+                except ValueError:
+                    continue
+                if result in ("OK", "EXPECTEDFAIL"):
+                    passed += 1
+                elif result in ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS"):
+                    failed += 1
+                elif result == "SKIP":
+                    skipped += 1
+                else:
+                    failed += 1  # a result this script does not know is not a pass
+    except FileNotFoundError:
+        print(f"dev.sh: no test log at {path}: meson test did not run", file=sys.stderr)
+        failed += 1
 if passed + failed == 0:
     print("dev.sh: no test ran", file=sys.stderr)
 sys.stderr.flush()
@@ -143,13 +149,58 @@ sys.exit(1 if failed or passed + failed == 0 else 0)
 PY
 }
 
+# Configures $SANITIZE_DIR (a debug build with AddressSanitizer and
+# UndefinedBehaviorSanitizer) and builds the unit test programs in it.
+build_sanitized() {
+  export CCACHE_NOHASHDIR=1
+  local start=$SECONDS
+  if [[ ! -f $SANITIZE_DIR/meson-private/coredata.dat ]]; then
+    say "sanitize: configuring $SANITIZE_DIR/ (-Db_sanitize=address,undefined, debug)"
+    local log
+    log=$(mktemp -t civnet-meson.XXXXXX.log)
+    if ! meson setup "$SANITIZE_DIR" -Dbuildtype=debug -Db_sanitize=address,undefined >"$log" 2>&1; then
+      show_log_tail "$log"
+      die "meson setup of $SANITIZE_DIR failed (full log: $log)"
+    fi
+    rm -f "$log"
+  fi
+  # Only the unit test programs: the daemon's own binaries are not run here.
+  local targets
+  targets=$(meson introspect --targets "$SANITIZE_DIR" | python3 -c '
+import json, os, sys
+root = os.path.abspath(sys.argv[1])
+for t in json.load(sys.stdin):
+    if t["type"] == "executable" and "/tests/unit/" in t["defined_in"]:
+        print(os.path.relpath(t["filename"][0], root))' "$SANITIZE_DIR") || die "meson introspect of $SANITIZE_DIR failed"
+  [[ -n $targets ]] || die "no unit test programs found in $SANITIZE_DIR"
+  say "sanitize: ninja -C $SANITIZE_DIR (the unit test programs)"
+  # shellcheck disable=SC2086  # one target per word
+  ninja -C "$SANITIZE_DIR" -j "$JOBS" --quiet $targets || die "the sanitizer build failed (errors above)"
+  say "sanitize: built in $((SECONDS - start)) s"
+}
+
+# The unit suites on the sanitizer build; any report stops its program
+# with a failure (halt_on_error), leaks included.
+run_sanitized_tests() {
+  rm -f "$SANITIZE_DIR/meson-logs/testlog.json"
+  say "sanitize: meson test -C $SANITIZE_DIR --suite unit"
+  ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=1} \
+    UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+    meson test -C "$SANITIZE_DIR" --no-rebuild --print-errorlogs --suite unit
+}
+
 run_tests() {
   export CCACHE_NOHASHDIR=1
   rm -f "$BUILD_DIR/meson-logs/testlog.json"
   say "test: meson test -C $BUILD_DIR --print-errorlogs${*:+ $*}"
-  local rc=0 summary_rc=0
+  local rc=0 summary_rc=0 dirs=("$BUILD_DIR")
   meson test -C "$BUILD_DIR" --print-errorlogs "$@" || rc=$?
-  summarize_tests || summary_rc=$?
+  if [[ $# -eq 0 ]]; then
+    build_sanitized
+    run_sanitized_tests || rc=$?
+    dirs+=("$SANITIZE_DIR")
+  fi
+  summarize_tests "${dirs[@]}" || summary_rc=$?
   if ((rc != 0)); then return "$rc"; fi
   return "$summary_rc"
 }
@@ -193,7 +244,7 @@ EOF
 }
 
 usage() {
-  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -210,6 +261,15 @@ main() {
       install_packages
       build
       run_tests "$@"
+      ;;
+    sanitize)
+      [[ $# -eq 0 ]] || die "sanitize takes no arguments"
+      install_packages
+      local rc=0
+      build_sanitized
+      run_sanitized_tests || rc=$?
+      summarize_tests "$SANITIZE_DIR" || ((rc != 0)) || rc=1
+      return "$rc"
       ;;
     demo)
       install_packages
