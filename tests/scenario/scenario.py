@@ -72,6 +72,17 @@ class ScenarioNode(Node):
         assert status == 200, (status, reply)
         return {f["feed"]: (f["seq"], f["id"], f["frozen"]) for f in reply["feeds"]}
 
+    def entries(self):
+        status, reply = self.api("GET", "/v1/status")
+        assert status == 200, (status, reply)
+        return reply["entries"]
+
+    def link_with(self, other):
+        """This node's record of its link with `other` (GET /v1/peers)."""
+        status, reply = self.api("GET", "/v1/peers")
+        assert status == 200, (status, reply)
+        return next((p for p in reply["peers"] if p["key"] == other.key), None)
+
     def frontier(self):
         status, reply = self.api("GET", "/v1/status")
         assert status == 200, (status, reply)
@@ -174,6 +185,36 @@ class Publisher(threading.Thread):
         self.join()
         if self.error:
             raise AssertionError(self.error)
+
+
+def bench_gen():
+    """tools/bench/bench_gen of the same build as CIVNETD (or
+    $CIVNET_BENCH_GEN): it makes many signed posts quickly."""
+    path = os.environ.get("CIVNET_BENCH_GEN") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(os.environ["CIVNETD"]))), "tools", "bench", "bench_gen")
+    if not os.path.exists(path):
+        raise AssertionError(f"{path} is missing: build it (ninja -C build tools/bench/bench_gen)")
+    return path
+
+
+def load_posts(net, node, entries, feeds):
+    """Makes `entries` signed posts in `feeds` new feeds (bench_gen), has
+    the hub admit the feeds, and imports the posts into `node`. Returns the
+    bytes of the export file."""
+    import subprocess
+    out = os.path.join(net.workdir, f"posts-{entries}.export")
+    keys = out + ".keys"
+    r = subprocess.run([bench_gen(), "--genesis", net.genesis, "--out", out, "--keys", keys,
+                        "--entries", str(entries), "--feeds", str(feeds)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise AssertionError(f"bench_gen failed: {r.stderr}")
+    with open(keys) as f:
+        for k in f.read().split():
+            status, reply = net.hub.api("POST", "/v1/admit", {"feed_key": k, "name": "Org " + k[:8],
+                                                               "region": "Scenario"})
+            assert status == 201, (status, reply)
+    must(node.ctl("import", out))
+    return os.path.getsize(out)
 
 
 def acknowledged(paths):

@@ -13,6 +13,7 @@ import random
 import shutil
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,6 +40,58 @@ class QuickScenarios(unittest.TestCase):
                                        log=lambda line: print(line, file=sys.stderr))
         print(r, file=sys.stderr)
         self.assertGreater(r["acknowledged"], 0)
+
+    def test_a_transfer_cut_by_kill_9_keeps_a_verified_prefix_and_the_next_session_resumes_from_it(self):
+        net = scenario.Network(self.workdir, orgs=0)
+        try:
+            a = net.hub
+            start = time.monotonic()
+            export_bytes = scenario.load_posts(net, a, entries=40000, feeds=20)
+            total = a.entries()
+            b = scenario.ScenarioNode(self.workdir, "late")
+            net.nodes.append(b)
+            scenario.must(b.init(org="Late Org", network=net.genesis, peer_listen=b.address))
+            b.start()
+            scenario.must(a.ctl("admit", b.feed, "--name", "Late Org", "--region", "Scenario"))
+            scenario.must(b.ctl("peers", "add", a.address, a.key))
+            # A dies as soon as B holds two fifths of what A holds (so that
+            # a second session that sent everything again would carry at
+            # least 1.67x the rest, well over the bound below).
+            scenario.wait_until(lambda: b.entries() >= total * 2 // 5, 120, "B to hold 2/5 of A's entries")
+            a.kill9()
+            held = b.entries()
+            self.assertLess(held, total, "the transfer ended before the kill: make it larger")
+            print(f"A killed with B holding {held} of {total} entries ({time.monotonic() - start:.1f} s in)",
+                  file=sys.stderr)
+            # Only a verified prefix of each feed is stored: B's store
+            # re-proves, and each of B's tips is A's entry at that seq.
+            scenario.must(b.ctl("verify"))
+            tips = b.feeds()
+            a.start()
+            conn = scenario.ApiConnection(a)
+            try:
+                for feed, (seq, tip_id, frozen) in tips.items():
+                    status, reply = conn.get("/v1/entries/" + tip_id)
+                    self.assertEqual(status, 200, f"B's tip {tip_id} of {feed[:12]} is not A's: {reply}")
+                    self.assertEqual((reply["author"], reply["seq"]), (feed, seq))
+                    self.assertFalse(frozen)
+            finally:
+                conn.close()
+            # The next session carries the rest only, not the whole again.
+            took = net.converge(120)
+            print(f"converged {took:.1f} s after A's restart", file=sys.stderr)
+            link = b.link_with(a)
+            second = link["wire_bytes_received"] - link["handshake_bytes_received"]
+            rest = export_bytes * (total - held) / total
+            print(f"second session: {second} bytes received; the rest of the posts: {rest:.0f} bytes",
+                  file=sys.stderr)
+            self.assertLess(second, 1.25 * rest + 256 * 1024)
+            scenario.must(b.ctl("verify"))
+        except BaseException:
+            sys.stderr.write(net.logs())
+            raise
+        finally:
+            net.stop()
 
     def test_the_check_names_an_acknowledged_entry_that_is_missing_or_elsewhere(self):
         # The check itself can fail: a made-up acknowledgement is reported.
