@@ -848,7 +848,12 @@ ApiResponse AdminApi::health() {
   {
     const store::Stats st = store_.stats();
     checks["store_write_errors"] = st.writeErrors;
-    if (st.writeErrors > 0 && nowMs() - st.lastWriteErrorMs < 10 * 60 * 1000)
+    checks["store_writes_stopped"] = st.writesStopped;
+    if (st.writesStopped)
+      problem("the store stopped writing after a write error at " + isoTime(st.lastWriteErrorMs) + " (" +
+              st.lastWriteError + "): publishes and sync wait until it starts again, by itself, at the next "
+              "write once the disk has room (free space where the data dir is)");
+    else if (st.writeErrors > 0 && nowMs() - st.lastWriteErrorMs < 10 * 60 * 1000)
       problem("the store failed " + std::to_string(st.writeErrors) + " writes since civnetd started; the last, at " +
               isoTime(st.lastWriteErrorMs) + ": " + st.lastWriteError +
               " (check the disk; what failed was not acknowledged)");
@@ -936,6 +941,11 @@ ApiResponse AdminApi::metrics() {
   x.one("civnet_store_queued", "gauge", "Requests waiting for the store's writer.", st.queued);
   x.one("civnet_store_write_errors_total", "counter", "Store writes that failed (a full disk, an I/O error).",
         st.writeErrors);
+  x.one("civnet_store_writes_stopped", "gauge",
+        "1 while the store writes nothing after a write error, until it reopens its database.",
+        st.writesStopped ? 1 : 0);
+  x.one("civnet_store_reopens_total", "counter", "Times the store reopened its database after a write error.",
+        st.reopens);
   x.metric("civnet_entries_refused_total", "counter",
            "Entries from peers and imports not stored, by reason (futureTimestamp: deferred, not refused).");
   for (auto v = static_cast<unsigned>(record::Verdict::futureTimestamp);

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <cstdio>
 #include <cstring>
 #include <future>
 #include <limits>
@@ -27,6 +28,7 @@
 #include <variant>
 
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
@@ -333,6 +335,27 @@ class Store::Impl {
   Moderation desired_;  // writer thread only: applied to entries as they arrive
   const Clock* clock_;
   std::unique_ptr<leveldb::DB> db_;
+  // db_ is replaced only by reopenDb(), on the writer thread, holding dbMu_
+  // exclusively; every other thread holds it shared while it uses db_ (a
+  // ReadGuard in each reading member of Store).
+  mutable std::shared_mutex dbMu_;
+  leveldb::Options dbOptions_;  // as open() made them, for reopenDb()
+  // Holds db_ for reading (see dbMu_). A guard nested in another on the
+  // same thread (a list filter that reads the store again) takes nothing.
+  class ReadGuard {
+   public:
+    explicit ReadGuard(const Impl& impl) {
+      if (depth_++ == 0) lock_ = std::shared_lock(impl.dbMu_);
+    }
+    ~ReadGuard() { --depth_; }
+    ReadGuard(const ReadGuard&) = delete;
+    ReadGuard& operator=(const ReadGuard&) = delete;
+
+   private:
+    std::shared_lock<std::shared_mutex> lock_;
+    static thread_local int depth_;
+  };
+  Status loadTipsAndLog();
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
 
@@ -351,17 +374,29 @@ class Store::Impl {
   std::atomic<std::uint64_t> syncedWrites_{0}, published_{0}, ingested_{0};
   std::atomic<std::uint64_t> missingGeneration_{0};
   std::atomic<bool> contentPaused_{false};
-  // Every write goes through this, so failures are counted (health, metrics).
+  // Every write goes through this, so failures are counted (health,
+  // metrics). After a failed write nothing more is written until the
+  // database has been reopened: LevelDB may have left part of a record at
+  // the end of its log, and a record written after it would make the log
+  // unreadable past that point at the next open (records acknowledged
+  // after it lost). Reopening ends the log at its last whole record.
   leveldb::Status writeDb(const leveldb::WriteOptions& wo, leveldb::WriteBatch* b) {
+    if (writeBroken_)
+      if (leveldb::Status r = reopenDb(); !r.ok()) return r;
     leveldb::Status s = db_->Write(wo, b);
     if (!s.ok()) {
       std::lock_guard lk(writeErrorMu_);
       ++writeErrors_;
       lastWriteError_ = s.ToString();
       lastWriteErrorMs_ = clock_->nowMs();
+      writeBroken_ = true;
     }
     return s;
   }
+  // Closes and opens the database again (writer thread; readers wait).
+  leveldb::Status reopenDb();
+  std::atomic<bool> writeBroken_{false};  // set and cleared on the writer thread
+  std::atomic<std::uint64_t> reopens_{0};
   mutable std::mutex writeErrorMu_;
   std::uint64_t writeErrors_ = 0;     // guarded by writeErrorMu_
   std::string lastWriteError_;        // guarded by writeErrorMu_
@@ -391,7 +426,7 @@ Status Store::Impl::open() {
   if (exists && !options_.createIfMissing && !std::filesystem::exists(dir_ / "CURRENT", ec))
     return corruption("store " + dir_.string() + " is not a civnet store (no LevelDB files)");
 
-  leveldb::Options lo;
+  leveldb::Options& lo = dbOptions_;
   lo.create_if_missing = options_.createIfMissing;
   lo.paranoid_checks = true;
   cache_.reset(leveldb::NewLRUCache(options_.blockCacheBytes));
@@ -453,26 +488,7 @@ Status Store::Impl::open() {
     network_ = id;
   }
 
-  // Tips into memory.
-  {
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
-    std::string prefix(1, keys::kTip);
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      Tip t;
-      if (!decodeTip(std::string_view(it->key().data(), it->key().size()),
-                     std::string_view(it->value().data(), it->value().size()), t))
-        return corruption("store " + dir_.string() + " holds a malformed tip row");
-      tips_[t.feed] = t;
-    }
-    if (!it->status().ok()) return fromLevelDb(it->status(), "reading tips");
-    // The arrival log's last position.
-    it->Seek(keys::prefixEnd(std::string(1, keys::kLog)));
-    if (it->Valid()) it->Prev(); else it->SeekToLast();
-    if (it->Valid() && it->key().size() == 9 && it->key()[0] == keys::kLog)
-      nextLog_ = keys::getU64(std::string_view(it->key().data(), 9), 1) + 1;
-    if (!it->status().ok()) return fromLevelDb(it->status(), "reading the arrival log");
-  }
-  committedLog_ = nextLog_ - 1;
+  if (Status st = loadTipsAndLog(); !st.ok()) return st;
   s = db_->Get({}, keys::metaKey(kMetaIndexCursor), &v);
   if (s.ok() && v.size() == 8) indexedLog_ = keys::getU64(v, 0);
   // Indexed by another layout (or by a build before index versions): the
@@ -483,6 +499,103 @@ Status Store::Impl::open() {
 
   writer_ = std::thread([this] { writerLoop(); });
   return {};
+}
+
+Status Store::Impl::loadTipsAndLog() {
+  std::map<PublicKey, Tip> tips;
+  std::uint64_t next = 1;
+  {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    std::string prefix(1, keys::kTip);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      Tip t;
+      if (!decodeTip(std::string_view(it->key().data(), it->key().size()),
+                     std::string_view(it->value().data(), it->value().size()), t))
+        return corruption("store " + dir_.string() + " holds a malformed tip row");
+      tips[t.feed] = t;
+    }
+    if (!it->status().ok()) return fromLevelDb(it->status(), "reading tips");
+    // The arrival log's last position.
+    it->Seek(keys::prefixEnd(std::string(1, keys::kLog)));
+    if (it->Valid()) it->Prev(); else it->SeekToLast();
+    if (it->Valid() && it->key().size() == 9 && it->key()[0] == keys::kLog)
+      next = keys::getU64(std::string_view(it->key().data(), 9), 1) + 1;
+    if (!it->status().ok()) return fromLevelDb(it->status(), "reading the arrival log");
+  }
+  {
+    std::unique_lock lk(tipsMu_);
+    tips_ = std::move(tips);
+  }
+  nextLog_ = next;
+  committedLog_ = nextLog_ - 1;
+  return {};
+}
+
+thread_local int Store::Impl::ReadGuard::depth_ = 0;
+
+leveldb::Status Store::Impl::reopenDb() {
+  std::string why;
+  {
+    std::lock_guard lk(writeErrorMu_);
+    why = lastWriteError_;
+  }
+  // Reopening writes what the log holds to a new table (up to a write
+  // buffer) and starts a new log: it waits for room for that, with a
+  // margin, so that it does not fail half way for want of it.
+  const std::uint64_t room = static_cast<std::uint64_t>(dbOptions_.write_buffer_size) + (16 << 20);
+  struct statvfs sv {};
+  if (::statvfs(dir_.c_str(), &sv) == 0) {
+    const std::uint64_t avail = static_cast<std::uint64_t>(sv.f_bavail) * sv.f_frsize;
+    if (avail < room)
+      return leveldb::Status::IOError(
+          "the store stopped writing after a write error (" + why + ") and starts again by itself once " +
+          std::to_string(room >> 20) + " MiB are free where it is (" + std::to_string(avail >> 20) + " MiB now)");
+  }
+  const std::uint64_t committedBefore = committedLog_;
+  {
+    std::unique_lock lk(dbMu_);
+    db_.reset();  // the log ends at its last whole record
+    leveldb::Status s;
+    for (int attempt = 1; attempt <= 10; ++attempt) {
+      leveldb::DB* raw = nullptr;
+      s = leveldb::DB::Open(dbOptions_, dir_.string(), &raw);
+      if (s.ok()) {
+        db_.reset(raw);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    Status loaded = s.ok() ? loadTipsAndLog() : fromLevelDb(s, "opening it");
+    if (!loaded.ok()) {
+      // Nothing can read or write this store now: stop, so that a
+      // supervisor restarts the node (which opens it, or says why not).
+      std::fprintf(stderr, "civnetd: fatal: store %s could not be opened again after a write error (%s): %s\n",
+                   dir_.c_str(), why.c_str(), loaded.message().c_str());
+      std::fflush(stderr);
+      std::_Exit(1);
+    }
+  }
+  writeBroken_ = false;
+  ++reopens_;
+  // A write reported failed may have reached the log whole (its sync
+  // failed, not its append): what it stored is taken in now.
+  if (committedLog_ > committedBefore) {
+    std::vector<Entry> found;
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    for (it->Seek(keys::logKey(committedBefore + 1)); it->Valid() && it->key().size() == 9 &&
+                                                      it->key()[0] == keys::kLog;
+         it->Next()) {
+      std::string_view v(it->value().data(), it->value().size());
+      if (v.size() < 40) continue;
+      PublicKey author;
+      PublicKey::fromView(keys::viewOf(v.substr(0, 32)), author);
+      if (auto e = readEntry(author, keys::getU64(v, 32)); e.ok()) found.push_back(std::move(*e));
+    }
+    std::vector<const Entry*> stored;
+    for (const Entry& e : found) stored.push_back(&e);
+    afterCommit(stored);
+  }
+  return leveldb::Status::OK();
 }
 
 void Store::Impl::close() {
@@ -553,7 +666,9 @@ Status Store::Impl::applyMeta(MetaReq& req) {
   }
   leveldb::WriteOptions wo;
   wo.sync = true;
-  auto s = db_->Put(wo, req.key, req.value);
+  leveldb::WriteBatch b;
+  b.Put(req.key, req.value);
+  auto s = writeDb(wo, &b);
   if (!s.ok()) return fromLevelDb(s, "writing node metadata");
   if (req.isNetwork) {
     std::unique_lock lk(tipsMu_);
@@ -1344,17 +1459,20 @@ Status Store::reindex(const std::function<void(std::uint64_t, std::uint64_t)>& p
 }
 
 std::optional<std::string> Store::hiddenReason(const PublicKey& feed, std::uint64_t seq) const {
+  Impl::ReadGuard rg(*impl_);
   std::string v;
   if (impl_->db_->Get({}, keys::feedPos(keys::kHeld, feed, seq), &v).ok()) return v;
   return std::nullopt;
 }
 
 bool Store::isErased(const PublicKey& feed, std::uint64_t seq) const {
+  Impl::ReadGuard rg(*impl_);
   std::string v;
   return impl_->db_->Get({}, keys::tombstoneKey(feed, seq), &v).ok();
 }
 
 bool Store::isContentMissing(const PublicKey& feed, std::uint64_t seq) const {
+  Impl::ReadGuard rg(*impl_);
   std::string v;
   return impl_->db_->Get({}, keys::wantedKey(feed, seq), &v).ok();
 }
@@ -1421,6 +1539,7 @@ IngestResult Store::ingest(std::vector<SignedEntry> run) {
 }
 
 Result<Entry> Store::entryById(const Digest& id) const {
+  Impl::ReadGuard rg(*impl_);
   std::string pos;
   auto s = impl_->db_->Get({}, keys::idKey(id), &pos);
   if (s.IsNotFound()) return notFound("no entry with id " + id.hex());
@@ -1432,6 +1551,7 @@ Result<Entry> Store::entryById(const Digest& id) const {
 }
 
 Result<Digest> Store::resolveId(std::string_view hexPrefix) const {
+  Impl::ReadGuard rg(*impl_);
   if (hexPrefix.size() < 8 || hexPrefix.size() > 64)
     return invalidArgument("an entry id (or its prefix) has 8 to 64 hex characters, got " +
                            std::to_string(hexPrefix.size()));
@@ -1463,11 +1583,13 @@ Result<Digest> Store::resolveId(std::string_view hexPrefix) const {
 }
 
 Result<Entry> Store::entryAt(const PublicKey& feed, std::uint64_t seq) const {
+  Impl::ReadGuard rg(*impl_);
   return impl_->readEntry(feed, seq);
 }
 
 std::vector<Entry> Store::feedRange(const PublicKey& feed, std::uint64_t from, std::size_t maxEntries,
                                     std::size_t maxBytes) const {
+  Impl::ReadGuard rg(*impl_);
   std::vector<Entry> out;
   std::size_t bytes = 0;
   std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
@@ -1486,6 +1608,7 @@ std::vector<Entry> Store::feedRange(const PublicKey& feed, std::uint64_t from, s
 
 std::size_t Store::countReplies(const Position& to, std::size_t max) const {
   impl_->waitIndexed();
+  Impl::ReadGuard rg(*impl_);  // after the wait: the writer may need dbMu_ to make progress
   const std::string prefix = keys::byReplyPrefix(to.feed, to.seq);
   std::size_t n = 0;
   std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
@@ -1500,6 +1623,7 @@ std::size_t Store::countReplies(const Position& to, std::size_t max) const {
 }
 
 std::vector<Store::Arrival> Store::arrivals(std::uint64_t after, std::size_t max) const {
+  Impl::ReadGuard rg(*impl_);
   std::uint64_t upTo;
   {
     std::lock_guard lk(impl_->indexMu_);
@@ -1528,6 +1652,7 @@ std::vector<Store::Arrival> Store::arrivals(std::uint64_t after, std::size_t max
 
 std::vector<Entry> Store::scan(const std::optional<Position>& after, std::size_t maxEntries,
                                std::size_t maxBytes) const {
+  Impl::ReadGuard rg(*impl_);
   std::vector<Entry> out;
   std::size_t bytes = 0;
   std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
@@ -1590,6 +1715,7 @@ Counts Store::counts() const {
 
 std::vector<Entry> Store::list(const Query& q, std::optional<ListCursor>* stoppedAt) const {
   if (q.waitIndexed) impl_->waitIndexed();
+  Impl::ReadGuard rg(*impl_);  // after the wait: the writer may need dbMu_ to make progress
   std::vector<Entry> out;
   if (stoppedAt) stoppedAt->reset();
   if (q.limit == 0) return out;
@@ -1680,6 +1806,8 @@ Stats Store::stats() const {
     st.lastWriteError = impl_->lastWriteError_;
     st.lastWriteErrorMs = impl_->lastWriteErrorMs_;
   }
+  st.writesStopped = impl_->writeBroken_;
+  st.reopens = impl_->reopens_;
   for (std::size_t v = 0; v < impl_->refused_.size(); ++v)
     if (const std::uint64_t n = impl_->refused_[v].load())
       st.refused[static_cast<Verdict>(v)] = n;
@@ -1709,6 +1837,7 @@ IngestResult Store::applyForkProof(const Bytes& proof) {
 }
 
 std::vector<Position> Store::missingContent(const std::optional<Position>& after, std::size_t max) const {
+  Impl::ReadGuard rg(*impl_);
   std::vector<Position> out;
   std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
   const std::string prefix(1, keys::kWanted);
@@ -1739,6 +1868,7 @@ void Store::setContentPaused(bool paused) {
 bool Store::contentPaused() const { return impl_->contentPaused_.load(); }
 
 std::vector<Bytes> Store::forkProofs(const PublicKey& feed) const {
+  Impl::ReadGuard rg(*impl_);
   std::vector<Bytes> out;
   std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
   std::string prefix = keys::feedPrefix(keys::kForkProof, feed);
@@ -1748,6 +1878,7 @@ std::vector<Bytes> Store::forkProofs(const PublicKey& feed) const {
 }
 
 VerifyReport Store::verify(const std::function<bool(std::uint64_t, std::uint64_t)>& progress) const {
+  Impl::ReadGuard rg(*impl_);
   VerifyReport r;
   leveldb::DB* db = impl_->db_.get();
   const leveldb::Snapshot* snap = db->GetSnapshot();
@@ -1880,7 +2011,10 @@ bool derivedMeta(std::string_view key) {
 
 class SnapshotBackup final : public BackupSource {
  public:
-  SnapshotBackup(leveldb::DB* db, std::filesystem::path dir) : db_(db), dir_(std::move(dir)), snap_(db->GetSnapshot()) {
+  // Holds `mu` shared for its whole life (the store's database cannot be
+  // reopened under it), and reads `db` as of the moment it was made.
+  SnapshotBackup(std::shared_mutex& mu, const std::unique_ptr<leveldb::DB>& db, std::filesystem::path dir)
+      : hold_(mu), db_(db.get()), dir_(std::move(dir)), snap_(db_->GetSnapshot()) {
     ro_.snapshot = snap_;
     ro_.fill_cache = false;
   }
@@ -1944,6 +2078,7 @@ class SnapshotBackup final : public BackupSource {
   }
 
  private:
+  std::shared_lock<std::shared_mutex> hold_;  // first: taken before db_ is read
   leveldb::DB* db_;
   std::filesystem::path dir_;
   const leveldb::Snapshot* snap_;
@@ -1998,7 +2133,7 @@ class LevelDbRestore final : public RestoreSink {
 }  // namespace
 
 Result<std::unique_ptr<BackupSource>> Store::backup() const {
-  auto b = std::make_unique<SnapshotBackup>(impl_->db_.get(), impl_->dir_);
+  auto b = std::make_unique<SnapshotBackup>(impl_->dbMu_, impl_->db_, impl_->dir_);
   if (auto s = b->load(); !s.ok()) return s;
   return std::unique_ptr<BackupSource>(std::move(b));
 }
@@ -2018,12 +2153,14 @@ Result<std::unique_ptr<RestoreSink>> Store::restoreInto(const std::filesystem::p
 }
 
 std::optional<std::string> Store::getLocal(LocalTable table, std::string_view key) const {
+  Impl::ReadGuard rg(*impl_);
   std::string v;
   if (impl_->db_->Get({}, std::string(1, static_cast<char>(table)) + std::string(key), &v).ok()) return v;
   return std::nullopt;
 }
 
 std::vector<std::pair<std::string, std::string>> Store::listLocal(LocalTable table, std::string_view prefix) const {
+  Impl::ReadGuard rg(*impl_);
   std::vector<std::pair<std::string, std::string>> out;
   const std::string start = std::string(1, static_cast<char>(table)) + std::string(prefix);
   std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
@@ -2039,6 +2176,7 @@ Status Store::writeLocal(std::vector<LocalWrite> writes) {
 }
 
 std::optional<std::string> Store::getMeta(const std::string& name) const {
+  Impl::ReadGuard rg(*impl_);
   std::string v;
   if (impl_->db_->Get({}, keys::metaKey("x." + name), &v).ok()) return v;
   return std::nullopt;

@@ -114,6 +114,11 @@ struct Stats {
   std::uint64_t writeErrors = 0;
   std::string lastWriteError;
   std::int64_t lastWriteErrorMs = 0;
+  // After a failed write the store writes nothing more until it has closed
+  // and opened its database again (see writeDb in store.cpp): it does so
+  // by itself at the next write once there is room on the disk.
+  bool writesStopped = false;
+  std::uint64_t reopens = 0;  // times it did so
 };
 
 // A feed's latest entry as this node holds it.

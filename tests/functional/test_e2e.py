@@ -1727,8 +1727,11 @@ class Room(NodeTestCase):
         self.assertEqual(failed, 1, "no publish failed on a full disk")
         health = a.ctl("health")
         self.assertEqual(health.code, 1, repr(health))
-        self.assertIn("the store failed", health.out)
-        self.assertGreaterEqual(self.metrics(a)[("civnet_store_write_errors_total", frozenset())], 1)
+        self.assertIn("the store stopped writing after a write error", health.out)
+        self.assertIn("No space left on device", health.out)
+        metrics = self.metrics(a)
+        self.assertGreaterEqual(metrics[("civnet_store_write_errors_total", frozenset())], 1)
+        self.assertEqual(metrics[("civnet_store_writes_stopped", frozenset())], 1)
         # What was acknowledged is there; reads keep working.
         self.assertGreaterEqual(a.status()["entries"], before)
         self.assertIn("Before", a.ctl("entries", "list").out)

@@ -8,9 +8,11 @@ By hand:
   CIVNETD=build/daemon/civnetd CIVNETCTL=build/tools/civnetctl \\
   python3 tests/scenario/test_scenarios.py -v
 """
+import base64
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -92,6 +94,62 @@ class QuickScenarios(unittest.TestCase):
             raise
         finally:
             net.stop()
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root, to mount a small file system")
+    def test_a_full_disk_refuses_publishes_keeps_reads_and_recovers_by_itself_losing_nothing(self):
+        small = os.path.join(self.workdir, "small")
+        os.mkdir(small)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128m", "tmpfs", small], check=True)
+        try:
+            net = scenario.Network(small, orgs=0)
+            try:
+                a = net.hub
+                filler = os.path.join(small, "filler")
+                st = os.statvfs(small)
+                with open(filler, "wb") as f:
+                    f.write(b"\0" * (st.f_bavail * st.f_frsize - 24 * 1024 * 1024))
+                acks, refusals = [], []
+                # Posts of 60 KB that do not compress, until the disk is full.
+                for i in range(2000):
+                    body = base64.b64encode(os.urandom(45000)).decode()
+                    status, reply = a.api("POST", "/v1/publish", {"title": f"Report {i}", "body": body})
+                    if status == 201:
+                        acks.append({"feed": reply["author"], "seq": reply["seq"], "id": reply["id"]})
+                    else:
+                        refusals.append((status, reply))
+                        if len(refusals) == 3:
+                            break
+                print(f"{len(acks)} acknowledged before the disk was full; then {refusals[0]}", file=sys.stderr)
+                self.assertEqual(len(refusals), 3, "the disk never filled")
+                for status, reply in refusals:
+                    self.assertEqual(status, 500, reply)
+                    self.assertEqual(reply["error"]["code"], "io_error", reply)
+                    self.assertRegex(reply["error"]["message"], "nothing published.*(No space left on device|"
+                                                                "stopped writing after a write error)")
+                # Reads keep working, and health says what is wrong.
+                status, reply = a.api("GET", "/v1/entries/" + acks[-1]["id"])
+                self.assertEqual((status, reply["seq"]), (200, acks[-1]["seq"]))
+                health = a.ctl("health")
+                self.assertEqual(health.code, 1, repr(health))
+                self.assertIn("stopped writing after a write error", health.out)
+                # Room again: the next publish is taken, with no restart.
+                os.remove(filler)
+                status, reply = a.api("POST", "/v1/publish", {"title": "After", "body": "Room again."})
+                self.assertEqual(status, 201, reply)
+                acks.append({"feed": reply["author"], "seq": reply["seq"], "id": reply["id"]})
+                self.assertEqual(reply["seq"], acks[-2]["seq"] + 1)
+                self.assertNotIn("stopped writing", a.ctl("health").out)
+                # A crash now loses nothing acknowledged before or after.
+                a.kill9()
+                a.start()
+                scenario.check_nothing_lost(net, acks)
+            except BaseException:
+                sys.stderr.write(net.logs())
+                raise
+            finally:
+                net.stop()
+        finally:
+            subprocess.run(["umount", small], check=True)
 
     def test_the_check_names_an_acknowledged_entry_that_is_missing_or_elsewhere(self):
         # The check itself can fail: a made-up acknowledgement is reported.
