@@ -85,21 +85,27 @@ install_packages() {
   say "packages: installed ${missing[*]}"
 }
 
+# Runs `meson setup DIR OPTIONS...` once (what = how say names it).
+configure() {
+  local dir=$1 what=$2
+  shift 2
+  [[ -f $dir/meson-private/coredata.dat ]] && return 0
+  say "$what: configuring $dir/ (meson setup${*:+ $*})"
+  local log
+  log=$(mktemp -t civnet-meson.XXXXXX.log)
+  if ! meson setup "$dir" "$@" >"$log" 2>&1; then
+    show_log_tail "$log"
+    die "meson setup of $dir failed (full log: $log; meson's own: $dir/meson-logs/meson-log.txt)"
+  fi
+  rm -f "$log"
+}
+
 build() {
   # ccache hashes the build directory (because of -g) unless told not to;
   # without this a fresh clone elsewhere (CI) gets no cache hits at all.
   export CCACHE_NOHASHDIR=1
   local start=$SECONDS
-  if [[ ! -f $BUILD_DIR/meson-private/coredata.dat ]]; then
-    say "build: configuring $BUILD_DIR/ (meson setup)"
-    local log
-    log=$(mktemp -t civnet-meson.XXXXXX.log)
-    if ! meson setup "$BUILD_DIR" >"$log" 2>&1; then
-      show_log_tail "$log"
-      die "meson setup failed (full log: $log; meson's own: $BUILD_DIR/meson-logs/meson-log.txt)"
-    fi
-    rm -f "$log"
-  fi
+  configure "$BUILD_DIR" build
   # ninja re-runs meson by itself when a meson.build changed. --quiet hides
   # the progress lines but still shows compiler warnings and errors.
   say "build: ninja -C $BUILD_DIR -j $JOBS"
@@ -154,16 +160,7 @@ PY
 build_sanitized() {
   export CCACHE_NOHASHDIR=1
   local start=$SECONDS
-  if [[ ! -f $SANITIZE_DIR/meson-private/coredata.dat ]]; then
-    say "sanitize: configuring $SANITIZE_DIR/ (-Db_sanitize=address,undefined, debug)"
-    local log
-    log=$(mktemp -t civnet-meson.XXXXXX.log)
-    if ! meson setup "$SANITIZE_DIR" -Dbuildtype=debug -Db_sanitize=address,undefined >"$log" 2>&1; then
-      show_log_tail "$log"
-      die "meson setup of $SANITIZE_DIR failed (full log: $log)"
-    fi
-    rm -f "$log"
-  fi
+  configure "$SANITIZE_DIR" sanitize -Dbuildtype=debug -Db_sanitize=address,undefined
   # Only the unit test programs: the daemon's own binaries are not run here.
   local targets
   targets=$(meson introspect --targets "$SANITIZE_DIR" | python3 -c '
