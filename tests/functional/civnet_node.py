@@ -90,6 +90,7 @@ class Node:
         self.socket = os.path.join(self.data_dir, "admin.sock")
         self.proc = None
         self.log_file = None
+        self.run_prefix = []  # e.g. ["ip", "netns", "exec", NS]: where `civnetd run` runs
 
     # --- civnetd commands ---
     def civnetd(self, *args):
@@ -138,7 +139,7 @@ class Node:
         assert self.proc is None, f"{self.name} is already running"
         self.log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [CIVNETD, "run", "--data-dir", self.data_dir, *extra],
+            [*self.run_prefix, CIVNETD, "run", "--data-dir", self.data_dir, *extra],
             stdout=self.log_file, stderr=subprocess.STDOUT)
 
         def up():

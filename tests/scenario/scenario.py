@@ -41,10 +41,9 @@ class ScenarioNode(Node):
     """A node on a fixed peer port, so that a restart (after kill -9) comes
     back where its peers dial it."""
 
-    def __init__(self, workdir, name):
+    def __init__(self, workdir, name, address=None):
         super().__init__(workdir, name)
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
+        self.address = address or f"127.0.0.1:{free_port()}"
         self.key = None       # node key (TLS), once started
         self.feed = None      # the feed of the organization it hosts
         self.kills = 0
@@ -89,26 +88,168 @@ class ScenarioNode(Node):
         return reply["frontier_digest"]
 
 
+class Namespaces:
+    """Network namespaces for n nodes: node i in its own namespace with one
+    veth link, at 10.231.0.(10+i)/24, to a bridge in a namespace of its
+    own; all made with iproute2 (root only), all removed by remove().
+    Faults act on the nodes' namespaces: blackhole routes cut links
+    silently (as a broken link does: packets vanish, no error comes back),
+    and `tc netem` delays, drops, reorders and duplicates packets."""
+
+    def __init__(self, n):
+        self.tag = os.urandom(3).hex()
+        self.n = n
+        self.bridge_ns = f"civnet-{self.tag}-br"
+        self.cut = set()  # (i, j) pairs whose packets vanish
+        self.made = []
+        try:
+            self._ip("netns", "add", self.bridge_ns)
+            self.made.append(self.bridge_ns)
+            self._ip("-n", self.bridge_ns, "link", "add", "br0", "type", "bridge")
+            self._ip("-n", self.bridge_ns, "link", "set", "br0", "up")
+            for i in range(n):
+                ns = self.node_ns(i)
+                self._ip("netns", "add", ns)
+                self.made.append(ns)
+                self._ip("link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", f"p{i}",
+                         "netns", self.bridge_ns)
+                self._ip("-n", ns, "addr", "add", f"{self.ip(i)}/24", "dev", "eth0")
+                self._ip("-n", ns, "link", "set", "eth0", "up")
+                self._ip("-n", ns, "link", "set", "lo", "up")
+                self._ip("-n", self.bridge_ns, "link", "set", f"p{i}", "master", "br0")
+                self._ip("-n", self.bridge_ns, "link", "set", f"p{i}", "up")
+        except BaseException:
+            self.remove()
+            raise
+
+    @staticmethod
+    def _ip(*args):
+        import subprocess
+        r = subprocess.run(["ip", *args], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise AssertionError(f"ip {' '.join(args)} failed: {r.stderr.strip()}")
+
+    def node_ns(self, i):
+        return f"civnet-{self.tag}-{i}"
+
+    def ip(self, i):
+        return f"10.231.0.{10 + i}"
+
+    def address(self, i):
+        return f"{self.ip(i)}:7420"
+
+    def partition(self, sides):
+        """Cuts every link between nodes of different sides (lists of node
+        indexes; a node in no side keeps all its links: a bridge)."""
+        side_of = {i: k for k, side in enumerate(sides) for i in side}
+        for i in range(self.n):
+            for j in range(self.n):
+                if i != j and i in side_of and j in side_of and side_of[i] != side_of[j]:
+                    self._ip("-n", self.node_ns(i), "route", "add", "blackhole", f"{self.ip(j)}/32")
+                    self.cut.add((i, j))
+
+    def heal(self):
+        for i, j in sorted(self.cut):
+            self._ip("-n", self.node_ns(i), "route", "del", "blackhole", f"{self.ip(j)}/32")
+        self.cut.clear()
+
+    def degrade(self, netem):
+        """Degrades every node's link with `tc netem` (e.g. "delay 40ms
+        20ms loss 2%"). A kernel without netem (this project's CI VM has
+        none) gets what it has instead: 2% of the packets each node sends
+        dropped at random (nftables) and its link held to 20 Mbit/s with a
+        queue (tbf), so packets are lost and wait; no jitter, reordering
+        or duplication then. Returns what was applied."""
+        import subprocess
+
+        def run(i, *args):
+            return subprocess.run(["ip", "netns", "exec", self.node_ns(i), *args], capture_output=True, text=True)
+        r = run(0, "tc", "qdisc", "replace", "dev", "eth0", "root", "netem", *netem.split())
+        if r.returncode == 0:
+            for i in range(1, self.n):
+                r = run(i, "tc", "qdisc", "replace", "dev", "eth0", "root", "netem", *netem.split())
+                if r.returncode != 0:
+                    raise AssertionError(f"tc netem {netem} failed: {r.stderr.strip()}")
+            return f"netem {netem}"
+        if "unknown" not in r.stderr:
+            raise AssertionError(f"tc netem {netem} failed: {r.stderr.strip()}")
+        for i in range(self.n):
+            for args in (["nft", "add", "table", "inet", "civnet"],
+                         ["nft", "add chain inet civnet out { type filter hook output priority 0; }"],
+                         ["nft", "add rule inet civnet out oifname eth0 numgen random mod 100 < 2 counter drop"],
+                         ["tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", "20mbit", "burst",
+                          "32kbit", "latency", "50ms"]):
+                r = run(i, *args)
+                if r.returncode != 0:
+                    raise AssertionError(f"{' '.join(args)} failed: {r.stderr.strip()}")
+        return "no netem in this kernel: 2% of packets dropped (nftables), 20 Mbit/s with a 50 ms queue (tbf)"
+
+    def dropped(self):
+        """Packets the nftables rule of degrade() dropped, on all nodes."""
+        import re
+        import subprocess
+        total = 0
+        for i in range(self.n):
+            r = subprocess.run(["ip", "netns", "exec", self.node_ns(i), "nft", "list", "table", "inet", "civnet"],
+                               capture_output=True, text=True)
+            total += sum(int(n) for n in re.findall(r"counter packets (\d+)", r.stdout))
+        return total
+
+    def remove(self):
+        for ns in reversed(self.made):
+            try:
+                self._ip("netns", "del", ns)
+            except AssertionError:
+                pass
+        self.made.clear()
+
+
+def namespaces_available():
+    """Why network namespaces cannot be used here, or None."""
+    import subprocess
+    if os.geteuid() != 0:
+        return "needs root, for network namespaces"
+    name = f"civnet-probe-{os.urandom(3).hex()}"
+    r = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if r.returncode != 0:
+        return f"ip netns add failed: {r.stderr.strip()}"
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    return None
+
+
 class Network:
     """A steward's hub and `orgs` organizations' nodes, every pair linked
     (the newer node of a pair dials the older), all admitted by the hub."""
 
-    def __init__(self, workdir, orgs=2, name="Scenario Network"):
+    def __init__(self, workdir, orgs=2, name="Scenario Network", namespaces=False, ping_seconds=None):
+        """With `namespaces`, each node runs in its own network namespace
+        on a bridge (see Namespaces), so that links can be cut and
+        degraded; `ping_seconds` sets [net] ping_interval_seconds (a link
+        is dead after three intervals without a message)."""
         self.workdir = workdir
-        self.hub = ScenarioNode(workdir, "hub")
-        self.genesis = os.path.join(workdir, "hub.genesis")
-        self.nodes = [self.hub]
+        self.netns = Namespaces(orgs + 1) if namespaces else None
+        self.nodes = []
         try:
+            for i in range(orgs + 1):
+                n = ScenarioNode(workdir, "hub" if i == 0 else f"org{i}",
+                                 address=self.netns.address(i) if self.netns else None)
+                if self.netns:
+                    n.run_prefix = ["ip", "netns", "exec", self.netns.node_ns(i)]
+                self.nodes.append(n)
+            self.hub = self.nodes[0]
+            self.genesis = os.path.join(workdir, "hub.genesis")
             must(self.hub.init(org="Hub Org", peer_listen=self.hub.address))
             must(self.hub.genesis(name, self.genesis))
+            if ping_seconds:
+                self.hub.set_config("ping_interval_seconds", str(ping_seconds))
             self.hub.start()
-            for i in range(orgs):
-                n = ScenarioNode(workdir, f"org{i + 1}")
-                self.nodes.append(n)
-                must(n.init(org=f"Organization {i + 1}", network=self.genesis, peer_listen=n.address))
+            for i, n in enumerate(self.nodes[1:], start=1):
+                must(n.init(org=f"Organization {i}", network=self.genesis, peer_listen=n.address))
+                if ping_seconds:
+                    n.set_config("ping_interval_seconds", str(ping_seconds))
                 n.start()
                 must(self.hub.ctl("admit", n.feed, "--name", f"Organization {i + 1}", "--region", "Scenario"))
-                for older in self.nodes[:-1]:
+                for older in self.nodes[:i]:
                     must(n.ctl("peers", "add", older.address, older.key))
         except BaseException:
             self.stop()
@@ -120,6 +261,8 @@ class Network:
     def stop(self):
         for n in self.nodes:
             n.kill()
+        if self.netns:
+            self.netns.remove()
 
     def logs(self):
         return "".join(f"\n===== log of civnetd {n.name} ({n.log_path}) =====\n{n.log()}" for n in self.nodes)
@@ -151,6 +294,9 @@ class Publisher(threading.Thread):
         self.ack_path = ack_path
         self.text = ("notes from the field on water, health and training. " * (body_bytes // 50 + 1))[:body_bytes]
         self.stopping = threading.Event()
+        self.running = threading.Event()  # cleared: paused between requests
+        self.running.set()
+        self.idle = threading.Event()     # set while paused
         self.acknowledged = 0
         self.refused_down = 0
         self.error = None
@@ -159,6 +305,11 @@ class Publisher(threading.Thread):
         i = 0
         with open(self.ack_path, "a") as acks:
             while not self.stopping.is_set():
+                if not self.running.is_set():
+                    self.idle.set()
+                    self.running.wait()
+                    self.idle.clear()
+                    continue
                 i += 1
                 try:
                     status, reply = self.node.api("POST", "/v1/publish",
@@ -180,8 +331,19 @@ class Publisher(threading.Thread):
                     self.error = f"publish on {self.node.name} answered {status}: {reply}"
                     return
 
+    def pause(self):
+        """Returns once the publisher is between requests, and stays there."""
+        self.running.clear()
+        while not self.idle.wait(0.05):
+            if not self.is_alive():
+                break
+
+    def resume(self):
+        self.running.set()
+
     def stop(self):
         self.stopping.set()
+        self.running.set()
         self.join()
         if self.error:
             raise AssertionError(self.error)
@@ -308,6 +470,93 @@ def run_kill_scenario(workdir, kills, seed, orgs=2, converge_timeout=60, log=pri
         check_nothing_lost(net, acks)
         return {"scenario": "kill-9", "seed": seed, "nodes": len(net.nodes), "kills": kills,
                 "acknowledged": len(acks), "lost": 0, "not_acknowledged": sum(p.refused_down for p in pubs),
+                "converged_s": round(took, 1)}
+    except BaseException:
+        sys.stderr.write(net.logs())
+        sys.stderr.write(f"\n(scenario files kept in {workdir}; seed {seed})\n")
+        raise
+    finally:
+        net.stop()
+
+
+def run_partition_scenario(workdir, rounds, seed, orgs=3, heal_timeout=60, hold=(3, 8), log=print):
+    """Partitions with network namespaces: `rounds` times, a random cut
+    (two random halves, a bridge node between two sides, or one isolated
+    node) held a random few seconds while every node publishes, then
+    healed; after each heal, convergence within `heal_timeout` s and the
+    check. Returns a dict of figures."""
+    rng = random.Random(seed)
+    net = Network(workdir, orgs=orgs, namespaces=True, ping_seconds=1)
+    heals = []
+    try:
+        pubs = [Publisher(n, os.path.join(workdir, f"{n.name}.acks")) for n in net.nodes]
+        for p in pubs:
+            p.start()
+        everyone = list(range(len(net.nodes)))
+        for r in range(rounds):
+            shape = rng.choice(["halves", "bridge", "isolated"])
+            order = everyone[:]
+            rng.shuffle(order)
+            if shape == "halves":
+                half = len(order) // 2
+                sides = [order[:half], order[half:]]
+            elif shape == "bridge":
+                rest = order[1:]
+                sides = [rest[:len(rest) // 2], rest[len(rest) // 2:]]  # order[0] bridges them
+            else:
+                sides = [order[:1], order[1:]]
+            net.netns.partition(sides)
+            names = [[net.nodes[i].name for i in side] for side in sides]
+            held = rng.uniform(*hold)
+            log(f"round {r + 1}/{rounds}: {shape} {names} for {held:.1f} s")
+            time.sleep(held)  # the partition's length, not a wait for a result
+            # Healed: the publishers pause (tips that move all the time are
+            # never the same everywhere at one moment) while the sides
+            # converge; then they go on.
+            net.netns.heal()
+            for p in pubs:
+                p.pause()
+            heals.append(round(net.converge(heal_timeout), 1))
+            log(f"round {r + 1}/{rounds}: healed, converged in {heals[-1]} s")
+            for p in pubs:
+                p.resume()
+        for p in pubs:
+            p.stop()
+        net.converge(heal_timeout)
+        acks = acknowledged(p.ack_path for p in pubs)
+        check_nothing_lost(net, acks)
+        return {"scenario": "partition", "seed": seed, "nodes": len(net.nodes), "rounds": rounds,
+                "acknowledged": len(acks), "lost": 0, "converged_after_heal_s": heals}
+    except BaseException:
+        sys.stderr.write(net.logs())
+        sys.stderr.write(f"\n(scenario files kept in {workdir}; seed {seed})\n")
+        raise
+    finally:
+        net.stop()
+
+
+DEGRADED = "delay 40ms 20ms loss 2% reorder 25% 50% duplicate 1%"
+
+
+def run_netem_scenario(workdir, seconds, seed, orgs=2, netem=DEGRADED, converge_timeout=120, log=print):
+    """A degraded network: every node's link delayed with jitter, lossy,
+    reordering and duplicating (`tc netem`), while every node publishes for
+    `seconds`; then convergence and the check. Returns a dict of figures."""
+    net = Network(workdir, orgs=orgs, namespaces=True, ping_seconds=1)
+    try:
+        applied = net.netns.degrade(netem)
+        log(f"every link: {applied}")
+        pubs = [Publisher(n, os.path.join(workdir, f"{n.name}.acks")) for n in net.nodes]
+        for p in pubs:
+            p.start()
+        time.sleep(seconds)  # how long the load runs, not a wait for a result
+        for p in pubs:
+            p.stop()
+        took = net.converge(converge_timeout)
+        acks = acknowledged(p.ack_path for p in pubs)
+        check_nothing_lost(net, acks)
+        return {"scenario": "netem", "seed": seed, "nodes": len(net.nodes), "faults": applied, "seconds": seconds,
+                "packets_dropped": net.netns.dropped(), "acknowledged": len(acks), "lost": 0,
                 "converged_s": round(took, 1)}
     except BaseException:
         sys.stderr.write(net.logs())

@@ -95,6 +95,26 @@ class QuickScenarios(unittest.TestCase):
         finally:
             net.stop()
 
+    def test_partitions_heal_and_every_side_converges_losing_nothing(self):
+        why = scenario.namespaces_available()
+        if why:
+            self.skipTest(why)
+        r = scenario.run_partition_scenario(self.workdir, rounds=2, seed=self.seed, orgs=3,
+                                            log=lambda line: print(line, file=sys.stderr))
+        print(r, file=sys.stderr)
+        self.assertGreater(r["acknowledged"], 0)
+
+    def test_a_degraded_network_still_converges_losing_nothing(self):
+        why = scenario.namespaces_available()
+        if why:
+            self.skipTest(why)
+        r = scenario.run_netem_scenario(self.workdir, seconds=8, seed=self.seed,
+                                        log=lambda line: print(line, file=sys.stderr))
+        print(r, file=sys.stderr)
+        self.assertGreater(r["acknowledged"], 0)
+        if r["faults"].startswith("no netem"):
+            self.assertGreater(r["packets_dropped"], 0, "the links lost nothing: the fault was not injected")
+
     @unittest.skipUnless(os.geteuid() == 0, "needs root, to mount a small file system")
     def test_a_full_disk_refuses_publishes_keeps_reads_and_recovers_by_itself_losing_nothing(self):
         small = os.path.join(self.workdir, "small")
