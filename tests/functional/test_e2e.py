@@ -17,6 +17,7 @@ Run by meson (see meson.build), or by hand:
   CIVNET_ENTRY_CAPNP=schemas/entry.capnp python3 tests/functional/test_e2e.py -v
 """
 
+import errno
 import hashlib
 import json
 import os
@@ -1703,8 +1704,21 @@ class Room(NodeTestCase):
         """A file that leaves about `leave_mib` MiB free where `node` is."""
         st = os.statvfs(node.data_dir)
         path = os.path.join(node.data_dir, name)
-        with open(path, "wb") as f:
-            f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave_mib * 1024 * 1024))
+        left = max(0, st.f_bavail * st.f_frsize - leave_mib * 1024 * 1024)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            chunk = b"\0" * (1024 * 1024)
+            while left > 0:
+                try:
+                    left -= os.write(fd, chunk[:left])
+                except OSError as e:
+                    # The running node wrote meanwhile, so less was left
+                    # than statvfs said: asked to leave nothing, it is full.
+                    if e.errno != errno.ENOSPC or leave_mib != 0:
+                        raise
+                    break
+        finally:
+            os.close(fd)
         return path
 
     def test_a_full_disk_fails_publishes_unacknowledged_and_health_names_the_store_error(self):
