@@ -858,6 +858,15 @@ ApiResponse AdminApi::health() {
               isoTime(st.lastWriteErrorMs) + ": " + st.lastWriteError +
               " (check the disk; what failed was not acknowledged)");
   }
+  // Damage met while reading: what it held is refused, not served.
+  {
+    const store::Stats st = store_.stats();
+    checks["store_read_corruptions"] = st.readCorruptions;
+    if (st.readCorruptions > 0)
+      problem("the store met damaged data " + std::to_string(st.readCorruptions) + " times while reading (the last: " +
+              st.lastReadCorruption + "); what it held is not served. Run civnetctl verify, then see \"A damaged "
+              "store\" in docs/operations.md");
+  }
   // Room for the store: past a [store] limit, peers' content waits.
   if (services_.space)
     if (auto why = services_.space->paused()) {
@@ -946,6 +955,8 @@ ApiResponse AdminApi::metrics() {
         st.writesStopped ? 1 : 0);
   x.one("civnet_store_reopens_total", "counter", "Times the store reopened its database after a write error.",
         st.reopens);
+  x.one("civnet_store_read_corruptions_total", "counter",
+        "Reads that met a damaged block (checksum mismatch); what it held was not served.", st.readCorruptions);
   x.metric("civnet_entries_refused_total", "counter",
            "Entries from peers and imports not stored, by reason (futureTimestamp: deferred, not refused).");
   for (auto v = static_cast<unsigned>(record::Verdict::futureTimestamp);

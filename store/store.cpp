@@ -122,6 +122,16 @@ Result<std::uint32_t> parseSchemaVersion(const std::string& v, const std::filesy
   return static_cast<std::uint32_t>(ver);
 }
 
+// Every read checks the checksum of each block it takes from a table file,
+// so that a damaged block is refused (a Corruption status) instead of
+// served; blocks in the block cache were checked when they were read.
+leveldb::ReadOptions checked(const leveldb::Snapshot* snap = nullptr) {
+  leveldb::ReadOptions ro;
+  ro.verify_checksums = true;
+  ro.snapshot = snap;
+  return ro;
+}
+
 Status fromLevelDb(const leveldb::Status& s, const std::string& context) {
   if (s.ok()) return {};
   if (s.IsNotFound()) return notFound(context + ": " + s.ToString());
@@ -397,6 +407,15 @@ class Store::Impl {
   leveldb::Status reopenDb();
   std::atomic<bool> writeBroken_{false};  // set and cleared on the writer thread
   std::atomic<std::uint64_t> reopens_{0};
+  // A read met a damaged block (checksum mismatch): counted for health
+  // and metrics; what it was reading is refused, never served.
+  void noteCorruption(const leveldb::Status& s) const {
+    std::lock_guard lk(writeErrorMu_);
+    ++readCorruptions_;
+    lastReadCorruption_ = s.ToString();
+  }
+  mutable std::uint64_t readCorruptions_ = 0;    // guarded by writeErrorMu_
+  mutable std::string lastReadCorruption_;       // guarded by writeErrorMu_
   mutable std::mutex writeErrorMu_;
   std::uint64_t writeErrors_ = 0;     // guarded by writeErrorMu_
   std::string lastWriteError_;        // guarded by writeErrorMu_
@@ -451,9 +470,9 @@ Status Store::Impl::open() {
 
   // Schema version: a new store gets ours; a newer one is refused.
   std::string v;
-  s = db_->Get({}, keys::metaKey(kMetaSchemaVersion), &v);
+  s = db_->Get(checked(), keys::metaKey(kMetaSchemaVersion), &v);
   if (s.IsNotFound()) {
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(checked()));
     it->SeekToFirst();
     if (it->Valid())
       return corruption("store " + dir_.string() +
@@ -480,7 +499,7 @@ Status Store::Impl::open() {
     if (ver < kSchemaVersion) upgradedFrom_ = ver;
   }
 
-  s = db_->Get({}, keys::metaKey(kMetaNetwork), &v);
+  s = db_->Get(checked(), keys::metaKey(kMetaNetwork), &v);
   if (s.ok()) {
     Digest id;
     if (!Digest::fromView(keys::viewOf(v), id))
@@ -489,11 +508,11 @@ Status Store::Impl::open() {
   }
 
   if (Status st = loadTipsAndLog(); !st.ok()) return st;
-  s = db_->Get({}, keys::metaKey(kMetaIndexCursor), &v);
+  s = db_->Get(checked(), keys::metaKey(kMetaIndexCursor), &v);
   if (s.ok() && v.size() == 8) indexedLog_ = keys::getU64(v, 0);
   // Indexed by another layout (or by a build before index versions): the
   // writer thread's first indexer run rebuilds them.
-  s = db_->Get({}, keys::metaKey(kMetaIndexVersion), &v);
+  s = db_->Get(checked(), keys::metaKey(kMetaIndexVersion), &v);
   if (!s.ok() || v != kIndexVersion)
     if (Status st = dropIndexes(); !st.ok()) return st;
 
@@ -505,7 +524,7 @@ Status Store::Impl::loadTipsAndLog() {
   std::map<PublicKey, Tip> tips;
   std::uint64_t next = 1;
   {
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(checked()));
     std::string prefix(1, keys::kTip);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       Tip t;
@@ -581,7 +600,7 @@ leveldb::Status Store::Impl::reopenDb() {
   // failed, not its append): what it stored is taken in now.
   if (committedLog_ > committedBefore) {
     std::vector<Entry> found;
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(checked()));
     for (it->Seek(keys::logKey(committedBefore + 1)); it->Valid() && it->key().size() == 9 &&
                                                       it->key()[0] == keys::kLog;
          it->Next()) {
@@ -709,7 +728,7 @@ Status Store::Impl::applyModeration(const Moderation& m) {
   leveldb::WriteBatch b;
   auto heldId = [&](const PublicKey& f, std::uint64_t seq) -> std::optional<std::pair<Digest, std::string>> {
     std::string v;
-    if (!db_->Get({}, keys::entryKey(f, seq), &v).ok() || v.size() < 96) return std::nullopt;
+    if (!db_->Get(checked(), keys::entryKey(f, seq), &v).ok() || v.size() < 96) return std::nullopt;
     Digest id;
     Digest::fromView(keys::viewOf(std::string_view(v).substr(0, 32)), id);
     return std::make_pair(id, v);
@@ -724,10 +743,10 @@ Status Store::Impl::applyModeration(const Moderation& m) {
     auto held = heldId(ref.author, ref.seq);
     if (!held || held->first != ref.id) continue;
     std::string dummy;
-    if (db_->Get({}, keys::tombstoneKey(ref.author, ref.seq), &dummy).ok()) continue;
+    if (db_->Get(checked(), keys::tombstoneKey(ref.author, ref.seq), &dummy).ok()) continue;
     record::Header h;
     std::string content;
-    if (headerOf(held->second, h) && db_->Get({}, keys::contentKey(ref.author, ref.seq), &content).ok()) {
+    if (headerOf(held->second, h) && db_->Get(checked(), keys::contentKey(ref.author, ref.seq), &content).ok()) {
       auto kept = indexRows(h, nullptr);
       for (const auto& row : indexRows(h, &content))
         if (std::find(kept.begin(), kept.end(), row) == kept.end()) b.Delete(row);
@@ -749,7 +768,7 @@ Status Store::Impl::applyModeration(const Moderation& m) {
         record::Header h;
         if (headerOf(held->second, h)) {
           std::string content;
-          bool have = db_->Get({}, keys::contentKey(feed, seq), &content).ok();
+          bool have = db_->Get(checked(), keys::contentKey(feed, seq), &content).ok();
           for (const auto& row : indexRows(h, have ? &content : nullptr)) b.Delete(row);
         }
       }
@@ -791,7 +810,7 @@ Status Store::Impl::applyModeration(const Moderation& m) {
       want.try_emplace(keys::feedPos(keys::kHeld, feed, seq), "suspended");
   }
   {
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(checked()));
     std::string prefix(1, keys::kHeld);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       std::string k = it->key().ToString();
@@ -827,7 +846,7 @@ Status Store::Impl::applyModeration(const Moderation& m) {
 
 Status Store::Impl::addWantedRows() {
   leveldb::WriteBatch b;
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(checked()));
   const std::string prefix(1, keys::kEntry);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string_view k(it->key().data(), it->key().size());
@@ -836,7 +855,7 @@ Status Store::Impl::addWantedRows() {
     PublicKey::fromView(keys::viewOf(k.substr(1, 32)), feed);
     const std::uint64_t seq = keys::getU64(k, 33);
     std::string dummy;
-    if (db_->Get({}, keys::contentKey(feed, seq), &dummy).ok() || db_->Get({}, keys::tombstoneKey(feed, seq), &dummy).ok())
+    if (db_->Get(checked(), keys::contentKey(feed, seq), &dummy).ok() || db_->Get(checked(), keys::tombstoneKey(feed, seq), &dummy).ok())
       continue;
     b.Put(keys::wantedKey(feed, seq), "");
   }
@@ -849,7 +868,7 @@ Status Store::Impl::addWantedRows() {
 }
 
 std::optional<std::uint64_t> Store::Impl::lowestForkProof(const PublicKey& author) const {
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(checked()));
   const std::string prefix = keys::feedPrefix(keys::kForkProof, author);
   it->Seek(prefix);
   if (!it->Valid() || !it->key().starts_with(prefix) || it->key().size() != prefix.size() + 8) return std::nullopt;
@@ -865,14 +884,14 @@ IngestResult Store::Impl::truncateAndFreeze(const PublicKey& author, std::uint64
   // Truncate to seq-1 and freeze: every node holding the proof converges.
   for (std::uint64_t s2 = seq; s2 <= tip.seq; ++s2) {
     std::string v2;
-    if (db_->Get({}, keys::entryKey(author, s2), &v2).ok() && v2.size() >= 96) {
+    if (db_->Get(checked(), keys::entryKey(author, s2), &v2).ok() && v2.size() >= 96) {
       Digest id2;
       Digest::fromView(keys::viewOf(std::string_view(v2).substr(0, 32)), id2);
       forkBatch.Delete(keys::idKey(id2));
       record::Header h2;
       if (record::decodeHeader(keys::viewOf(std::string_view(v2).substr(96)), h2).ok()) {
         std::string c2;
-        bool have = db_->Get({}, keys::contentKey(author, s2), &c2).ok();
+        bool have = db_->Get(checked(), keys::contentKey(author, s2), &c2).ok();
         for (const auto& row : indexRows(h2, have ? &c2 : nullptr)) forkBatch.Delete(row);
       }
     }
@@ -889,7 +908,7 @@ IngestResult Store::Impl::truncateAndFreeze(const PublicKey& author, std::uint64
     frozen.timestamp = 0;
     if (frozen.seq > 0) {
       std::string v3;
-      if (db_->Get({}, keys::entryKey(author, frozen.seq), &v3).ok() && v3.size() >= 96) {
+      if (db_->Get(checked(), keys::entryKey(author, frozen.seq), &v3).ok() && v3.size() >= 96) {
         Digest::fromView(keys::viewOf(std::string_view(v3).substr(0, 32)), frozen.id);
         record::Header h3;
         if (record::decodeHeader(keys::viewOf(std::string_view(v3).substr(96)), h3).ok())
@@ -927,7 +946,7 @@ IngestResult Store::Impl::truncateAndFreeze(const PublicKey& author, std::uint64
 
 IngestResult Store::Impl::applyForkProofReq(ForkProofReq& req) {
   std::string held;
-  if (db_->Get({}, keys::forkProofKey(req.author, req.seq), &held).ok()) {
+  if (db_->Get(checked(), keys::forkProofKey(req.author, req.seq), &held).ok()) {
     IngestResult res;
     res.verdict = Verdict::duplicate;
     res.detail = "this fork proof is held already";
@@ -980,7 +999,7 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
   for (; i < run.size() && run[i].header.seq <= tip.seq; ++i) {
     const Entry& e = run[i];
     std::string held;
-    auto s = db_->Get({}, keys::entryKey(author, e.header.seq), &held);
+    auto s = db_->Get(checked(), keys::entryKey(author, e.header.seq), &held);
     if (!s.ok() || held.size() < 96) {
       res.verdict = Verdict::gap;
       res.detail = "seq " + std::to_string(e.header.seq) + " of feed " + author.shortHex() +
@@ -993,8 +1012,8 @@ IngestResult Store::Impl::applyIngest(IngestReq& req) {
       ++res.duplicates;
       if (e.signedEntry.content) {
         std::string dummy;
-        bool haveContent = db_->Get({}, keys::contentKey(author, e.header.seq), &dummy).ok();
-        bool erased = db_->Get({}, keys::tombstoneKey(author, e.header.seq), &dummy).ok();
+        bool haveContent = db_->Get(checked(), keys::contentKey(author, e.header.seq), &dummy).ok();
+        bool erased = db_->Get(checked(), keys::tombstoneKey(author, e.header.seq), &dummy).ok();
         if (!haveContent && !erased) {
           const Bytes& c = *e.signedEntry.content;
           batch.Put(keys::contentKey(author, e.header.seq),
@@ -1253,14 +1272,14 @@ Status Store::Impl::indexEntry(leveldb::WriteBatch& b, std::string_view logValue
   Digest::fromView(keys::viewOf(logValue.substr(40, 32)), id);
   std::string v;
   // Truncated by a fork since it arrived: nothing to index.
-  if (!db_->Get({}, keys::entryKey(author, seq), &v).ok() || v.size() < 96) return {};
+  if (!db_->Get(checked(), keys::entryKey(author, seq), &v).ok() || v.size() < 96) return {};
   if (std::memcmp(v.data(), id.bytes.data(), 32) != 0) return {};
   record::Header h;
   if (!record::decodeHeader(keys::viewOf(std::string_view(v).substr(96)), h).ok())
     return corruption("stored header of " + author.shortHex() + "/" + std::to_string(seq) +
                       " does not decode");
   std::string content;
-  bool haveContent = db_->Get({}, keys::contentKey(author, seq), &content).ok();
+  bool haveContent = db_->Get(checked(), keys::contentKey(author, seq), &content).ok();
   for (const auto& row : indexRows(h, haveContent ? &content : nullptr)) b.Put(row, {});
   return {};
 }
@@ -1273,7 +1292,7 @@ Status Store::Impl::dropIndexes() {
   // deletions do not slow every later read of it.
   const std::string begin(1, keys::kIndex), end(1, keys::kIndex + 1);
   {
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(checked()));
     leveldb::WriteBatch b;
     std::size_t n = 0;
     for (it->Seek(begin); it->Valid() && it->key()[0] == keys::kIndex; it->Next()) {
@@ -1316,7 +1335,7 @@ void Store::Impl::runIndexer(const std::function<void(std::uint64_t, std::uint64
   const std::uint64_t target = committedLog_;
   while (cursor < target) {
     leveldb::WriteBatch b;
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator({}));
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(checked()));
     std::uint64_t last = cursor;
     std::size_t n = 0;
     for (it->Seek(keys::logKey(cursor + 1));
@@ -1384,23 +1403,22 @@ Entry Store::Impl::entryFromRow(std::string_view key, std::string_view value, bo
     std::string c;
     std::string ckey(key);
     ckey[0] = keys::kContent;
-    leveldb::ReadOptions ro;
-    ro.snapshot = snap;
-    if (db_->Get(ro, ckey, &c).ok()) e.signedEntry.content = Bytes(c.begin(), c.end());
+    const leveldb::Status cs = db_->Get(checked(snap), ckey, &c);
+    if (cs.ok()) e.signedEntry.content = Bytes(c.begin(), c.end());
+    else if (cs.IsCorruption()) noteCorruption(cs);  // served without it, as if missing
   }
   return e;
 }
 
 Result<Entry> Store::Impl::readEntry(const PublicKey& author, std::uint64_t seq,
                                      const leveldb::Snapshot* snap) const {
-  leveldb::ReadOptions ro;
-  ro.snapshot = snap;
   std::string key = keys::entryKey(author, seq);
   std::string v;
-  auto s = db_->Get(ro, key, &v);
+  auto s = db_->Get(checked(snap), key, &v);
   if (s.IsNotFound())
     return notFound("no entry at seq " + std::to_string(seq) + " of feed " + author.shortHex());
-  if (!s.ok()) return fromLevelDb(s, "reading an entry");
+  if (s.IsCorruption()) noteCorruption(s);
+  if (!s.ok()) return fromLevelDb(s, "reading entry " + std::to_string(seq) + " of feed " + author.shortHex());
   if (v.size() < 96) return corruption("entry row of " + author.shortHex() + " is damaged");
   return entryFromRow(key, v, true, snap);
 }
@@ -1461,20 +1479,20 @@ Status Store::reindex(const std::function<void(std::uint64_t, std::uint64_t)>& p
 std::optional<std::string> Store::hiddenReason(const PublicKey& feed, std::uint64_t seq) const {
   Impl::ReadGuard rg(*impl_);
   std::string v;
-  if (impl_->db_->Get({}, keys::feedPos(keys::kHeld, feed, seq), &v).ok()) return v;
+  if (impl_->db_->Get(checked(), keys::feedPos(keys::kHeld, feed, seq), &v).ok()) return v;
   return std::nullopt;
 }
 
 bool Store::isErased(const PublicKey& feed, std::uint64_t seq) const {
   Impl::ReadGuard rg(*impl_);
   std::string v;
-  return impl_->db_->Get({}, keys::tombstoneKey(feed, seq), &v).ok();
+  return impl_->db_->Get(checked(), keys::tombstoneKey(feed, seq), &v).ok();
 }
 
 bool Store::isContentMissing(const PublicKey& feed, std::uint64_t seq) const {
   Impl::ReadGuard rg(*impl_);
   std::string v;
-  return impl_->db_->Get({}, keys::wantedKey(feed, seq), &v).ok();
+  return impl_->db_->Get(checked(), keys::wantedKey(feed, seq), &v).ok();
 }
 
 std::optional<Digest> Store::network() const {
@@ -1541,8 +1559,9 @@ IngestResult Store::ingest(std::vector<SignedEntry> run) {
 Result<Entry> Store::entryById(const Digest& id) const {
   Impl::ReadGuard rg(*impl_);
   std::string pos;
-  auto s = impl_->db_->Get({}, keys::idKey(id), &pos);
+  auto s = impl_->db_->Get(checked(), keys::idKey(id), &pos);
   if (s.IsNotFound()) return notFound("no entry with id " + id.hex());
+  if (s.IsCorruption()) impl_->noteCorruption(s);
   if (!s.ok()) return fromLevelDb(s, "reading the id index");
   if (pos.size() != 40) return corruption("id index row of " + id.shortHex() + " is damaged");
   PublicKey author;
@@ -1567,7 +1586,7 @@ Result<Digest> Store::resolveId(std::string_view hexPrefix) const {
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string key = keys::idKey(Digest{}).substr(0, 1);
   keys::putBytes(key, prefix);
-  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator(checked()));
   std::optional<Digest> found;
   for (it->Seek(key); it->Valid() && it->key().starts_with(key); it->Next()) {
     if (it->key().size() != 33) continue;
@@ -1592,7 +1611,7 @@ std::vector<Entry> Store::feedRange(const PublicKey& feed, std::uint64_t from, s
   Impl::ReadGuard rg(*impl_);
   std::vector<Entry> out;
   std::size_t bytes = 0;
-  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator(checked()));
   std::string prefix = keys::feedPrefix(keys::kEntry, feed);
   for (it->Seek(keys::entryKey(feed, from));
        it->Valid() && it->key().starts_with(prefix) && out.size() < maxEntries && bytes < maxBytes; it->Next()) {
@@ -1611,7 +1630,7 @@ std::size_t Store::countReplies(const Position& to, std::size_t max) const {
   Impl::ReadGuard rg(*impl_);  // after the wait: the writer may need dbMu_ to make progress
   const std::string prefix = keys::byReplyPrefix(to.feed, to.seq);
   std::size_t n = 0;
-  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator(checked()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && n < max; it->Next()) {
     auto k = std::string_view(it->key().data(), it->key().size());
     if (k.size() != prefix.size() + 8 + 32 + 8) continue;
@@ -1630,7 +1649,7 @@ std::vector<Store::Arrival> Store::arrivals(std::uint64_t after, std::size_t max
     upTo = impl_->indexedLog_;
   }
   std::vector<Arrival> out;
-  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator(checked()));
   for (it->Seek(keys::logKey(after + 1));
        it->Valid() && out.size() < max && it->key().size() == 9 && it->key()[0] == keys::kLog; it->Next()) {
     const std::uint64_t pos = keys::getU64(std::string_view(it->key().data(), 9), 1);
@@ -1655,7 +1674,7 @@ std::vector<Entry> Store::scan(const std::optional<Position>& after, std::size_t
   Impl::ReadGuard rg(*impl_);
   std::vector<Entry> out;
   std::size_t bytes = 0;
-  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator(checked()));
   if (after) {
     it->Seek(keys::entryKey(after->feed, after->seq));
     if (it->Valid() && it->key() == keys::entryKey(after->feed, after->seq)) it->Next();
@@ -1726,12 +1745,12 @@ std::vector<Entry> Store::list(const Query& q, std::optional<ListCursor>* stoppe
     if (stoppedAt) *stoppedAt = ListCursor{time, author, seq};
     return true;
   };
-  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator(checked()));
 
   // An index row exists (a cheap check instead of decoding content).
   auto hasRow = [&](const std::string& key) {
     std::string v;
-    return impl_->db_->Get({}, key, &v).ok();
+    return impl_->db_->Get(checked(), key, &v).ok();
   };
   auto matches = [&](const Entry& e, bool viaThreads) {
     const auto& h = e.header;
@@ -1807,6 +1826,11 @@ Stats Store::stats() const {
     st.lastWriteErrorMs = impl_->lastWriteErrorMs_;
   }
   st.writesStopped = impl_->writeBroken_;
+  {
+    std::lock_guard lk(impl_->writeErrorMu_);
+    st.readCorruptions = impl_->readCorruptions_;
+    st.lastReadCorruption = impl_->lastReadCorruption_;
+  }
   st.reopens = impl_->reopens_;
   for (std::size_t v = 0; v < impl_->refused_.size(); ++v)
     if (const std::uint64_t n = impl_->refused_[v].load())
@@ -1839,7 +1863,7 @@ IngestResult Store::applyForkProof(const Bytes& proof) {
 std::vector<Position> Store::missingContent(const std::optional<Position>& after, std::size_t max) const {
   Impl::ReadGuard rg(*impl_);
   std::vector<Position> out;
-  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator(checked()));
   const std::string prefix(1, keys::kWanted);
   if (after) {
     it->Seek(keys::wantedKey(after->feed, after->seq));
@@ -1870,7 +1894,7 @@ bool Store::contentPaused() const { return impl_->contentPaused_.load(); }
 std::vector<Bytes> Store::forkProofs(const PublicKey& feed) const {
   Impl::ReadGuard rg(*impl_);
   std::vector<Bytes> out;
-  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator(checked()));
   std::string prefix = keys::feedPrefix(keys::kForkProof, feed);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
     out.emplace_back(it->value().data(), it->value().data() + it->value().size());
@@ -1882,8 +1906,7 @@ VerifyReport Store::verify(const std::function<bool(std::uint64_t, std::uint64_t
   VerifyReport r;
   leveldb::DB* db = impl_->db_.get();
   const leveldb::Snapshot* snap = db->GetSnapshot();
-  leveldb::ReadOptions ro;
-  ro.snapshot = snap;
+  leveldb::ReadOptions ro = checked(snap);
   ro.fill_cache = false;
 
   // Tips as of the snapshot.
@@ -1971,8 +1994,11 @@ VerifyReport Store::verify(const std::function<bool(std::uint64_t, std::uint64_t
           r.problems.push_back(where + ": content does not match its hash");
       }
       std::string pos;
-      if (!db->Get(ro, keys::idKey(id), &pos).ok() || pos.size() != 40 ||
-          pos.compare(0, 32, std::string(k.substr(1, 32))) != 0 || keys::getU64(pos, 32) != seq)
+      const leveldb::Status ps = db->Get(ro, keys::idKey(id), &pos);
+      if (ps.IsCorruption())
+        r.problems.push_back(where + ": its id index row is in a damaged block (" + ps.ToString() + ")");
+      else if (!ps.ok() || pos.size() != 40 || pos.compare(0, 32, std::string(k.substr(1, 32))) != 0 ||
+               keys::getU64(pos, 32) != seq)
         r.problems.push_back(where + ": id index does not point here");
       prevTime = h.timestamp;
     }
@@ -2015,7 +2041,7 @@ class SnapshotBackup final : public BackupSource {
   // reopened under it), and reads `db` as of the moment it was made.
   SnapshotBackup(std::shared_mutex& mu, const std::unique_ptr<leveldb::DB>& db, std::filesystem::path dir)
       : hold_(mu), db_(db.get()), dir_(std::move(dir)), snap_(db_->GetSnapshot()) {
-    ro_.snapshot = snap_;
+    ro_ = checked(snap_);
     ro_.fill_cache = false;
   }
   ~SnapshotBackup() override {
@@ -2155,7 +2181,7 @@ Result<std::unique_ptr<RestoreSink>> Store::restoreInto(const std::filesystem::p
 std::optional<std::string> Store::getLocal(LocalTable table, std::string_view key) const {
   Impl::ReadGuard rg(*impl_);
   std::string v;
-  if (impl_->db_->Get({}, std::string(1, static_cast<char>(table)) + std::string(key), &v).ok()) return v;
+  if (impl_->db_->Get(checked(), std::string(1, static_cast<char>(table)) + std::string(key), &v).ok()) return v;
   return std::nullopt;
 }
 
@@ -2163,7 +2189,7 @@ std::vector<std::pair<std::string, std::string>> Store::listLocal(LocalTable tab
   Impl::ReadGuard rg(*impl_);
   std::vector<std::pair<std::string, std::string>> out;
   const std::string start = std::string(1, static_cast<char>(table)) + std::string(prefix);
-  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator({}));
+  std::unique_ptr<leveldb::Iterator> it(impl_->db_->NewIterator(checked()));
   for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next())
     out.emplace_back(std::string(it->key().data() + 1, it->key().size() - 1), it->value().ToString());
   return out;
@@ -2178,7 +2204,7 @@ Status Store::writeLocal(std::vector<LocalWrite> writes) {
 std::optional<std::string> Store::getMeta(const std::string& name) const {
   Impl::ReadGuard rg(*impl_);
   std::string v;
-  if (impl_->db_->Get({}, keys::metaKey("x." + name), &v).ok()) return v;
+  if (impl_->db_->Get(checked(), keys::metaKey("x." + name), &v).ok()) return v;
   return std::nullopt;
 }
 

@@ -119,6 +119,10 @@ struct Stats {
   // by itself at the next write once there is room on the disk.
   bool writesStopped = false;
   std::uint64_t reopens = 0;  // times it did so
+  // Reads that met a damaged block (a checksum mismatch) and refused what
+  // it held, and the last one's message.
+  std::uint64_t readCorruptions = 0;
+  std::string lastReadCorruption;
 };
 
 // A feed's latest entry as this node holds it.
