@@ -11,6 +11,7 @@ random pauses are the faults' own timing, drawn from a seeded generator
 whose seed every report prints.
 """
 
+import contextlib
 import json
 import os
 import random
@@ -452,43 +453,58 @@ def kill_loop(net, kills, rng, pause=(0.2, 1.5), down=(0.0, 0.5), log=print):
         log(f"kill {k + 1}/{kills}: {victim.name} killed with SIGKILL and restarted")
 
 
-def run_kill_scenario(workdir, kills, seed, orgs=2, converge_timeout=60, log=print):
-    """The kill -9 scenario: publishers on every node, `kills` random kills
-    during publishing and sync, then convergence and the check. Returns a
-    dict of figures for the report."""
-    rng = random.Random(seed)
-    net = Network(workdir, orgs=orgs)
+@contextlib.contextmanager
+def network(workdir, seed=None, **options):
+    """A Network (made with `options`) for a with-block: when the block
+    fails, every node's log is printed, with where the files are kept (and
+    the seed that replays the run); the network is stopped either way."""
+    net = Network(workdir, **options)
     try:
-        pubs = [Publisher(n, os.path.join(workdir, f"{n.name}.acks")) for n in net.nodes]
-        for p in pubs:
-            p.start()
-        kill_loop(net, kills, rng, log=log)
-        for p in pubs:
-            p.stop()
-        took = net.converge(converge_timeout)
-        acks = acknowledged(p.ack_path for p in pubs)
-        check_nothing_lost(net, acks)
-        return {"scenario": "kill-9", "seed": seed, "nodes": len(net.nodes), "kills": kills,
-                "acknowledged": len(acks), "lost": 0, "not_acknowledged": sum(p.refused_down for p in pubs),
-                "converged_s": round(took, 1)}
+        yield net
     except BaseException:
         sys.stderr.write(net.logs())
-        sys.stderr.write(f"\n(scenario files kept in {workdir}; seed {seed})\n")
+        sys.stderr.write(f"\n(scenario files kept in {workdir}" + (f"; seed {seed}" if seed is not None else "") + ")\n")
         raise
     finally:
         net.stop()
 
 
+def settle(net, pubs, timeout):
+    """Stops the publishers, waits for convergence and checks that nothing
+    acknowledged was lost. Returns (seconds to converge, acknowledgements)."""
+    for p in pubs:
+        p.stop()
+    took = net.converge(timeout)
+    acks = acknowledged(p.ack_path for p in pubs)
+    check_nothing_lost(net, acks)
+    return took, acks
+
+
+def run_kill_scenario(workdir, kills, seed, orgs=2, converge_timeout=60, log=print):
+    """The kill -9 scenario: publishers on every node, `kills` random kills
+    during publishing and sync, then convergence and the check. Returns a
+    dict of figures for the report."""
+    rng = random.Random(seed)
+    with network(workdir, seed, orgs=orgs) as net:
+        pubs = [Publisher(n, os.path.join(workdir, f"{n.name}.acks")) for n in net.nodes]
+        for p in pubs:
+            p.start()
+        kill_loop(net, kills, rng, log=log)
+        took, acks = settle(net, pubs, converge_timeout)
+        return {"scenario": "kill-9", "seed": seed, "nodes": len(net.nodes), "kills": kills,
+                "acknowledged": len(acks), "lost": 0, "not_acknowledged": sum(p.refused_down for p in pubs),
+                "converged_s": round(took, 1)}
+
+
 def run_partition_scenario(workdir, rounds, seed, orgs=3, heal_timeout=60, hold=(3, 8), log=print):
     """Partitions with network namespaces: `rounds` times, a random cut
     (two random halves, a bridge node between two sides, or one isolated
-    node) held a random few seconds while every node publishes, then
-    healed; after each heal, convergence within `heal_timeout` s and the
+    node) held for a random time in `hold` (s) while every node
+    publishes, then healed; after each heal, convergence within `heal_timeout` s and the
     check. Returns a dict of figures."""
     rng = random.Random(seed)
-    net = Network(workdir, orgs=orgs, namespaces=True, ping_seconds=1)
     heals = []
-    try:
+    with network(workdir, seed, orgs=orgs, namespaces=True, ping_seconds=1) as net:
         pubs = [Publisher(n, os.path.join(workdir, f"{n.name}.acks")) for n in net.nodes]
         for p in pubs:
             p.start()
@@ -520,19 +536,9 @@ def run_partition_scenario(workdir, rounds, seed, orgs=3, heal_timeout=60, hold=
             log(f"round {r + 1}/{rounds}: healed, converged in {heals[-1]} s")
             for p in pubs:
                 p.resume()
-        for p in pubs:
-            p.stop()
-        net.converge(heal_timeout)
-        acks = acknowledged(p.ack_path for p in pubs)
-        check_nothing_lost(net, acks)
+        _, acks = settle(net, pubs, heal_timeout)
         return {"scenario": "partition", "seed": seed, "nodes": len(net.nodes), "rounds": rounds,
                 "acknowledged": len(acks), "lost": 0, "converged_after_heal_s": heals}
-    except BaseException:
-        sys.stderr.write(net.logs())
-        sys.stderr.write(f"\n(scenario files kept in {workdir}; seed {seed})\n")
-        raise
-    finally:
-        net.stop()
 
 
 DEGRADED = "delay 40ms 20ms loss 2% reorder 25% 50% duplicate 1%"
@@ -542,25 +548,14 @@ def run_netem_scenario(workdir, seconds, seed, orgs=2, netem=DEGRADED, converge_
     """A degraded network: every node's link delayed with jitter, lossy,
     reordering and duplicating (`tc netem`), while every node publishes for
     `seconds`; then convergence and the check. Returns a dict of figures."""
-    net = Network(workdir, orgs=orgs, namespaces=True, ping_seconds=1)
-    try:
+    with network(workdir, seed, orgs=orgs, namespaces=True, ping_seconds=1) as net:
         applied = net.netns.degrade(netem)
         log(f"every link: {applied}")
         pubs = [Publisher(n, os.path.join(workdir, f"{n.name}.acks")) for n in net.nodes]
         for p in pubs:
             p.start()
         time.sleep(seconds)  # how long the load runs, not a wait for a result
-        for p in pubs:
-            p.stop()
-        took = net.converge(converge_timeout)
-        acks = acknowledged(p.ack_path for p in pubs)
-        check_nothing_lost(net, acks)
+        took, acks = settle(net, pubs, converge_timeout)
         return {"scenario": "netem", "seed": seed, "nodes": len(net.nodes), "faults": applied, "seconds": seconds,
                 "packets_dropped": net.netns.dropped(), "acknowledged": len(acks), "lost": 0,
                 "converged_s": round(took, 1)}
-    except BaseException:
-        sys.stderr.write(net.logs())
-        sys.stderr.write(f"\n(scenario files kept in {workdir}; seed {seed})\n")
-        raise
-    finally:
-        net.stop()

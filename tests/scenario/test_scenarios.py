@@ -45,8 +45,7 @@ class QuickScenarios(unittest.TestCase):
         self.assertGreater(r["acknowledged"], 0)
 
     def test_a_transfer_cut_by_kill_9_keeps_a_verified_prefix_and_the_next_session_resumes_from_it(self):
-        net = scenario.Network(self.workdir, orgs=0)
-        try:
+        with scenario.network(self.workdir, self.seed, orgs=0) as net:
             a = net.hub
             start = time.monotonic()
             export_bytes = scenario.load_posts(net, a, entries=40000, feeds=20)
@@ -90,11 +89,6 @@ class QuickScenarios(unittest.TestCase):
                   file=sys.stderr)
             self.assertLess(second, 1.25 * rest + 256 * 1024)
             scenario.must(b.ctl("verify"))
-        except BaseException:
-            sys.stderr.write(net.logs())
-            raise
-        finally:
-            net.stop()
 
     def test_partitions_heal_and_every_side_converges_losing_nothing(self):
         why = scenario.namespaces_available()
@@ -122,8 +116,7 @@ class QuickScenarios(unittest.TestCase):
         os.mkdir(small)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128m", "tmpfs", small], check=True)
         try:
-            net = scenario.Network(small, orgs=0)
-            try:
+            with scenario.network(small, self.seed, orgs=0) as net:
                 a = net.hub
                 filler = os.path.join(small, "filler")
                 st = os.statvfs(small)
@@ -164,17 +157,11 @@ class QuickScenarios(unittest.TestCase):
                 a.kill9()
                 a.start()
                 scenario.check_nothing_lost(net, acks)
-            except BaseException:
-                sys.stderr.write(net.logs())
-                raise
-            finally:
-                net.stop()
         finally:
             subprocess.run(["umount", small], check=True)
 
     def test_a_damaged_table_file_is_found_not_served_and_the_node_repairs_from_a_backup_and_its_peer(self):
-        net = scenario.Network(self.workdir, orgs=1)
-        try:
+        with scenario.network(self.workdir, self.seed, orgs=1) as net:
             a, b = net.nodes
             scenario.load_posts(net, a, entries=40000, feeds=10)
             net.converge(120)
@@ -222,16 +209,10 @@ class QuickScenarios(unittest.TestCase):
             a.start()
             net.converge(120)
             scenario.check_nothing_lost(net, acks)
-        except BaseException:
-            sys.stderr.write(net.logs())
-            raise
-        finally:
-            net.stop()
 
     def test_the_check_names_an_acknowledged_entry_that_is_missing_or_elsewhere(self):
         # The check itself can fail: a made-up acknowledgement is reported.
-        net = scenario.Network(self.workdir, orgs=1)
-        try:
+        with scenario.network(self.workdir, self.seed, orgs=1) as net:
             acks = []
             for i in range(2):
                 status, reply = net.nodes[1].api("POST", "/v1/publish", {"title": f"Post {i}", "body": "Notes."})
@@ -245,8 +226,6 @@ class QuickScenarios(unittest.TestCase):
             moved = dict(acks[0], seq=acks[0]["seq"] + 1)
             with self.assertRaisesRegex(AssertionError, f"entry {acks[0]['id']} on hub is at"):
                 scenario.check_nothing_lost(net, [moved])
-        finally:
-            net.stop()
 
 
 if __name__ == "__main__":
