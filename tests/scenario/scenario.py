@@ -249,7 +249,7 @@ class Network:
                 if ping_seconds:
                     n.set_config("ping_interval_seconds", str(ping_seconds))
                 n.start()
-                must(self.hub.ctl("admit", n.feed, "--name", f"Organization {i + 1}", "--region", "Scenario"))
+                must(self.hub.ctl("admit", n.feed, "--name", f"Organization {i}", "--region", "Scenario"))
                 for older in self.nodes[:i]:
                     must(n.ctl("peers", "add", older.address, older.key))
         except BaseException:
@@ -380,6 +380,33 @@ def load_posts(net, node, entries, feeds):
     return os.path.getsize(out)
 
 
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+def skewed_clock(seconds):
+    """A run_prefix that starts civnetd with its wall clock `seconds` off
+    (libfaketime, Debian's faketime package); its monotonic clock, which
+    timers use, is left alone."""
+    if not os.path.exists(FAKETIME_LIB):
+        raise AssertionError(f"{FAKETIME_LIB} is missing: apt-get install faketime")
+    return ["env", f"LD_PRELOAD={FAKETIME_LIB}", f"FAKETIME={seconds:+d}", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+            "FAKETIME_NO_CACHE=1"]
+
+
+def metric(node, name, label=None):
+    """One sample of the node's /metrics (label as 'key="value"'), or 0."""
+    conn = ApiConnection(node)
+    try:
+        text = conn.text("/metrics")
+    finally:
+        conn.close()
+    want = name + ("{" + label + "}" if label else "")
+    for line in text.splitlines():
+        if line.startswith(want + " "):
+            return int(line.split()[-1])
+    return 0
+
+
 def acknowledged(paths):
     """Every entry the clients recorded as acknowledged."""
     out = []
@@ -407,6 +434,10 @@ class ApiConnection:
         self.conn.request("GET", path)
         r = self.conn.getresponse()
         return r.status, json.loads(r.read() or b"null")
+
+    def text(self, path):
+        self.conn.request("GET", path)
+        return self.conn.getresponse().read().decode()
 
     def close(self):
         self.conn.close()

@@ -210,6 +210,35 @@ class QuickScenarios(unittest.TestCase):
             net.converge(120)
             scenario.check_nothing_lost(net, acks)
 
+    @unittest.skipUnless(os.path.exists(scenario.FAKETIME_LIB), "needs libfaketime (apt-get install faketime)")
+    def test_entries_from_a_clock_ahead_wait_and_are_taken_once_the_clock_is_right(self):
+        with scenario.network(self.workdir, self.seed, orgs=1) as net:
+            a, b = net.nodes
+            net.converge(60)
+            # B's wall clock falls 20 minutes behind: A's new entries are
+            # then 20 minutes in B's future, past the 10 minutes allowed.
+            b.stop()
+            b.run_prefix = scenario.skewed_clock(-20 * 60)
+            b.start()
+            acks = []
+            for i in range(3):
+                status, reply = a.api("POST", "/v1/publish", {"title": f"From A {i}", "body": "Notes."})
+                self.assertEqual(status, 201, reply)
+                acks.append({"feed": reply["author"], "seq": reply["seq"], "id": reply["id"]})
+            reason = 'reason="futureTimestamp"'
+            scenario.wait_until(lambda: scenario.metric(b, "civnet_entries_refused_total", reason) > 0, 60,
+                                "B to defer A's entries as too far in its future")
+            for ack in acks:
+                status, _ = b.api("GET", "/v1/entries/" + ack["id"])
+                self.assertEqual(status, 404, "B stored an entry 20 minutes in its future")
+            # The clock set right (B started again without the skew): the
+            # entries are taken, and nothing acknowledged is lost.
+            b.stop()
+            b.run_prefix = []
+            b.start()
+            net.converge(60)
+            scenario.check_nothing_lost(net, acks)
+
     def test_the_check_names_an_acknowledged_entry_that_is_missing_or_elsewhere(self):
         # The check itself can fail: a made-up acknowledgement is reported.
         with scenario.network(self.workdir, self.seed, orgs=1) as net:
