@@ -352,6 +352,8 @@ class Store::Impl {
   leveldb::Options dbOptions_;  // as open() made them, for reopenDb()
   // Holds db_ for reading (see dbMu_). A guard nested in another on the
   // same thread (a list filter that reads the store again) takes nothing.
+  // Never wait for the writer while holding one (e.g. a write request from
+  // a list filter): a writer reopening the database would wait for it.
   class ReadGuard {
    public:
     explicit ReadGuard(const Impl& impl) {
