@@ -282,6 +282,23 @@ class MemberServer::Impl {
     }
   }
 
+  // A request HTTP/1.1 does not allow (Content-Length with Transfer-
+  // Encoding, two Content-Lengths that differ, a bad chunk, ...): what
+  // request smuggling is made of. Not a client that went away or was slow.
+  static bool malformed(const beast::error_code& ec) {
+    return ec && ec.category() == http::make_error_code(http::error::bad_method).category() &&
+           ec != http::error::end_of_stream && ec != http::error::partial_message &&
+           ec != http::error::header_limit && ec != http::error::body_limit && ec != http::error::need_buffer &&
+           ec != http::error::buffer_overflow;
+  }
+
+  // Answers 400 naming what was wrong, logs it, and closes: nothing after
+  // it on this connection is read as another request.
+  awaitable<void> refuseMalformed(Stream& s, const std::string& client, const beast::error_code& ec) {
+    log->info("refused a malformed request from {}: {}", client, ec.message());
+    co_await reply(s, MemberApi::error(400, "bad_request", "malformed HTTP request: " + ec.message()), 11, false);
+  }
+
   awaitable<void> requests(Stream& s, const std::string& client) {
     beast::flat_buffer buf;
     for (;;) {
@@ -294,8 +311,12 @@ class MemberServer::Impl {
         co_await refuseAndLinger(s, MemberApi::error(431, "headers_too_large", "the request's headers are over 8 KiB"), 11);
         co_return;
       }
+      if (malformed(ec)) {
+        co_await refuseMalformed(s, client, ec);
+        co_return;
+      }
       // A Content-Length over the limit ends the header read already.
-      if (ec && ec != http::error::body_limit) co_return;  // closed, timed out, or not HTTP
+      if (ec && ec != http::error::body_limit) co_return;  // closed or timed out
       const unsigned version = parser.get().version();
       if (ec == http::error::body_limit) {
         co_await refuseAndLinger(
@@ -309,6 +330,10 @@ class MemberServer::Impl {
         co_await refuseAndLinger(
             s, MemberApi::error(413, "too_large", "the request's body is over " + std::to_string(opt.maxBodyBytes) + " bytes"),
             version);
+        co_return;
+      }
+      if (malformed(bec)) {
+        co_await refuseMalformed(s, client, bec);
         co_return;
       }
       if (bec) co_return;

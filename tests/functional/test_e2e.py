@@ -2024,6 +2024,36 @@ class MemberApi(NodeTestCase):
             slow.close()
         self.login(n)
 
+    def test_requests_made_for_smuggling_get_400_naming_why_and_nothing_after_them_is_read(self):
+        import ssl
+        n = self.started()
+        ctx = ssl.create_default_context(cafile=os.path.join(n.data_dir, "keys", "web.crt"))
+        smuggled = b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        cases = [
+            ("Content-Length with Transfer-Encoding",
+             b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "bad Transfer-Encoding"),
+            ("two Content-Lengths", b"Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}", "multiple Content-Length"),
+        ]
+        for what, rest, why in cases:
+            sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", n.status()["http_port"])),
+                                   server_hostname="127.0.0.1")
+            sock.settimeout(30)
+            try:
+                sock.sendall(b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                             + rest + smuggled)
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            finally:
+                sock.close()
+            self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), (what, answer[:200]))
+            self.assertEqual(answer.count(b"HTTP/1.1 "), 1, f"{what}: the request after it was answered too")
+            body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+            self.assertEqual(body["error"]["code"], "bad_request", what)
+            self.assertIn(why, body["error"]["message"], what)
+            self.assertIn("refused a malformed request from 127.0.0.1: " + why, n.log())
+        self.login(n)  # served as ever
+
     def test_a_member_publishes_a_post_lists_it_reads_it_and_the_node_signs_it_as_the_organization(self):
         n = self.started()
         auth, _, _ = self.login(n)
