@@ -345,11 +345,11 @@ class Store::Impl {
   Moderation desired_;  // writer thread only: applied to entries as they arrive
   const Clock* clock_;
   std::unique_ptr<leveldb::DB> db_;
-  // db_ is replaced only by reopenDb(), on the writer thread, holding dbMu_
+  // db_ is replaced only by reopenIfStopped(), on the writer thread, holding dbMu_
   // exclusively; every other thread holds it shared while it uses db_ (a
   // ReadGuard in each reading member of Store).
   mutable std::shared_mutex dbMu_;
-  leveldb::Options dbOptions_;  // as open() made them, for reopenDb()
+  leveldb::Options dbOptions_;  // as open() made them, for reopenIfStopped()
   // Holds db_ for reading (see dbMu_). A guard nested in another on the
   // same thread (a list filter that reads the store again) takes nothing.
   // Never wait for the writer while holding one (e.g. a write request from
@@ -393,8 +393,7 @@ class Store::Impl {
   // unreadable past that point at the next open (records acknowledged
   // after it lost). Reopening ends the log at its last whole record.
   leveldb::Status writeDb(const leveldb::WriteOptions& wo, leveldb::WriteBatch* b) {
-    if (writeBroken_)
-      if (leveldb::Status r = reopenDb(); !r.ok()) return r;
+    if (writeBroken_) return stoppedWriting();
     leveldb::Status s = db_->Write(wo, b);
     if (!s.ok()) {
       std::lock_guard lk(writeErrorMu_);
@@ -405,8 +404,18 @@ class Store::Impl {
     }
     return s;
   }
-  // Closes and opens the database again (writer thread; readers wait).
-  leveldb::Status reopenDb();
+  // Reopening writes what the log holds to a new table (up to a write
+  // buffer) and starts a new log: it waits for this much room, a margin
+  // included, so that it does not fail half way for want of it.
+  std::uint64_t reopenRoom() const { return static_cast<std::uint64_t>(dbOptions_.write_buffer_size) + (16 << 20); }
+  // Bytes free where the store is, or nullopt if the system does not say.
+  std::optional<std::uint64_t> freeBytes() const;
+  // Why a write is refused while writes are stopped.
+  leveldb::Status stoppedWriting() const;
+  // When writes are stopped and there is room: closes and opens the
+  // database again (readers wait). Writer thread, between requests only:
+  // nothing may hold an iterator of the old database then.
+  void reopenIfStopped();
   std::atomic<bool> writeBroken_{false};  // set and cleared on the writer thread
   std::atomic<std::uint64_t> reopens_{0};
   // A read met a damaged block (checksum mismatch): counted for health
@@ -554,23 +563,32 @@ Status Store::Impl::loadTipsAndLog() {
 
 thread_local int Store::Impl::ReadGuard::depth_ = 0;
 
-leveldb::Status Store::Impl::reopenDb() {
+std::optional<std::uint64_t> Store::Impl::freeBytes() const {
+  struct statvfs sv {};
+  if (::statvfs(dir_.c_str(), &sv) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(sv.f_bavail) * sv.f_frsize;
+}
+
+leveldb::Status Store::Impl::stoppedWriting() const {
   std::string why;
   {
     std::lock_guard lk(writeErrorMu_);
     why = lastWriteError_;
   }
-  // Reopening writes what the log holds to a new table (up to a write
-  // buffer) and starts a new log: it waits for room for that, with a
-  // margin, so that it does not fail half way for want of it.
-  const std::uint64_t room = static_cast<std::uint64_t>(dbOptions_.write_buffer_size) + (16 << 20);
-  struct statvfs sv {};
-  if (::statvfs(dir_.c_str(), &sv) == 0) {
-    const std::uint64_t avail = static_cast<std::uint64_t>(sv.f_bavail) * sv.f_frsize;
-    if (avail < room)
-      return leveldb::Status::IOError(
-          "the store stopped writing after a write error (" + why + ") and starts again by itself once " +
-          std::to_string(room >> 20) + " MiB are free where it is (" + std::to_string(avail >> 20) + " MiB now)");
+  const auto avail = freeBytes();
+  return leveldb::Status::IOError("the store stopped writing after a write error (" + why +
+                                  ") and starts again by itself once " + std::to_string(reopenRoom() >> 20) +
+                                  " MiB are free where it is" +
+                                  (avail ? " (" + std::to_string(*avail >> 20) + " MiB now)" : std::string()));
+}
+
+void Store::Impl::reopenIfStopped() {
+  if (!writeBroken_) return;
+  if (const auto avail = freeBytes(); avail && *avail < reopenRoom()) return;
+  std::string why;
+  {
+    std::lock_guard lk(writeErrorMu_);
+    why = lastWriteError_;
   }
   const std::uint64_t committedBefore = committedLog_;
   {
@@ -616,7 +634,6 @@ leveldb::Status Store::Impl::reopenDb() {
     for (const Entry& e : found) stored.push_back(&e);
     afterCommit(stored);
   }
-  return leveldb::Status::OK();
 }
 
 void Store::Impl::close() {
@@ -642,6 +659,7 @@ void Store::Impl::writerLoop() {
       if (queue_.empty() && stopping_) break;
       batch.swap(queue_);
     }
+    reopenIfStopped();
     std::vector<std::unique_ptr<PublishReq>> publishes;
     for (auto& r : batch) {
       if (auto* ing = std::get_if<std::unique_ptr<IngestReq>>(&r)) {
