@@ -329,6 +329,9 @@ class Store::Impl {
   }
   Result<Entry> readEntry(const PublicKey& author, std::uint64_t seq,
                           const leveldb::Snapshot* snap = nullptr) const;
+  // The entry an arrival log row (author + seq + id) names, if the store
+  // still holds it with that id (a fork may have truncated it since).
+  std::optional<Entry> loggedEntry(std::string_view logValue) const;
   Entry entryFromRow(std::string_view key, std::string_view value, bool withContent,
                      const leveldb::Snapshot* snap) const;
   void waitIndexed() const;
@@ -624,11 +627,7 @@ void Store::Impl::reopenIfStopped() {
     for (it->Seek(keys::logKey(committedBefore + 1)); it->Valid() && it->key().size() == 9 &&
                                                       it->key()[0] == keys::kLog;
          it->Next()) {
-      std::string_view v(it->value().data(), it->value().size());
-      if (v.size() < 40) continue;
-      PublicKey author;
-      PublicKey::fromView(keys::viewOf(v.substr(0, 32)), author);
-      if (auto e = readEntry(author, keys::getU64(v, 32)); e.ok()) found.push_back(std::move(*e));
+      if (auto e = loggedEntry(std::string_view(it->value().data(), it->value().size()))) found.push_back(std::move(*e));
     }
     std::vector<const Entry*> stored;
     for (const Entry& e : found) stored.push_back(&e);
@@ -1443,6 +1442,17 @@ Result<Entry> Store::Impl::readEntry(const PublicKey& author, std::uint64_t seq,
   return entryFromRow(key, v, true, snap);
 }
 
+std::optional<Entry> Store::Impl::loggedEntry(std::string_view v) const {
+  if (v.size() != 32 + 8 + 32) return std::nullopt;
+  PublicKey author;
+  Digest id;
+  PublicKey::fromView(keys::viewOf(v.substr(0, 32)), author);
+  Digest::fromView(keys::viewOf(v.substr(40, 32)), id);
+  auto e = readEntry(author, keys::getU64(v, 32));
+  if (!e.ok() || e->id != id) return std::nullopt;
+  return std::move(e).value();
+}
+
 // ---------------------------------------------------------------------------
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -1674,17 +1684,7 @@ std::vector<Store::Arrival> Store::arrivals(std::uint64_t after, std::size_t max
        it->Valid() && out.size() < max && it->key().size() == 9 && it->key()[0] == keys::kLog; it->Next()) {
     const std::uint64_t pos = keys::getU64(std::string_view(it->key().data(), 9), 1);
     if (pos > upTo) break;
-    std::string_view v(it->value().data(), it->value().size());
-    Arrival a{pos, std::nullopt};
-    if (v.size() == 32 + 8 + 32) {
-      PublicKey author;
-      Digest id;
-      PublicKey::fromView(keys::viewOf(v.substr(0, 32)), author);
-      Digest::fromView(keys::viewOf(v.substr(40, 32)), id);
-      auto e = impl_->readEntry(author, keys::getU64(v, 32));
-      if (e.ok() && e->id == id) a.entry = std::move(e).value();
-    }
-    out.push_back(std::move(a));
+    out.push_back(Arrival{pos, impl_->loggedEntry(std::string_view(it->value().data(), it->value().size()))});
   }
   return out;
 }
@@ -1844,13 +1844,10 @@ Stats Store::stats() const {
     st.writeErrors = impl_->writeErrors_;
     st.lastWriteError = impl_->lastWriteError_;
     st.lastWriteErrorMs = impl_->lastWriteErrorMs_;
-  }
-  st.writesStopped = impl_->writeBroken_;
-  {
-    std::lock_guard lk(impl_->writeErrorMu_);
     st.readCorruptions = impl_->readCorruptions_;
     st.lastReadCorruption = impl_->lastReadCorruption_;
   }
+  st.writesStopped = impl_->writeBroken_;
   st.reopens = impl_->reopens_;
   for (std::size_t v = 0; v < impl_->refused_.size(); ++v)
     if (const std::uint64_t n = impl_->refused_[v].load())
