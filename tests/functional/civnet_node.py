@@ -6,6 +6,7 @@ CIVNETD, CIVNETCTL, CAPNP and CIVNET_ENTRY_CAPNP (schemas/entry.capnp).
 Nothing here sleeps a fixed time: waits poll a condition with a deadline.
 """
 
+import http.client
 import json
 import os
 import signal
@@ -34,6 +35,19 @@ def wait_until(condition, timeout, what):
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(delay)  # a polling interval, not a guess at how long things take
         delay = min(delay * 2, 0.1)
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a node's admin socket (a Unix socket)."""
+
+    def __init__(self, path):
+        super().__init__("civnetd", timeout=COMMAND_TIMEOUT)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(COMMAND_TIMEOUT)
+        self.sock.connect(self.unix_path)
 
 
 class Completed:
@@ -211,19 +225,7 @@ class Node:
     def api(self, method, path, body=None):
         """One admin API request straight over the socket (no civnetctl
         process), for tests that make many; (status, parsed JSON)."""
-        import http.client
-
-        class UnixConnection(http.client.HTTPConnection):
-            def __init__(self, path):
-                super().__init__("civnetd", timeout=COMMAND_TIMEOUT)
-                self.unix_path = path
-
-            def connect(self):
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.settimeout(COMMAND_TIMEOUT)
-                self.sock.connect(self.unix_path)
-
-        conn = UnixConnection(self.socket)
+        conn = UnixHTTPConnection(self.socket)
         try:
             data = json.dumps(body).encode() if body is not None else None
             conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
@@ -249,7 +251,6 @@ class Node:
         """One request to the member interface over real HTTPS, trusting
         only this node's own certificate: (status, headers, parsed JSON or
         None). `raw` sends those bytes as the body instead of JSON."""
-        import http.client
         import ssl
         ctx = ssl.create_default_context(cafile=os.path.join(self.data_dir, "keys", "web.crt"))
         conn = http.client.HTTPSConnection("127.0.0.1", self.status()["http_port"], context=ctx, timeout=30)

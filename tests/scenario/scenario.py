@@ -15,13 +15,15 @@ import contextlib
 import json
 import os
 import random
+import re
 import socket
+import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "functional"))
-from civnet_node import Node, wait_until  # noqa: E402
+from civnet_node import Node, UnixHTTPConnection, wait_until  # noqa: E402
 
 
 def free_port():
@@ -125,7 +127,6 @@ class Namespaces:
 
     @staticmethod
     def _ip(*args):
-        import subprocess
         r = subprocess.run(["ip", *args], capture_output=True, text=True)
         if r.returncode != 0:
             raise AssertionError(f"ip {' '.join(args)} failed: {r.stderr.strip()}")
@@ -161,7 +162,6 @@ class Namespaces:
         dropped at random (nftables) and its link held to 20 Mbit/s with a
         queue (tbf), so packets are lost and wait; no jitter, reordering
         or duplication then. Returns what was applied."""
-        import subprocess
 
         def run(i, *args):
             return subprocess.run(["ip", "netns", "exec", self.node_ns(i), *args], capture_output=True, text=True)
@@ -187,8 +187,6 @@ class Namespaces:
 
     def dropped(self):
         """Packets the nftables rule of degrade() dropped, on all nodes."""
-        import re
-        import subprocess
         total = 0
         for i in range(self.n):
             r = subprocess.run(["ip", "netns", "exec", self.node_ns(i), "nft", "list", "table", "inet", "civnet"],
@@ -207,7 +205,6 @@ class Namespaces:
 
 def namespaces_available():
     """Why network namespaces cannot be used here, or None."""
-    import subprocess
     if os.geteuid() != 0:
         return "needs root, for network namespaces"
     name = f"civnet-probe-{os.urandom(3).hex()}"
@@ -364,7 +361,6 @@ def load_posts(net, node, entries, feeds):
     """Makes `entries` signed posts in `feeds` new feeds (bench_gen), has
     the hub admit the feeds, and imports the posts into `node`. Returns the
     bytes of the export file."""
-    import subprocess
     out = os.path.join(net.workdir, f"posts-{entries}.export")
     keys = out + ".keys"
     r = subprocess.run([bench_gen(), "--genesis", net.genesis, "--out", out, "--keys", keys,
@@ -421,14 +417,7 @@ class ApiConnection:
     that make thousands of requests."""
 
     def __init__(self, node):
-        import http.client
-
-        class UnixConnection(http.client.HTTPConnection):
-            def connect(conn):
-                conn.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                conn.sock.settimeout(60)
-                conn.sock.connect(node.socket)
-        self.conn = UnixConnection("civnetd", timeout=60)
+        self.conn = UnixHTTPConnection(node.socket)
 
     def get(self, path):
         self.conn.request("GET", path)
