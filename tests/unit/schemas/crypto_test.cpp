@@ -1,5 +1,6 @@
 // Unit tests of the record crypto (schemas/crypto.hpp): the RFC 8032 Ed25519
-// test vectors through our signing code, SHA-256, hex, PEM and key files.
+// test vectors through our signing code, the Ed25519 edge cases, SHA-256,
+// hex, PEM and key files.
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
@@ -205,6 +206,134 @@ TEST_CASE("verifySignature refuses, without crashing, a public key that is not a
   auto key = keyFromByte(3);
   Bytes msg = hexBytes("00");
   CHECK_FALSE(verifySignature(bogus, msg, key.sign(msg)));
+}
+
+// The twelve Ed25519 edge cases of "Taming the many EdDSAs" (Chalkias,
+// Garillot and Nikolaenko, SSR 2020), as published in
+// github.com/novifinancial/ed25519-speccheck, cases.txt: small-order and
+// mixed-order keys and R, S = 0, S >= L, non-canonical encodings of A and R.
+// Implementations differ on them (OpenSSL 3.0 accepts 0-3 and 11, libsodium
+// only 3); civnet must give one verdict everywhere, so it refuses small-order
+// and non-canonical points before OpenSSL looks: only case 3 verifies.
+struct EdgeCase {
+  const char* msg;
+  const char* key;
+  const char* sig;
+  bool civnetAccepts;
+};
+const EdgeCase kEdgeCases[] = {
+    {"8c93255d71dcab10e8f379c26200f3c7bd5f09d9bc3068d3ef4edeb4853022b6",
+     "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+     "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"
+     "0000000000000000000000000000000000000000000000000000000000000000", false},
+    {"9bd9f44f4dcc75bd531b56b2cd280b0bb38fc1cd6d1230e14861d861de092e79",
+     "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+     "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43"
+     "a5bb704786be79fc476f91d3f3f89b03984d8068dcf1bb7dfc6637b45450ac04", false},
+    {"aebf3f2601a0c8c5d39cc7d8911642f740b78168218da8471772b35f9d35b9ab",
+     "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43",
+     "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"
+     "8c4bd45aecaca5b24fb97bc10ac27ac8751a7dfe1baff8b953ec9f5833ca260e", false},
+    {"9bd9f44f4dcc75bd531b56b2cd280b0bb38fc1cd6d1230e14861d861de092e79",
+     "cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d",
+     "9046a64750444938de19f227bb80485e92b83fdb4b6506c160484c016cc1852f"
+     "87909e14428a7a1d62e9f22f3d3ad7802db02eb2e688b6c52fcd6648a98bd009", true},
+    {"e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec4011eaccd55b53f56c",
+     "cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d",
+     "160a1cb0dc9c0258cd0a7d23e94d8fa878bcb1925f2c64246b2dee1796bed512"
+     "5ec6bc982a269b723e0668e540911a9a6a58921d6925e434ab10aa7940551a09", false},
+    {"e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec4011eaccd55b53f56c",
+     "cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d",
+     "21122a84e0b5fca4052f5b1235c80a537878b38f3142356b2c2384ebad4668b7"
+     "e40bc836dac0f71076f9abe3a53f9c03c1ceeeddb658d0030494ace586687405", false},
+    {"85e241a07d148b41e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec40",
+     "442aad9f089ad9e14647b1ef9099a1ff4798d78589e66f28eca69c11f582a623",
+     "e96f66be976d82e60150baecff9906684aebb1ef181f67a7189ac78ea23b6c0e"
+     "547f7690a0e2ddcd04d87dbc3490dc19b3b3052f7ff0538cb68afb369ba3a514", false},
+    {"85e241a07d148b41e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec40",
+     "442aad9f089ad9e14647b1ef9099a1ff4798d78589e66f28eca69c11f582a623",
+     "8ce5b96c8f26d0ab6c47958c9e68b937104cd36e13c33566acd2fe8d38aa1942"
+     "7e71f98a473474f2f13f06f97c20d58cc3f54b8bd0d272f42b695dd7e89a8c22", false},
+    {"9bedc267423725d473888631ebf45988bad3db83851ee85c85e241a07d148b41",
+     "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43",
+     "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+     "03be9678ac102edcd92b0210bb34d7428d12ffc5df5f37e359941266a4e35f0f", false},
+    {"9bedc267423725d473888631ebf45988bad3db83851ee85c85e241a07d148b41",
+     "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43",
+     "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+     "ca8c5b64cd208982aa38d4936621a4775aa233aa0505711d8fdcfdaa943d4908", false},
+    {"e96b7021eb39c1a163b6da4e3093dcd3f21387da4cc4572be588fafae23c155b",
+     "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+     "a9d55260f765261eb9b84e106f665e00b867287a761990d7135963ee0a7d59dc"
+     "a5bb704786be79fc476f91d3f3f89b03984d8068dcf1bb7dfc6637b45450ac04", false},
+    {"39a591f5321bbe07fd5a23dc2f39d025d74526615746727ceefd6e82ae65c06f",
+     "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+     "a9d55260f765261eb9b84e106f665e00b867287a761990d7135963ee0a7d59dc"
+     "a5bb704786be79fc476f91d3f3f89b03984d8068dcf1bb7dfc6637b45450ac04", false},
+};
+
+PublicKey keyOfHex(const char* hex) {
+  PublicKey k;
+  Bytes b = hexBytes(hex);
+  std::copy(b.begin(), b.end(), k.bytes.begin());
+  return k;
+}
+Signature sigOfHex(const char* hex) {
+  Signature s;
+  Bytes b = hexBytes(hex);
+  std::copy(b.begin(), b.end(), s.bytes.begin());
+  return s;
+}
+
+// OpenSSL's own verdict, without civnet's checks in front of it.
+bool opensslVerifies(const PublicKey& key, ByteView msg, const Signature& sig) {
+  EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.bytes.data(), key.bytes.size());
+  if (!pkey) return false;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey) == 1 &&
+            EVP_DigestVerify(ctx, sig.bytes.data(), sig.bytes.size(), msg.data(), msg.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(pkey);
+  return ok;
+}
+
+TEST_CASE("the Ed25519 edge-case vectors: only case 3 verifies, a small-order or non-canonical point never") {
+  for (std::size_t i = 0; i < std::size(kEdgeCases); ++i) {
+    const EdgeCase& c = kEdgeCases[i];
+    INFO("edge case " << i);
+    CHECK(verifySignature(keyOfHex(c.key), hexBytes(c.msg), sigOfHex(c.sig)) == c.civnetAccepts);
+  }
+}
+
+TEST_CASE("the edge-case vectors reach civnet's own checks: OpenSSL alone accepts some that civnet refuses") {
+  // Were OpenSSL to refuse all of these itself, the test above would not
+  // show that civnet's checks work; this one fails then, to say so.
+  int refusedByCivnetOnly = 0;
+  for (const EdgeCase& c : kEdgeCases) {
+    const bool openssl = opensslVerifies(keyOfHex(c.key), hexBytes(c.msg), sigOfHex(c.sig));
+    if (openssl && !c.civnetAccepts) ++refusedByCivnetOnly;
+  }
+  CHECK(refusedByCivnetOnly >= 1);
+}
+
+TEST_CASE("a signature made without the private key, for a small-order key, is refused") {
+  // The attack the small-order check stops: with A of order 8, S = 0 and
+  // R = -k*A verifies whenever k = H(R || A || M) mod 8 fits, which one
+  // message in eight or so does. Search messages until OpenSSL alone
+  // accepts such a forgery, then ask civnet.
+  const PublicKey a = keyOfHex(kEdgeCases[0].key);
+  const Signature forged = sigOfHex(kEdgeCases[0].sig);  // R small, S = 0
+  int found = -1;
+  for (int i = 0; i < 4096 && found < 0; ++i) {
+    Bytes msg = hexBytes("00");
+    msg[0] = static_cast<std::uint8_t>(i & 0xff);
+    msg.push_back(static_cast<std::uint8_t>(i >> 8));
+    if (opensslVerifies(a, msg, forged)) {
+      found = i;
+      CHECK_FALSE(verifySignature(a, msg, forged));
+    }
+  }
+  REQUIRE(found >= 0);
 }
 
 TEST_CASE("fromSeed refuses a seed that is not 32 bytes") {
