@@ -484,6 +484,115 @@ TEST_SUITE("sync_peer") {
     CHECK(link.atA.counters().forged == 1);
   }
 
+  TEST_CASE("1,000 copies of an entry already held change nothing, end no session and are not passed on") {
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
+    Node third{f.net, "Third"};
+    hub.admit(f.net, third.org.publicKey());
+    Link link(hub, fresh), other(hub, third);
+    record::Entry e = fresh.post("said once");
+    pump({&link, &other});
+    REQUIRE(hub.store->entryById(e.id).ok());
+    REQUIRE(third.store->entryById(e.id).ok());
+    const auto heldBefore = hub.held();
+    (void)hub.takeNews();
+    const auto sentToThird = other.atA.counters().entriesSent;
+    const peerwire::Entries copy{{record::encodeFrame(e.signedEntry)}};
+    for (int i = 0; i < 1000; ++i) {
+      SyncPeer::Step s = link.atA.onMessage(copy);
+      REQUIRE(s.ingest.size() == 1);
+      store::IngestResult r = hub.store->ingest(s.ingest);
+      CHECK(r.verdict == record::Verdict::duplicate);
+      SyncPeer::Step after = link.atA.afterIngest(r, s.ingest);
+      CHECK_FALSE(after.close);
+      CHECK(after.send.empty());
+    }
+    CHECK(hub.held() == heldBefore);
+    CHECK(hub.takeNews().empty());  // no tip moved: nothing for the other sessions
+    pump({&link, &other});
+    CHECK_FALSE(link.closed());
+    CHECK(link.atA.counters().forged == 0);
+    CHECK(other.atA.counters().entriesSent == sentToThird);
+  }
+
+  TEST_CASE("content its author retracted, sent again by a peer that still has it, is dropped and the peer kept") {
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
+    Link link(hub, fresh);
+    record::Entry e = fresh.post("posted by mistake");
+    pump({&link});
+    REQUIRE(hub.store->entryById(e.id)->signedEntry.content);
+    record::Retraction r;
+    r.target = record::EntryRef{e.header.author, e.header.seq, e.id};
+    r.reason = "by mistake";
+    REQUIRE(fresh.store->publish(fresh.org, static_cast<std::uint16_t>(record::Kind::retraction),
+                                 record::encodeRetraction(r)).ok());
+    pump({&link});
+    REQUIRE(hub.store->isErased(e.header.author, e.header.seq));
+    // A peer that has not seen the retraction yet offers the entry whole.
+    SyncPeer::Step s = link.atA.onMessage(peerwire::Entries{{record::encodeFrame(e.signedEntry)}});
+    REQUIRE(s.ingest.size() == 1);
+    store::IngestResult result = hub.store->ingest(s.ingest);
+    CHECK(result.contentFilled == 0);
+    SyncPeer::Step after = link.atA.afterIngest(result, s.ingest);
+    CHECK_FALSE(after.close);
+    CHECK(hub.store->isErased(e.header.author, e.header.seq));
+    auto held = hub.store->entryById(e.id);
+    REQUIRE(held.ok());
+    CHECK_FALSE(held->signedEntry.content);
+    CHECK(link.atA.counters().forged == 0);
+  }
+
+  TEST_CASE("a node that has not seen a revocation yet pushes the revoked feed: nacked, not banned, then alike") {
+    civnet::test::HubAndFresh f;
+    Node &hub = f.hub, &fresh = f.fresh;
+    PrivateKey y = PrivateKey::generate();
+    hub.admit(f.net, y.publicKey());
+    record::Entry y1 = civnet::test::postAt(f.net, y, 1, Digest{}, "before");
+    REQUIRE(fresh.store->ingest({y1.signedEntry}).verdict == record::Verdict::notMember);  // not admitted there yet
+    {
+      Link first(hub, fresh);
+      pump({&first});
+    }
+    REQUIRE(fresh.store->ingest({y1.signedEntry}).stored == 1);
+    Link sync1(hub, fresh);
+    pump({&sync1});
+    REQUIRE(hub.store->tip(y.publicKey())->seq == 1);
+    // Apart, the steward (on the hub) revokes y after seq 1, and y writes
+    // seq 2 on the fresh node, which does not know of the revocation.
+    record::Revocation rev;
+    rev.feed = y.publicKey();
+    rev.pinSeq = 1;
+    rev.pinId = y1.id;
+    rev.reason = "spam";
+    REQUIRE(hub.store->publish(f.net.steward, static_cast<std::uint16_t>(record::Kind::revocation),
+                               record::encodeRevocation(rev)).ok());
+    record::Entry y2 = civnet::test::postAt(f.net, y, 2, y1.id, "after");
+    REQUIRE(fresh.store->ingest({y2.signedEntry}).stored == 1);
+    // Together again: the fresh node's push of seq 2 arrives before it has
+    // the revocation.
+    Link link(hub, fresh);
+    REQUIRE(std::holds_alternative<peerwire::Hello>(link.toA.front()));
+    deliver(link.atA, hub, link.toB, link.closedByA, link.toA.front());  // the fresh node's hello
+    link.toA.pop_front();
+    SyncPeer::Step s = link.atA.onMessage(peerwire::Entries{{record::encodeFrame(y2.signedEntry)}});
+    REQUIRE(s.ingest.size() == 1);
+    SyncPeer::Step after = link.atA.afterIngest(hub.store->ingest(s.ingest), s.ingest);
+    CHECK_FALSE(after.close);
+    REQUIRE(after.send.size() == 1);
+    REQUIRE(std::holds_alternative<peerwire::Nack>(after.send[0]));
+    CHECK(std::get<peerwire::Nack>(after.send[0]).verdict == "revoked");
+    for (auto& m : after.send) link.toB.push_back(std::move(m));
+    pump({&link});
+    CHECK_FALSE(link.closed());
+    CHECK(link.atA.counters().forged == 0);
+    CHECK(link.atB.counters().forged == 0);
+    // Once the revocation reached it, the fresh node holds what the hub does.
+    CHECK(hub.store->tip(y.publicKey())->seq == 1);
+    CHECK(fresh.store->tip(y.publicKey())->seq == 1);
+    CHECK(hub.held() == fresh.held());
+  }
+
   TEST_CASE("a run the receiver does not take gets a nack, and is not pushed again until the view changes") {
     civnet::test::HubAndFresh f;
     Net& net = f.net;
