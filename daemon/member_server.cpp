@@ -67,6 +67,47 @@ http::response<http::string_body> toHttp(const MemberResponse& r, unsigned versi
   return res;
 }
 
+// The answers to a request the server will not read to its end; each
+// closes the connection after it.
+MemberResponse headersTooLarge() {
+  return MemberApi::error(431, "headers_too_large", "the request's headers are over 8 KiB");
+}
+MemberResponse bodyTooLarge(std::size_t maxBodyBytes) {
+  return MemberApi::error(413, "too_large", "the request's body is over " + std::to_string(maxBodyBytes) + " bytes");
+}
+MemberResponse malformedRequest(const beast::error_code& ec) {
+  return MemberApi::error(400, "bad_request", "malformed HTTP request: " + ec.message());
+}
+
+// A request HTTP/1.1 does not allow (Content-Length with Transfer-Encoding,
+// two Content-Lengths that differ, a bad chunk, ...): what request
+// smuggling is made of. Not a client that went away or was slow, nor a
+// request over a limit (answered 413 or 431).
+bool malformed(const beast::error_code& ec) {
+  return ec && ec.category() == http::make_error_code(http::error::bad_method).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message && ec != http::error::header_limit &&
+         ec != http::error::body_limit && ec != http::error::need_buffer && ec != http::error::buffer_overflow &&
+         ec != http::error::need_more;
+}
+
+void setLimits(http::request_parser<http::string_body>& parser, std::size_t maxBodyBytes) {
+  parser.header_limit(kHeaderLimit);
+  parser.body_limit(maxBodyBytes);
+}
+
+MemberRequest toMemberRequest(http::request<http::string_body>& req, const std::string& client) {
+  MemberRequest mr;
+  mr.method = std::string(req.method_string());
+  mr.target = std::string(req.target());
+  mr.body = std::move(req.body());
+  mr.cookie = std::string(req[http::field::cookie]);
+  mr.csrf = std::string(req["X-CSRF-Token"]);
+  mr.contentType = std::string(req[http::field::content_type]);
+  mr.clientAddress = client;
+  mr.lastEventId = std::string(req["Last-Event-ID"]);
+  return mr;
+}
+
 // Runs the (blocking) handler; one that throws is a bug, answered with 500.
 awaitable<MemberResponse> handleOnPool(MemberApi* api, MemberRequest req, std::shared_ptr<spdlog::logger> log) {
   try {
@@ -134,6 +175,13 @@ class MemberServer::Impl {
   std::optional<std::uint16_t> boundPort;
   std::set<std::shared_ptr<Stream>> conns;
   std::map<std::string, std::size_t> perAddress;  // open connections per client address
+  // Connections waiting for the client: in the TLS handshake, or for a
+  // request's headers (between requests too), since when. At the
+  // connection limit, the one waiting longest is closed to make room, so
+  // clients that hold connections open without sending (slowloris) cannot
+  // keep others out: a client that sends its request is not waited for.
+  std::map<Stream*, std::chrono::steady_clock::time_point> waiting;
+  std::uint64_t evicted = 0;  // network thread only
   std::thread thread;
   bool stopped = false;
   bool stopping = false;  // network thread only: no new connection or request from now on
@@ -232,16 +280,33 @@ class MemberServer::Impl {
         continue;
       }
       if (stopping) break;
-      if (conns.size() - openStreams >= opt.maxConnections) continue;  // closed as it goes out of scope
       boost::system::error_code rec;
       const auto ep = sock.remote_endpoint(rec);
       const std::string client = rec ? "?" : ep.address().to_string();
       if (perAddress[client] >= kMaxConnectionsPerAddress) {
         log->debug("refused a connection from {}: {} open already", client, perAddress[client]);
-        continue;
+        continue;  // closed as it goes out of scope
       }
+      if (conns.size() - openStreams >= opt.maxConnections && !evictLongestWaiting()) continue;
       asio::co_spawn(ioc, serve(std::move(sock), client), asio::detached);
     }
+  }
+
+  // Closes the connection that has waited longest for its client (its
+  // coroutine then ends and frees the place). False if none is waiting.
+  bool evictLongestWaiting() {
+    auto oldest = std::min_element(waiting.begin(), waiting.end(),
+                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (oldest == waiting.end()) return false;
+    Stream* s = oldest->first;
+    waiting.erase(oldest);
+    beast::error_code ignored;
+    beast::get_lowest_layer(*s).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(*s).close();
+    if (++evicted % 1000 == 1)
+      log->warn("{} connections open, the limit: closed the one idle longest to let a new one in ({} so far)",
+                conns.size() - openStreams, evicted);
+    return true;
   }
 
   awaitable<void> serve(tcp::socket sock, std::string client) {
@@ -250,11 +315,13 @@ class MemberServer::Impl {
     conns.insert(s);
     ++perAddress[client];
     beast::get_lowest_layer(*s).expires_after(opt.headerTimeout);
+    waiting[s.get()] = std::chrono::steady_clock::now();
     auto [hec] = co_await s->async_handshake(ssl::stream_base::server, kAsTuple);
     if (!hec) co_await requests(*s, client);
     beast::error_code ignored;
     beast::get_lowest_layer(*s).socket().shutdown(tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(*s).close();
+    waiting.erase(s.get());
     conns.erase(s);
     if (--perAddress[client] == 0) perAddress.erase(client);
   }
@@ -282,33 +349,24 @@ class MemberServer::Impl {
     }
   }
 
-  // A request HTTP/1.1 does not allow (Content-Length with Transfer-
-  // Encoding, two Content-Lengths that differ, a bad chunk, ...): what
-  // request smuggling is made of. Not a client that went away or was slow.
-  static bool malformed(const beast::error_code& ec) {
-    return ec && ec.category() == http::make_error_code(http::error::bad_method).category() &&
-           ec != http::error::end_of_stream && ec != http::error::partial_message &&
-           ec != http::error::header_limit && ec != http::error::body_limit && ec != http::error::need_buffer &&
-           ec != http::error::buffer_overflow;
-  }
-
   // Answers 400 naming what was wrong, logs it, and closes: nothing after
   // it on this connection is read as another request.
   awaitable<void> refuseMalformed(Stream& s, const std::string& client, const beast::error_code& ec) {
     log->info("refused a malformed request from {}: {}", client, ec.message());
-    co_await reply(s, MemberApi::error(400, "bad_request", "malformed HTTP request: " + ec.message()), 11, false);
+    co_await reply(s, malformedRequest(ec), 11, false);
   }
 
   awaitable<void> requests(Stream& s, const std::string& client) {
     beast::flat_buffer buf;
     for (;;) {
       http::request_parser<http::string_body> parser;
-      parser.header_limit(kHeaderLimit);
-      parser.body_limit(opt.maxBodyBytes);
+      setLimits(parser, opt.maxBodyBytes);
       beast::get_lowest_layer(s).expires_after(opt.headerTimeout);
+      waiting[&s] = std::chrono::steady_clock::now();
       auto [ec, n] = co_await http::async_read_header(s, buf, parser, kAsTuple);
+      waiting.erase(&s);
       if (ec == http::error::header_limit) {
-        co_await refuseAndLinger(s, MemberApi::error(431, "headers_too_large", "the request's headers are over 8 KiB"), 11);
+        co_await refuseAndLinger(s, headersTooLarge(), 11);
         co_return;
       }
       if (malformed(ec)) {
@@ -319,17 +377,13 @@ class MemberServer::Impl {
       if (ec && ec != http::error::body_limit) co_return;  // closed or timed out
       const unsigned version = parser.get().version();
       if (ec == http::error::body_limit) {
-        co_await refuseAndLinger(
-            s, MemberApi::error(413, "too_large", "the request's body is over " + std::to_string(opt.maxBodyBytes) + " bytes"),
-            version);
+        co_await refuseAndLinger(s, bodyTooLarge(opt.maxBodyBytes), version);
         co_return;
       }
       beast::get_lowest_layer(s).expires_after(opt.requestTimeout);
       auto [bec, bn] = co_await http::async_read(s, buf, parser, kAsTuple);
       if (bec == http::error::body_limit) {
-        co_await refuseAndLinger(
-            s, MemberApi::error(413, "too_large", "the request's body is over " + std::to_string(opt.maxBodyBytes) + " bytes"),
-            version);
+        co_await refuseAndLinger(s, bodyTooLarge(opt.maxBodyBytes), version);
         co_return;
       }
       if (malformed(bec)) {
@@ -337,18 +391,9 @@ class MemberServer::Impl {
         co_return;
       }
       if (bec) co_return;
-      auto& req = parser.get();
-      MemberRequest mr;
-      mr.method = std::string(req.method_string());
-      mr.target = std::string(req.target());
-      mr.body = std::move(req.body());
-      mr.cookie = std::string(req[http::field::cookie]);
-      mr.csrf = std::string(req["X-CSRF-Token"]);
-      mr.contentType = std::string(req[http::field::content_type]);
-      mr.clientAddress = client;
-      mr.lastEventId = std::string(req["Last-Event-ID"]);
+      const bool keepAlive = parser.get().keep_alive();
+      MemberRequest mr = toMemberRequest(parser.get(), client);
       std::string cookie = mr.cookie;
-      const bool keepAlive = req.keep_alive();
       if (stopping) co_return;  // shutting down: the pool may be gone
       const std::string line = mr.method + " " + mr.target.substr(0, 200);
       // The handler may hash a password: off this thread. (A plain function,
@@ -417,5 +462,32 @@ void MemberServer::stop() {
 }
 
 std::optional<std::uint16_t> MemberServer::port() const { return impl_->boundPort; }
+
+ParsedMemberRequest parseMemberRequest(std::string_view bytes, std::size_t maxBodyBytes, const std::string& client) {
+  ParsedMemberRequest out;
+  http::request_parser<http::string_body> parser;
+  setLimits(parser, maxBodyBytes);
+  parser.eager(true);
+  while (!parser.is_done()) {
+    beast::error_code ec;
+    const std::size_t n = parser.put(asio::buffer(bytes.data() + out.consumed, bytes.size() - out.consumed), ec);
+    out.consumed += n;
+    if (ec == http::error::need_more || (!ec && n == 0)) {
+      if (n == 0) return out;  // `bytes` ends inside the request
+      continue;
+    }
+    if (ec == http::error::header_limit) {
+      out.refusal = headersTooLarge();
+    } else if (ec == http::error::body_limit) {
+      out.refusal = bodyTooLarge(maxBodyBytes);
+    } else if (ec) {
+      out.refusal = malformedRequest(ec);
+    }
+    if (out.refusal) return out;
+  }
+  out.keepAlive = parser.get().keep_alive();
+  out.request = toMemberRequest(parser.get(), client);
+  return out;
+}
 
 }  // namespace civnet::daemon

@@ -6,7 +6,10 @@
 // Limits: the request header at most 8 KiB (431), the body at most
 // maxBodyBytes (413), the header within headerTimeout of the connection or
 // of the previous answer and the whole request within requestTimeout (a slow
-// client is closed, others go on), at most maxConnections at once. Every
+// client is closed, others go on), at most 32 connections per client
+// address and maxConnections in all; at that limit a new connection closes
+// the one that has waited longest for its client (in the TLS handshake or
+// for a request's headers), so slow clients cannot keep others out. Every
 // answer carries the security headers (Content-Security-Policy without
 // inline script, HSTS, nosniff, frame-ancestors none, no-referrer) and
 // Cache-Control: no-store.
@@ -17,7 +20,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "daemon/member_api.hpp"
 #include "schemas/status.hpp"
 
 namespace spdlog { class logger; }
@@ -60,5 +65,19 @@ class MemberServer {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// How the server reads one request from the start of `bytes`, without a
+// socket: the same parser, limits and refusals (for the HTTP fuzz target).
+// At most one of `request` (a whole request of `consumed` bytes) and
+// `refusal` (the answer the server sends before it closes the connection:
+// 400 malformed, 413 body too large, 431 headers too large) is set; neither
+// when `bytes` ends inside the request.
+struct ParsedMemberRequest {
+  std::optional<MemberRequest> request;
+  std::optional<MemberResponse> refusal;
+  std::size_t consumed = 0;
+  bool keepAlive = false;
+};
+ParsedMemberRequest parseMemberRequest(std::string_view bytes, std::size_t maxBodyBytes, const std::string& client);
 
 }  // namespace civnet::daemon
