@@ -8,6 +8,8 @@
 #                         to `meson test` instead (e.g. a suite: ./dev.sh test
 #                         --suite store), without the sanitizer run
 #   ./dev.sh sanitize     the sanitizer run alone
+#   ./dev.sh fuzz [ARGS]  install clang too, then fuzz every target with
+#                         libFuzzer (tests/fuzz/run ARGS, e.g. --seconds 60)
 #   ./dev.sh build        install what is missing and build only
 #   ./dev.sh demo [--keep] a federation of three nodes on 127.0.0.1 that sync
 #
@@ -31,6 +33,8 @@ PACKAGES=(
   openssl libxapian-dev libcmark-dev chromium libsystemd-dev systemd
   iproute2 nftables faketime
 )
+# Only for `./dev.sh fuzz`: libFuzzer comes with clang's runtime libraries.
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 BUILD_DIR=build
 SANITIZE_DIR=build-sanitize
 DATA_DIR=node-data
@@ -48,9 +52,10 @@ show_log_tail() {
   printf -- '---\n' >&2
 }
 
+# Installs PACKAGES and the packages named as arguments, when missing.
 install_packages() {
   local missing=() p status
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     [[ $status == "install ok installed" ]] || missing+=("$p")
   done
@@ -159,21 +164,23 @@ PY
 }
 
 # Configures $SANITIZE_DIR (a debug build with AddressSanitizer and
-# UndefinedBehaviorSanitizer) and builds the unit test programs in it.
+# UndefinedBehaviorSanitizer) and builds the unit test programs and the fuzz
+# targets (replaying their corpora) in it.
 build_sanitized() {
   export CCACHE_NOHASHDIR=1
   local start=$SECONDS
   configure "$SANITIZE_DIR" sanitize -Dbuildtype=debug -Db_sanitize=address,undefined
-  # Only the unit test programs: the daemon's own binaries are not run here.
+  # Only the unit test programs and fuzz targets: the daemon's own binaries are
+  # not run here.
   local targets
   targets=$(meson introspect --targets "$SANITIZE_DIR" | python3 -c '
 import json, os, sys
 root = os.path.abspath(sys.argv[1])
 for t in json.load(sys.stdin):
-    if t["type"] == "executable" and "/tests/unit/" in t["defined_in"]:
+    if t["type"] == "executable" and ("/tests/unit/" in t["defined_in"] or "/tests/fuzz/" in t["defined_in"]):
         print(os.path.relpath(t["filename"][0], root))' "$SANITIZE_DIR") || die "meson introspect of $SANITIZE_DIR failed"
   [[ -n $targets ]] || die "no unit test programs found in $SANITIZE_DIR"
-  say "sanitize: ninja -C $SANITIZE_DIR (the unit test programs)"
+  say "sanitize: ninja -C $SANITIZE_DIR (the unit test programs and fuzz targets)"
   # shellcheck disable=SC2086  # one target per word
   ninja -C "$SANITIZE_DIR" -j "$JOBS" --quiet $targets || die "the sanitizer build failed (errors above)"
   say "sanitize: built in $((SECONDS - start)) s"
@@ -183,10 +190,10 @@ for t in json.load(sys.stdin):
 # with a failure (halt_on_error), leaks included.
 run_sanitized_tests() {
   rm -f "$SANITIZE_DIR/meson-logs/testlog.json"
-  say "sanitize: meson test -C $SANITIZE_DIR --suite unit"
+  say "sanitize: meson test -C $SANITIZE_DIR --suite unit --suite fuzz"
   ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
-    meson test -C "$SANITIZE_DIR" --no-rebuild --print-errorlogs --suite unit
+    meson test -C "$SANITIZE_DIR" --no-rebuild --print-errorlogs --suite unit --suite fuzz
 }
 
 run_tests() {
@@ -244,7 +251,7 @@ EOF
 }
 
 usage() {
-  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -270,6 +277,10 @@ main() {
       run_sanitized_tests || rc=$?
       summarize_tests "$SANITIZE_DIR" || ((rc != 0)) || rc=1
       return "$rc"
+      ;;
+    fuzz)
+      install_packages "${FUZZ_PACKAGES[@]}"
+      exec tests/fuzz/run "$@"
       ;;
     demo)
       install_packages

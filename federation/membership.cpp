@@ -287,10 +287,11 @@ MembershipView computeMembership(const MembershipInput& input) {
   //    still active suspends at the lowest active pin.
   for (auto& [feed, byPin] : revocations) {
     FeedMembership& m = view.feeds[feed];
+    const PublicKey& revokedFeed = feed;  // clang 14 cannot capture a structured binding
     auto pinOf = [&](std::uint64_t seq, const Digest& id) {
       Pin p{seq, id, PinState::held};
       if (seq > 0) {
-        auto h = heldAt(feed, seq);
+        auto h = heldAt(revokedFeed, seq);
         p.state = !h ? PinState::notYet : h->id == id ? PinState::held : PinState::conflict;
       }
       return p;
