@@ -472,10 +472,11 @@ ParsedMemberRequest parseMemberRequest(std::string_view bytes, std::size_t maxBo
     beast::error_code ec;
     const std::size_t n = parser.put(asio::buffer(bytes.data() + out.consumed, bytes.size() - out.consumed), ec);
     out.consumed += n;
-    if (ec == http::error::need_more || (!ec && n == 0)) {
-      if (n == 0) return out;  // `bytes` ends inside the request
-      continue;
-    }
+    // One put() parses as far as the bytes go. The server calls it again
+    // only with more bytes (Beast asserts as much: a chunk header seen
+    // twice with nothing new trips it), so here `bytes` ends inside the
+    // request.
+    if (ec == http::error::need_more || (!ec && n == 0)) return out;
     if (ec == http::error::header_limit) {
       out.refusal = headersTooLarge();
     } else if (ec == http::error::body_limit) {
