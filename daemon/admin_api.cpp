@@ -27,6 +27,7 @@
 #include "daemon/reload.hpp"
 #include "daemon/space_watch.hpp"
 #include "daemon/member_api.hpp"
+#include "daemon/member_server.hpp"
 #include "daemon/search.hpp"
 #include "daemon/hosted_orgs.hpp"
 #include "daemon/http_text.hpp"
@@ -1058,6 +1059,16 @@ ApiResponse AdminApi::metrics() {
     for (const auto& [key, n] : c.responses)
       x.sample("civnet_http_responses_total", n,
                Exposition::label("route", key.first) + "," + Exposition::label("status", std::to_string(key.second)));
+  }
+  if (services_.memberServer) {
+    const MemberServerStats c = services_.memberServer->stats();
+    x.one("civnet_http_connections", "gauge", "Member interface connections open.", c.open);
+    x.one("civnet_http_connections_peak", "gauge", "The most member interface connections open at once since the start.",
+          c.peak);
+    x.one("civnet_http_connections_evicted_total", "counter",
+          "Connections waiting for their client, closed at the connection limit to let a new one in.", c.evicted);
+    x.one("civnet_http_connections_refused_total", "counter",
+          "Connections refused because their address had 32 open already.", c.refusedPerAddress);
   }
   if (services_.search) {
     x.one("civnet_search_documents", "gauge", "Posts in the search index.", services_.search->documents());

@@ -50,6 +50,7 @@ class Reloader;
 class SpaceWatch;
 struct SpaceUse;
 class MemberApi;
+class MemberServer;
 class SearchIndex;
 
 struct ApiRequest {
@@ -115,6 +116,9 @@ struct MembershipServices {
   Reloader* reloader = nullptr;
   // The pause on publishing after a restore, or nullptr.
   PublishGuard* publishGuard = nullptr;
+  // The member interface's server, for its connection counts in /metrics;
+  // or nullptr.
+  const MemberServer* memberServer = nullptr;
   // The port the member interface listens on, if it does.
   std::optional<std::uint16_t> httpPort = std::nullopt;
 };

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <map>
 #include <set>
 #include <thread>
@@ -181,7 +182,8 @@ class MemberServer::Impl {
   // clients that hold connections open without sending (slowloris) cannot
   // keep others out: a client that sends its request is not waited for.
   std::map<Stream*, std::chrono::steady_clock::time_point> waiting;
-  std::uint64_t evicted = 0;  // network thread only
+  // Written on the network thread, read by stats() from any.
+  std::atomic<std::uint64_t> open{0}, peak{0}, evicted{0}, refusedPerAddress{0};
   std::thread thread;
   bool stopped = false;
   bool stopping = false;  // network thread only: no new connection or request from now on
@@ -285,6 +287,7 @@ class MemberServer::Impl {
       const std::string client = rec ? "?" : ep.address().to_string();
       if (perAddress[client] >= kMaxConnectionsPerAddress) {
         log->debug("refused a connection from {}: {} open already", client, perAddress[client]);
+        refusedPerAddress.fetch_add(1, std::memory_order_relaxed);
         continue;  // closed as it goes out of scope
       }
       if (conns.size() - openStreams >= opt.maxConnections && !evictLongestWaiting()) continue;
@@ -303,9 +306,10 @@ class MemberServer::Impl {
     beast::error_code ignored;
     beast::get_lowest_layer(*s).socket().shutdown(tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(*s).close();
-    if (++evicted % 1000 == 1)
+    const std::uint64_t n = evicted.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (n % 1000 == 1)
       log->warn("{} connections open, the limit: closed the one idle longest to let a new one in ({} so far)",
-                conns.size() - openStreams, evicted);
+                conns.size() - openStreams, n);
     return true;
   }
 
@@ -313,6 +317,8 @@ class MemberServer::Impl {
     if (stopping) co_return;  // accepted just before the stop: the socket closes here
     auto s = std::make_shared<Stream>(beast::tcp_stream(std::move(sock)), ctx);
     conns.insert(s);
+    open.store(conns.size(), std::memory_order_relaxed);
+    if (conns.size() > peak.load(std::memory_order_relaxed)) peak.store(conns.size(), std::memory_order_relaxed);
     ++perAddress[client];
     beast::get_lowest_layer(*s).expires_after(opt.headerTimeout);
     waiting[s.get()] = std::chrono::steady_clock::now();
@@ -323,6 +329,7 @@ class MemberServer::Impl {
     beast::get_lowest_layer(*s).close();
     waiting.erase(s.get());
     conns.erase(s);
+    open.store(conns.size(), std::memory_order_relaxed);
     if (--perAddress[client] == 0) perAddress.erase(client);
   }
 
@@ -462,6 +469,12 @@ void MemberServer::stop() {
 }
 
 std::optional<std::uint16_t> MemberServer::port() const { return impl_->boundPort; }
+
+MemberServerStats MemberServer::stats() const {
+  const Impl& m = *impl_;
+  return {m.open.load(std::memory_order_relaxed), m.peak.load(std::memory_order_relaxed),
+          m.evicted.load(std::memory_order_relaxed), m.refusedPerAddress.load(std::memory_order_relaxed)};
+}
 
 ParsedMemberRequest parseMemberRequest(std::string_view bytes, std::size_t maxBodyBytes, const std::string& client) {
   ParsedMemberRequest out;

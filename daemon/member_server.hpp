@@ -45,6 +45,14 @@ struct MemberServerOptions {
   int workerThreads = 8;
 };
 
+// What the server's connections have been doing (for /metrics).
+struct MemberServerStats {
+  std::uint64_t open = 0;               // connections open now, event streams included
+  std::uint64_t peak = 0;               // the most open at once since the start
+  std::uint64_t evicted = 0;            // closed at the limit to let a new one in
+  std::uint64_t refusedPerAddress = 0;  // refused: their address had 32 open already
+};
+
 class MemberServer {
  public:
   // REQUIRES: `api` outlives this object.
@@ -59,6 +67,8 @@ class MemberServer {
   // Closes every connection and joins the threads. Idempotent.
   void stop();
   std::optional<std::uint16_t> port() const;
+  // Safe from any thread.
+  MemberServerStats stats() const;
 
   class Impl;
 

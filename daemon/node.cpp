@@ -306,6 +306,7 @@ Status runNode(const RunOptions& options) {
                                                              *memberServer->port()}
                                                              .text());
       services.httpPort = memberServer->port();
+      services.memberServer = &*memberServer;
     }
     // SIGHUP and civnetctl reload read civnetd.toml again.
     AdminApi* apiForReload = nullptr;

@@ -1882,6 +1882,28 @@ class MemberApi(NodeTestCase):
         status, _, me = n.https("GET", "/api/me", headers=auth)
         self.assertEqual((status, me["handle"], me["csrf"]), (200, "amina", auth["X-CSRF-Token"]))
 
+    def test_a_session_cookie_planted_before_login_never_becomes_the_members_session(self):
+        # Session fixation: an attacker who can set a cookie in the member's
+        # browser (a sibling subdomain, a shared computer) plants a token
+        # they know, and waits for the member to log in with it.
+        n = self.started()
+        self.assertOk(n.ctl("accounts", "add", "mallory", "--name", "Mallory", "--password-stdin",
+                            stdin=self.PASSWORD + "\n"))
+        invented = {"Cookie": "__Host-civnet=" + "A" * 43}
+        mallorys, _, _ = self.login(n, "mallory")  # a live session the attacker owns
+        for planted in (invented, mallorys):
+            status, headers, body = n.https("POST", "/api/login", {"handle": "amina", "password": self.PASSWORD},
+                                            headers={"Cookie": planted["Cookie"]})
+            self.assertEqual((status, body["handle"]), (200, "amina"))
+            issued = headers["set-cookie"].split(";")[0]
+            self.assertNotEqual(issued, planted["Cookie"])
+            status, _, me = n.https("GET", "/api/me", headers={"Cookie": issued})
+            self.assertEqual((status, me["handle"]), (200, "amina"))
+        # The invented token is no session; the attacker's own is still only theirs.
+        self.assertEqual(n.https("GET", "/api/me", headers=invented)[0], 401)
+        status, _, me = n.https("GET", "/api/me", headers=mallorys)
+        self.assertEqual((status, me["handle"]), (200, "mallory"))
+
     def test_no_password_token_or_key_reaches_the_log(self):
         n = self.started()
         n.stop()
@@ -2023,6 +2045,47 @@ class MemberApi(NodeTestCase):
         finally:
             slow.close()
         self.login(n)
+
+    def test_at_the_connection_limit_the_longest_silent_connection_makes_room_and_an_address_gets_32(self):
+        n = self.started()
+        port = n.status()["http_port"]
+
+        def silent(source):  # connected, and never a TLS handshake
+            s = socket.create_connection(("127.0.0.1", port), source_address=(source, 0))
+            s.settimeout(30)
+            return s
+
+        def closed_by_node(s):
+            try:
+                return s.recv(1) == b""
+            except ConnectionResetError:
+                return True
+            except socket.timeout:
+                return False
+
+        held = []
+        try:
+            # 32 from one address; the 33rd is closed at once.
+            held += [silent("127.0.0.10") for _ in range(32)]
+            extra = silent("127.0.0.10")
+            self.assertTrue(closed_by_node(extra))
+            extra.close()
+            # 256 in all (the limit) from 8 addresses; then a member logs in.
+            held += [silent(f"127.0.0.{11 + i // 32}") for i in range(256 - 32)]
+            auth, _, _ = self.login(n)
+            self.assertEqual(n.https("GET", "/api/me", headers=auth)[0], 200)
+            # The first connection, silent longest, was closed to let it in;
+            # the last one still waits for its handshake.
+            self.assertTrue(closed_by_node(held[0]))
+            held[-1].settimeout(0.5)
+            self.assertFalse(closed_by_node(held[-1]))
+            m = self.metrics(n)
+            self.assertEqual(m[("civnet_http_connections_refused_total", frozenset())], 1)
+            self.assertGreaterEqual(m[("civnet_http_connections_evicted_total", frozenset())], 1)
+            self.assertGreaterEqual(m[("civnet_http_connections_peak", frozenset())], 256)
+        finally:
+            for s in held:
+                s.close()
 
     def test_requests_made_for_smuggling_get_400_naming_why_and_nothing_after_them_is_read(self):
         import ssl

@@ -579,3 +579,162 @@ def run_netem_scenario(workdir, seconds, seed, orgs=2, netem=DEGRADED, converge_
         return {"scenario": "netem", "seed": seed, "nodes": len(net.nodes), "faults": applied, "seconds": seconds,
                 "packets_dropped": net.netns.dropped(), "acknowledged": len(acks), "lost": 0,
                 "converged_s": round(took, 1)}
+
+
+def _percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _slow_clients(port, sources, per_source, seconds, out):
+    """The attack, in its own process (so that its event loop does not hold
+    the member client's GIL): per_source connections from each address in
+    `sources`, each reconnecting as soon as the node closes it, until
+    `seconds` have passed. Half never start TLS; the other half complete
+    the handshake and then send a request's headers one byte a second.
+    Puts its figures in the queue `out`."""
+    import asyncio
+    import resource
+    import ssl
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = len(sources) * per_source + 256
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    stats = {"connections_made": 0, "open": 0, "most_open": 0, "handshakes": 0, "header_bytes_sent": 0}
+
+    async def one(source, tls, deadline):
+        while time.monotonic() < deadline:
+            writer = None
+            try:
+                left = deadline - time.monotonic()
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0)), left)
+                stats["connections_made"] += 1
+                stats["open"] += 1
+                stats["most_open"] = max(stats["most_open"], stats["open"])
+                try:
+                    if tls:
+                        await asyncio.wait_for(writer.start_tls(ctx), deadline - time.monotonic())
+                        stats["handshakes"] += 1
+                        request = b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 7000
+                        for i in range(len(request)):
+                            writer.write(request[i:i + 1])
+                            await writer.drain()
+                            stats["header_bytes_sent"] += 1
+                            try:  # a second's wait, unless the node closes first
+                                if await asyncio.wait_for(reader.read(1), 1.0) == b"":
+                                    break
+                            except asyncio.TimeoutError:
+                                pass
+                            if time.monotonic() >= deadline:
+                                break
+                    else:
+                        await asyncio.wait_for(reader.read(1), deadline - time.monotonic())
+                finally:
+                    stats["open"] -= 1
+            except (OSError, asyncio.TimeoutError, ssl.SSLError, ConnectionError, EOFError):
+                pass
+            finally:
+                if writer is not None:
+                    writer.transport.abort()
+                    await asyncio.sleep(0)
+
+    async def attack():
+        deadline = time.monotonic() + seconds
+        await asyncio.gather(*(one(src, i % 2 == 1, deadline) for src in sources for i in range(per_source)))
+
+    asyncio.run(attack())
+    out.put(stats)
+
+
+def run_slowloris_scenario(workdir, seconds=12.0, addresses=40, per_address=25, log=print):
+    """Slow clients against the member interface: addresses x per_address
+    connections from 127.0.0.100 on (each address under the node's 32),
+    held open without a request and reopened as soon as the node closes
+    them, for `seconds`; meanwhile a member on 127.0.0.2 logs in and reads,
+    one new connection per request, as a browser whose keep-alive
+    connection was closed would. Every one of the member's requests must be
+    answered 200. Returns a dict of figures: the member's latencies, the
+    node's most connections open at once and its evictions."""
+    import http.client
+    import multiprocessing
+    import ssl
+
+    if not 0 < addresses <= 100 or not 0 < per_address < 32:
+        raise ValueError("addresses must be 1..100 and per_address 1..31")
+    password = "slow clients wait here"
+    with network(workdir, orgs=0) as net:
+        node = net.hub
+        must(node.ctl("accounts", "add", "amina", "--name", "Amina", "--password-stdin", stdin=password + "\n"))
+        port = node.status()["http_port"]
+        ctx = ssl.create_default_context(cafile=os.path.join(node.data_dir, "keys", "web.crt"))
+        ctx.check_hostname = False  # the certificate names the node; the member dials 127.0.0.1
+
+        def request(method, path, headers=None, body=None):
+            conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=60,
+                                               source_address=("127.0.0.2", 0))
+            started = time.monotonic()
+            try:
+                conn.request(method, path, body=body, headers=headers or {})
+                r = conn.getresponse()
+                payload = r.read()
+                return r.status, r.getheader("Set-Cookie"), payload, time.monotonic() - started
+            finally:
+                conn.close()
+
+        sources = [f"127.0.0.{100 + i}" for i in range(addresses)]
+        out = multiprocessing.Queue()
+        attacker = multiprocessing.Process(target=_slow_clients, args=(port, sources, per_address, seconds, out))
+        attacker.start()
+        try:
+            # Until the node holds as many connections as it may (or the
+            # attack's time is half gone), the member waits to begin.
+            limit_deadline = time.monotonic() + seconds / 2
+            while metric(node, "civnet_http_connections") < 256 and time.monotonic() < limit_deadline:
+                time.sleep(0.05)
+            saturated_at_login = metric(node, "civnet_http_connections")
+            log(f"{addresses * per_address} slow connections from {addresses} addresses; the node holds "
+                f"{saturated_at_login} open; the member logs in from 127.0.0.2")
+            status, cookie, payload, took = request("POST", "/api/login", {"Content-Type": "application/json"},
+                                                    json.dumps({"handle": "amina", "password": password}))
+            if status != 200:
+                raise AssertionError(f"the member's login was answered {status}: {payload[:200]!r}")
+            auth = {"Cookie": cookie.split(";")[0]}
+            latencies = {"login": [took], "me": [], "list": []}
+            failures = []
+            while attacker.is_alive():
+                for name, path in (("me", "/api/me"), ("list", "/api/entries?limit=20")):
+                    try:
+                        status, _, payload, took = request("GET", path, auth)
+                    except (OSError, http.client.HTTPException) as e:
+                        failures.append(f"GET {path}: {e!r}")
+                        continue
+                    if status != 200:
+                        failures.append(f"GET {path}: {status} {payload[:200]!r}")
+                    latencies[name].append(took)
+            attack = out.get(timeout=60)
+        finally:
+            attacker.join(timeout=60)
+            if attacker.is_alive():
+                attacker.kill()
+        if not latencies["me"]:
+            raise AssertionError("the member made no request while the attack lasted")
+        if failures:
+            raise AssertionError(f"{len(failures)} of the member's requests failed, the first: {failures[0]}")
+        served = latencies["me"] + latencies["list"]
+        ms = lambda s: round(s * 1000, 1)  # noqa: E731
+        return {"scenario": "slowloris", "seconds": seconds, "slow_connections": addresses * per_address,
+                "addresses": addresses, "attack_connections_made": attack["connections_made"],
+                "attack_most_open": attack["most_open"], "attack_tls_handshakes": attack["handshakes"],
+                "node_open_at_login": saturated_at_login,
+                "node_most_open": metric(node, "civnet_http_connections_peak"),
+                "node_evicted": metric(node, "civnet_http_connections_evicted_total"),
+                "node_refused_per_address": metric(node, "civnet_http_connections_refused_total"),
+                "member_requests": len(served) + 1, "member_failed": 0,
+                "member_login_ms": ms(latencies["login"][0]),
+                "member_p50_ms": ms(_percentile(served, 0.5)), "member_p99_ms": ms(_percentile(served, 0.99)),
+                "member_max_ms": ms(max(served))}

@@ -239,6 +239,18 @@ class QuickScenarios(unittest.TestCase):
             net.converge(60)
             scenario.check_nothing_lost(net, acks)
 
+    def test_a_thousand_slow_connections_do_not_keep_a_member_out(self):
+        r = scenario.run_slowloris_scenario(self.workdir, seconds=12, addresses=40, per_address=25,
+                                            log=lambda line: print(line, file=sys.stderr))
+        print(r, file=sys.stderr)  # the member's latencies: figures, not checks
+        self.assertEqual(r["member_failed"], 0)
+        self.assertGreater(r["member_requests"], 1)
+        # The node was held at its limit, and made room by closing the
+        # connections that waited longest; none was refused for its address.
+        self.assertGreaterEqual(r["node_most_open"], 256)
+        self.assertGreater(r["node_evicted"], 0)
+        self.assertEqual(r["node_refused_per_address"], 0)
+
     def test_the_check_names_an_acknowledged_entry_that_is_missing_or_elsewhere(self):
         # The check itself can fail: a made-up acknowledgement is reported.
         with scenario.network(self.workdir, self.seed, orgs=1) as net:
