@@ -25,13 +25,13 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 # Debian 12 packages. libboost1.81-dev, not libboost-dev: that is Boost 1.74,
 # which has no Boost.JSON and conflicts with 1.81. iproute2, nftables and
 # faketime: the fault scenarios' network namespaces, cut and lossy links, and
-# skewed clocks.
+# skewed clocks. testssl.sh: the scan of both TLS ports (functional-tls-scan).
 PACKAGES=(
   meson ninja-build pkg-config g++ capnproto libcapnp-dev libssl-dev
   libleveldb-dev doctest-dev libboost1.81-dev libboost-json1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev ccache python3
   openssl libxapian-dev libcmark-dev chromium libsystemd-dev systemd
-  iproute2 nftables faketime
+  iproute2 nftables faketime testssl.sh
 )
 # Only for `./dev.sh fuzz`: libFuzzer comes with clang's runtime libraries.
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)

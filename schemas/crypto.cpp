@@ -378,7 +378,10 @@ Result<WebCert> makeSelfSignedWebCert(const std::string& commonName, const std::
                                       const std::vector<std::string>& ips, int days) {
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), &EVP_PKEY_free);
   if (!key) return internalError("EVP_EC_gen: " + opensslError());
-  auto made = newCertificate(key.get(), commonName, -3600, static_cast<long>(days) * 24 * 3600);
+  // Valid from an hour ago (clocks differ), for `days` in all: browsers
+  // refuse a TLS certificate valid for over 825 days, counted from
+  // notBefore to notAfter.
+  auto made = newCertificate(key.get(), commonName, -3600, static_cast<long>(days) * 24 * 3600 - 3600);
   if (!made.ok()) return made.status();
   std::unique_ptr<X509, X509Free> x = std::move(made).value();
   std::string san;

@@ -125,7 +125,8 @@ Result<PrivateKey> loadKeyFile(const std::filesystem::path& path);
 Result<std::string> makeSelfSignedCertPem(const PrivateKey& key, const std::string& commonName);
 
 // A self-signed certificate browsers accept for HTTPS (ECDSA P-256,
-// SHA-256, subjectAltName DNS `names` and IP `ips`, valid for `days`), and
+// SHA-256, subjectAltName DNS `names` and IP `ips`, valid for `days` in
+// all, from an hour ago), and
 // its private key: {certificate PEM, PKCS#8 key PEM}. Ed25519 node
 // certificates do not work in browsers, so the member interface has its own.
 struct WebCert {

@@ -631,6 +631,11 @@ TEST_CASE("a web certificate is ECDSA P-256, self-signed with SHA-256, and names
   CHECK(X509_check_host(x.get(), "localhost", 0, 0, nullptr) == 1);
   CHECK(X509_check_ip_asc(x.get(), "127.0.0.1", 0) == 1);
   CHECK(X509_check_host(x.get(), "other.example.org", 0, 0, nullptr) == 0);
+  // Valid for 825 days in all, not a second more: browsers refuse longer.
+  int days = 0, secs = 0;
+  REQUIRE(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x.get()), X509_get0_notAfter(x.get())) == 1);
+  CHECK(days == 825);
+  CHECK(secs == 0);
   // The key file holds the matching private key.
   std::unique_ptr<BIO, decltype(&BIO_free)> kb(BIO_new_mem_buf(wc->keyPem.data(), static_cast<int>(wc->keyPem.size())),
                                                &BIO_free);
