@@ -401,9 +401,66 @@ Result<RestoreReport> restoreNode(const RestoreOptions& o) {
   return report;
 }
 
-Result<fs::path> keepStoreBeforeUpgrade(const DataDir& dir, std::uint32_t fromVersion) {
+namespace {
+// Now, as a file name's part: 2026-12-01T041500Z.
+std::string fileStamp() {
   std::string stamp = utcTime(nowMs());
   stamp.erase(std::remove(stamp.begin(), stamp.end(), ':'), stamp.end());
+  return stamp;
+}
+}  // namespace
+
+Result<RepairReport> repairNode(const RepairOptions& o) {
+  std::error_code ec;
+  fs::path root = fs::absolute(o.dataDir, ec);
+  if (ec) root = o.dataDir;
+  root = root.lexically_normal();
+  if (root.filename().empty()) root = root.parent_path();
+  const DataDir dir{root};
+  if (!fs::is_directory(root, ec)) return notFound(root.string() + " is not a node's data directory");
+  if (fs::exists(dir.adminSocket(), ec) && socketAnswers(dir.adminSocket()))
+    return refused("a civnetd is running on " + root.string() + ": stop it first (a repair never changes a live node)");
+  if (fs::exists(dir.restoreMarker(), ec))
+    return refused(root.string() + " holds an unfinished restore: finish it (civnetd restore) rather than repair it");
+  auto genesis = record::readGenesisFile(dir.genesis());
+  if (!genesis.ok())
+    return genesis.status().withContext("a repair needs the node's genesis.bin (any node of the network has it)");
+  if (!fs::exists(dir.store(), ec)) return notFound("there is no store to repair: " + dir.store().string());
+
+  // Leftovers of a repair that was stopped: never the node's store.
+  const fs::path fresh = root / "store.repair-new", scratch = root / "store.repair-scratch";
+  fs::remove_all(fresh, ec);
+  fs::remove_all(scratch, ec);
+  RepairReport report;
+  auto salvaged = store::Store::salvage(dir.store(), scratch, fresh, genesis->networkId(), o.progress);
+  if (!salvaged.ok()) {
+    fs::remove_all(fresh, ec);
+    return salvaged.status();
+  }
+  report.salvage = std::move(salvaged).value();
+  {
+    store::Options so;
+    auto st = store::Store::open(fresh, so);
+    if (!st.ok()) return st.status().withContext("opening the salvaged store");
+    if (auto s = (*st)->putMeta(kMetaPublishPaused, "repaired after damage on " + utcTime(nowMs())); !s.ok())
+      return s;
+  }
+  report.damagedKeptAt = root / ("store.damaged-" + fileStamp());
+  fs::rename(dir.store(), report.damagedKeptAt, ec);
+  if (ec) return ioError("moving " + dir.store().string() + " aside: " + ec.message());
+  fs::rename(fresh, dir.store(), ec);
+  if (ec) {
+    std::error_code back;
+    fs::rename(report.damagedKeptAt, dir.store(), back);
+    return ioError("putting the salvaged store in place: " + ec.message());
+  }
+  fs::remove_all(dir.search(), ec);  // derived from the store: rebuilt at the next start
+  if (auto s = systemDirSync().syncDir(root); !s.ok()) return s;
+  return report;
+}
+
+Result<fs::path> keepStoreBeforeUpgrade(const DataDir& dir, std::uint32_t fromVersion) {
+  const std::string stamp = fileStamp();
   const fs::path to = dir.root / ("store.schema" + std::to_string(fromVersion) + "-" + stamp);
   std::error_code ec;
   if (!fs::create_directory(to, ec)) return ioError("creating " + to.string() + ": " + (ec ? ec.message() : "it exists"));

@@ -24,8 +24,7 @@
 #include "daemon/data_dir.hpp"
 #include "schemas/backup.hpp"
 #include "schemas/status.hpp"
-
-namespace civnet::store { class Store; }
+#include "store/store.hpp"
 
 namespace civnet::daemon {
 
@@ -59,6 +58,27 @@ struct RestoreReport {
 };
 
 Result<RestoreReport> restoreNode(const RestoreOptions& options);
+
+struct RepairOptions {
+  std::filesystem::path dataDir;
+  std::function<void(const std::string&)> progress;
+};
+
+struct RepairReport {
+  store::SalvageReport salvage;
+  std::filesystem::path damagedKeptAt;  // the damaged store, moved aside as it was
+};
+
+// `civnetd repair`: for a node whose store is damaged and that has no
+// backup. Builds a new store from what can be read of the damaged one
+// (store::Store::salvage), then moves the damaged store aside to
+// DIR/store.damaged-TIME (kept, never deleted) and puts the new one in its
+// place. The search index is removed (it is rebuilt at the next start)
+// and publishing is paused as after a restore: entries of the node's own
+// feeds may have been lost, and a peer must confirm them before the node
+// publishes, or it could fork its own feeds. Refused while a civnetd runs
+// on DIR. Until the final rename, DIR/store is untouched.
+Result<RepairReport> repairNode(const RepairOptions& options);
 
 // Before `run` upgrades an older store in place: keeps the store as it is
 // in DIR/store.schemaN-TIME, its table files hard-linked (LevelDB never

@@ -82,6 +82,13 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
   restore->add_option("FILE", cmd.file, "The backup file")->required();
   restore->footer("Example: civnetd restore --data-dir /var/lib/civnet /root/civnet-2026-11-30.backup");
 
+  auto* repair = app.add_subcommand(
+      "repair",
+      "Rebuild a damaged store with no backup from what can still be read of it, keeping the\n"
+      "damaged one aside; what was lost comes back from peers (docs/operations.md, \"A damaged store\")");
+  repair->add_option("--data-dir", cmd.dataDir, dataDirHelp);
+  repair->footer("Example: civnetd repair --data-dir /var/lib/civnet");
+
   init->footer("Example: civnetd init --data-dir /var/lib/civnet --org \"River Women\" --network sahel.genesis");
   genesis->footer("Example: civnetd genesis --data-dir /var/lib/civnet --name \"Sahel Network\" --out sahel.genesis");
   draft->footer("Example: civnetd genesis draft --name \"Sahel Network\" --steward KEY1 --steward KEY2 "
@@ -131,6 +138,7 @@ Result<DaemonCommand> parseDaemonArgs(const std::vector<std::string>& args,
   else if (run->parsed()) cmd.verb = DaemonVerb::run;
   else if (checkConfig->parsed()) cmd.verb = DaemonVerb::checkConfig;
   else if (restore->parsed()) cmd.verb = DaemonVerb::restore;
+  else if (repair->parsed()) cmd.verb = DaemonVerb::repair;
   else {
     cmd.verb = DaemonVerb::help;
     cmd.helpText = app.help();

@@ -22,6 +22,7 @@ enum class DaemonVerb {
   run,
   checkConfig,   // check-config (--data-dir DIR | --config FILE)
   restore,       // restore --data-dir DIR FILE
+  repair,        // repair --data-dir DIR
   help,
   version
 };

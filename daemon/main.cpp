@@ -1,5 +1,5 @@
 // civnetd's entry point: parses the command line and runs init, genesis
-// (and genesis draft, sign, check), join, check-config, restore or run. Every failure is one line on
+// (and genesis draft, sign, check), join, check-config, restore, repair or run. Every failure is one line on
 // stderr ("civnetd: ...") and a non-zero exit: 1 when the command failed (and
 // for `genesis check`, when the genesis is not complete), 2 for a usage error.
 #include <signal.h>
@@ -189,6 +189,27 @@ int main(int argc, char** argv) {
                   << "frontier      " << r->header.frontier.hex() << " (as in the backup)\n"
                   << "publishing is paused until a peer in sync confirms this node's feeds, so that it\n"
                   << "cannot fork them (if nothing was published after the backup: civnetctl resume-publishing --force)\n"
+                  << "start it with: civnetd run --data-dir " << cmd->dataDir << "\n";
+        return 0;
+      }
+      case DaemonVerb::repair: {
+        RepairOptions o;
+        o.dataDir = cmd->dataDir;
+        o.progress = [](const std::string& line) { std::cerr << "civnetd: " << line << "\n"; };
+        auto r = repairNode(o);
+        if (!r.ok()) return fail(r.status().withContext("repair"));
+        const civnet::store::SalvageReport& s = r->salvage;
+        std::cout << "repaired the store of the node in " << cmd->dataDir << "\n"
+                  << "entries       " << s.entriesKept << " kept in " << s.feeds << " feeds (" << s.contentMissing
+                  << " without their content), " << s.entriesDropped << " dropped, of " << s.entriesFound
+                  << " found\n";
+        for (const auto& note : s.notes) std::cout << "  " << note << "\n";
+        std::cout << "fork proofs   " << s.forkProofs << "\n"
+                  << "accounts      " << s.accounts << " kept; " << s.sessionsDropped
+                  << " sessions ended (members log in again)\n"
+                  << "damaged store kept in " << r->damagedKeptAt.string() << " (remove it once the node is well)\n"
+                  << "what was dropped or lost comes back from peers; publishing is paused until a peer in sync\n"
+                  << "confirms this node's feeds, so that it cannot fork them\n"
                   << "start it with: civnetd run --data-dir " << cmd->dataDir << "\n";
         return 0;
       }

@@ -96,6 +96,11 @@ Status runNode(const RunOptions& options) {
     return {};
   };
   auto opened = store::Store::open(dir.store(), so);
+  if (!opened.ok() && opened.status().code() == StatusCode::corruption)
+    return Status(StatusCode::corruption,
+                  opened.status().message() + " (restore a backup with civnetd restore; with none, civnetd repair --data-dir " +
+                      dir.root.string() + " keeps what can be read and peers send the rest: docs/operations.md, "
+                      "\"A damaged store\")");
   if (!opened.ok()) return opened.status();
   std::unique_ptr<store::Store> st = std::move(opened).value();
   if (auto from = st->upgradedFrom())

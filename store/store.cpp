@@ -2195,6 +2195,189 @@ Result<std::unique_ptr<RestoreSink>> Store::restoreInto(const std::filesystem::p
   return std::unique_ptr<RestoreSink>(new LevelDbRestore(std::unique_ptr<leveldb::DB>(raw), dir));
 }
 
+Result<SalvageReport> Store::salvage(const std::filesystem::path& damaged, const std::filesystem::path& scratch,
+                                     const std::filesystem::path& into, const Digest& network,
+                                     const std::function<void(const std::string&)>& progress) {
+  namespace fs = std::filesystem;
+  auto say = [&](const std::string& line) {
+    if (progress) progress(line);
+  };
+  std::error_code ec;
+  if (!fs::is_directory(damaged, ec) || (!fs::exists(damaged / "CURRENT", ec) && !fs::exists(damaged / "LOCK", ec)))
+    return notFound("store " + damaged.string() + " does not exist or holds no LevelDB files");
+  if (fs::exists(into, ec)) return alreadyExists("store " + into.string() + " exists already");
+  fs::remove_all(scratch, ec);
+  fs::copy(damaged, scratch, fs::copy_options::recursive, ec);
+  if (ec) return ioError("copying " + damaged.string() + " to " + scratch.string() + ": " + ec.message());
+  struct RemoveScratch {
+    fs::path dir;
+    ~RemoveScratch() {
+      std::error_code e;
+      fs::remove_all(dir, e);
+    }
+  } removeScratch{scratch};
+
+  // LevelDB's repair, on the copy: it reads every log and table file it
+  // finds, keeps the records whose checksums hold, and writes a new
+  // manifest.
+  say("LevelDB's repair of a copy of " + damaged.string());
+  leveldb::Options lo;
+  setTableSizes(lo);
+  if (auto rs = leveldb::RepairDB(scratch.string(), lo); !rs.ok())
+    return fromLevelDb(rs, "repairing a copy of " + damaged.string());
+  leveldb::DB* raw = nullptr;
+  if (auto os = leveldb::DB::Open(lo, scratch.string(), &raw); !os.ok())
+    return corruption("even after LevelDB's repair, the copy of " + damaged.string() +
+                      " does not open: " + os.ToString());
+  std::unique_ptr<leveldb::DB> old(raw);
+  leveldb::ReadOptions ro;
+  ro.verify_checksums = true;
+  ro.fill_cache = false;
+  {
+    std::string v;
+    Digest held;
+    if (old->Get(ro, keys::metaKey(kMetaNetwork), &v).ok() && Digest::fromView(keys::viewOf(v), held) &&
+        held != network)
+      return refused("store " + damaged.string() + " is of another network than genesis.bin (" + network.shortHex() +
+                     ")");
+  }
+
+  Options so;
+  so.createIfMissing = true;
+  auto made = Store::open(into, so);
+  if (!made.ok()) return made.status();
+  Store& st = **made;
+  if (auto s = st.setNetwork(network); !s.ok()) return s;
+
+  SalvageReport r;
+  // One feed at a time, in seq order (the key order), in runs of up to
+  // 256: ingest checks every signature and link as it would a peer's.
+  PublicKey feed;
+  bool haveFeed = false, dead = false;
+  std::uint64_t expect = 1, droppedHere = 0, firstDropped = 0;
+  std::string why;
+  std::vector<record::SignedEntry> run;
+  auto ingestRun = [&] {
+    if (run.empty() || dead) return;
+    const std::uint64_t n = run.size(), first = expect - n;
+    IngestResult res = st.ingest(std::move(run));
+    run.clear();
+    const std::uint64_t taken = res.stored + res.duplicates;
+    r.entriesKept += taken;
+    r.contentMissing += res.contentMissing;
+    if (taken < n) {
+      dead = true;
+      droppedHere += n - taken;
+      firstDropped = first + taken;
+      why = "seq " + std::to_string(firstDropped) + " refused (" + res.detail + ")";
+    }
+  };
+  auto endFeed = [&] {
+    ingestRun();
+    if (!haveFeed) return;
+    const std::uint64_t kept = firstDropped ? firstDropped - 1 : expect - 1;
+    if (kept > 0) ++r.feeds;
+    if (droppedHere > 0) {
+      r.entriesDropped += droppedHere;
+      r.notes.push_back("feed " + feed.hex() + ": kept seq 1.." + std::to_string(kept) + "; " + why + ", " +
+                        std::to_string(droppedHere) + " dropped");
+    }
+  };
+  std::vector<LocalWrite> accounts;
+  std::vector<std::pair<std::string, std::string>> meta;
+  std::vector<Bytes> proofs;
+  std::unique_ptr<leveldb::Iterator> it(old->NewIterator(ro));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view k(it->key().data(), it->key().size());
+    const std::string_view v(it->value().data(), it->value().size());
+    ++r.rowsRead;
+    if (r.rowsRead % 200000 == 0) say("read " + std::to_string(r.rowsRead) + " rows");
+    switch (k.front()) {
+      case static_cast<char>(LocalTable::account):
+        accounts.push_back({LocalTable::account, std::string(k.substr(1)), std::string(v)});
+        break;
+      case static_cast<char>(LocalTable::session):
+        ++r.sessionsDropped;
+        break;
+      case keys::kMeta:
+        if (k.substr(1).starts_with("x.")) meta.emplace_back(std::string(k.substr(3)), std::string(v));
+        break;
+      case keys::kForkProof:
+        proofs.emplace_back(v.begin(), v.end());
+        break;
+      case keys::kEntry: {
+        ++r.entriesFound;
+        if (k.size() != 1 + 32 + 8 || v.size() <= 96) {
+          ++r.entriesDropped;  // not a row this store writes: nothing to salvage
+          break;
+        }
+        PublicKey author;
+        PublicKey::fromView(keys::viewOf(k.substr(1, 32)), author);
+        const std::uint64_t seq = keys::getU64(k, 33);
+        if (!haveFeed || author != feed) {
+          endFeed();
+          feed = author;
+          haveFeed = true;
+          dead = false;
+          expect = 1;
+          droppedHere = firstDropped = 0;
+          why.clear();
+        }
+        if (!dead && seq != expect) {
+          ingestRun();
+          if (!dead) {
+            dead = true;
+            firstDropped = expect;
+            why = "seq " + std::to_string(expect) + " lost and the entries found after it";
+          }
+        }
+        if (dead) {
+          ++droppedHere;
+          break;
+        }
+        record::SignedEntry e;
+        Signature::fromView(keys::viewOf(v.substr(32, 64)), e.signature);
+        const std::string_view hb = v.substr(96);
+        e.header.assign(hb.begin(), hb.end());
+        std::string c;
+        std::string ck(k);
+        ck[0] = keys::kContent;
+        if (old->Get(ro, ck, &c).ok()) e.content = Bytes(c.begin(), c.end());
+        run.push_back(std::move(e));
+        ++expect;
+        if (run.size() >= 256) ingestRun();
+        break;
+      }
+      default:
+        break;  // derived rows (ids, tips, the arrival log, indexes): made again by ingest
+    }
+  }
+  endFeed();
+  if (!it->status().ok()) return fromLevelDb(it->status(), "reading the repaired copy of " + damaged.string());
+  it.reset();
+  old.reset();
+  say("stored " + std::to_string(r.entriesKept) + " of the " + std::to_string(r.entriesFound) + " entries found");
+
+  for (const Bytes& p : proofs) {
+    IngestResult res = st.applyForkProof(p);
+    if (res.verdict == Verdict::accepted || res.verdict == Verdict::duplicate) ++r.forkProofs;
+  }
+  r.accounts = accounts.size();
+  if (!accounts.empty())
+    if (auto s = st.writeLocal(std::move(accounts)); !s.ok()) return s;
+  for (const auto& [name, value] : meta) {
+    if (auto s = st.putMeta(name, value); !s.ok()) return s;
+    ++r.metaKept;
+  }
+  say("verifying every chain and signature of the new store");
+  VerifyReport v = st.verify();
+  if (!v.ok())
+    return corruption("the salvaged store does not verify (" + std::to_string(v.problems.size()) +
+                      " problems; first: " + (v.problems.empty() ? std::string("stopped") : v.problems.front()) + ")");
+  (void)st.indexedPosition();  // the indexes complete before the store closes
+  return r;
+}
+
 std::optional<std::string> Store::getLocal(LocalTable table, std::string_view key) const {
   Impl::ReadGuard rg(*impl_);
   std::string v;

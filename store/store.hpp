@@ -252,6 +252,21 @@ class RestoreSink {
   virtual Status finish() = 0;
 };
 
+// What Store::salvage() found in a damaged store and what it kept.
+struct SalvageReport {
+  std::uint64_t rowsRead = 0;        // rows LevelDB's repair could read back
+  std::uint64_t entriesFound = 0;    // entry rows among them
+  std::uint64_t entriesKept = 0;     // stored again, verified, in unbroken chains from seq 1
+  std::uint64_t entriesDropped = 0;  // past a gap in their feed, or refused by the chain rule
+  std::uint64_t contentMissing = 0;  // kept without their content (asked of peers)
+  std::uint64_t feeds = 0;           // feeds kept
+  std::uint64_t forkProofs = 0;      // fork proofs applied again
+  std::uint64_t accounts = 0;        // member accounts kept
+  std::uint64_t sessionsDropped = 0; // member sessions left behind (members log in again)
+  std::uint64_t metaKept = 0;        // node metadata rows kept
+  std::vector<std::string> notes;    // one line per feed that lost entries
+};
+
 class Store {
  public:
   // Opens (or with createIfMissing, creates) the store in `dir`. Refuses a
@@ -398,6 +413,21 @@ class Store {
   // A new store in `dir`, which must not hold one yet, to fill from a
   // backup's rows.
   static Result<std::unique_ptr<RestoreSink>> restoreInto(const std::filesystem::path& dir);
+
+  // Builds a new store in `into` (which must not exist) from what can be
+  // read of the damaged store in `damaged`, for a node with no backup. The
+  // damaged store is left as it is: LevelDB's repair (which drops damaged
+  // log records and table blocks and rebuilds the manifest) runs on a copy
+  // in `scratch` (made anew, removed at the end). From that copy, each
+  // feed's entries from seq 1 up to the first one missing or refused by
+  // the chain rule go through ingest() as if from a peer, with their
+  // content where it survived; fork proofs are applied again, and member
+  // accounts and node metadata are copied. Sessions and derived rows are
+  // not. The new store belongs to `network`, and must then verify. What
+  // was dropped comes back from peers. `progress` gets a line now and then.
+  static Result<SalvageReport> salvage(const std::filesystem::path& damaged, const std::filesystem::path& scratch,
+                                       const std::filesystem::path& into, const Digest& network,
+                                       const std::function<void(const std::string&)>& progress = {});
 
   // --- node-local rows (accounts, sessions) ---
   std::optional<std::string> getLocal(LocalTable table, std::string_view key) const;

@@ -561,6 +561,97 @@ TEST_SUITE("store") {
     CHECK(st.status().message().find(dir.path().string()) != std::string::npos);
   }
 
+  TEST_CASE("salvage keeps each feed up to its first lost entry, accounts and settings, and leaves the damaged store") {
+    TempDir dir;
+    Feed a, b;
+    a.appendMany(10);
+    b.appendMany(6);
+    {
+      auto st = openStore(dir.path());
+      REQUIRE(st->ingest(a.run(1, 10)).verdict == Verdict::accepted);
+      REQUIRE(st->ingest(b.run(1, 6)).verdict == Verdict::accepted);
+      REQUIRE(st->writeLocal({{store::LocalTable::account, "amina", "account row"},
+                              {store::LocalTable::session, "token hash", "session row"}})
+                  .ok());
+      REQUIRE(st->putMeta("node.peers", "peer list").ok());
+    }
+    {
+      // Feed a's seq 5 lost (as in a damaged block), and b's seq 3 content.
+      leveldb::DB* db = nullptr;
+      REQUIRE(leveldb::DB::Open({}, (dir.path() / "store").string(), &db).ok());
+      auto pos = [](char table, const PublicKey& k, int seq) {
+        std::string key(1, table);
+        key.append(reinterpret_cast<const char*>(k.bytes.data()), 32);
+        for (int i = 7; i >= 0; --i) key.push_back(static_cast<char>(i == 0 ? seq : 0));
+        return key;
+      };
+      REQUIRE(db->Delete({}, pos('e', a.key.publicKey(), 5)).ok());
+      REQUIRE(db->Delete({}, pos('c', b.key.publicKey(), 3)).ok());
+      delete db;
+    }
+    std::vector<std::string> before;
+    for (const auto& f : std::filesystem::directory_iterator(dir.path() / "store"))
+      before.push_back(f.path().filename().string() + ":" + std::to_string(f.file_size()));
+    std::sort(before.begin(), before.end());
+    std::vector<std::string> said;
+    auto r = store::Store::salvage(dir.path() / "store", dir.path() / "scratch", dir.path() / "new", testNetwork(),
+                                   [&](const std::string& line) { said.push_back(line); });
+    REQUIRE_MESSAGE(r.ok(), r.status().message());
+    CHECK(r->entriesFound == 15);
+    CHECK(r->entriesKept == 4 + 6);
+    CHECK(r->entriesDropped == 5);  // a's seq 6..10
+    CHECK(r->contentMissing == 1);  // b's seq 3
+    CHECK(r->feeds == 2);
+    CHECK(r->accounts == 1);
+    CHECK(r->sessionsDropped == 1);
+    CHECK(r->metaKept == 1);
+    REQUIRE(r->notes.size() == 1);
+    CHECK(r->notes[0] == "feed " + a.key.publicKey().hex() + ": kept seq 1..4; seq 5 lost and the entries found after it, 5 dropped");
+    CHECK_FALSE(said.empty());
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "scratch"));
+    // The damaged store is as it was.
+    std::vector<std::string> after;
+    for (const auto& f : std::filesystem::directory_iterator(dir.path() / "store"))
+      after.push_back(f.path().filename().string() + ":" + std::to_string(f.file_size()));
+    std::sort(after.begin(), after.end());
+    CHECK(after == before);
+    // The new store: verified chains, what was kept, and no more.
+    store::Options o;
+    auto st = store::Store::open(dir.path() / "new", o);
+    REQUIRE(st.ok());
+    CHECK((*st)->verify().ok());
+    CHECK((*st)->tip(a.key.publicKey())->seq == 4);
+    CHECK((*st)->tip(b.key.publicKey())->seq == 6);
+    CHECK((*st)->isContentMissing(b.key.publicKey(), 3));
+    CHECK((*st)->getLocal(store::LocalTable::account, "amina") == std::optional<std::string>("account row"));
+    CHECK_FALSE((*st)->getLocal(store::LocalTable::session, "token hash"));
+    CHECK((*st)->getMeta("node.peers") == std::optional<std::string>("peer list"));
+    // The rest comes from a peer as usual.
+    CHECK((*st)->ingest(a.run(5, 10)).verdict == Verdict::accepted);
+    CHECK((*st)->frontierDigest() == [&] {
+      TempDir whole;
+      auto ref = openStore(whole.path());
+      REQUIRE(ref->ingest(a.run(1, 10)).verdict == Verdict::accepted);
+      REQUIRE(ref->ingest(b.run(1, 6)).verdict == Verdict::accepted);
+      return ref->frontierDigest();
+    }());
+  }
+
+  TEST_CASE("salvage refuses a store of another network, and a target that exists") {
+    TempDir dir;
+    { auto st = openStore(dir.path()); }
+    auto other = store::Store::salvage(dir.path() / "store", dir.path() / "scratch", dir.path() / "new",
+                                       sha256(asBytes("another network")));
+    REQUIRE_FALSE(other.ok());
+    CHECK(other.status().message().find("another network") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "new"));
+    std::filesystem::create_directories(dir.path() / "taken");
+    auto taken = store::Store::salvage(dir.path() / "store", dir.path() / "scratch", dir.path() / "taken",
+                                       testNetwork());
+    REQUIRE_FALSE(taken.ok());
+    CHECK(taken.status().code() == StatusCode::alreadyExists);
+  }
+
   TEST_CASE("a second process cannot open a store that is in use") {
     TempDir dir;
     auto st = openStore(dir.path());
