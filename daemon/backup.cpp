@@ -431,6 +431,16 @@ Result<RepairReport> repairNode(const RepairOptions& o) {
   const fs::path fresh = root / "store.repair-new", scratch = root / "store.repair-scratch";
   fs::remove_all(fresh, ec);
   fs::remove_all(scratch, ec);
+  // Room for a copy of the damaged store and a new one beside it.
+  std::uint64_t storeBytes = 0;
+  for (const auto& e : fs::directory_iterator(dir.store(), ec))
+    if (e.is_regular_file(ec)) storeBytes += e.file_size(ec);
+  const fs::space_info room = fs::space(root, ec);
+  const std::uint64_t needed = 2 * storeBytes + 32 * 1024 * 1024;
+  if (!ec && room.available < needed)
+    return ioError("a repair needs about " + std::to_string(needed >> 20) + " MiB free beside " + root.string() +
+                             " (a copy of the damaged store and a new one), and " +
+                             std::to_string(room.available >> 20) + " MiB are: free some space first");
   RepairReport report;
   auto salvaged = store::Store::salvage(dir.store(), scratch, fresh, genesis->networkId(), o.progress);
   if (!salvaged.ok()) {

@@ -1383,6 +1383,30 @@ class BackupRestore(NodeTestCase):
     def restore(self, node, path):
         return node.civnetd("restore", "--data-dir", node.data_dir, path)
 
+    def test_repair_refuses_a_running_node_and_a_dir_without_a_store_and_keeps_a_healthy_store_whole(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.start()
+        for i in range(3):
+            self.assertOk(a.ctl("publish", "--title", f"Report {i}", "--body", "Findings"))
+        frontier = a.status()["frontier_digest"]
+        self.assertRefused(a.civnetd("repair", "--data-dir", a.data_dir), "a civnetd is running", "stop it first")
+        a.stop()
+        self.assertRefused(a.civnetd("repair", "--data-dir", os.path.join(self.workdir, "nowhere")),
+                           "is not a node's data directory")
+        # A healthy store comes through whole, the old one kept aside.
+        r = a.civnetd("repair", "--data-dir", a.data_dir)
+        self.assertOk(r)
+        self.assertIn("0 dropped", r.out)
+        kept = re.search(r"damaged store kept in (\S+)", r.out).group(1)
+        self.assertTrue(os.path.isdir(kept))
+        a.start()
+        self.assertEqual(a.status()["frontier_digest"], frontier)
+        self.assertOk(a.ctl("verify"))
+        a.stop()
+        shutil.rmtree(os.path.join(a.data_dir, "store"))
+        self.assertRefused(a.civnetd("repair", "--data-dir", a.data_dir), "there is no store to repair")
+
     def test_a_backup_taken_while_publishing_restores_to_its_frontier_and_verifies(self):
         a = self.node("a")
         self.make_network(a)
