@@ -1,6 +1,9 @@
 // Member sessions and login throttling (daemon/sessions.hpp) on a real
 // store, with a clock the test moves: expiry, logout, invalidation by a
 // password change or a disable, CSRF tokens, and the delays after failures.
+#include <algorithm>
+#include <vector>
+
 #include "tests/support/doctest.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -162,6 +165,39 @@ TEST_SUITE("sessions") {
       }
     }
     CHECK(last == std::chrono::seconds(60));
+  }
+
+  TEST_CASE("1,000 guesses at one password are checked at most 100 times an hour, and the member gets in after") {
+    Fixture f;  // the default delays: what a node runs with
+    // The fastest attacker the throttle allows: a new address for every
+    // guess (so only the per-handle count holds it back), waiting exactly
+    // as long as each refusal says. Only a "wrong" answer checked a guess.
+    std::vector<std::int64_t> checked;
+    int attempts = 0;
+    while (attempts < 1000) {
+      LoginResult r = f.sessions->login("amina", "guess " + std::to_string(attempts),
+                                        "10." + std::to_string(attempts / 250) + "." + std::to_string(attempts % 250) + ".1");
+      ++attempts;
+      if (r.outcome == Outcome::wrong) checked.push_back(f.clock);
+      else if (r.outcome == Outcome::locked) f.advance(r.retryAfter);
+      else FAIL("a guess logged in");
+    }
+    std::size_t worstHour = 0;
+    for (std::size_t i = 0, j = 0; j < checked.size(); ++j) {
+      while (checked[j] - checked[i] >= 3'600'000) ++i;
+      worstHour = std::max(worstHour, j - i + 1);
+    }
+    MESSAGE(attempts << " attempts over " << (f.clock - 1'800'000'000'000) / 3'600'000 << " h; " << checked.size()
+                     << " checked; at most " << worstHour << " in any hour");
+    CHECK(worstHour <= 100);  // OWASP's ceiling for one account
+    CHECK(checked.size() < 1000);
+    // The attack over, the member waits out the last refusal and is in.
+    LoginResult first = f.sessions->login("amina", "river wells in march", "192.0.2.1");
+    if (first.outcome == Outcome::locked) {
+      CHECK(first.retryAfter <= std::chrono::minutes(15));
+      f.advance(first.retryAfter);
+    }
+    CHECK(f.sessions->login("amina", "river wells in march", "192.0.2.1").outcome == Outcome::ok);
   }
 
   TEST_CASE("expired sessions' rows are swept away by a later login") {
