@@ -158,10 +158,15 @@ class Namespaces:
     def degrade(self, netem):
         """Degrades every node's link with `tc netem` (e.g. "delay 40ms
         20ms loss 2%"). A kernel without netem (this project's CI VM has
-        none) gets what it has instead: 2% of the packets each node sends
-        dropped at random (nftables) and its link held to 20 Mbit/s with a
-        queue (tbf), so packets are lost and wait; no jitter, reordering
-        or duplication then. Returns what was applied."""
+        none) gets the same faults from what it has, per node, on what it
+        sends (nftables and an htb qdisc):
+          - 2% of packets dropped at random;
+          - 1% sent twice (nftables' dup);
+          - 25% sent through a slow class (2 Mbit/s with its own queue)
+            while the rest go through a fast one (20 Mbit/s): those wait,
+            by a varying time (delay with jitter), and are overtaken by
+            packets sent after them (reordering).
+        Returns what was applied."""
 
         def run(i, *args):
             return subprocess.run(["ip", "netns", "exec", self.node_ns(i), *args], capture_output=True, text=True)
@@ -175,23 +180,47 @@ class Namespaces:
         if "unknown" not in r.stderr:
             raise AssertionError(f"tc netem {netem} failed: {r.stderr.strip()}")
         for i in range(self.n):
-            for args in (["nft", "add", "table", "inet", "civnet"],
-                         ["nft", "add chain inet civnet out { type filter hook output priority 0; }"],
-                         ["nft", "add rule inet civnet out oifname eth0 numgen random mod 100 < 2 counter drop"],
-                         ["tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", "20mbit", "burst",
-                          "32kbit", "latency", "50ms"]):
+            for args in (["tc", "qdisc", "replace", "dev", "eth0", "root", "handle", "1:", "htb", "default", "10"],
+                         ["tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:10", "htb", "rate",
+                          "20mbit"],
+                         ["tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:20", "htb", "rate",
+                          "2mbit"],
+                         ["nft", "add", "table", "ip", "civnet"],
+                         ["nft", "add chain ip civnet out { type filter hook output priority 0; }"],
+                         ["nft", "add rule ip civnet out oifname eth0 numgen random mod 100 < 2 counter drop"],
+                         ["nft", "add rule ip civnet out oifname eth0 numgen random mod 100 < 1 counter "
+                                 "dup to ip daddr device eth0"],
+                         ["nft", "add rule ip civnet out oifname eth0 numgen random mod 100 < 25 counter "
+                                 "meta priority set 1:20"]):
                 r = run(i, *args)
                 if r.returncode != 0:
                     raise AssertionError(f"{' '.join(args)} failed: {r.stderr.strip()}")
-        return "no netem in this kernel: 2% of packets dropped (nftables), 20 Mbit/s with a 50 ms queue (tbf)"
+        return ("no netem in this kernel: 2% of packets dropped, 1% duplicated, 25% delayed and reordered "
+                "through a 2 Mbit/s class beside a 20 Mbit/s one (nftables, htb)")
 
-    def dropped(self):
-        """Packets the nftables rule of degrade() dropped, on all nodes."""
-        total = 0
+    def counted(self):
+        """Packets degrade()'s nftables rules acted on, and what the nodes'
+        TCP saw of it, summed over the nodes: {"dropped", "duplicated",
+        "delayed"; "out_of_order": segments TCP received ahead of a gap
+        (TCPOFOQueue), "duplicates_seen": segments it received twice
+        (TCPDSACKOldSent + TCPDSACKOfoSent)}."""
+        total = {"dropped": 0, "duplicated": 0, "delayed": 0, "out_of_order": 0, "duplicates_seen": 0}
         for i in range(self.n):
-            r = subprocess.run(["ip", "netns", "exec", self.node_ns(i), "nft", "list", "table", "inet", "civnet"],
+            r = subprocess.run(["ip", "netns", "exec", self.node_ns(i), "cat", "/proc/net/netstat"],
                                capture_output=True, text=True)
-            total += sum(int(n) for n in re.findall(r"counter packets (\d+)", r.stdout))
+            lines = [line.split() for line in r.stdout.splitlines() if line.startswith("TcpExt:")]
+            if len(lines) == 2:
+                tcp = dict(zip(lines[0][1:], (int(v) for v in lines[1][1:])))
+                total["out_of_order"] += tcp.get("TCPOFOQueue", 0)
+                total["duplicates_seen"] += tcp.get("TCPDSACKOldSent", 0) + tcp.get("TCPDSACKOfoSent", 0)
+            r = subprocess.run(["ip", "netns", "exec", self.node_ns(i), "nft", "list", "table", "ip", "civnet"],
+                               capture_output=True, text=True)
+            for line in r.stdout.splitlines():
+                m = re.search(r"counter packets (\d+)", line)
+                if not m:
+                    continue
+                kind = "dropped" if " drop" in line else "duplicated" if " dup " in line else "delayed"
+                total[kind] += int(m.group(1))
         return total
 
     def remove(self):
@@ -576,8 +605,9 @@ def run_netem_scenario(workdir, seconds, seed, orgs=2, netem=DEGRADED, converge_
             p.start()
         time.sleep(seconds)  # how long the load runs, not a wait for a result
         took, acks = settle(net, pubs, converge_timeout)
+        counted = net.netns.counted() if applied.startswith("no netem") else {}
         return {"scenario": "netem", "seed": seed, "nodes": len(net.nodes), "faults": applied, "seconds": seconds,
-                "packets_dropped": net.netns.dropped(), "acknowledged": len(acks), "lost": 0,
+                **{f"packets_{k}": v for k, v in counted.items()}, "acknowledged": len(acks), "lost": 0,
                 "converged_s": round(took, 1)}
 
 
