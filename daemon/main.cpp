@@ -201,9 +201,12 @@ int main(int argc, char** argv) {
         const civnet::store::SalvageReport& s = r->salvage;
         std::cout << "repaired the store of the node in " << cmd->dataDir << "\n"
                   << "entries       " << s.entriesKept << " kept in " << s.feeds << " feeds (" << s.contentMissing
-                  << " without their content), " << s.entriesDropped << " dropped, of " << s.entriesFound
-                  << " found\n";
+                  << " without their content, " << s.contentDamaged << " of them damaged), " << s.entriesDropped
+                  << " dropped, of " << s.entriesFound << " found\n";
         for (const auto& note : s.notes) std::cout << "  " << note << "\n";
+        if (s.repairedByLevelDb)
+          std::cout << "read through LevelDB's repair, which cannot tell damaged bytes in the log from data:\n"
+                    << "entries were checked again, accounts and settings could not be (see civnetctl accounts list)\n";
         std::cout << "fork proofs   " << s.forkProofs << "\n"
                   << "accounts      " << s.accounts << " kept; " << s.sessionsDropped
                   << " sessions ended (members log in again)\n"

@@ -2195,60 +2195,14 @@ Result<std::unique_ptr<RestoreSink>> Store::restoreInto(const std::filesystem::p
   return std::unique_ptr<RestoreSink>(new LevelDbRestore(std::unique_ptr<leveldb::DB>(raw), dir));
 }
 
-Result<SalvageReport> Store::salvage(const std::filesystem::path& damaged, const std::filesystem::path& scratch,
-                                     const std::filesystem::path& into, const Digest& network,
-                                     const std::function<void(const std::string&)>& progress) {
-  namespace fs = std::filesystem;
-  auto say = [&](const std::string& line) {
-    if (progress) progress(line);
-  };
-  std::error_code ec;
-  if (!fs::is_directory(damaged, ec) || (!fs::exists(damaged / "CURRENT", ec) && !fs::exists(damaged / "LOCK", ec)))
-    return notFound("store " + damaged.string() + " does not exist or holds no LevelDB files");
-  if (fs::exists(into, ec)) return alreadyExists("store " + into.string() + " exists already");
-  fs::remove_all(scratch, ec);
-  fs::copy(damaged, scratch, fs::copy_options::recursive, ec);
-  if (ec) return ioError("copying " + damaged.string() + " to " + scratch.string() + ": " + ec.message());
-  struct RemoveScratch {
-    fs::path dir;
-    ~RemoveScratch() {
-      std::error_code e;
-      fs::remove_all(dir, e);
-    }
-  } removeScratch{scratch};
+namespace {
 
-  // LevelDB's repair, on the copy: it reads every log and table file it
-  // finds, keeps the records whose checksums hold, and writes a new
-  // manifest.
-  say("LevelDB's repair of a copy of " + damaged.string());
-  leveldb::Options lo;
-  setTableSizes(lo);
-  if (auto rs = leveldb::RepairDB(scratch.string(), lo); !rs.ok())
-    return fromLevelDb(rs, "repairing a copy of " + damaged.string());
-  leveldb::DB* raw = nullptr;
-  if (auto os = leveldb::DB::Open(lo, scratch.string(), &raw); !os.ok())
-    return corruption("even after LevelDB's repair, the copy of " + damaged.string() +
-                      " does not open: " + os.ToString());
-  std::unique_ptr<leveldb::DB> old(raw);
+// Fills the new store `st` from the readable rows of `old` (see
+// Store::salvage). Fails if reading `old` meets an error.
+Result<SalvageReport> salvageRows(leveldb::DB& old, Store& st, const std::function<void(const std::string&)>& say) {
   leveldb::ReadOptions ro;
   ro.verify_checksums = true;
   ro.fill_cache = false;
-  {
-    std::string v;
-    Digest held;
-    if (old->Get(ro, keys::metaKey(kMetaNetwork), &v).ok() && Digest::fromView(keys::viewOf(v), held) &&
-        held != network)
-      return refused("store " + damaged.string() + " is of another network than genesis.bin (" + network.shortHex() +
-                     ")");
-  }
-
-  Options so;
-  so.createIfMissing = true;
-  auto made = Store::open(into, so);
-  if (!made.ok()) return made.status();
-  Store& st = **made;
-  if (auto s = st.setNetwork(network); !s.ok()) return s;
-
   SalvageReport r;
   // One feed at a time, in seq order (the key order), in runs of up to
   // 256: ingest checks every signature and link as it would a peer's.
@@ -2257,20 +2211,44 @@ Result<SalvageReport> Store::salvage(const std::filesystem::path& damaged, const
   std::uint64_t expect = 1, droppedHere = 0, firstDropped = 0;
   std::string why;
   std::vector<record::SignedEntry> run;
+  // A refused run is taken again one entry at a time, so that everything
+  // before the refused entry is kept; an entry refused with its content is
+  // taken without it (the content is asked of peers), since damage in the
+  // content does not make the signed header less valid.
   auto ingestRun = [&] {
     if (run.empty() || dead) return;
     const std::uint64_t n = run.size(), first = expect - n;
+    std::vector<record::SignedEntry> again = run;
     IngestResult res = st.ingest(std::move(run));
     run.clear();
-    const std::uint64_t taken = res.stored + res.duplicates;
-    r.entriesKept += taken;
     r.contentMissing += res.contentMissing;
-    if (taken < n) {
-      dead = true;
-      droppedHere += n - taken;
-      firstDropped = first + taken;
-      why = "seq " + std::to_string(firstDropped) + " refused (" + res.detail + ")";
+    std::uint64_t taken = res.stored + res.duplicates;
+    if (taken == n) {
+      r.entriesKept += taken;
+      return;
     }
+    taken = 0;  // nothing of a refused run is written
+    for (auto& e : again) {
+      IngestResult one = st.ingest({e});
+      if (one.stored + one.duplicates == 0 && e.content) {
+        e.content.reset();
+        IngestResult bare = st.ingest({e});
+        if (bare.stored + bare.duplicates == 1) {
+          ++r.contentDamaged;
+          one = bare;
+        }
+      }
+      if (one.stored + one.duplicates == 0) {
+        dead = true;
+        droppedHere += n - taken;
+        firstDropped = first + taken;
+        why = "seq " + std::to_string(firstDropped) + " refused (" + one.detail + ")";
+        break;
+      }
+      r.contentMissing += one.contentMissing;  // 0 for a duplicate: counted in `res`
+      ++taken;
+    }
+    r.entriesKept += taken;
   };
   auto endFeed = [&] {
     ingestRun();
@@ -2286,7 +2264,7 @@ Result<SalvageReport> Store::salvage(const std::filesystem::path& damaged, const
   std::vector<LocalWrite> accounts;
   std::vector<std::pair<std::string, std::string>> meta;
   std::vector<Bytes> proofs;
-  std::unique_ptr<leveldb::Iterator> it(old->NewIterator(ro));
+  std::unique_ptr<leveldb::Iterator> it(old.NewIterator(ro));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string_view k(it->key().data(), it->key().size());
     const std::string_view v(it->value().data(), it->value().size());
@@ -2342,7 +2320,7 @@ Result<SalvageReport> Store::salvage(const std::filesystem::path& damaged, const
         std::string c;
         std::string ck(k);
         ck[0] = keys::kContent;
-        if (old->Get(ro, ck, &c).ok()) e.content = Bytes(c.begin(), c.end());
+        if (old.Get(ro, ck, &c).ok()) e.content = Bytes(c.begin(), c.end());
         run.push_back(std::move(e));
         ++expect;
         if (run.size() >= 256) ingestRun();
@@ -2353,9 +2331,8 @@ Result<SalvageReport> Store::salvage(const std::filesystem::path& damaged, const
     }
   }
   endFeed();
-  if (!it->status().ok()) return fromLevelDb(it->status(), "reading the repaired copy of " + damaged.string());
+  if (!it->status().ok()) return fromLevelDb(it->status(), "reading the store");
   it.reset();
-  old.reset();
   say("stored " + std::to_string(r.entriesKept) + " of the " + std::to_string(r.entriesFound) + " entries found");
 
   for (const Bytes& p : proofs) {
@@ -2369,13 +2346,87 @@ Result<SalvageReport> Store::salvage(const std::filesystem::path& damaged, const
     if (auto s = st.putMeta(name, value); !s.ok()) return s;
     ++r.metaKept;
   }
-  say("verifying every chain and signature of the new store");
-  VerifyReport v = st.verify();
-  if (!v.ok())
-    return corruption("the salvaged store does not verify (" + std::to_string(v.problems.size()) +
-                      " problems; first: " + (v.problems.empty() ? std::string("stopped") : v.problems.front()) + ")");
-  (void)st.indexedPosition();  // the indexes complete before the store closes
   return r;
+}
+
+}  // namespace
+
+Result<SalvageReport> Store::salvage(const std::filesystem::path& damaged, const std::filesystem::path& scratch,
+                                     const std::filesystem::path& into, const Digest& network,
+                                     const std::function<void(const std::string&)>& progress) {
+  namespace fs = std::filesystem;
+  auto say = [&](const std::string& line) {
+    if (progress) progress(line);
+  };
+  std::error_code ec;
+  if (!fs::is_directory(damaged, ec) || (!fs::exists(damaged / "CURRENT", ec) && !fs::exists(damaged / "LOCK", ec)))
+    return notFound("store " + damaged.string() + " does not exist or holds no LevelDB files");
+  if (fs::exists(into, ec)) return alreadyExists("store " + into.string() + " exists already");
+  fs::remove_all(scratch, ec);
+  fs::copy(damaged, scratch, fs::copy_options::recursive, ec);
+  if (ec) return ioError("copying " + damaged.string() + " to " + scratch.string() + ": " + ec.message());
+  struct RemoveScratch {
+    fs::path dir;
+    ~RemoveScratch() {
+      std::error_code e;
+      fs::remove_all(dir, e);
+    }
+  } removeScratch{scratch};
+
+  // Two ways to read the copy. First, LevelDB's own recovery without
+  // paranoid checks: it replays the log with checksums, skipping damaged
+  // records, and the rows are then read with checksums too. Where that
+  // fails (a damaged MANIFEST, a damaged table block), LevelDB's repair:
+  // it rebuilds the MANIFEST from the files and keeps what it can read of
+  // them, but reads the log without checksums, so damaged bytes there can
+  // come through as data. Entries are checked again by ingest either way;
+  // the node-local rows (accounts, settings) cannot be.
+  leveldb::Options lo;
+  setTableSizes(lo);
+  lo.paranoid_checks = false;
+  Result<SalvageReport> out = internalError("no attempt");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (attempt == 1) {
+      say("LevelDB's repair of the copy: " + out.status().message());
+      if (auto rs = leveldb::RepairDB(scratch.string(), lo); !rs.ok())
+        return fromLevelDb(rs, "repairing a copy of " + damaged.string());
+    }
+    leveldb::DB* raw = nullptr;
+    if (auto os = leveldb::DB::Open(lo, scratch.string(), &raw); !os.ok()) {
+      out = corruption(os.ToString());
+      continue;
+    }
+    std::unique_ptr<leveldb::DB> old(raw);
+    {
+      std::string v;
+      Digest held;
+      if (old->Get(leveldb::ReadOptions(), keys::metaKey(kMetaNetwork), &v).ok() &&
+          Digest::fromView(keys::viewOf(v), held) && held != network)
+        return refused("store " + damaged.string() + " is of another network than genesis.bin (" +
+                       network.shortHex() + ")");
+    }
+    fs::remove_all(into, ec);
+    Options so;
+    so.createIfMissing = true;
+    auto made = Store::open(into, so);
+    if (!made.ok()) return made.status();
+    if (auto s = (*made)->setNetwork(network); !s.ok()) return s;
+    out = salvageRows(*old, **made, say);
+    if (!out.ok() && out.status().code() != StatusCode::corruption) return out.status();
+    if (!out.ok()) continue;
+    out->repairedByLevelDb = attempt == 1;
+    say("verifying every chain and signature of the new store");
+    VerifyReport v = (*made)->verify();
+    if (!v.ok())
+      return corruption("the salvaged store does not verify (" + std::to_string(v.problems.size()) +
+                        " problems; first: " + (v.problems.empty() ? std::string("stopped") : v.problems.front()) +
+                        ")");
+    (void)(*made)->indexedPosition();  // the indexes complete before the store closes
+    return out;
+  }
+  fs::remove_all(into, ec);
+  return corruption("even after LevelDB's repair, the copy of " + damaged.string() +
+                    " cannot be read: " + out.status().message());
 }
 
 std::optional<std::string> Store::getLocal(LocalTable table, std::string_view key) const {

@@ -259,6 +259,8 @@ struct SalvageReport {
   std::uint64_t entriesKept = 0;     // stored again, verified, in unbroken chains from seq 1
   std::uint64_t entriesDropped = 0;  // past a gap in their feed, or refused by the chain rule
   std::uint64_t contentMissing = 0;  // kept without their content (asked of peers)
+  std::uint64_t contentDamaged = 0;  // of those, content that was there but did not match its hash
+  bool repairedByLevelDb = false;    // read through leveldb::RepairDB (see salvage())
   std::uint64_t feeds = 0;           // feeds kept
   std::uint64_t forkProofs = 0;      // fork proofs applied again
   std::uint64_t accounts = 0;        // member accounts kept

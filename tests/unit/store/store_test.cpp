@@ -561,7 +561,7 @@ TEST_SUITE("store") {
     CHECK(st.status().message().find(dir.path().string()) != std::string::npos);
   }
 
-  TEST_CASE("salvage keeps each feed up to its first lost entry, accounts and settings, and leaves the damaged store") {
+  TEST_CASE("salvage keeps each feed up to its first lost entry, damaged content as missing, accounts and settings, and leaves the damaged store") {
     TempDir dir;
     Feed a, b;
     a.appendMany(10);
@@ -587,6 +587,7 @@ TEST_SUITE("store") {
       };
       REQUIRE(db->Delete({}, pos('e', a.key.publicKey(), 5)).ok());
       REQUIRE(db->Delete({}, pos('c', b.key.publicKey(), 3)).ok());
+      REQUIRE(db->Put({}, pos('c', b.key.publicKey(), 5), "not the content that was signed").ok());
       delete db;
     }
     std::vector<std::string> before;
@@ -600,7 +601,9 @@ TEST_SUITE("store") {
     CHECK(r->entriesFound == 15);
     CHECK(r->entriesKept == 4 + 6);
     CHECK(r->entriesDropped == 5);  // a's seq 6..10
-    CHECK(r->contentMissing == 1);  // b's seq 3
+    CHECK(r->contentMissing == 2);  // b's seq 3, and seq 5, whose content is damaged
+    CHECK(r->contentDamaged == 1);
+    CHECK_FALSE(r->repairedByLevelDb);  // the store opened: no need of LevelDB's repair
     CHECK(r->feeds == 2);
     CHECK(r->accounts == 1);
     CHECK(r->sessionsDropped == 1);
@@ -623,6 +626,7 @@ TEST_SUITE("store") {
     CHECK((*st)->tip(a.key.publicKey())->seq == 4);
     CHECK((*st)->tip(b.key.publicKey())->seq == 6);
     CHECK((*st)->isContentMissing(b.key.publicKey(), 3));
+    CHECK((*st)->isContentMissing(b.key.publicKey(), 5));
     CHECK((*st)->getLocal(store::LocalTable::account, "amina") == std::optional<std::string>("account row"));
     CHECK_FALSE((*st)->getLocal(store::LocalTable::session, "token hash"));
     CHECK((*st)->getMeta("node.peers") == std::optional<std::string>("peer list"));
@@ -635,6 +639,37 @@ TEST_SUITE("store") {
       REQUIRE(ref->ingest(b.run(1, 6)).verdict == Verdict::accepted);
       return ref->frontierDigest();
     }());
+  }
+
+  TEST_CASE("salvage reads a store whose MANIFEST is damaged through LevelDB's repair, and keeps it all") {
+    TempDir dir;
+    Feed a;
+    a.appendMany(20);
+    {
+      auto st = openStore(dir.path());
+      REQUIRE(st->ingest(a.run(1, 20)).verdict == Verdict::accepted);
+    }
+    std::string manifest;
+    {
+      std::ifstream current(dir.path() / "store" / "CURRENT");
+      std::getline(current, manifest);
+    }
+    {
+      std::fstream m(dir.path() / "store" / manifest, std::ios::in | std::ios::out | std::ios::binary);
+      m.seekp(10);
+      m.write("\xff\xff\xff\xff\xff\xff\xff\xff", 8);
+    }
+    store::Options o;
+    REQUIRE_FALSE(store::Store::open(dir.path() / "store", o).ok());  // as civnetd run finds it
+    auto r = store::Store::salvage(dir.path() / "store", dir.path() / "scratch", dir.path() / "new", testNetwork());
+    REQUIRE_MESSAGE(r.ok(), r.status().message());
+    CHECK(r->repairedByLevelDb);
+    CHECK(r->entriesKept == 20);
+    CHECK(r->entriesDropped == 0);
+    auto st = store::Store::open(dir.path() / "new", o);
+    REQUIRE(st.ok());
+    CHECK((*st)->tip(a.key.publicKey())->seq == 20);
+    CHECK((*st)->verify().ok());
   }
 
   TEST_CASE("salvage refuses a store of another network, and a target that exists") {
