@@ -151,6 +151,10 @@ class SearchIndex::Impl {
   bool woken = false;    // guarded by wakeMu
   bool hurried = false;  // guarded by wakeMu: someone waits for the next commit
   bool stopping = false; // guarded by wakeMu
+  // Also set by the destructor, read between arrivals: a batch stops short
+  // so the node's stop does not wait for it (this thread runs at
+  // SCHED_IDLE, so on a busy machine a batch can take minutes).
+  std::atomic<bool> stopNow{false};
   std::chrono::steady_clock::time_point lastCommit;  // the indexer thread's
   int listener = 0;
   std::thread thread;
@@ -256,10 +260,16 @@ class SearchIndex::Impl {
     std::lock_guard lk(dbMu);
     if (gen != generation) return true;  // rebuilt meanwhile: start again
     const std::size_t langsBefore = languages.size();
-    for (const auto& a : batch)
+    std::uint64_t done = from;
+    for (const auto& a : batch) {
+      if (stopNow.load(std::memory_order_relaxed)) break;
       if (a.entry) apply(*a.entry);
-    cursor = batch.back().pos;
+      done = a.pos;
+    }
+    if (done == from) return false;
+    cursor = done;
     db.set_metadata(std::string(kCursorKey), std::to_string(cursor));
+    if (stopNow.load(std::memory_order_relaxed)) return false;  // committed by close(), at the stop
     if (languages.size() != langsBefore) {
       std::string joined;
       for (const auto& l : languages) joined += (joined.empty() ? "" : ",") + l;
@@ -427,6 +437,7 @@ Result<std::unique_ptr<SearchIndex>> SearchIndex::open(const std::filesystem::pa
 SearchIndex::~SearchIndex() {
   Impl& m = *impl_;
   m.store.removeIndexedListener(m.listener);
+  m.stopNow.store(true, std::memory_order_relaxed);
   {
     std::lock_guard lk(m.wakeMu);
     m.stopping = true;

@@ -2012,8 +2012,10 @@ VerifyReport Store::verify(const std::function<bool(std::uint64_t, std::uint64_t
       }
       std::string pos;
       const leveldb::Status ps = db->Get(ro, keys::idKey(id), &pos);
-      if (ps.IsCorruption())
+      if (ps.IsCorruption()) {
+        impl_->noteCorruption(ps);  // health says so too
         r.problems.push_back(where + ": its id index row is in a damaged block (" + ps.ToString() + ")");
+      }
       else if (!ps.ok() || pos.size() != 40 || pos.compare(0, 32, std::string(k.substr(1, 32))) != 0 ||
                keys::getU64(pos, 32) != seq)
         r.problems.push_back(where + ": id index does not point here");
@@ -2037,7 +2039,10 @@ VerifyReport Store::verify(const std::function<bool(std::uint64_t, std::uint64_t
                            " but no entries");
     else
       ++r.feeds;  // a feed frozen before its first entry
-  if (!it->status().ok()) r.problems.push_back("reading the store: " + it->status().ToString());
+  if (!it->status().ok()) {
+    if (it->status().IsCorruption()) impl_->noteCorruption(it->status());
+    r.problems.push_back("reading the store: " + it->status().ToString());
+  }
   if (progress) progress(r.entries, total);
   db->ReleaseSnapshot(snap);
   return r;
