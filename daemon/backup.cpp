@@ -16,6 +16,7 @@
 
 #include "daemon/config.hpp"
 #include "daemon/node_setup.hpp"
+#include "daemon/space_watch.hpp"
 #include "schemas/genesis.hpp"
 #include "store/store.hpp"
 
@@ -253,15 +254,25 @@ Result<BackupStream> startBackup(store::Store& store, const DataDir& dir, const 
   return out;
 }
 
+namespace {
+// `path` made absolute and normal, without a trailing slash: the data dir
+// as restore and repair name it in their messages and build paths from.
+fs::path absoluteDir(const fs::path& path) {
+  std::error_code ec;
+  fs::path root = fs::absolute(path, ec);
+  if (ec) root = path;
+  root = root.lexically_normal();
+  if (root.filename().empty()) root = root.parent_path();
+  return root;
+}
+}  // namespace
+
 Result<RestoreReport> restoreNode(const RestoreOptions& o) {
   auto say = [&](const std::string& line) {
     if (o.progress) o.progress(line);
   };
   std::error_code ec;
-  fs::path root = fs::absolute(o.dataDir, ec);
-  if (ec) root = o.dataDir;
-  root = root.lexically_normal();
-  if (root.filename().empty()) root = root.parent_path();
+  const fs::path root = absoluteDir(o.dataDir);
   const DataDir dir{root};
 
   auto stop = [&]() -> Status {
@@ -412,10 +423,7 @@ std::string fileStamp() {
 
 Result<RepairReport> repairNode(const RepairOptions& o) {
   std::error_code ec;
-  fs::path root = fs::absolute(o.dataDir, ec);
-  if (ec) root = o.dataDir;
-  root = root.lexically_normal();
-  if (root.filename().empty()) root = root.parent_path();
+  const fs::path root = absoluteDir(o.dataDir);
   const DataDir dir{root};
   if (!fs::is_directory(root, ec)) return notFound(root.string() + " is not a node's data directory");
   if (fs::exists(dir.adminSocket(), ec) && socketAnswers(dir.adminSocket()))
@@ -432,15 +440,12 @@ Result<RepairReport> repairNode(const RepairOptions& o) {
   fs::remove_all(fresh, ec);
   fs::remove_all(scratch, ec);
   // Room for a copy of the damaged store and a new one beside it.
-  std::uint64_t storeBytes = 0;
-  for (const auto& e : fs::directory_iterator(dir.store(), ec))
-    if (e.is_regular_file(ec)) storeBytes += e.file_size(ec);
-  const fs::space_info room = fs::space(root, ec);
-  const std::uint64_t needed = 2 * storeBytes + 32 * 1024 * 1024;
-  if (!ec && room.available < needed)
+  const SpaceUse room = measureSpace(dir.store(), root);
+  const std::uint64_t needed = 2 * room.storeBytes + 32 * 1024 * 1024;
+  if (room.diskKnown && room.freeBytes < needed)
     return ioError("a repair needs about " + std::to_string(needed >> 20) + " MiB free beside " + root.string() +
-                             " (a copy of the damaged store and a new one), and " +
-                             std::to_string(room.available >> 20) + " MiB are: free some space first");
+                   " (a copy of the damaged store and a new one), and " + std::to_string(room.freeBytes >> 20) +
+                   " MiB are: free some space first");
   RepairReport report;
   auto salvaged = store::Store::salvage(dir.store(), scratch, fresh, genesis->networkId(), o.progress);
   if (!salvaged.ok()) {

@@ -44,6 +44,16 @@ class FakeClock final : public store::Clock {
 
 Digest testNetwork() { return sha256(asBytes("test network")); }
 
+// The key of a feed position's row in `table` (store/keys.hpp: table,
+// author, seq big-endian), for tests that damage rows behind the store's back.
+std::string rowKey(char table, const PublicKey& author, std::uint8_t seq) {
+  std::string key(1, table);
+  key.append(reinterpret_cast<const char*>(author.bytes.data()), 32);
+  key.append(7, '\0');
+  key.push_back(static_cast<char>(seq));
+  return key;
+}
+
 std::unique_ptr<store::Store> openStore(const std::filesystem::path& dir,
                                         const store::Clock* clock = nullptr,
                                         std::function<void()> hook = {}) {
@@ -482,9 +492,7 @@ TEST_SUITE("store") {
       // Damage one stored signature behind the store's back.
       leveldb::DB* db = nullptr;
       REQUIRE(leveldb::DB::Open({}, (dir.path() / "store").string(), &db).ok());
-      std::string key(1, 'e');
-      key.append(reinterpret_cast<const char*>(f.key.publicKey().bytes.data()), 32);
-      for (int i = 7; i >= 0; --i) key.push_back(static_cast<char>(i == 0 ? 4 : 0));
+      const std::string key = rowKey('e', f.key.publicKey(), 4);
       std::string v;
       REQUIRE(db->Get({}, key, &v).ok());
       v[40] ^= 1;
@@ -579,15 +587,9 @@ TEST_SUITE("store") {
       // Feed a's seq 5 lost (as in a damaged block), and b's seq 3 content.
       leveldb::DB* db = nullptr;
       REQUIRE(leveldb::DB::Open({}, (dir.path() / "store").string(), &db).ok());
-      auto pos = [](char table, const PublicKey& k, int seq) {
-        std::string key(1, table);
-        key.append(reinterpret_cast<const char*>(k.bytes.data()), 32);
-        for (int i = 7; i >= 0; --i) key.push_back(static_cast<char>(i == 0 ? seq : 0));
-        return key;
-      };
-      REQUIRE(db->Delete({}, pos('e', a.key.publicKey(), 5)).ok());
-      REQUIRE(db->Delete({}, pos('c', b.key.publicKey(), 3)).ok());
-      REQUIRE(db->Put({}, pos('c', b.key.publicKey(), 5), "not the content that was signed").ok());
+      REQUIRE(db->Delete({}, rowKey('e', a.key.publicKey(), 5)).ok());
+      REQUIRE(db->Delete({}, rowKey('c', b.key.publicKey(), 3)).ok());
+      REQUIRE(db->Put({}, rowKey('c', b.key.publicKey(), 5), "not the content that was signed").ok());
       delete db;
     }
     std::vector<std::string> before;
