@@ -106,11 +106,13 @@ int openFilesWithin(int configured) {
   return static_cast<int>(std::max(64LL, std::min(static_cast<long long>(configured), half)));
 }
 
-// The memtable and table sizes every civnet store is written with (a
-// restored one too).
+// The memtable, table and block sizes every civnet store is written with
+// (a restored or repaired one too). Blocks already written keep their
+// size; new tables take these.
 void setTableSizes(leveldb::Options& lo) {
-  lo.write_buffer_size = 16 * 1024 * 1024;
-  lo.max_file_size = 8 * 1024 * 1024;
+  lo.write_buffer_size = TableSizes::memtableBytes;
+  lo.max_file_size = TableSizes::tableFileBytes;
+  lo.block_size = TableSizes::blockBytes;
 }
 
 // The meta row "schema_version" of the store in `dir`, as a number.

@@ -12,6 +12,7 @@
 #include <leveldb/write_batch.h>
 
 #include "schemas/content.hpp"
+#include "store/store.hpp"
 
 namespace civnet::bench {
 namespace {
@@ -149,9 +150,10 @@ Result<std::unique_ptr<leveldb::DB>> openLevelDb(const std::filesystem::path& di
   leveldb::Options lo;
   lo.create_if_missing = true;
   lo.error_if_exists = true;
-  // As store.cpp's setTableSizes: the store's memtable and table sizes.
-  lo.write_buffer_size = 16 * 1024 * 1024;
-  lo.max_file_size = 8 * 1024 * 1024;
+  // The store's own memtable, table and block sizes.
+  lo.write_buffer_size = store::TableSizes::memtableBytes;
+  lo.max_file_size = store::TableSizes::tableFileBytes;
+  lo.block_size = store::TableSizes::blockBytes;
   leveldb::DB* raw = nullptr;
   auto st = leveldb::DB::Open(lo, dir.string(), &raw);
   if (!st.ok()) return ioError("opening LevelDB in " + dir.string() + ": " + st.ToString());

@@ -7,6 +7,8 @@
 // line naming its figures; --json prints them as one JSON object instead.
 //
 //   bench_ingest [--entries N] [--feeds F] [--bytes B] [--dir DIR] [--json]
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -64,6 +66,15 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
+// User and system CPU time of every thread of this process (LevelDB's
+// compaction thread too), in seconds.
+double cpuSeconds() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
 [[noreturn]] void fail(const std::string& why) {
   std::cerr << "bench_ingest: " << why << "\n";
   std::exit(1);
@@ -90,6 +101,7 @@ int main(int argc, char** argv) {
   // per feed at a time, at most 256 KiB each (NetworkOptions::maxRunBytes).
   auto runs = bench::runsInTurn(feeds, 256 * 1024);
   double ingestRate = 0;
+  double coresBusy = 0;  // this process's CPU time over the ingest's wall time
   std::uint64_t storeBytes = 0;
   {
     store::Options so;
@@ -99,6 +111,7 @@ int main(int argc, char** argv) {
     auto st = std::move(opened).value();
     if (auto s = st->setNetwork(network); !s.ok()) fail(s.message());
     std::size_t stored = 0;
+    const double cpuBefore = cpuSeconds();
     const auto start = Clock::now();
     for (auto& run : runs) {
       auto r = st->ingest(std::move(run));
@@ -107,7 +120,9 @@ int main(int argc, char** argv) {
       stored += r.stored;
     }
     (void)st->indexedPosition();  // the indexer has passed every entry
-    ingestRate = static_cast<double>(stored) / std::chrono::duration<double>(Clock::now() - start).count();
+    const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+    ingestRate = static_cast<double>(stored) / wall;
+    coresBusy = (cpuSeconds() - cpuBefore) / wall;
     if (stored != args.entries || st->counts().entries != args.entries)
       fail("stored " + std::to_string(stored) + " of " + std::to_string(args.entries) + " entries");
     st.reset();
@@ -121,13 +136,13 @@ int main(int argc, char** argv) {
   if (args.json)
     std::printf(
         "{\"benchmark\":\"ingest\",\"entries\":%zu,\"feeds\":%zu,\"entry_bytes\":%.0f,\"entries_per_s\":%.0f,"
-        "\"verify_per_s\":%.0f,\"put_per_s\":%.0f,\"store_ratio\":%.3f}\n",
-        args.entries, args.feeds, avg, ingestRate, verifyRate, putRate, storeRatio);
+        "\"verify_per_s\":%.0f,\"put_per_s\":%.0f,\"store_ratio\":%.3f,\"cores_busy\":%.2f}\n",
+        args.entries, args.feeds, avg, ingestRate, verifyRate, putRate, storeRatio, coresBusy);
   else
     std::printf(
         "ingest: %zu entries in %zu feeds, %.0f B each: %.0f entries/s stored; ed25519 verify (1 core) %.0f/s: "
-        "%.2fx; leveldb batched put %.0f/s: %.2fx; store %.2fx the entries' own bytes\n",
+        "%.2fx; leveldb batched put %.0f/s: %.2fx; store %.2fx the entries' own bytes; %.2f cores busy\n",
         args.entries, args.feeds, avg, ingestRate, verifyRate, ingestRate / verifyRate, putRate,
-        ingestRate / putRate, storeRatio);
+        ingestRate / putRate, storeRatio, coresBusy);
   return 0;
 }
