@@ -433,10 +433,33 @@ Result<RepairReport> repairNode(const RepairOptions& o) {
   auto genesis = record::readGenesisFile(dir.genesis());
   if (!genesis.ok())
     return genesis.status().withContext("a repair needs the node's genesis.bin (any node of the network has it)");
+  const fs::path fresh = dir.repairedStore(), scratch = root / "store.repair-scratch";
+  if (!fs::exists(dir.store(), ec) && fs::is_directory(fresh, ec)) {
+    // A repair stopped between its two renames: the damaged store is aside
+    // and the new one is whole. Its last write, synced, paused publishing:
+    // without that mark it is a salvage cut short, never put in place.
+    {
+      auto st = store::Store::open(fresh, store::Options{});
+      if (!st.ok() || !(*st)->getMeta(kMetaPublishPaused).value_or("").starts_with("repaired after damage"))
+        return corruption("there is no store to repair in " + root.string() + ", and " + fresh.string() +
+                          " is an unfinished repair's, not whole: restore a backup (civnetd restore), or "
+                          "move the damaged store kept beside it back to " + dir.store().string() +
+                          " and repair again");
+    }
+    RepairReport report;
+    report.finishedStopped = true;
+    for (const auto& e : fs::directory_iterator(root, ec))
+      if (e.path().filename().string().starts_with("store.damaged-") && e.path() > report.damagedKeptAt)
+        report.damagedKeptAt = e.path();  // the newest (the stamps sort by time)
+    fs::rename(fresh, dir.store(), ec);
+    if (ec) return ioError("putting the salvaged store in place: " + ec.message());
+    fs::remove_all(dir.search(), ec);  // derived from the store: rebuilt at the next start
+    if (auto s = systemDirSync().syncDir(root); !s.ok()) return s;
+    return report;
+  }
   if (!fs::exists(dir.store(), ec)) return notFound("there is no store to repair: " + dir.store().string());
 
   // Leftovers of a repair that was stopped: never the node's store.
-  const fs::path fresh = root / "store.repair-new", scratch = root / "store.repair-scratch";
   fs::remove_all(fresh, ec);
   fs::remove_all(scratch, ec);
   // Room for a copy of the damaged store and a new one beside it.

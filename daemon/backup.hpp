@@ -67,6 +67,10 @@ struct RepairOptions {
 struct RepairReport {
   store::SalvageReport salvage;
   std::filesystem::path damagedKeptAt;  // the damaged store, moved aside as it was
+  // This run only finished an earlier repair that was stopped between
+  // moving the damaged store aside and putting the new one in its place
+  // (`salvage` is then empty: that repair's figures were printed by it).
+  bool finishedStopped = false;
 };
 
 // `civnetd repair`: for a node whose store is damaged and that has no
@@ -77,7 +81,9 @@ struct RepairReport {
 // and publishing is paused as after a restore: entries of the node's own
 // feeds may have been lost, and a peer must confirm them before the node
 // publishes, or it could fork its own feeds. Refused while a civnetd runs
-// on DIR. Until the final rename, DIR/store is untouched.
+// on DIR. Until the two final renames, DIR/store is untouched; a repair
+// stopped between them (no DIR/store, the new store beside it) is finished
+// by the next `civnetd repair`, and `civnetd run` says so.
 Result<RepairReport> repairNode(const RepairOptions& options);
 
 // Before `run` upgrades an older store in place: keeps the store as it is

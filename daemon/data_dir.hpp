@@ -37,6 +37,8 @@ struct DataDir {
   std::filesystem::path stewardKey() const { return keysDir() / "steward.key"; }
   std::filesystem::path genesis() const { return root / "genesis.bin"; }
   std::filesystem::path store() const { return root / "store"; }
+  // The new store `civnetd repair` builds, until it is moved to store().
+  std::filesystem::path repairedStore() const { return root / "store.repair-new"; }
   // The full-text search index (derived from the store; safe to delete).
   std::filesystem::path search() const { return root / "search"; }
   std::filesystem::path adminSocket() const { return root / "admin.sock"; }

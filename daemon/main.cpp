@@ -198,6 +198,14 @@ int main(int argc, char** argv) {
         o.progress = [](const std::string& line) { std::cerr << "civnetd: " << line << "\n"; };
         auto r = repairNode(o);
         if (!r.ok()) return fail(r.status().withContext("repair"));
+        if (r->finishedStopped) {
+          std::cout << "finished the repair of the node in " << cmd->dataDir
+                    << ", which had stopped before it put the new store in place\n";
+          if (!r->damagedKeptAt.empty())
+            std::cout << "damaged store kept in " << r->damagedKeptAt.string() << " (remove it once the node is well)\n";
+          std::cout << "start it with: civnetd run --data-dir " << cmd->dataDir << "\n";
+          return 0;
+        }
         const civnet::store::SalvageReport& s = r->salvage;
         std::cout << "repaired the store of the node in " << cmd->dataDir << "\n"
                   << "entries       " << s.entriesKept << " kept in " << s.feeds << " feeds (" << s.contentMissing

@@ -95,6 +95,9 @@ Status runNode(const RunOptions& options) {
                      from, store::kSchemaVersion, kept->string(), dir.store().string());
     return {};
   };
+  if (!std::filesystem::exists(dir.store(), ec) && std::filesystem::is_directory(dir.repairedStore(), ec))
+    return refused("a repair of " + dir.root.string() + " was stopped before it put the new store in place: "
+                   "finish it with civnetd repair --data-dir " + dir.root.string());
   auto opened = store::Store::open(dir.store(), so);
   if (!opened.ok() && opened.status().code() == StatusCode::corruption)
     return Status(StatusCode::corruption,

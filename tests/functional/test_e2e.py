@@ -1407,6 +1407,41 @@ class BackupRestore(NodeTestCase):
         shutil.rmtree(os.path.join(a.data_dir, "store"))
         self.assertRefused(a.civnetd("repair", "--data-dir", a.data_dir), "there is no store to repair")
 
+    def test_a_repair_stopped_between_its_two_renames_is_finished_by_the_next_and_run_names_it(self):
+        a = self.node("a")
+        self.make_network(a)
+        a.start()
+        for i in range(3):
+            self.assertOk(a.ctl("publish", "--title", f"Report {i}", "--body", "Findings"))
+        frontier = a.status()["frontier_digest"]
+        a.stop()
+        r = a.civnetd("repair", "--data-dir", a.data_dir)
+        self.assertOk(r)
+        kept = re.search(r"damaged store kept in (\S+)", r.out).group(1)
+        # Its last rename undone: what a repair killed between its two
+        # renames leaves (the damaged store aside, the new one beside it).
+        store, fresh = os.path.join(a.data_dir, "store"), os.path.join(a.data_dir, "store.repair-new")
+        os.rename(store, fresh)
+        self.assertRefused(a.civnetd("run", "--data-dir", a.data_dir),
+                           "was stopped before it put the new store in place", "civnetd repair --data-dir")
+        r = a.civnetd("repair", "--data-dir", a.data_dir)
+        self.assertOk(r)
+        self.assertIn("finished the repair", r.out)
+        self.assertIn("damaged store kept in " + kept, r.out)
+        self.assertFalse(os.path.exists(fresh))
+        a.start()
+        self.assertEqual(a.status()["frontier_digest"], frontier)
+        self.assertOk(a.ctl("verify"))
+        # The repaired store keeps publishing paused until a peer confirms.
+        self.assertNotEqual(a.ctl("publish", "--title", "Too soon", "--body", "x").code, 0)
+        a.stop()
+        # A store that is not a finished repair's (here the damaged one,
+        # which has no repair's mark) is never put in place.
+        shutil.rmtree(store)
+        shutil.copytree(kept, fresh)
+        self.assertRefused(a.civnetd("repair", "--data-dir", a.data_dir), "is an unfinished repair's, not whole")
+        self.assertFalse(os.path.exists(store))
+
     def test_a_backup_taken_while_publishing_restores_to_its_frontier_and_verifies(self):
         a = self.node("a")
         self.make_network(a)
