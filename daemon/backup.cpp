@@ -13,6 +13,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <string_view>
 
 #include "daemon/config.hpp"
 #include "daemon/node_setup.hpp"
@@ -421,6 +422,27 @@ std::string fileStamp() {
 }
 }  // namespace
 
+namespace {
+// What a repair writes last into the new store, synced, before it is put
+// in place: publishing paused, with this prefix.
+constexpr std::string_view kRepairedMark = "repaired after damage";
+
+// The new store moved into DIR/store (the damaged one is already aside);
+// the search index, derived from the store, is removed to be rebuilt.
+Status putRepairedInPlace(const DataDir& dir, const fs::path& root) {
+  std::error_code ec;
+  fs::rename(dir.repairedStore(), dir.store(), ec);
+  if (ec) return ioError("putting the salvaged store in place: " + ec.message());
+  fs::remove_all(dir.search(), ec);
+  return systemDirSync().syncDir(root);
+}
+}  // namespace
+
+bool repairStopped(const DataDir& dir) {
+  std::error_code ec;
+  return !fs::exists(dir.store(), ec) && fs::is_directory(dir.repairedStore(), ec);
+}
+
 Result<RepairReport> repairNode(const RepairOptions& o) {
   std::error_code ec;
   const fs::path root = absoluteDir(o.dataDir);
@@ -434,13 +456,13 @@ Result<RepairReport> repairNode(const RepairOptions& o) {
   if (!genesis.ok())
     return genesis.status().withContext("a repair needs the node's genesis.bin (any node of the network has it)");
   const fs::path fresh = dir.repairedStore(), scratch = root / "store.repair-scratch";
-  if (!fs::exists(dir.store(), ec) && fs::is_directory(fresh, ec)) {
+  if (repairStopped(dir)) {
     // A repair stopped between its two renames: the damaged store is aside
     // and the new one is whole. Its last write, synced, paused publishing:
     // without that mark it is a salvage cut short, never put in place.
     {
       auto st = store::Store::open(fresh, store::Options{});
-      if (!st.ok() || !(*st)->getMeta(kMetaPublishPaused).value_or("").starts_with("repaired after damage"))
+      if (!st.ok() || !(*st)->getMeta(kMetaPublishPaused).value_or("").starts_with(kRepairedMark))
         return corruption("there is no store to repair in " + root.string() + ", and " + fresh.string() +
                           " is an unfinished repair's, not whole: restore a backup (civnetd restore), or "
                           "move the damaged store kept beside it back to " + dir.store().string() +
@@ -451,10 +473,7 @@ Result<RepairReport> repairNode(const RepairOptions& o) {
     for (const auto& e : fs::directory_iterator(root, ec))
       if (e.path().filename().string().starts_with("store.damaged-") && e.path() > report.damagedKeptAt)
         report.damagedKeptAt = e.path();  // the newest (the stamps sort by time)
-    fs::rename(fresh, dir.store(), ec);
-    if (ec) return ioError("putting the salvaged store in place: " + ec.message());
-    fs::remove_all(dir.search(), ec);  // derived from the store: rebuilt at the next start
-    if (auto s = systemDirSync().syncDir(root); !s.ok()) return s;
+    if (auto s = putRepairedInPlace(dir, root); !s.ok()) return s;
     return report;
   }
   if (!fs::exists(dir.store(), ec)) return notFound("there is no store to repair: " + dir.store().string());
@@ -480,20 +499,16 @@ Result<RepairReport> repairNode(const RepairOptions& o) {
     store::Options so;
     auto st = store::Store::open(fresh, so);
     if (!st.ok()) return st.status().withContext("opening the salvaged store");
-    if (auto s = (*st)->putMeta(kMetaPublishPaused, "repaired after damage on " + utcTime(nowMs())); !s.ok())
+    if (auto s = (*st)->putMeta(kMetaPublishPaused, std::string(kRepairedMark) + " on " + utcTime(nowMs())); !s.ok())
       return s;
   }
   report.damagedKeptAt = root / ("store.damaged-" + fileStamp());
   fs::rename(dir.store(), report.damagedKeptAt, ec);
   if (ec) return ioError("moving " + dir.store().string() + " aside: " + ec.message());
-  fs::rename(fresh, dir.store(), ec);
-  if (ec) {
-    std::error_code back;
-    fs::rename(report.damagedKeptAt, dir.store(), back);
-    return ioError("putting the salvaged store in place: " + ec.message());
+  if (auto s = putRepairedInPlace(dir, root); !s.ok()) {
+    if (repairStopped(dir)) fs::rename(report.damagedKeptAt, dir.store(), ec);  // the damaged one back
+    return s;
   }
-  fs::remove_all(dir.search(), ec);  // derived from the store: rebuilt at the next start
-  if (auto s = systemDirSync().syncDir(root); !s.ok()) return s;
   return report;
 }
 

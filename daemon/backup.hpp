@@ -86,6 +86,10 @@ struct RepairReport {
 // by the next `civnetd repair`, and `civnetd run` says so.
 Result<RepairReport> repairNode(const RepairOptions& options);
 
+// A repair of `dir` stopped between its two final renames: no DIR/store,
+// the new store beside it. `civnetd repair` finishes it; `run` refuses.
+bool repairStopped(const DataDir& dir);
+
 // Before `run` upgrades an older store in place: keeps the store as it is
 // in DIR/store.schemaN-TIME, its table files hard-linked (LevelDB never
 // changes a table file once written, so the copy costs little space) and

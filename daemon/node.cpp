@@ -95,7 +95,7 @@ Status runNode(const RunOptions& options) {
                      from, store::kSchemaVersion, kept->string(), dir.store().string());
     return {};
   };
-  if (!std::filesystem::exists(dir.store(), ec) && std::filesystem::is_directory(dir.repairedStore(), ec))
+  if (repairStopped(dir))
     return refused("a repair of " + dir.root.string() + " was stopped before it put the new store in place: "
                    "finish it with civnetd repair --data-dir " + dir.root.string());
   auto opened = store::Store::open(dir.store(), so);

@@ -1383,13 +1383,18 @@ class BackupRestore(NodeTestCase):
     def restore(self, node, path):
         return node.civnetd("restore", "--data-dir", node.data_dir, path)
 
-    def test_repair_refuses_a_running_node_and_a_dir_without_a_store_and_keeps_a_healthy_store_whole(self):
+    def node_with_three_reports(self):
+        """A running node of its own network with three posts, and its
+        frontier digest."""
         a = self.node("a")
         self.make_network(a)
         a.start()
         for i in range(3):
             self.assertOk(a.ctl("publish", "--title", f"Report {i}", "--body", "Findings"))
-        frontier = a.status()["frontier_digest"]
+        return a, a.status()["frontier_digest"]
+
+    def test_repair_refuses_a_running_node_and_a_dir_without_a_store_and_keeps_a_healthy_store_whole(self):
+        a, frontier = self.node_with_three_reports()
         self.assertRefused(a.civnetd("repair", "--data-dir", a.data_dir), "a civnetd is running", "stop it first")
         a.stop()
         self.assertRefused(a.civnetd("repair", "--data-dir", os.path.join(self.workdir, "nowhere")),
@@ -1408,12 +1413,7 @@ class BackupRestore(NodeTestCase):
         self.assertRefused(a.civnetd("repair", "--data-dir", a.data_dir), "there is no store to repair")
 
     def test_a_repair_stopped_between_its_two_renames_is_finished_by_the_next_and_run_names_it(self):
-        a = self.node("a")
-        self.make_network(a)
-        a.start()
-        for i in range(3):
-            self.assertOk(a.ctl("publish", "--title", f"Report {i}", "--body", "Findings"))
-        frontier = a.status()["frontier_digest"]
+        a, frontier = self.node_with_three_reports()
         a.stop()
         r = a.civnetd("repair", "--data-dir", a.data_dir)
         self.assertOk(r)
